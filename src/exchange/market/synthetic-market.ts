@@ -1,0 +1,173 @@
+// A synthetic market: per instrument a seeded price model, a liquidity provider quoting around it
+// and background takers sending market orders at Poisson times, leaning toward the model price
+// (so trades walk the book toward it). Everything runs on the engine's clock: no real timers, and
+// the same seed gives the same event stream byte for byte.
+
+import { z } from "zod";
+import { Rng } from "../../core/rng.js";
+import type { ExchangeEngine } from "../engine.js";
+import type { Instrument } from "../instrument.js";
+import { BUY, NO_PRICE, SELL, STP_CANCEL_TAKER } from "../order-book.js";
+import { LiquidityProvider, liquiditySchema } from "./liquidity-provider.js";
+import { createPriceModel, priceModelSchema, type PriceModel } from "./price-models.js";
+
+export const takerFlowSchema = z
+  .object({
+    /** Mean number of taker orders per minute. */
+    ordersPerMinute: z.number().nonnegative().default(30),
+    /** Median taker order size in quote currency (log-normal). */
+    medianNotional: z.number().positive().default(1_500),
+    sizeSigma: z.number().nonnegative().default(0.8),
+    /** How strongly takers lean toward the model price: 0 is a fair coin. */
+    pressure: z.number().nonnegative().default(0.5),
+  })
+  .strict();
+
+export const syntheticSymbolSchema = z
+  .object({
+    symbol: z.string(),
+    initialPrice: z.number().positive(),
+    model: priceModelSchema.prefault({ kind: "gbm" }),
+    liquidity: liquiditySchema.prefault({}),
+    flow: takerFlowSchema.prefault({}),
+  })
+  .strict();
+
+export const syntheticMarketSchema = z
+  .object({
+    seed: z.number().int().default(1),
+    symbols: z.array(syntheticSymbolSchema).min(1),
+    /** Funds given to the maker and taker accounts, per asset (large, so they rarely run dry). */
+    funding: z.record(z.string(), z.string()).default({}),
+  })
+  .strict();
+
+export type SyntheticMarketSpec = z.input<typeof syntheticMarketSchema>;
+export type SyntheticSymbolSpec = z.input<typeof syntheticSymbolSchema>;
+
+export interface SyntheticStats {
+  takerOrders: number;
+  takerRejected: number;
+  quotesPlaced: number;
+  quotesCanceled: number;
+  makerRejected: number;
+}
+
+interface SymbolDriver {
+  inst: Instrument;
+  model: PriceModel;
+  lp: LiquidityProvider;
+  flow: z.output<typeof takerFlowSchema>;
+  flowRng: Rng;
+}
+
+export class SyntheticMarket {
+  readonly makerAccount: number;
+  readonly takerAccount: number;
+  private readonly drivers: SymbolDriver[] = [];
+  private running = false;
+  private takerOrders = 0;
+  private takerRejected = 0;
+
+  constructor(
+    private readonly engine: ExchangeEngine,
+    spec: SyntheticMarketSpec,
+  ) {
+    const cfg = syntheticMarketSchema.parse(spec);
+    const root = new Rng(cfg.seed);
+    this.makerAccount = engine.createAccount("synthetic-maker");
+    this.takerAccount = engine.createAccount("synthetic-taker");
+    const funding = { ...defaultFunding(engine, cfg.symbols), ...cfg.funding };
+    for (const [asset, amount] of Object.entries(funding)) {
+      engine.deposit(this.makerAccount, asset, amount);
+      engine.deposit(this.takerAccount, asset, amount);
+    }
+    for (const s of cfg.symbols) {
+      const inst = engine.instrument(s.symbol);
+      if (inst === undefined) throw new RangeError(`synthetic market: symbol "${s.symbol}" is not an instrument of the engine`);
+      const model = createPriceModel(s.model, s.initialPrice, root.fork());
+      const lp = new LiquidityProvider(engine, inst, this.makerAccount, s.liquidity, root.fork());
+      this.drivers.push({ inst, model, lp, flow: s.flow, flowRng: root.fork() });
+    }
+  }
+
+  /** The current model (fair) price of a symbol. */
+  fairPrice(symbol: string): number | undefined {
+    return this.drivers.find((d) => d.inst.symbol === symbol)?.model.price;
+  }
+
+  get stats(): SyntheticStats {
+    let quotesPlaced = 0;
+    let quotesCanceled = 0;
+    let makerRejected = 0;
+    for (const d of this.drivers) {
+      quotesPlaced += d.lp.stats.quotesPlaced;
+      quotesCanceled += d.lp.stats.quotesCanceled;
+      makerRejected += d.lp.stats.rejected;
+    }
+    return { takerOrders: this.takerOrders, takerRejected: this.takerRejected, quotesPlaced, quotesCanceled, makerRejected };
+  }
+
+  /** Quotes the initial books and schedules refreshes and taker arrivals on the engine's clock. */
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    const clock = this.engine.clock;
+    for (const d of this.drivers) {
+      d.lp.refresh(d.model.price);
+      const refresh = (): void => {
+        if (!this.running) return;
+        d.lp.refresh(d.model.step(d.lp.refreshMs));
+        clock.setTimer(clock.now() + d.lp.refreshMs, refresh);
+      };
+      clock.setTimer(clock.now() + d.lp.refreshMs, refresh);
+      if (d.flow.ordersPerMinute > 0) {
+        const meanGapMs = 60_000 / d.flow.ordersPerMinute;
+        const arrive = (): void => {
+          if (!this.running) return;
+          this.sendTaker(d);
+          clock.setTimer(clock.now() + Math.max(1, Math.round(d.flowRng.exponential(meanGapMs))), arrive);
+        };
+        clock.setTimer(clock.now() + Math.max(1, Math.round(d.flowRng.exponential(meanGapMs))), arrive);
+      }
+    }
+  }
+
+  /** Stops scheduling (timers already set return without acting). */
+  stop(): void {
+    this.running = false;
+  }
+
+  private sendTaker(d: SymbolDriver): void {
+    const book = this.engine.book(d.inst.index);
+    const bid = book.bestBid();
+    const ask = book.bestAsk();
+    if (bid === NO_PRICE || ask === NO_PRICE) return;
+    const tick = Number(d.inst.tick.text);
+    const mid = ((bid + ask) / 2) * tick;
+    const spread = Math.max(tick, (ask - bid) * tick);
+    const lean = Math.max(-0.4, Math.min(0.4, (d.flow.pressure * (d.model.price - mid)) / spread / 4));
+    const side = d.flowRng.next() < 0.5 + lean ? BUY : SELL;
+    const notional = d.flowRng.logNormal(d.flow.medianNotional, d.flow.sizeSigma);
+    const lots = Math.max(d.inst.minQtyLots, Math.round(notional / mid / Number(d.inst.lot.text)));
+    this.takerOrders++;
+    const r = this.engine.submit({ account: this.takerAccount, symbol: d.inst.index, side, price: 0, qty: lots, market: true, stp: STP_CANCEL_TAKER });
+    if (!r.ok) this.takerRejected++;
+  }
+}
+
+/**
+ * Enough of every asset the symbols use that the background accounts practically never run dry,
+ * while staying far below 2^53 units (money is held in exact integers).
+ */
+function defaultFunding(engine: ExchangeEngine, symbols: readonly { symbol: string; initialPrice: number }[]): Record<string, string> {
+  const QUOTE_FUNDING = 10_000_000;
+  const out: Record<string, string> = {};
+  for (const s of symbols) {
+    const inst = engine.instrument(s.symbol);
+    if (inst === undefined) continue;
+    out[inst.quote.name] = String(QUOTE_FUNDING);
+    if (inst.kind === "spot") out[inst.base.name] = String(Math.ceil(QUOTE_FUNDING / s.initialPrice));
+  }
+  return out;
+}
