@@ -1,0 +1,156 @@
+// Limit prices for child orders, from recent bid/ask (DOMAIN.md section 2). Two computers:
+// the passivity-factor interpolation between bid and ask, and the volatility-based offset from the
+// touch. Both return the price and every input that produced it, for the broker log.
+
+import { Decimal } from "decimal.js";
+
+export type OrderSide = "buy" | "sell";
+
+export interface BidAskRow {
+  /** Knowledge time of the quote, epoch ms. */
+  timestamp: number;
+  bid: number;
+  ask: number;
+}
+
+export interface LimitPriceInputs {
+  computer: "passivity" | "volatility";
+  side: OrderSide;
+  latestBid: number;
+  latestAsk: number;
+  meanBid: number | undefined;
+  meanAsk: number | undefined;
+  /** Which bid/ask value fed the formula. */
+  bidUsed: "latest" | "mean";
+  askUsed: "latest" | "mean";
+  numDataPoints: number;
+  passivityFactor: number | undefined;
+  totalVolatility: number | undefined;
+  volatilityMultiple: number | undefined;
+  waveId: number;
+  limitPrice: string;
+}
+
+export class LimitPriceError extends Error {
+  override readonly name = "LimitPriceError";
+}
+
+/** Rounds to `decimals` places, half to even, exactly. */
+export function roundPriceHalfEven(value: Decimal.Value, decimals: number): Decimal {
+  return new Decimal(value).toDecimalPlaces(decimals, Decimal.ROUND_HALF_EVEN);
+}
+
+export interface PassivityParams {
+  passivityFactor: number;
+  /** Use the window mean instead of the latest value when they differ by more than this (relative). */
+  maxDeviation?: number;
+  priceDecimals: number;
+  waveId?: number;
+}
+
+/**
+ * buy: bid * pf + ask * (1 - pf); sell: ask * pf + bid * (1 - pf). pf = 1 is fully passive, 0
+ * crosses the spread. Each side uses its latest value unless that strays more than `maxDeviation`
+ * from the window mean (a spike), in which case the mean is used.
+ */
+export function passivityLimitPrice(rows: readonly BidAskRow[], side: OrderSide, p: PassivityParams): LimitPriceInputs {
+  if (rows.length === 0) throw new LimitPriceError("no bid/ask data in the lookback window");
+  if (!(p.passivityFactor >= 0 && p.passivityFactor <= 1)) throw new LimitPriceError(`passivity factor must be in [0, 1], got ${p.passivityFactor}`);
+  const maxDev = p.maxDeviation ?? 0.01;
+  const last = rows[rows.length - 1] as BidAskRow;
+  const meanBid = rows.reduce((a, r) => a + r.bid, 0) / rows.length;
+  const meanAsk = rows.reduce((a, r) => a + r.ask, 0) / rows.length;
+  const bidUsed = Math.abs(last.bid - meanBid) / last.bid > maxDev ? "mean" : "latest";
+  const askUsed = Math.abs(last.ask - meanAsk) / last.ask > maxDev ? "mean" : "latest";
+  const bid = new Decimal(bidUsed === "mean" ? meanBid : last.bid);
+  const ask = new Decimal(askUsed === "mean" ? meanAsk : last.ask);
+  const pf = new Decimal(p.passivityFactor);
+  const one = new Decimal(1);
+  const raw = side === "buy" ? bid.mul(pf).add(ask.mul(one.sub(pf))) : ask.mul(pf).add(bid.mul(one.sub(pf)));
+  return {
+    computer: "passivity",
+    side,
+    latestBid: last.bid,
+    latestAsk: last.ask,
+    meanBid,
+    meanAsk,
+    bidUsed,
+    askUsed,
+    numDataPoints: rows.length,
+    passivityFactor: p.passivityFactor,
+    totalVolatility: undefined,
+    volatilityMultiple: undefined,
+    waveId: p.waveId ?? 0,
+    limitPrice: roundPriceHalfEven(raw, p.priceDecimals).toFixed(),
+  };
+}
+
+export interface VolatilityParams {
+  /** One multiple for every wave, or one per wave id. */
+  volatilityMultiple: number | readonly number[];
+  /** Wave frequency in seconds (scales the 100 ms volatility to the wave length). */
+  frequencySeconds: number;
+  priceDecimals: number;
+  waveId: number;
+}
+
+const RESAMPLE_MS = 100;
+
+/** Resamples one side to 100 ms bins (last value, forward-filled) and returns its sum of squared diffs. */
+function resampledSquaredDiffs(rows: readonly BidAskRow[], pick: (r: BidAskRow) => number): { ssq: number; count: number } {
+  const first = rows[0] as BidAskRow;
+  const last = rows[rows.length - 1] as BidAskRow;
+  const startBin = Math.floor(first.timestamp / RESAMPLE_MS);
+  const endBin = Math.floor(last.timestamp / RESAMPLE_MS);
+  let ssq = 0;
+  let count = 0;
+  let i = 0;
+  let prev: number | undefined;
+  for (let bin = startBin; bin <= endBin; bin++) {
+    let value = prev;
+    while (i < rows.length && Math.floor((rows[i] as BidAskRow).timestamp / RESAMPLE_MS) <= bin) value = pick(rows[i++] as BidAskRow);
+    if (value !== undefined && prev !== undefined) {
+      ssq += (value - prev) ** 2;
+      count++;
+    }
+    prev = value;
+  }
+  return { ssq, count };
+}
+
+/** The total volatility over the window, scaled to the wave length (DOMAIN.md section 2). */
+export function totalVolatility(rows: readonly BidAskRow[], frequencySeconds: number): number {
+  if (rows.length < 2) return 0;
+  const b = resampledSquaredDiffs(rows, (r) => r.bid);
+  const a = resampledSquaredDiffs(rows, (r) => r.ask);
+  const n = b.count + a.count;
+  if (n === 0) return 0;
+  return Math.sqrt((b.ssq + a.ssq) / n) * Math.sqrt(frequencySeconds * 10);
+}
+
+/** buy: last_ask - total_vol * vm[wave]; sell: last_bid + total_vol * vm[wave]. */
+export function volatilityLimitPrice(rows: readonly BidAskRow[], side: OrderSide, p: VolatilityParams, totalVol?: number): LimitPriceInputs {
+  if (rows.length === 0) throw new LimitPriceError("no bid/ask data in the lookback window");
+  const vm = typeof p.volatilityMultiple === "number" ? p.volatilityMultiple : p.volatilityMultiple[p.waveId];
+  if (vm === undefined) throw new LimitPriceError(`no volatility multiple for wave ${p.waveId} (have ${(p.volatilityMultiple as readonly number[]).length})`);
+  const last = rows[rows.length - 1] as BidAskRow;
+  const vol = totalVol ?? totalVolatility(rows, p.frequencySeconds);
+  const offset = new Decimal(vol).mul(vm);
+  const raw = side === "buy" ? new Decimal(last.ask).sub(offset) : new Decimal(last.bid).add(offset);
+  return {
+    computer: "volatility",
+    side,
+    latestBid: last.bid,
+    latestAsk: last.ask,
+    meanBid: undefined,
+    meanAsk: undefined,
+    bidUsed: "latest",
+    askUsed: "latest",
+    numDataPoints: rows.length,
+    passivityFactor: undefined,
+    totalVolatility: vol,
+    volatilityMultiple: vm,
+    waveId: p.waveId,
+    limitPrice: roundPriceHalfEven(raw, p.priceDecimals).toFixed(),
+  };
+}

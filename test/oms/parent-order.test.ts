@@ -1,0 +1,68 @@
+import { readFileSync } from "node:fs";
+import { Decimal } from "decimal.js";
+import { describe, expect, it } from "vitest";
+import { formatTimestamp, parseTimestamp } from "../../src/core/timestamp.js";
+import { formatOrder, OrderTextError, parseOrder, parseOrders } from "../../src/oms/parent-order.js";
+
+const GOLDEN =
+  "Order: order_id=0 creation_timestamp=2022-08-05 10:36:44.976104-04:00 asset_id=1464553467 type_=price@twap start_timestamp=2022-08-05 10:36:44.976104-04:00 end_timestamp=2022-08-05 10:38:44.976104-04:00 curr_num_shares=0.0 diff_num_shares=0.121 tz=America/New_York extra_params={}";
+
+/** The nine orders of seed 001, as the document has them (folded across lines). */
+function seedOrdersText(): string | undefined {
+  try {
+    const dir = new URL("../../../shared/seeds/", import.meta.url);
+    const file = readFileSync(new URL("001_a348f9726d0dd710.txt", dir), "utf8");
+    const m = /DEFAULT_ORDERS = """([\s\S]*?)"""/.exec(file);
+    return m?.[1];
+  } catch {
+    return undefined;
+  }
+}
+
+describe("parent order text form", () => {
+  it("parses and prints the DOMAIN golden line exactly", () => {
+    const o = parseOrder(GOLDEN);
+    expect(o.orderId).toBe(0);
+    expect(o.assetId).toBe(1464553467);
+    expect(o.type).toBe("price@twap");
+    expect(o.diffNumShares.equals(new Decimal("0.121"))).toBe(true);
+    expect(o.endTimestamp.epochUs - o.startTimestamp.epochUs).toBe(120_000_000);
+    expect(o.startTimestamp.epochUs).toBe(Date.UTC(2022, 7, 5, 14, 36, 44) * 1000 + 976104);
+    expect(formatOrder(o)).toBe(GOLDEN);
+  });
+
+  it("round-trips the old form without extra_params", () => {
+    const old = GOLDEN.replace(" extra_params={}", "");
+    expect(formatOrder(parseOrder(old))).toBe(old);
+  });
+
+  it("parses the nine orders of seed 001 and prints them back", () => {
+    const text = seedOrdersText() ?? "";
+    const orders = parseOrders(text, "seed 001");
+    expect(orders).toHaveLength(9);
+    expect(orders.map((o) => o.diffNumShares.toString())).toEqual(["0.121", "0.011", "169.063", "2.828", "-33.958", "6052.094", "-0.07", "3.885", "1.384"]);
+    const printed = orders.map(formatOrder);
+    expect(printed.join(" ")).toBe(text.replace(/\s+/g, " ").trim().replace(/ (?=Order: )/g, " "));
+    expect(parseOrders(printed.join("\n")).map(formatOrder)).toEqual(printed);
+  });
+
+  it("keeps extra params", () => {
+    const line = GOLDEN.replace("extra_params={}", "extra_params={'ccxt_id': [12, 13], 'note': 'x', 'flag': True, 'none': None}");
+    const o = parseOrder(line);
+    expect(o.extraParams).toEqual({ ccxt_id: [12, 13], note: "x", flag: true, none: null });
+    expect(formatOrder(o)).toBe(line);
+  });
+
+  it("names the field of bad input", () => {
+    expect(() => parseOrder(GOLDEN.replace("type_=price@twap", "type_=vwap"))).toThrow(/type_ must be one of/);
+    expect(() => parseOrder(GOLDEN.replace("asset_id=1464553467 ", ""))).toThrow(/asset_id is missing/);
+    expect(() => parseOrder(GOLDEN.replace("diff_num_shares=0.121", "diff_num_shares=abc"))).toThrow(OrderTextError);
+    expect(() => parseOrder(GOLDEN.replace("2022-08-05 10:38", "2022-13-05 10:38"))).toThrow(/end_timestamp/);
+  });
+
+  it("prints timestamps like pandas", () => {
+    expect(formatTimestamp(parseTimestamp("2022-08-05 10:36:44-04:00"))).toBe("2022-08-05 10:36:44-04:00");
+    expect(formatTimestamp(parseTimestamp("2023-06-26 13:10:00.000001+00:00"))).toBe("2023-06-26 13:10:00.000001+00:00");
+    expect(formatTimestamp(parseTimestamp("2023-06-26T13:10:00Z"))).toBe("2023-06-26 13:10:00+00:00");
+  });
+});
