@@ -1,0 +1,85 @@
+// Folding what the children of a parent order did on the exchange into one parent fill
+// (DOMAIN.md section 5). The portfolio only ever sees parent-level fills.
+
+import { Decimal } from "decimal.js";
+import { dec, type CcxtOrder, type CcxtTrade } from "./ccxt-types.js";
+
+export interface ParentFill {
+  parentOrderId: number;
+  /** Signed shares: + bought, - sold. */
+  numShares: Decimal;
+  /** VWAP of executed prices: sum(cost) / |num_shares|. */
+  price: Decimal;
+  /** Latest update time of the children, epoch ms. */
+  timestamp: number;
+  fees: Decimal;
+  feeCurrencies: string[];
+}
+
+export interface FillCheckIssue {
+  childOrderId: string;
+  message: string;
+}
+
+export class FillFoldError extends Error {
+  override readonly name = "FillFoldError";
+}
+
+/** Removes duplicate trades, keyed on (timestamp, id, order), keeping the first seen. */
+export function dedupeTrades(trades: readonly CcxtTrade[]): CcxtTrade[] {
+  const seen = new Set<string>();
+  const out: CcxtTrade[] = [];
+  for (const t of trades) {
+    const key = `${t.timestamp}\u0000${t.id}\u0000${t.order ?? ""}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    out.push(t);
+  }
+  return out;
+}
+
+/**
+ * Folds children (their final exchange states) and their trades into a parent fill; undefined
+ * when nothing filled. All children of a parent must be on one side.
+ */
+export function foldParentFill(parentOrderId: number, children: readonly CcxtOrder[], trades: readonly CcxtTrade[]): ParentFill | undefined {
+  if (children.length === 0) return undefined;
+  const side = (children[0] as CcxtOrder).side;
+  let shares = new Decimal(0);
+  let cost = new Decimal(0);
+  let ts = 0;
+  for (const c of children) {
+    if (c.side !== side) throw new FillFoldError(`parent ${parentOrderId}: child ${c.id} is a ${c.side}, its siblings ${side}s`);
+    const filled = dec(c.filled);
+    shares = side === "buy" ? shares.add(filled) : shares.sub(filled);
+    cost = cost.add(dec(c.cost));
+    ts = Math.max(ts, c.lastUpdateTimestamp ?? c.lastTradeTimestamp ?? c.timestamp);
+  }
+  if (shares.isZero()) return undefined;
+  const ids = new Set(children.map((c) => c.id));
+  let fees = new Decimal(0);
+  const currencies = new Set<string>();
+  for (const t of dedupeTrades(trades)) {
+    if (t.order === undefined || !ids.has(t.order) || t.fee === undefined) continue;
+    fees = fees.add(dec(t.fee.cost));
+    currencies.add(t.fee.currency);
+  }
+  return { parentOrderId, numShares: shares, price: cost.div(shares.abs()), timestamp: ts, fees, feeCurrencies: [...currencies].sort() };
+}
+
+/** Per child: `filled` must equal the sum of its trades' amounts. Returns the mismatches. */
+export function crossCheckChildFills(children: readonly CcxtOrder[], trades: readonly CcxtTrade[]): FillCheckIssue[] {
+  const byOrder = new Map<string, Decimal>();
+  for (const t of dedupeTrades(trades)) {
+    if (t.order === undefined) continue;
+    byOrder.set(t.order, (byOrder.get(t.order) ?? new Decimal(0)).add(dec(t.amount)));
+  }
+  const issues: FillCheckIssue[] = [];
+  for (const c of children) {
+    const traded = byOrder.get(c.id) ?? new Decimal(0);
+    if (!traded.equals(dec(c.filled))) {
+      issues.push({ childOrderId: c.id, message: `child ${c.id}: filled ${c.filled} but its trades sum to ${traded.toString()}` });
+    }
+  }
+  return issues;
+}

@@ -1,0 +1,68 @@
+import { describe, expect, it } from "vitest";
+import type { CcxtOrder, CcxtTrade } from "../../src/oms/ccxt-types.js";
+import { crossCheckChildFills, dedupeTrades, FillFoldError, foldParentFill } from "../../src/oms/fills.js";
+import { applyExchangeLimits } from "../../src/oms/exchange-limits.js";
+
+function child(id: string, side: "buy" | "sell", filled: number, cost: number, ts: number): CcxtOrder {
+  return {
+    id, clientOrderId: undefined, timestamp: ts - 1000, datetime: "", lastTradeTimestamp: ts, symbol: "X/USDT", type: "limit",
+    timeInForce: "GTC", side, price: 1, average: undefined, amount: 10, filled, remaining: 10 - filled, cost,
+    status: "canceled", fee: undefined, reduceOnly: false, postOnly: false, trades: [], info: {},
+  };
+}
+
+function trade(id: string, order: string, amount: number, price: number, fee: number, ts = 1): CcxtTrade {
+  return {
+    id, order, timestamp: ts, datetime: "", symbol: "X/USDT", type: "limit", side: "buy", takerOrMaker: "maker",
+    price, amount, cost: amount * price, fee: { cost: fee, currency: "USDT" }, info: {},
+  };
+}
+
+describe("folding child fills into a parent fill", () => {
+  it("sums signed shares, takes the VWAP of executed cost, the latest time and the trade fees", () => {
+    const children = [child("a", "sell", 3, 30.3, 1000), child("b", "sell", 1.2, 12.24, 5000), child("c", "sell", 0, 0, 9000)];
+    const trades = [trade("1", "a", 1, 10.1, 0.01), trade("2", "a", 2, 10.1, 0.02), trade("3", "b", 1.2, 10.2, 0.0122), trade("3", "b", 1.2, 10.2, 0.0122)];
+    const f = foldParentFill(7, children, trades);
+    expect(f?.numShares.toString()).toBe("-4.2");
+    // (30.3 + 12.24) / 4.2
+    expect(f?.price.toString()).toBe("10.128571428571428571");
+    expect(f?.timestamp).toBe(9000);
+    expect(f?.fees.toString()).toBe("0.0422");
+    expect(f?.feeCurrencies).toEqual(["USDT"]);
+  });
+
+  it("gives no fill when nothing filled", () => {
+    expect(foldParentFill(1, [child("a", "buy", 0, 0, 1)], [])).toBeUndefined();
+    expect(foldParentFill(1, [], [])).toBeUndefined();
+  });
+
+  it("refuses children on both sides", () => {
+    expect(() => foldParentFill(1, [child("a", "buy", 1, 1, 1), child("b", "sell", 1, 1, 1)], [])).toThrow(FillFoldError);
+  });
+
+  it("de-duplicates trades on (timestamp, id, order) and cross-checks filled against trades", () => {
+    const ts = [trade("1", "a", 1, 1, 0), trade("1", "a", 1, 1, 0), trade("1", "a", 1, 1, 0, 2)];
+    expect(dedupeTrades(ts)).toHaveLength(2);
+    const issues = crossCheckChildFills([child("a", "buy", 2, 2, 1), child("b", "buy", 1, 1, 1)], ts);
+    expect(issues.map((i) => i.childOrderId)).toEqual(["b"]);
+    expect(issues[0]?.message).toMatch(/filled 1 but its trades sum to 0/);
+  });
+});
+
+describe("exchange limits (DOMAIN section 4)", () => {
+  const limits = { minAmount: "0.001", minCost: "10", amountStep: "0.001" };
+  it("drops trades below the minimum amount", () => {
+    const r = applyExchangeLimits("0.0004", "30000", limits);
+    expect(r.outcome).toBe("below_min_amount");
+    expect(r.shares.toString()).toBe("0");
+    expect(r.sharesBeforeLimits.toString()).toBe("0.0004");
+  });
+  it("drops trades whose notional is at or below min cost (note <=)", () => {
+    expect(applyExchangeLimits("-1", "10", limits).outcome).toBe("below_min_cost");
+    expect(applyExchangeLimits("1.001", "10", limits).outcome).toBe("ok");
+  });
+  it("rounds to the amount precision otherwise", () => {
+    expect(applyExchangeLimits("-0.12345", "30000", limits).shares.toString()).toBe("-0.123");
+    expect(applyExchangeLimits("0.1235", "30000", limits).shares.toString()).toBe("0.124");
+  });
+});
