@@ -24,6 +24,8 @@ interface PendingTimer {
   seq: number;
   id: number;
   fn: () => void;
+  /** Set by sleepUntil: firing it resumes awaiting code, which must run before time moves on. */
+  wakesAwaiter: boolean;
 }
 
 /**
@@ -47,7 +49,13 @@ export class SimulatedClock implements Clock {
   }
 
   setTimer(at: EpochMs, fn: () => void): TimerHandle {
-    const timer: PendingTimer = { at: Math.max(at, this.current), seq: this.nextSeq++, id: this.nextId++, fn };
+    // NaN compares false both ways: it would sort anywhere in the heap and fire at once, setting now() to NaN.
+    if (Number.isNaN(at)) throw new RangeError("SimulatedClock.setTimer: time is NaN");
+    return this.schedule(at, fn, false);
+  }
+
+  private schedule(at: EpochMs, fn: () => void, wakesAwaiter: boolean): TimerHandle {
+    const timer: PendingTimer = { at: Math.max(at, this.current), seq: this.nextSeq++, id: this.nextId++, fn, wakesAwaiter };
     this.push(timer);
     return { id: timer.id };
   }
@@ -57,7 +65,8 @@ export class SimulatedClock implements Clock {
   }
 
   sleepUntil(at: EpochMs): Promise<void> {
-    return new Promise((resolve) => this.setTimer(at, resolve));
+    if (Number.isNaN(at)) return Promise.reject(new RangeError("SimulatedClock.sleepUntil: time is NaN"));
+    return new Promise((resolve) => this.schedule(at, resolve, true));
   }
 
   /** Number of timers still pending (cancelled ones included until they are reached). */
@@ -88,19 +97,56 @@ export class SimulatedClock implements Clock {
     if (until > this.current) this.current = until;
   }
 
-  /** Like runUntil, but yields to the microtask queue after every timer so awaiting code keeps pace. */
+  /**
+   * Like runUntil, but lets awaiting code run to its next wait after every timer that resumes it
+   * (a `sleepUntil`), so async code sees time advance exactly as it asked. Timers set with
+   * setTimer are plain callbacks and do not pay for the drain.
+   */
   async runUntilAsync(until: EpochMs): Promise<void> {
+    let drain = true;
     for (;;) {
+      if (drain) await settle();
+      drain = false;
       const top = this.heap[0];
       if (top === undefined || top.at > until) break;
       this.pop();
       if (this.cancelled.delete(top.id)) continue;
       this.current = top.at;
       top.fn();
-      await drainMicrotasks();
+      drain = top.wakesAwaiter;
     }
     if (until > this.current) this.current = until;
-    await drainMicrotasks();
+    await settle();
+  }
+
+  /**
+   * Advances time until `work` settles and returns its result: the way to run async domain code
+   * (a broker session, a system run) on simulated time. Throws if the work waits on nothing.
+   */
+  async drive<T>(work: Promise<T>): Promise<T> {
+    let done = false;
+    const tracked = work.finally(() => {
+      done = true;
+    });
+    // Keep the rejection for the caller, not an unhandled one.
+    tracked.catch(() => undefined);
+    let drain = true;
+    for (;;) {
+      if (drain) await settle();
+      if (done) return tracked;
+      drain = false;
+      const top = this.heap[0];
+      if (top === undefined) {
+        await settle();
+        if (done) return tracked;
+        throw new Error("SimulatedClock.drive: the work is waiting but no timer is pending (it would never finish)");
+      }
+      this.pop();
+      if (this.cancelled.delete(top.id)) continue;
+      this.current = top.at;
+      top.fn();
+      drain = top.wakesAwaiter;
+    }
   }
 
   private less(a: PendingTimer, b: PendingTimer): boolean {
@@ -141,9 +187,12 @@ export class SimulatedClock implements Clock {
   }
 }
 
-/** Lets every already-queued promise continuation run (several hops, for chained awaits). */
-async function drainMicrotasks(): Promise<void> {
-  for (let i = 0; i < 8; i++) await Promise.resolve();
+/**
+ * Resolves once every queued promise continuation has run: setImmediate fires only after the
+ * microtask queue is empty, however long the chain of awaits. (Simulated runs do no real I/O.)
+ */
+function settle(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
 
 /** Wall-clock time; the only place real timers are used. */

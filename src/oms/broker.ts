@@ -1,0 +1,466 @@
+// The broker: turns parent orders into child orders on an exchange (through the ExchangeClient
+// seam), folds what happened back into parent fills, and logs every step (DOMAIN.md sections 2-5,
+// 11). TWAP follows the wave rules exactly; market and limit parents are one child each.
+//
+// Identity and recovery: every child has a client order id derived from (run, bar, parent, wave,
+// attempt), written to the broker log before the request is sent. After an unknown outcome (a
+// timeout) the broker asks the exchange by that id before sending again, so no order is doubled.
+
+import { Decimal } from "decimal.js";
+import { z } from "zod";
+import type { Clock } from "../core/clock.js";
+import { toEpochMs } from "../core/timestamp.js";
+import { classifyExchangeError, errorMessage } from "../exchanges/errors.js";
+import type { ExchangeClient } from "../exchanges/exchange-client.js";
+import type { BidAskFeed } from "../marketdata/bid-ask-feed.js";
+import type { BrokerLogWriter } from "./broker-log.js";
+import { dec, type CcxtMarket, type CcxtOrder, type CcxtTrade } from "./ccxt-types.js";
+import { crossCheckChildFills, dedupeTrades, foldParentFill, type ParentFill } from "./fills.js";
+import { passivityLimitPrice, volatilityLimitPrice, type BidAskRow, type LimitPriceInputs } from "./limit-price.js";
+import { formatOrder, type ParentOrder } from "./parent-order.js";
+import { CANCEL_BEFORE_WAVE_END_MS, dynamicChildSize, floorTo, isSubmissionOver, numWaves, shouldSkipWave, staticChildSize, waveId } from "./waves.js";
+
+export const brokerConfigSchema = z
+  .object({
+    /** The run this broker trades for; client order ids derive from it. */
+    runKey: z.string().min(1),
+    limitPrice: z
+      .discriminatedUnion("computer", [
+        z.object({ computer: z.literal("passivity"), passivityFactor: z.number().min(0).max(1).default(0.5), maxDeviation: z.number().positive().default(0.01) }).strict(),
+        z.object({ computer: z.literal("volatility"), volatilityMultiple: z.union([z.number(), z.array(z.number()).min(1)]).default(0.75) }).strict(),
+      ])
+      .prefault({ computer: "passivity" }),
+    childSizing: z.enum(["static", "dynamic"]).default("static"),
+    executionFrequencyMs: z.number().int().min(1_000).default(60_000),
+    bidAskLookbackMs: z.number().int().min(1).default(60_000),
+    submitRetries: z.number().int().min(0).max(10).default(1),
+    retryDelayMs: z.number().int().min(0).default(500),
+    cancelRetries: z.number().int().min(0).max(10).default(3),
+    stage: z.string().default("dev"),
+  })
+  .strict();
+
+export type BrokerConfigInput = z.input<typeof brokerConfigSchema>;
+export type BrokerConfig = z.output<typeof brokerConfigSchema>;
+
+export type ChildStatus = "submitted" | "rejected" | "unknown" | "skipped";
+
+export interface ChildOrder {
+  clientOrderId: string;
+  parentOrderId: number;
+  assetId: number;
+  symbol: string;
+  bar: number;
+  wave: number;
+  attempt: number;
+  side: "buy" | "sell";
+  amount: string;
+  limitPrice: string;
+  limitInputs: LimitPriceInputs | undefined;
+  status: ChildStatus;
+  exchangeOrderId: string | undefined;
+  error: string | undefined;
+  waveStart: number;
+  submittedAt: number;
+  ackAt: number | undefined;
+}
+
+export interface BrokerDeps {
+  client: ExchangeClient;
+  clock: Clock;
+  bidAsk: BidAskFeed;
+  log: BrokerLogWriter;
+  /** Asset id of a parent order -> exchange symbol. */
+  universe: ReadonlyMap<number, string>;
+}
+
+interface ParentState {
+  parent: ParentOrder;
+  symbol: string;
+  market: CcxtMarket;
+  children: ChildOrder[];
+  finalStates: Map<string, CcxtOrder>;
+  trades: CcxtTrade[];
+  /** Signed shares filled so far by this parent's children. */
+  filled: Decimal;
+  target: Decimal | undefined;
+}
+
+export class BrokerError extends Error {
+  override readonly name = "BrokerError";
+}
+
+export interface WaveReport {
+  bar: number;
+  wave: number;
+  parentOrderId: number;
+  childAmount: Decimal;
+  filled: Decimal;
+  takerAmount: Decimal;
+  makerAmount: Decimal;
+}
+
+export class Broker {
+  readonly config: BrokerConfig;
+  private markets: Record<string, CcxtMarket> | undefined;
+  private readonly runTag: string;
+  /** Per-wave fill figures, for execution-quality reports. */
+  readonly waveReports: WaveReport[] = [];
+
+  constructor(
+    private readonly deps: BrokerDeps,
+    config: BrokerConfigInput,
+  ) {
+    this.config = brokerConfigSchema.parse(config);
+    this.runTag = "tl" + fnv1a32(this.config.runKey).toString(16).padStart(8, "0");
+  }
+
+  /** Loads markets and logs the exchange state at start (markets, leverage, positions, balances). */
+  async init(): Promise<void> {
+    const { client, log } = this.deps;
+    this.markets = await client.loadMarkets();
+    log.writeJson("broker_config.json", this.config);
+    for (const [assetId, symbol] of this.deps.universe) {
+      const m = this.markets[symbol];
+      if (m === undefined) throw new BrokerError(`asset ${assetId}: symbol ${symbol} is not listed by exchange ${client.id}`);
+      log.append("exchange_markets", { assetId, symbol, market: m });
+    }
+    const symbols = [...this.deps.universe.values()];
+    const swaps = symbols.filter((s) => this.markets?.[s]?.swap === true);
+    if (swaps.length > 0) {
+      log.append("leverage_info", { timestamp: this.deps.clock.now(), tiers: await client.fetchLeverageTiers(swaps) });
+      log.append("positions", { timestamp: this.deps.clock.now(), positions: await client.fetchPositions(swaps) });
+    }
+    log.append("balances", { timestamp: this.deps.clock.now(), balances: await client.fetchBalance() });
+  }
+
+  market(symbol: string): CcxtMarket {
+    const m = this.markets?.[symbol];
+    if (m === undefined) throw new BrokerError(this.markets === undefined ? "broker.init() was not called" : `unknown symbol ${symbol}`);
+    return m;
+  }
+
+  clientOrderId(bar: number, parentOrderId: number, wave: number, attempt: number): string {
+    return `${this.runTag}-${bar}-${parentOrderId}-${wave}-${attempt}`;
+  }
+
+  /**
+   * Executes one submission of parent orders (all with the same start and end, distinct assets,
+   * non-zero size) and returns their parent fills once the last wave is collected.
+   */
+  async submitOrders(parents: readonly ParentOrder[], bar: number): Promise<ParentFill[]> {
+    if (parents.length === 0) return [];
+    const first = parents[0] as ParentOrder;
+    const start = toEpochMs(first.startTimestamp);
+    const end = toEpochMs(first.endTimestamp);
+    const seen = new Set<number>();
+    for (const p of parents) {
+      if (toEpochMs(p.startTimestamp) !== start || toEpochMs(p.endTimestamp) !== end) throw new BrokerError(`parent ${p.orderId}: all parents of a submission must share start and end`);
+      if (seen.has(p.assetId)) throw new BrokerError(`parent ${p.orderId}: asset ${p.assetId} appears twice in one submission`);
+      if (p.diffNumShares.isZero()) throw new BrokerError(`parent ${p.orderId}: diff_num_shares is zero`);
+      if (p.type !== first.type) throw new BrokerError(`parent ${p.orderId}: mixed order types in one submission (${p.type} and ${first.type})`);
+      seen.add(p.assetId);
+    }
+    const states = parents.map((p) => this.stateFor(p));
+    for (const st of states) this.deps.log.append("oms_parent_orders", { bar, text: formatOrder(st.parent), symbol: st.symbol });
+    if (first.type === "price@twap") await this.runTwap(states, bar, start, end);
+    else await this.runSingleWave(states, bar, start, end, first.type === "market");
+    return this.finish(states, bar);
+  }
+
+  private stateFor(p: ParentOrder): ParentState {
+    const symbol = this.deps.universe.get(p.assetId);
+    if (symbol === undefined) throw new BrokerError(`parent ${p.orderId}: asset ${p.assetId} is not in the universe`);
+    return { parent: p, symbol, market: this.market(symbol), children: [], finalStates: new Map(), trades: [], filled: new Decimal(0), target: undefined };
+  }
+
+  private async runTwap(states: ParentState[], bar: number, start: number, end: number): Promise<void> {
+    const { clock } = this.deps;
+    const freq = this.config.executionFrequencyMs;
+    const waves = numWaves(start, end, freq);
+    if (clock.now() < start) await clock.sleepUntil(start);
+    for (;;) {
+      const now = clock.now();
+      if (isSubmissionOver(now, end, freq)) break;
+      const waveEnd = floorTo(now, freq) + freq;
+      if (shouldSkipWave(now, freq)) {
+        await clock.sleepUntil(waveEnd);
+        continue;
+      }
+      const wave = waveId(now, start, end, freq);
+      const quotes = this.loadBidAsk(states, bar, wave);
+      await Promise.all(states.map((st) => this.submitChild(st, bar, wave, waves, now, quotes.get(st.symbol) ?? [], false)));
+      await clock.sleepUntil(waveEnd - CANCEL_BEFORE_WAVE_END_MS);
+      await this.closeWave(states, bar, wave, now);
+      if (clock.now() < waveEnd) await clock.sleepUntil(waveEnd);
+    }
+    // The last slot is kept for collecting fills: nothing is submitted in it.
+    if (clock.now() < end) await clock.sleepUntil(end);
+  }
+
+  /** Market and limit parents: one child at start, cancelled before end if it still rests. */
+  private async runSingleWave(states: ParentState[], bar: number, start: number, end: number, market: boolean): Promise<void> {
+    const { clock } = this.deps;
+    if (clock.now() < start) await clock.sleepUntil(start);
+    const now = clock.now();
+    const quotes = this.loadBidAsk(states, bar, 0);
+    await Promise.all(states.map((st) => this.submitChild(st, bar, 0, 1, now, quotes.get(st.symbol) ?? [], market)));
+    if (!market) await clock.sleepUntil(Math.max(now, end - CANCEL_BEFORE_WAVE_END_MS));
+    await this.closeWave(states, bar, 0, now);
+    if (clock.now() < end) await clock.sleepUntil(end);
+  }
+
+  private loadBidAsk(states: ParentState[], bar: number, wave: number): Map<string, BidAskRow[]> {
+    const now = this.deps.clock.now();
+    const out = new Map<string, BidAskRow[]>();
+    for (const st of states) {
+      if (out.has(st.symbol)) continue;
+      const rows = this.deps.bidAsk.rows(st.symbol, now - this.config.bidAskLookbackMs, now);
+      out.set(st.symbol, rows);
+      const last = rows[rows.length - 1];
+      this.deps.log.append("bid_ask", { bar, wave, timestamp: now, symbol: st.symbol, rows: rows.length, bid: last?.bid, ask: last?.ask, knowledgeTime: last?.timestamp });
+    }
+    return out;
+  }
+
+  private async submitChild(st: ParentState, bar: number, wave: number, waves: number, waveStart: number, rows: BidAskRow[], market: boolean): Promise<void> {
+    const { clock, log } = this.deps;
+    const p = st.parent;
+    const amountStep = dec(st.market.precision.amount);
+    let size: Decimal;
+    if (market || p.type === "limit") {
+      size = roundToStep(p.diffNumShares, amountStep);
+    } else if (this.config.childSizing === "static") {
+      size = roundToStep(staticChildSize(p.diffNumShares, waves, 18), amountStep);
+    } else {
+      const position = p.currNumShares.add(st.filled);
+      const d = dynamicChildSize(st.target === undefined ? 0 : wave, p.diffNumShares, position, st.target, 18);
+      st.target = d.target;
+      size = roundToStep(d.size, amountStep);
+    }
+    if (size.isZero()) return;
+    const side = size.isPositive() ? "buy" : "sell";
+    const amount = size.abs();
+    let limitInputs: LimitPriceInputs | undefined;
+    let limitPrice = "0";
+    if (!market) {
+      if (rows.length === 0) {
+        this.recordChild(st, { bar, wave, attempt: 0, side, amount, limitPrice: "0", limitInputs: undefined, waveStart, status: "rejected", error: "no bid/ask data in the lookback window" });
+        return;
+      }
+      limitInputs = this.computeLimit(rows, side, wave, st.market);
+      limitPrice = limitInputs.limitPrice;
+    }
+    for (let attempt = 0; attempt <= this.config.submitRetries; attempt++) {
+      const child = this.recordChild(st, { bar, wave, attempt, side, amount, limitPrice, limitInputs, waveStart, status: "submitted", error: undefined });
+      try {
+        const order = await this.deps.client.createOrder(st.symbol, market ? "market" : "limit", side, amount.toNumber(), market ? undefined : Number(limitPrice), { clientOrderId: child.clientOrderId });
+        this.acknowledge(st, child, order);
+        return;
+      } catch (e) {
+        const cls = classifyExchangeError(e);
+        child.error = errorMessage(e);
+        if (cls === "unknown_outcome") {
+          const found = await this.findByClientId(child.clientOrderId, st.symbol);
+          if (found === "unknown") {
+            // Still unknown: sending again could double the order. Leave it for the wave-end sweep.
+            child.status = "unknown";
+            log.append("oms_child_orders", { ...child, event: "unknown_outcome" });
+            return;
+          }
+          if (found !== undefined) {
+            this.acknowledge(st, child, found);
+            return;
+          }
+        }
+        if ((cls === "retryable" || cls === "unknown_outcome") && attempt < this.config.submitRetries) {
+          log.append("ccxt_child_order_responses", { clientOrderId: child.clientOrderId, symbol: st.symbol, empty: true, id: -1, error: child.error, retry: true });
+          await clock.sleepUntil(clock.now() + this.config.retryDelayMs);
+          continue;
+        }
+        child.status = "rejected";
+        log.append("ccxt_child_order_responses", { clientOrderId: child.clientOrderId, symbol: st.symbol, empty: true, id: -1, error: child.error });
+        log.append("oms_child_orders", { ...child, event: "rejected" });
+        return;
+      }
+    }
+  }
+
+  private computeLimit(rows: BidAskRow[], side: "buy" | "sell", wave: number, market: CcxtMarket): LimitPriceInputs {
+    const tick = dec(market.precision.price);
+    const decimals = Math.max(0, tick.decimalPlaces());
+    const lp = this.config.limitPrice;
+    const inputs =
+      lp.computer === "passivity"
+        ? passivityLimitPrice(rows, side, { passivityFactor: lp.passivityFactor, maxDeviation: lp.maxDeviation, priceDecimals: decimals, waveId: wave })
+        : volatilityLimitPrice(rows, side, { volatilityMultiple: lp.volatilityMultiple, frequencySeconds: this.config.executionFrequencyMs / 1000, priceDecimals: decimals, waveId: wave });
+    // Ticks that are not a power of ten (0.5, 0.25) need a second rounding onto the tick grid.
+    inputs.limitPrice = dec(inputs.limitPrice).div(tick).toDecimalPlaces(0, Decimal.ROUND_HALF_EVEN).mul(tick).toFixed();
+    return inputs;
+  }
+
+  private recordChild(
+    st: ParentState,
+    c: { bar: number; wave: number; attempt: number; side: "buy" | "sell"; amount: Decimal; limitPrice: string; limitInputs: LimitPriceInputs | undefined; waveStart: number; status: ChildStatus; error: string | undefined },
+  ): ChildOrder {
+    const child: ChildOrder = {
+      clientOrderId: this.clientOrderId(c.bar, st.parent.orderId, c.wave, c.attempt),
+      parentOrderId: st.parent.orderId,
+      assetId: st.parent.assetId,
+      symbol: st.symbol,
+      bar: c.bar,
+      wave: c.wave,
+      attempt: c.attempt,
+      side: c.side,
+      amount: c.amount.toFixed(),
+      limitPrice: c.limitPrice,
+      limitInputs: c.limitInputs,
+      status: c.status,
+      exchangeOrderId: undefined,
+      error: c.error,
+      waveStart: c.waveStart,
+      submittedAt: this.deps.clock.now(),
+      ackAt: undefined,
+    };
+    st.children.push(child);
+    // Persisted before the request goes out: after a crash the id is known and can be asked for.
+    this.deps.log.append("oms_child_orders", { ...child, event: c.status === "submitted" ? "sending" : c.status });
+    return child;
+  }
+
+  private acknowledge(st: ParentState, child: ChildOrder, order: CcxtOrder): void {
+    child.exchangeOrderId = order.id;
+    child.ackAt = this.deps.clock.now();
+    child.status = "submitted";
+    this.deps.log.append("ccxt_child_order_responses", { clientOrderId: child.clientOrderId, response: order });
+    this.deps.log.append("oms_child_orders", { ...child, event: "acknowledged" });
+    this.deps.log.append("oms_parent_orders", { bar: child.bar, parentOrderId: st.parent.orderId, children: st.children.map((c) => c.clientOrderId), event: "child_added" });
+  }
+
+  /** Asks for an order by client id: the order, undefined when the exchange has none, "unknown" if it cannot tell. */
+  private async findByClientId(clientOrderId: string, symbol: string): Promise<CcxtOrder | undefined | "unknown"> {
+    for (let i = 0; i <= this.config.cancelRetries; i++) {
+      try {
+        return await this.deps.client.fetchOrderByClientId(clientOrderId, symbol);
+      } catch (e) {
+        const cls = classifyExchangeError(e);
+        if (cls === "not_found") return undefined;
+        if (cls === "definitive") return "unknown";
+        await this.deps.clock.sleepUntil(this.deps.clock.now() + this.config.retryDelayMs);
+      }
+    }
+    return "unknown";
+  }
+
+  /** Cancels every child of the wave still open, then collects their final states and trades. */
+  private async closeWave(states: ParentState[], bar: number, wave: number, waveStart: number): Promise<void> {
+    const { client, log } = this.deps;
+    await Promise.all(states.map(async (st) => {
+      const kids = st.children.filter((c) => c.bar === bar && c.wave === wave);
+      // Children whose submission outcome stayed unknown: look once more, now that time has passed.
+      for (const c of kids) {
+        if (c.status !== "unknown") continue;
+        const found = await this.findByClientId(c.clientOrderId, st.symbol);
+        if (found !== undefined && found !== "unknown") this.acknowledge(st, c, found);
+      }
+      for (const c of kids) {
+        if (c.exchangeOrderId === undefined) continue;
+        await this.cancelWithRetry(c.exchangeOrderId, st.symbol);
+      }
+    }));
+    const symbols = [...new Set(states.map((s) => s.symbol))];
+    const tradesBySymbol = new Map<string, CcxtTrade[]>();
+    for (const symbol of symbols) tradesBySymbol.set(symbol, await this.withRetry(() => client.fetchMyTrades(symbol, waveStart)));
+    for (const st of states) {
+      const kids = st.children.filter((c) => c.bar === bar && c.wave === wave && c.exchangeOrderId !== undefined);
+      if (kids.length === 0) continue;
+      const ids = new Set(kids.map((c) => c.exchangeOrderId as string));
+      let childAmount = new Decimal(0);
+      let waveFilled = new Decimal(0);
+      let taker = new Decimal(0);
+      let maker = new Decimal(0);
+      for (const c of kids) {
+        const state = await this.withRetry(() => client.fetchOrder(c.exchangeOrderId as string, st.symbol));
+        st.finalStates.set(state.id, state);
+        log.append("ccxt_fills", { bar, wave, clientOrderId: c.clientOrderId, order: state });
+        childAmount = childAmount.add(c.amount);
+        waveFilled = waveFilled.add(dec(state.filled));
+      }
+      const trades = dedupeTrades((tradesBySymbol.get(st.symbol) ?? []).filter((t) => t.order !== undefined && ids.has(t.order)));
+      for (const t of trades) {
+        log.append("ccxt_trades", { bar, wave, trade: t });
+        st.trades.push(t);
+        if (t.takerOrMaker === "maker") maker = maker.add(dec(t.amount));
+        else taker = taker.add(dec(t.amount));
+      }
+      st.filled = signedFilled(st);
+      this.waveReports.push({ bar, wave, parentOrderId: st.parent.orderId, childAmount, filled: waveFilled, takerAmount: taker, makerAmount: maker });
+    }
+  }
+
+  private async cancelWithRetry(orderId: string, symbol: string): Promise<void> {
+    for (let i = 0; i <= this.config.cancelRetries; i++) {
+      try {
+        await this.deps.client.cancelOrder(orderId, symbol);
+        return;
+      } catch (e) {
+        const cls = classifyExchangeError(e);
+        // "Order not found" means it already filled or was cancelled: done.
+        if (cls === "not_found") return;
+        if (cls === "definitive") {
+          this.deps.log.append("oms_child_orders", { exchangeOrderId: orderId, symbol, event: "cancel_failed", error: errorMessage(e) });
+          return;
+        }
+        await this.deps.clock.sleepUntil(this.deps.clock.now() + this.config.retryDelayMs);
+      }
+    }
+    this.deps.log.append("oms_child_orders", { exchangeOrderId: orderId, symbol, event: "cancel_gave_up" });
+  }
+
+  private async withRetry<T>(fn: () => Promise<T>): Promise<T> {
+    for (let i = 0; ; i++) {
+      try {
+        return await fn();
+      } catch (e) {
+        if (classifyExchangeError(e) !== "retryable" && classifyExchangeError(e) !== "unknown_outcome") throw e;
+        if (i >= this.config.cancelRetries) throw e;
+        await this.deps.clock.sleepUntil(this.deps.clock.now() + this.config.retryDelayMs);
+      }
+    }
+  }
+
+  private finish(states: ParentState[], bar: number): ParentFill[] {
+    const fills: ParentFill[] = [];
+    for (const st of states) {
+      const children = [...st.finalStates.values()];
+      for (const issue of crossCheckChildFills(children, st.trades)) this.deps.log.append("fill_check_issues", { bar, parentOrderId: st.parent.orderId, ...issue });
+      const fill = foldParentFill(st.parent.orderId, children, st.trades);
+      if (fill === undefined) continue;
+      fills.push(fill);
+      this.deps.log.append("oms_fills", { bar, assetId: st.parent.assetId, symbol: st.symbol, ...fill });
+    }
+    return fills;
+  }
+}
+
+function signedFilled(st: ParentState): Decimal {
+  let s = new Decimal(0);
+  for (const o of st.finalStates.values()) s = o.side === "buy" ? s.add(dec(o.filled)) : s.sub(dec(o.filled));
+  return s;
+}
+
+/** Rounds toward zero onto a step grid (0.001, 0.5, 1). */
+export function roundToStep(value: Decimal.Value, step: Decimal.Value): Decimal {
+  const s = new Decimal(step);
+  return new Decimal(value).div(s).toDecimalPlaces(0, Decimal.ROUND_DOWN).mul(s);
+}
+
+/** FNV-1a 32-bit hash, for short stable tags and asset ids. */
+export function fnv1a32(text: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h >>> 0;
+}
