@@ -83,3 +83,28 @@ describe("broker TWAP against the embedded venue", () => {
     expect(engine.openOrders(user)).toHaveLength(0);
   });
 });
+
+describe("broker with the instant-fill client", () => {
+  it("fills every child fully at the mid, so a TWAP parent fills its static waves completely", async () => {
+    const { InstantFillClient } = await import("../../src/exchanges/instant-fill-client.js");
+    const clock = new SimulatedClock(T0);
+    const engine = new ExchangeEngine({ clock, instruments: DEFAULT_INSTRUMENTS });
+    const venue = new EmbeddedVenueClient(engine, { account: engine.createAccount("x") });
+    const markets = await venue.loadMarkets();
+    const quotes = new Map([["BTC/USDT", { bid: 100, ask: 102 }]]);
+    const client = new InstantFillClient({ clock, markets, quote: (s) => quotes.get(s), feeRate: 0.001, initialBalances: { USDT: "100000" } });
+    const feed = { rows: (s: string) => { const q = quotes.get(s); return q === undefined ? [] : [{ timestamp: clock.now(), bid: q.bid, ask: q.ask }]; } };
+    const dir = mkdtempSync(join(tmpdir(), "tl-broker-if-"));
+    const log = new BrokerLogWriter(dir);
+    const broker = new Broker({ client, clock, bidAsk: feed, log, universe: new Map([[1, "BTC/USDT"]]) }, { runKey: "if.run" });
+    await clock.drive(broker.init());
+    const fills = await clock.drive(broker.submitOrders([parent(1, 1, "-0.5", 0, 5)], 0));
+    log.close();
+    expect(fills).toHaveLength(1);
+    // 5 waves, 4 submitted (last slot kept): 4 x -0.1 at the mid 101, fee 0.1% of notional.
+    expect(fills[0]?.numShares.toString()).toBe("-0.4");
+    expect(fills[0]?.price.toString()).toBe("101");
+    expect(fills[0]?.fees.toString()).toBe("0.0404");
+    expect((await client.fetchBalance())["USDT"]?.total).toBeCloseTo(100000 + 40.4 - 0.0404, 8);
+  });
+});
