@@ -1,22 +1,10 @@
 #!/usr/bin/env node
 // The `tradeloop` command. Subcommands live in their own modules; this file only wires the parser.
 
-import { Command, InvalidArgumentError } from "commander";
+import { Command } from "commander";
+import { registerBrokerExperiment } from "./broker-experiment-command.js";
+import { positiveInt, utcTime } from "./parse.js";
 import { runVenueDemo } from "./venue-demo.js";
-
-function positiveInt(name: string) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError(`${name} must be a positive whole number, got "${v}"`);
-    return n;
-  };
-}
-
-function utcTime(v: string): number {
-  const t = Date.parse(/Z|[+-]\d\d:?\d\d$/.test(v) ? v : `${v}Z`);
-  if (Number.isNaN(t)) throw new InvalidArgumentError(`expected an ISO time such as 2024-01-01T00:00:00Z, got "${v}"`);
-  return t;
-}
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -37,6 +25,7 @@ export function buildProgram(): Command {
       const result = runVenueDemo(opts);
       process.stdout.write(result.text + "\n");
     });
+  registerBrokerExperiment(program);
   return program;
 }
 

@@ -106,6 +106,8 @@ export class Broker {
   private readonly runTag: string;
   /** Per-wave fill figures, for execution-quality reports. */
   readonly waveReports: WaveReport[] = [];
+  /** Exchange trades collected for children so far. */
+  tradesCollected = 0;
 
   constructor(
     private readonly deps: BrokerDeps,
@@ -387,6 +389,7 @@ export class Broker {
         waveFilled = waveFilled.add(dec(state.filled));
       }
       const trades = dedupeTrades((tradesBySymbol.get(st.symbol) ?? []).filter((t) => t.order !== undefined && ids.has(t.order)));
+      this.tradesCollected += trades.length;
       for (const t of trades) {
         log.append("ccxt_trades", { bar, wave, trade: t });
         st.trades.push(t);
