@@ -431,7 +431,8 @@ export class ExchangeEngine {
     if (tif < 0) return this.reject(req.account, req.clientOrderId, req.symbol, "invalid_request", `timeInForce must be GTC, IOC or FOK, got "${String(tifName)}"`);
     let stp: StpMode | undefined;
     if (req.selfTradePrevention !== undefined) {
-      stp = STP_CODES[req.selfTradePrevention];
+      // Own keys only: "toString" or "constructor" would otherwise come back from the prototype.
+      stp = Object.hasOwn(STP_CODES, req.selfTradePrevention) ? STP_CODES[req.selfTradePrevention] : undefined;
       if (stp === undefined) return this.reject(req.account, req.clientOrderId, req.symbol, "invalid_request", `unknown self-trade prevention "${String(req.selfTradePrevention)}"`);
     }
     return this.submit({
@@ -480,14 +481,16 @@ export class ExchangeEngine {
       });
     }
 
+    const roPlan = this.reduceOnlyPlan(o, st, limit, stp);
     if (tif === TIF_FOK) {
-      const can = st.book.fillable(o.side, limit, o.qty, o.account, stp);
-      if (can.qty < o.qty) {
+      const can = roPlan?.fillable ?? st.book.fillable(o.side, limit, o.qty, o.account, stp).qty;
+      if (can < o.qty) {
         this.finish(rec, st, "expired", "fok_unfillable");
         this.flushBook(st);
         return { ok: true, orderId: rec.id, status: rec.status };
       }
     }
+    if (roPlan !== undefined) for (const [maker, lots] of roPlan.trims) this.trimReduceOnly(maker, st, lots);
 
     const rem = st.book.match(o.side, limit, o.qty, o.account, stp, this.fills);
     this.settleFills(rec, st);
@@ -632,9 +635,10 @@ export class ExchangeEngine {
   }
 
   private validate(o: OrderUnits, s: SymbolState | undefined): Rejection | undefined {
-    if (s === undefined) return new Rejection("unknown_instrument", `unknown instrument index ${o.symbol}`);
+    if (s === undefined || !Number.isSafeInteger(o.symbol)) return new Rejection("unknown_instrument", `unknown instrument index ${String(o.symbol)}`);
     const inst = s.instrument;
-    if (o.account === FEE_ACCOUNT || this.accounts[o.account] === undefined) return new Rejection("unknown_account", `unknown account ${o.account}`);
+    // An id like "1" (a string) would index the array but never equal the numeric id again.
+    if (!Number.isSafeInteger(o.account) || o.account === FEE_ACCOUNT || this.accounts[o.account] === undefined) return new Rejection("unknown_account", `unknown account ${String(o.account)}`);
     if (o.side !== BUY && o.side !== SELL) return new Rejection("invalid_request", `side must be buy or sell`);
     if (!Number.isSafeInteger(o.qty) || o.qty <= 0) return new Rejection("invalid_quantity", `quantity must be a positive whole number of lots, got ${o.qty}`);
     if (o.qty < inst.minQtyLots) return new Rejection("below_min_quantity", `quantity ${inst.formatQty(o.qty)} is below the minimum ${inst.formatQty(inst.minQtyLots)}`);
@@ -728,6 +732,12 @@ export class ExchangeEngine {
       }
     } else {
       notional = limit * o.qty * inst.notionalFactor;
+      if (o.side === SELL) {
+        // A sell fills at the bids, which may be far above its limit: the position's margin follows
+        // the fill price, so price the crossing part at the book and only the rest at the limit.
+        const plan = s.book.fillable(SELL, limit, o.qty, o.account, o.stp ?? this.defaultStp);
+        notional = (plan.cost + limit * (o.qty - plan.qty)) * inst.notionalFactor;
+      }
     }
     if (!Number.isSafeInteger(notional)) return new Rejection("invalid_quantity", "order notional is too large");
     const need = marginFor(notional, leverage);
@@ -857,6 +867,67 @@ export class ExchangeEngine {
     o.locked = keep;
   }
 
+  /**
+   * The book matches a taker in one pass, so a resting reduce-only order could be filled after
+   * earlier fills of the same sweep already flattened its position, and flip it. This walks the
+   * sweep ahead of time, as `match` will do it, and returns the reduce-only makers it reaches with
+   * the lots they may still fill (0: cancel), plus what the taker could then fill (for FOK).
+   * Undefined when no reduce-only order rests on the side the taker meets (the common case).
+   */
+  private reduceOnlyPlan(o: OrderUnits, st: SymbolState, limit: number, stp: StpMode): { trims: [OrderRecord, number][]; fillable: number } | undefined {
+    const sym = st.instrument.index;
+    const makerSide = o.side === BUY ? SELL : BUY;
+    let any = false;
+    for (const r of this.reduceOnlyOpen) {
+      if (r.symbol === sym && r.side === makerSide && r.handle >= 0) {
+        any = true;
+        break;
+      }
+    }
+    if (!any) return undefined;
+    const book = st.book;
+    const moved = new Map<number, number>(); // account -> signed lots traded so far in this sweep
+    const sizeOf = (account: number): number => ((this.accounts[account] as Account).positions.get(sym)?.size ?? 0) + (moved.get(account) ?? 0);
+    const trims: [OrderRecord, number][] = [];
+    let rem = o.qty;
+    sweep: for (const lv of book.depth(makerSide, Number.MAX_SAFE_INTEGER)) {
+      if (o.side === BUY ? lv.price > limit : lv.price < limit) break;
+      for (const h of book.levelHandles(lv.price)) {
+        if (rem === 0) break sweep;
+        const owner = book.ownerOf(h);
+        if (stp !== STP_NONE && owner === o.account) {
+          if (stp === STP_CANCEL_MAKER) continue;
+          break sweep;
+        }
+        const maker = this.open.get(book.tagOf(h)) as OrderRecord;
+        let lots = book.qtyOf(h);
+        if (maker.reduceOnly) {
+          const size = sizeOf(owner);
+          const room = Math.max(0, makerSide === SELL ? size : -size);
+          if (room < lots) {
+            trims.push([maker, room]);
+            lots = room;
+          }
+        }
+        const f = Math.min(lots, rem);
+        rem -= f;
+        moved.set(owner, (moved.get(owner) ?? 0) + (makerSide === BUY ? f : -f));
+        moved.set(o.account, (moved.get(o.account) ?? 0) + (o.side === BUY ? f : -f));
+      }
+    }
+    return { trims, fillable: o.qty - rem };
+  }
+
+  /** Shrinks a resting reduce-only order to `lots` remaining (keeping its priority), or cancels it at 0. */
+  private trimReduceOnly(o: OrderRecord, st: SymbolState, lots: number): void {
+    if (lots === 0) {
+      this.cancelRecord(o, st, "reduce_only");
+      return;
+    }
+    st.book.reduce(o.handle, lots);
+    o.qty = o.filled + lots;
+  }
+
   /** Keeps resting reduce-only orders within the position after it changed. */
   private adjustReduceOnly(account: number, st: SymbolState): void {
     if (this.reduceOnlyOpen.size === 0) return;
@@ -865,12 +936,8 @@ export class ExchangeEngine {
     for (const o of [...this.reduceOnlyOpen]) {
       if (o.account !== account || o.symbol !== st.instrument.index || o.handle < 0) continue;
       const reduces = o.side === BUY ? size < 0 : size > 0;
-      if (!reduces) {
-        this.cancelRecord(o, st, "reduce_only");
-      } else if (o.remaining > Math.abs(size)) {
-        st.book.reduce(o.handle, Math.abs(size));
-        o.qty = o.filled + Math.abs(size);
-      }
+      if (!reduces) this.trimReduceOnly(o, st, 0);
+      else if (o.remaining > Math.abs(size)) this.trimReduceOnly(o, st, Math.abs(size));
     }
   }
 

@@ -1,6 +1,6 @@
 // Events the engine emits, in order, each with a global sequence number. Amounts are integers
-// (price in ticks, quantity in lots, money in asset units) so emitting costs no formatting; use
-// `formatEvent` (format.ts) for a human or JSON view with decimal strings.
+// (price in ticks, quantity in lots, money in asset units) so emitting costs no formatting; the
+// instrument's formatPrice / formatQty / formatQuote turn them into decimal strings at the edge.
 
 export type OrderSideName = "buy" | "sell";
 export type OrderTypeName = "limit" | "market";

@@ -29,8 +29,11 @@ const SLOT_BITS = 24;
 const SLOT_SPAN = 1 << SLOT_BITS;
 const SLOT_MASK = SLOT_SPAN - 1;
 const GEN_MASK = (1 << 29) - 1;
-/** The widest ladder a book will grow to; the engine rejects prices that would need more. */
-export const MAX_LADDER_LEVELS = 1 << 24;
+/**
+ * The widest ladder a book will grow to (4M levels, ~84 MB at worst); the engine rejects prices
+ * that would need more as too far from the book, so one stray order cannot exhaust memory.
+ */
+export const MAX_LADDER_LEVELS = 1 << 22;
 const MIN_LADDER_LEVELS = 1024;
 
 export const FILL_TRADE = 0;
