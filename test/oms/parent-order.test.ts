@@ -8,15 +8,8 @@ const GOLDEN =
   "Order: order_id=0 creation_timestamp=2022-08-05 10:36:44.976104-04:00 asset_id=1464553467 type_=price@twap start_timestamp=2022-08-05 10:36:44.976104-04:00 end_timestamp=2022-08-05 10:38:44.976104-04:00 curr_num_shares=0.0 diff_num_shares=0.121 tz=America/New_York extra_params={}";
 
 /** The nine orders of seed 001, as the document has them (folded across lines). */
-function seedOrdersText(): string | undefined {
-  try {
-    const dir = new URL("../../../shared/seeds/", import.meta.url);
-    const file = readFileSync(new URL("001_a348f9726d0dd710.txt", dir), "utf8");
-    const m = /DEFAULT_ORDERS = """([\s\S]*?)"""/.exec(file);
-    return m?.[1];
-  } catch {
-    return undefined;
-  }
+function seedOrdersText(): string {
+  return readFileSync(new URL("../fixtures/seed001-orders.txt", import.meta.url), "utf8");
 }
 
 describe("parent order text form", () => {
@@ -37,7 +30,7 @@ describe("parent order text form", () => {
   });
 
   it("parses the nine orders of seed 001 and prints them back", () => {
-    const text = seedOrdersText() ?? "";
+    const text = seedOrdersText();
     const orders = parseOrders(text, "seed 001");
     expect(orders).toHaveLength(9);
     expect(orders.map((o) => o.diffNumShares.toString())).toEqual(["0.121", "0.011", "169.063", "2.828", "-33.958", "6052.094", "-0.07", "3.885", "1.384"]);
