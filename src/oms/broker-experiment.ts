@@ -73,7 +73,10 @@ export async function runBrokerExperiment(raw: BrokerExperimentArgs, onBar?: (do
   const runKey = `broker_experiment.manual.${compactUtc(args.start)}.seed${args.seed}`;
   const logDir = join(args.outDir, `${compactUtc(args.start)}.${compactUtc(end)}`, "broker_log");
   const log = new BrokerLogWriter(logDir);
-  log.writeJson("experiment_args.json", { ...args, runKey });
+  // The output folder is where the log is, not an argument of the experiment: leaving it out keeps
+  // logs of the same experiment byte-identical wherever they are written.
+  const { outDir: _outDir, ...experimentArgs } = args;
+  log.writeJson("experiment_args.json", { ...experimentArgs, runKey });
   const assetIds = new Map<number, string>(symbols.map((s) => [fnv1a32(s), s]));
   const broker = new Broker(
     { client, clock, bidAsk: sampler, log, universe: assetIds },
