@@ -1,0 +1,98 @@
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Decimal } from "decimal.js";
+import { describe, expect, it } from "vitest";
+import { SimulatedClock } from "../../src/core/clock.js";
+import { timestampFromMs } from "../../src/core/timestamp.js";
+import { ExchangeEngine } from "../../src/exchange/engine.js";
+import { SyntheticMarket } from "../../src/exchange/market/synthetic-market.js";
+import { EmbeddedVenueClient } from "../../src/exchanges/embedded-venue-client.js";
+import { VenueBidAskSampler } from "../../src/marketdata/bid-ask-feed.js";
+import { Broker, type BrokerConfigInput } from "../../src/oms/broker.js";
+import { BrokerLogWriter, loadStream } from "../../src/oms/broker-log.js";
+import type { ParentOrder } from "../../src/oms/parent-order.js";
+
+const T0 = Date.UTC(2024, 0, 2, 9, 30);
+const MIN = 60_000;
+const SYMBOL = "ABC/USDT:USDT";
+
+function parent(diff: string, startMs: number, endMs: number): ParentOrder {
+  return {
+    orderId: 1, creationTimestamp: timestampFromMs(startMs), assetId: 7, type: "price@twap",
+    startTimestamp: timestampFromMs(startMs), endTimestamp: timestampFromMs(endMs),
+    currNumShares: new Decimal(0), diffNumShares: new Decimal(diff), tz: "UTC", extraParams: {},
+  };
+}
+
+/** One flat perpetual: the maker quotes 100.00 / 100.02 forever; takers arrive only if asked. */
+async function venue(opts: { takersPerMinute: number; usdt: string; broker?: Partial<BrokerConfigInput> }) {
+  const clock = new SimulatedClock(T0);
+  const engine = new ExchangeEngine({ clock, instruments: [{ symbol: SYMBOL, kind: "perpetual", base: "ABC", quote: "USDT", tickSize: "0.01", lotSize: "0.1", minNotional: "5", makerFee: "0.0002", takerFee: "0.0005" }] });
+  const market = new SyntheticMarket(engine, {
+    seed: 1,
+    symbols: [{ symbol: SYMBOL, initialPrice: 100.01, model: { kind: "gbm", volatility: 0 }, liquidity: { levels: 5, halfSpreadBps: 1, medianNotional: 5_000, sizeSigma: 0 }, flow: { ordersPerMinute: opts.takersPerMinute, medianNotional: 3_000, sizeSigma: 0 } }],
+  });
+  const account = engine.createAccount("broker");
+  engine.deposit(account, "USDT", opts.usdt);
+  const client = new EmbeddedVenueClient(engine, { account });
+  const sampler = new VenueBidAskSampler(engine, clock, [SYMBOL]);
+  market.start();
+  sampler.start();
+  clock.runUntil(T0 + MIN);
+  const dir = mkdtempSync(join(tmpdir(), "tl-cases-"));
+  const log = new BrokerLogWriter(dir);
+  const broker = new Broker({ client, clock, bidAsk: sampler, log, universe: new Map([[7, SYMBOL]]) }, { runKey: "cases", ...opts.broker });
+  await clock.drive(broker.init());
+  return { clock, engine, account, broker, log, dir };
+}
+
+type Child = { event: string; wave: number; amount: string; waveStart: number; status: string; error?: string };
+
+describe("broker TWAP cases", () => {
+  it("skips a wave with less than 4 s left and starts at the next boundary", async () => {
+    const { clock, broker, log, dir } = await venue({ takersPerMinute: 0, usdt: "100000" });
+    const start = T0 + 2 * MIN - 3_000; // 09:31:57: 3 s left in its wave
+    await clock.drive(broker.submitOrders([parent("40", start, T0 + 5 * MIN)], 0));
+    log.close();
+    const sent = (loadStream(dir, "oms_child_orders").records as Child[]).filter((c) => c.event === "sending");
+    expect(sent.map((c) => c.waveStart)).toEqual([T0 + 2 * MIN, T0 + 3 * MIN]);
+    expect(sent.map((c) => c.wave)).toEqual([1, 2]);
+  });
+
+  it("with no taker flow a passive child never fills: no parent fill, every child cancelled", async () => {
+    const { clock, engine, account, broker, log, dir } = await venue({ takersPerMinute: 0, usdt: "100000", broker: { limitPrice: { computer: "passivity", passivityFactor: 1 } } });
+    const fills = await clock.drive(broker.submitOrders([parent("30", T0 + MIN, T0 + 4 * MIN)], 0));
+    log.close();
+    expect(fills).toEqual([]);
+    expect(engine.openOrders(account)).toHaveLength(0);
+    const states = loadStream(dir, "ccxt_fills").records as { order: { status: string; filled: number } }[];
+    expect(states.map((s) => s.order.status)).toEqual(["canceled", "canceled"]);
+    expect(states.every((s) => s.order.filled === 0)).toBe(true);
+  });
+
+  it("records a definitive rejection on the child and does not retry it", async () => {
+    const { clock, broker, log, dir } = await venue({ takersPerMinute: 0, usdt: "10", broker: { submitRetries: 3 } });
+    const fills = await clock.drive(broker.submitOrders([parent("50", T0 + MIN, T0 + 3 * MIN)], 0));
+    log.close();
+    expect(fills).toEqual([]);
+    const children = loadStream(dir, "oms_child_orders").records as Child[];
+    const rejected = children.filter((c) => c.event === "rejected");
+    expect(rejected).toHaveLength(1);
+    expect(rejected[0]?.error).toMatch(/InsufficientFunds: .*insufficient_margin/);
+    expect(children.filter((c) => c.event === "sending")).toHaveLength(1);
+  });
+
+  it("dynamic sizing sends the whole diff first, then only what is still missing", async () => {
+    const { clock, broker, log, dir } = await venue({ takersPerMinute: 60, usdt: "100000", broker: { childSizing: "dynamic", limitPrice: { computer: "passivity", passivityFactor: 0 } } });
+    const fills = await clock.drive(broker.submitOrders([parent("-60", T0 + MIN, T0 + 4 * MIN)], 0));
+    log.close();
+    const sent = (loadStream(dir, "oms_child_orders").records as Child[]).filter((c) => c.event === "sending");
+    expect(sent[0]?.amount).toBe("60");
+    const filledFirst = (loadStream(dir, "ccxt_fills").records as { wave: number; order: { filled: number } }[]).filter((s) => s.wave === 0).reduce((a, s) => a + s.order.filled, 0);
+    if (filledFirst < 60) expect(Number(sent[1]?.amount)).toBeCloseTo(60 - filledFirst, 9);
+    else expect(sent).toHaveLength(1);
+    expect(fills[0]?.numShares.toNumber()).toBeLessThanOrEqual(0);
+    expect(fills[0]?.numShares.abs().lte(60)).toBe(true);
+  });
+});
