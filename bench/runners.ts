@@ -59,12 +59,13 @@ export interface EngineTarget {
 /**
  * A spot BTC/USDT engine (tick 0.01, lot 0.001, default fees 2/4 bp, default cancel_taker STP but
  * every order here sets STP none) with accounts 1..owners funded far beyond what the flow can lock,
- * and one subscriber that counts events.
+ * and one subscriber that counts events. The accounts are flow accounts, like the synthetic
+ * market's: their finished orders are not kept for queries unless `keepClosedOrders` (then the
+ * engine's default 100,000-order history applies).
  */
-export function newEngineTarget(w: Workload, ids?: Float64Array, closedOrderHistory?: number): EngineTarget {
+export function newEngineTarget(w: Workload, ids?: Float64Array, keepClosedOrders = false): EngineTarget {
   const engine = new ExchangeEngine({
     clock: new SimulatedClock(Date.UTC(2024, 0, 1)),
-    ...(closedOrderHistory !== undefined ? { closedOrderHistory } : {}),
     assets: [
       { name: "BTC", decimals: 8 },
       { name: "USDT", decimals: 6 },
@@ -72,7 +73,7 @@ export function newEngineTarget(w: Workload, ids?: Float64Array, closedOrderHist
     instruments: [{ symbol: ENGINE_SYMBOL, kind: "spot", base: "BTC", quote: "USDT", tickSize: "0.01", lotSize: "0.001" }],
   });
   for (let a = 1; a <= w.params.owners; a++) {
-    const id = engine.createAccount(`bench-${a}`);
+    const id = engine.createAccount(`bench-${a}`, { keepClosedOrders });
     engine.deposit(id, "USDT", "1000000000");
     engine.deposit(id, "BTC", "1000000");
   }

@@ -33,6 +33,8 @@ export class Account {
     readonly id: number,
     readonly name: string,
     assetCount: number,
+    /** Whether this account's closed orders stay queryable (background flow accounts opt out). */
+    readonly keepClosedOrders = true,
   ) {
     this.total = new Float64Array(assetCount);
     this.locked = new Float64Array(assetCount);

@@ -512,6 +512,11 @@ export class OrderBook {
   }
 }
 
+/** The pool slot of a handle: dense and reused, so callers can index side tables by it. */
+export function slotOf(handle: number): number {
+  return handle & SLOT_MASK;
+}
+
 function genOf(handle: number): number {
   return Math.floor(handle / SLOT_SPAN);
 }

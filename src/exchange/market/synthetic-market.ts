@@ -75,8 +75,9 @@ export class SyntheticMarket {
   ) {
     const cfg = syntheticMarketSchema.parse(spec);
     const root = new Rng(cfg.seed);
-    this.makerAccount = engine.createAccount("synthetic-maker");
-    this.takerAccount = engine.createAccount("synthetic-taker");
+    // Nobody queries the background accounts' finished orders: do not keep them.
+    this.makerAccount = engine.createAccount("synthetic-maker", { keepClosedOrders: false });
+    this.takerAccount = engine.createAccount("synthetic-taker", { keepClosedOrders: false });
     const funding = { ...defaultFunding(engine, cfg.symbols), ...cfg.funding };
     for (const [asset, amount] of Object.entries(funding)) {
       engine.deposit(this.makerAccount, asset, amount);
