@@ -820,8 +820,8 @@ export class ExchangeEngine {
     taker.updatedAt = now;
     // The maker's reservation shrinks to what its remainder needs; the taker pays from free funds.
     this.release(maker, makerDone ? 0 : maker.remaining);
-    const makerFee = this.settleSide(maker, st, price, qty, notional, inst.makerFeeRate);
-    const takerFee = this.settleSide(taker, st, price, qty, notional, inst.takerFeeRate);
+    const makerFee = this.settleSide(maker, st, qty, notional, inst.makerFeeRate);
+    const takerFee = this.settleSide(taker, st, qty, notional, inst.takerFeeRate);
     if (makerDone) this.close(maker, st, "filled");
     else maker.status = "partially_filled";
     if (taker.remaining === 0) this.close(taker, st, "filled");
@@ -834,17 +834,19 @@ export class ExchangeEngine {
       });
       this.emit({
         type: makerDone ? "filled" : "partially_filled", seq: 0, ts: now, symbol: sym, orderId: maker.id, account: maker.account, tradeId,
-        liquidity: "maker", price, qty, filled: maker.filled, remaining: maker.remaining, fee: makerFee.units, feeAsset: makerFee.asset,
+        side: sideName(maker.side), orderType: "limit",
+        liquidity: "maker", price, qty, filled: maker.filled, remaining: maker.remaining, fee: makerFee, feeAsset: feeAssetOf(inst, maker.side),
       });
       this.emit({
         type: taker.remaining === 0 ? "filled" : "partially_filled", seq: 0, ts: now, symbol: sym, orderId: taker.id, account: taker.account, tradeId,
-        liquidity: "taker", price, qty, filled: taker.filled, remaining: taker.remaining, fee: takerFee.units, feeAsset: takerFee.asset,
+        side: sideName(taker.side), orderType: taker.market ? "market" : "limit",
+        liquidity: "taker", price, qty, filled: taker.filled, remaining: taker.remaining, fee: takerFee, feeAsset: feeAssetOf(inst, taker.side),
       });
     }
   }
 
-  /** Moves the funds of one side of a trade, charges its fee, and returns the fee. */
-  private settleSide(o: OrderRecord, st: SymbolState, price: number, qty: number, notional: number, rate: number): { units: number; asset: string } {
+  /** Moves the funds of one side of a trade, charges its fee, and returns the fee (see feeAssetOf). */
+  private settleSide(o: OrderRecord, st: SymbolState, qty: number, notional: number, rate: number): number {
     const inst = st.instrument;
     const acc = this.accounts[o.account] as Account;
     const fees = this.accounts[FEE_ACCOUNT] as Account;
@@ -858,13 +860,13 @@ export class ExchangeEngine {
         acc.total[q] = (acc.total[q] as number) - notional;
         acc.total[b] = (acc.total[b] as number) + got - fee;
         fees.total[b] = (fees.total[b] as number) + fee;
-        return { units: fee, asset: inst.base.name };
+        return fee;
       }
       const fee = feeOf(notional, rate);
       acc.total[b] = (acc.total[b] as number) - qty * inst.lotFactor;
       acc.total[q] = (acc.total[q] as number) + notional - fee;
       fees.total[q] = (fees.total[q] as number) + fee;
-      return { units: fee, asset: inst.quote.name };
+      return fee;
     }
     const fee = feeOf(notional, rate);
     const pos = acc.position(o.symbol, acc.leverage.get(o.symbol) ?? inst.defaultLeverage);
@@ -874,7 +876,7 @@ export class ExchangeEngine {
     pos.margin = newMargin;
     acc.total[q] = (acc.total[q] as number) + realized - fee;
     fees.total[q] = (fees.total[q] as number) + fee;
-    return { units: fee, asset: inst.quote.name };
+    return fee;
   }
 
   /** Sets an order's reservation to what `remaining` lots need, returning the rest to free. */
@@ -1089,6 +1091,11 @@ export class ExchangeEngine {
   positionUnits(account: number, symbol: number): Readonly<Position> | undefined {
     return this.accounts[account]?.positions.get(symbol);
   }
+}
+
+/** Spot fees come out of what the side receives (base for a buy); perpetual fees are in the quote. */
+function feeAssetOf(inst: Instrument, side: Side): string {
+  return inst.kind === "spot" && side === BUY ? inst.base.name : inst.quote.name;
 }
 
 function sideName(side: Side): OrderSideName {

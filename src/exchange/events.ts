@@ -65,6 +65,8 @@ export interface OrderFillEvent extends Base {
   orderId: number;
   account: number;
   tradeId: number;
+  side: OrderSideName;
+  orderType: OrderTypeName;
   liquidity: "maker" | "taker";
   price: number;
   qty: number;

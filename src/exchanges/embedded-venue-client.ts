@@ -321,7 +321,6 @@ export class EmbeddedVenueClient implements ExchangeClient {
     if ((e.type !== "filled" && e.type !== "partially_filled") || e.account !== this.options.account) return;
     const inst = this.engine.instrument(e.symbol);
     if (inst === undefined) return;
-    const snap = this.engine.getOrder(e.orderId);
     const price = Number(inst.formatPrice(e.price));
     const amount = Number(inst.formatQty(e.qty));
     const feeAsset = this.engine.assetList().find((a) => a.name === e.feeAsset);
@@ -331,8 +330,8 @@ export class EmbeddedVenueClient implements ExchangeClient {
       timestamp: e.ts,
       datetime: new Date(e.ts).toISOString(),
       symbol: e.symbol,
-      type: snap?.type,
-      side: snap?.side ?? "buy",
+      type: e.orderType,
+      side: e.side,
       takerOrMaker: e.liquidity,
       price,
       amount,
