@@ -51,7 +51,19 @@ export class LiquidityProvider {
     private readonly rng: Rng,
   ) {
     this.cfg = liquiditySchema.parse(spec);
-    engine.subscribe((e) => this.onEvent(e));
+  }
+
+  /**
+   * Feeds the provider the engine's events so it knows which quotes are gone. A SyntheticMarket
+   * routes its own account's events here (one subscription for all symbols); a standalone
+   * provider can subscribe itself with `attach`.
+   */
+  onEvent(e: ExchangeEvent): void {
+    if ((e.type === "filled" || e.type === "canceled" || e.type === "expired") && e.account === this.account) this.forget(e.orderId);
+  }
+
+  attach(): () => void {
+    return this.engine.subscribe((e) => this.onEvent(e));
   }
 
   get refreshMs(): number {
@@ -115,7 +127,4 @@ export class LiquidityProvider {
     if (this.quotes[q.side].get(q.price) === orderId) this.quotes[q.side].delete(q.price);
   }
 
-  private onEvent(e: ExchangeEvent): void {
-    if ((e.type === "filled" || e.type === "canceled" || e.type === "expired") && e.account === this.account) this.forget(e.orderId);
-  }
 }

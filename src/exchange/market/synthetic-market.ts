@@ -83,13 +83,20 @@ export class SyntheticMarket {
       engine.deposit(this.makerAccount, asset, amount);
       engine.deposit(this.takerAccount, asset, amount);
     }
+    const lpBySymbol = new Map<string, LiquidityProvider>();
     for (const s of cfg.symbols) {
       const inst = engine.instrument(s.symbol);
       if (inst === undefined) throw new RangeError(`synthetic market: symbol "${s.symbol}" is not an instrument of the engine`);
       const model = createPriceModel(s.model, s.initialPrice, root.fork());
       const lp = new LiquidityProvider(engine, inst, this.makerAccount, s.liquidity, root.fork());
+      lpBySymbol.set(s.symbol, lp);
       this.drivers.push({ inst, model, lp, flow: s.flow, flowRng: root.fork() });
     }
+    // One subscription for all symbols, routed by symbol: not one per provider seeing every event.
+    const maker = this.makerAccount;
+    engine.subscribe((e) => {
+      if (e.type !== "book" && e.type !== "trade" && e.account === maker) lpBySymbol.get(e.symbol)?.onEvent(e);
+    });
   }
 
   /** The current model (fair) price of a symbol. */

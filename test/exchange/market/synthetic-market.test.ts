@@ -80,6 +80,7 @@ describe("queue position", () => {
     const inst = engine.instrument("BTC/USDT");
     if (inst === undefined) throw new Error("no instrument");
     const lp = new LiquidityProvider(engine, inst, maker, { levels: 3, halfSpreadBps: 1, medianNotional: 50_000, sizeSigma: 0 }, new Rng(1));
+    lp.attach();
     lp.refresh(50_000);
     const user = engine.createAccount("user");
     engine.deposit(user, "USDT", "1000000");
