@@ -198,9 +198,18 @@ export class EmbeddedVenueClient implements ExchangeClient {
 
   async fetchMyTrades(symbol: string, since?: number, limit?: number): Promise<CcxtTrade[]> {
     await this.delay(this.latency.query);
-    let list = (this.trades.get(symbol) ?? []).filter((t) => since === undefined || t.timestamp >= since);
-    if (limit !== undefined) list = list.slice(0, limit);
-    return list.map((t) => ({ ...t }));
+    const all = this.trades.get(symbol) ?? [];
+    // Trades are appended in time order: start from the first at or after `since` instead of
+    // scanning the whole history (the broker asks once per wave, all day long).
+    let lo = 0;
+    let hi = all.length;
+    while (since !== undefined && lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if ((all[mid] as CcxtTrade).timestamp < since) lo = mid + 1;
+      else hi = mid;
+    }
+    const end = limit === undefined ? all.length : Math.min(all.length, lo + limit);
+    return all.slice(lo, end).map((t) => ({ ...t }));
   }
 
   async fetchBalance(): Promise<CcxtBalances> {

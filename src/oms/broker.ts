@@ -425,7 +425,8 @@ export class Broker {
       try {
         return await fn();
       } catch (e) {
-        if (classifyExchangeError(e) !== "retryable" && classifyExchangeError(e) !== "unknown_outcome") throw e;
+        const cls = classifyExchangeError(e);
+        if (cls !== "retryable" && cls !== "unknown_outcome") throw e;
         if (i >= this.config.cancelRetries) throw e;
         await this.deps.clock.sleepUntil(this.deps.clock.now() + this.config.retryDelayMs);
       }
