@@ -86,6 +86,11 @@ interface ParentState {
   target: Decimal | undefined;
 }
 
+export interface FlattenResult {
+  closed: CcxtOrder[];
+  failed: { symbol: string; error: string }[];
+}
+
 export class BrokerError extends Error {
   override readonly name = "BrokerError";
 }
@@ -431,6 +436,42 @@ export class Broker {
         await this.deps.clock.sleepUntil(this.deps.clock.now() + this.config.retryDelayMs);
       }
     }
+  }
+
+  /**
+   * Flattens the account: every open order of the universe is cancelled, then each non-zero
+   * perpetual position is closed with a reduce-only market order (logged in the reduce_only
+   * streams). Used at the end of a session and before a run starts from a clean book. Returns the
+   * closing orders as the exchange reported them; a position that cannot be closed is logged and
+   * reported, never ignored.
+   */
+  async flattenAccount(tag: string): Promise<FlattenResult> {
+    const { client, clock, log } = this.deps;
+    const symbols = [...new Set(this.deps.universe.values())];
+    for (const s of symbols) await this.withRetry(() => client.cancelAllOrders(s));
+    const swaps = symbols.filter((s) => this.market(s).swap);
+    const result: FlattenResult = { closed: [], failed: [] };
+    if (swaps.length === 0) return result;
+    const positions = await this.withRetry(() => client.fetchPositions(swaps));
+    let i = 0;
+    for (const pos of positions) {
+      if (pos.contracts === 0 || pos.side === undefined) continue;
+      const side = pos.side === "long" ? "sell" : "buy";
+      const clientOrderId = `${this.runTag}-flat-${tag}-${i++}`;
+      const record = { clientOrderId, symbol: pos.symbol, side, amount: String(pos.contracts), type: "market", reduceOnly: true, timestamp: clock.now() };
+      log.append("reduce_only_oms_child_orders", { ...record, event: "sending" });
+      try {
+        const order = await client.createOrder(pos.symbol, "market", side, pos.contracts, undefined, { clientOrderId, reduceOnly: true });
+        log.append("reduce_only_ccxt_child_order_responses", { clientOrderId, response: order });
+        result.closed.push(order);
+      } catch (e) {
+        const error = errorMessage(e);
+        log.append("reduce_only_ccxt_child_order_responses", { clientOrderId, symbol: pos.symbol, empty: true, id: -1, error });
+        log.append("reduce_only_oms_child_orders", { ...record, event: "rejected", error });
+        result.failed.push({ symbol: pos.symbol, error });
+      }
+    }
+    return result;
   }
 
   private finish(states: ParentState[], bar: number): ParentFill[] {

@@ -95,4 +95,21 @@ describe("broker TWAP cases", () => {
     expect(fills[0]?.numShares.toNumber()).toBeLessThanOrEqual(0);
     expect(fills[0]?.numShares.abs().lte(60)).toBe(true);
   });
+
+  it("flattens the account with reduce-only market orders, logged in the reduce_only streams", async () => {
+    const { clock, engine, account, broker, log, dir } = await venue({ takersPerMinute: 0, usdt: "100000" });
+    const fills = await clock.drive(broker.submitOrders([{ ...parent("25", T0 + MIN, T0 + 2 * MIN), type: "market" }], 0));
+    expect(fills[0]?.numShares.toString()).toBe("25");
+    // A resting order that flattening must cancel first.
+    engine.placeOrder({ account, symbol: SYMBOL, side: "buy", type: "limit", price: "90", quantity: "1" });
+    const result = await clock.drive(broker.flattenAccount("end"));
+    log.close();
+    expect(result.failed).toEqual([]);
+    expect(result.closed.map((o) => [o.side, o.amount, o.status])).toEqual([["sell", 25, "closed"]]);
+    expect(engine.openOrders(account)).toHaveLength(0);
+    expect(engine.positions(account).filter((p) => Number(p.size) !== 0)).toEqual([]);
+    const sent = loadStream(dir, "reduce_only_oms_child_orders").records as { reduceOnly: boolean; event: string }[];
+    expect(sent.map((r) => [r.event, r.reduceOnly])).toEqual([["sending", true]]);
+    expect(loadStream(dir, "reduce_only_ccxt_child_order_responses").records).toHaveLength(1);
+  });
 });
