@@ -1,0 +1,99 @@
+// JSON-lines files: the append format of every log the product writes as it goes (broker log,
+// system log). Why JSON lines: a record is one write() of one line, so a killed process leaves every
+// complete record readable and at worst one torn last line, which the reader reports with its file
+// and line; pandas, DuckDB and jq read the format directly. Whole documents are written atomically.
+
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync, writeSync } from "node:fs";
+import { dirname, join } from "node:path";
+
+export class JsonlError extends Error {
+  override readonly name = "JsonlError";
+}
+
+/** Decimals and bigints print as strings, so money round-trips exactly. */
+export function jsonReplacer(_key: string, value: unknown): unknown {
+  if (typeof value === "bigint") return value.toString();
+  if (value !== null && typeof value === "object" && (value as { constructor?: { name?: string } }).constructor?.name === "Decimal") {
+    return (value as { toString(): string }).toString();
+  }
+  return value;
+}
+
+/** Appends records to `<dir>/<name>.jsonl` files, one write of one line per record. */
+export class JsonlAppender {
+  private readonly fds = new Map<string, number>();
+  private closed = false;
+
+  constructor(readonly dir: string) {
+    mkdirSync(dir, { recursive: true });
+  }
+
+  append(name: string, record: unknown): void {
+    if (this.closed) throw new JsonlError(`log ${this.dir} is closed; cannot append to ${name}`);
+    let fd = this.fds.get(name);
+    if (fd === undefined) {
+      const file = join(this.dir, `${name}.jsonl`);
+      mkdirSync(dirname(file), { recursive: true });
+      fd = openSync(file, "a");
+      this.fds.set(name, fd);
+    }
+    writeSync(fd, JSON.stringify(record, jsonReplacer) + "\n");
+  }
+
+  close(): void {
+    if (this.closed) return;
+    for (const fd of this.fds.values()) closeSync(fd);
+    this.fds.clear();
+    this.closed = true;
+  }
+}
+
+export function writeJsonAtomic(path: string, value: unknown): void {
+  writeTextAtomic(path, JSON.stringify(value, jsonReplacer, 2) + "\n");
+}
+
+export function writeTextAtomic(path: string, text: string): void {
+  mkdirSync(dirname(path), { recursive: true });
+  const tmp = `${path}.tmp-${process.pid}`;
+  writeFileSync(tmp, text);
+  renameSync(tmp, path);
+}
+
+export interface ReadJsonlOptions {
+  /** Accept a torn final line (a run killed mid-write) instead of failing; it is reported. */
+  tolerateTruncatedTail?: boolean;
+}
+
+export interface JsonlRecords {
+  records: unknown[];
+  /** Set when a torn last line was skipped. */
+  truncatedTail: { file: string; line: number } | undefined;
+}
+
+/** Reads a JSON-lines file; a corrupt record fails with `<file>:<line>`. A missing file is empty. */
+export function readJsonl(file: string, opts: ReadJsonlOptions = {}): JsonlRecords {
+  if (!existsSync(file)) return { records: [], truncatedTail: undefined };
+  const text = readFileSync(file, "utf8");
+  const lines = text.split("\n");
+  const endsClean = text.endsWith("\n") || text === "";
+  if (lines[lines.length - 1] === "") lines.pop();
+  const records: unknown[] = [];
+  let truncatedTail: JsonlRecords["truncatedTail"];
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i] as string;
+    const last = i === lines.length - 1;
+    try {
+      records.push(JSON.parse(line));
+    } catch (e) {
+      if (last && !endsClean) {
+        if (opts.tolerateTruncatedTail === true) {
+          truncatedTail = { file, line: i + 1 };
+          break;
+        }
+        throw new JsonlError(`${file}:${i + 1}: truncated record (the run was probably killed mid-write): ${(e as Error).message}`);
+      }
+      throw new JsonlError(`${file}:${i + 1}: corrupt record: ${(e as Error).message}`);
+    }
+  }
+  return { records, truncatedTail };
+}
