@@ -1,0 +1,141 @@
+// The per-bar loop of the production system (seed 002): at each bar boundary mark the portfolio,
+// run the model on the data known at that moment, turn predictions into targets and parent orders,
+// and let the broker execute them over the next bar. Every step is logged as it happens. The loop
+// only waits on the Clock, so the same code runs a simulated day in seconds or a real day in a day.
+
+import { Decimal } from "decimal.js";
+import type { Clock } from "../core/clock.js";
+import type { MarketDataSource } from "../marketdata/types.js";
+import type { Broker } from "../oms/broker.js";
+import { formatOrder } from "../oms/parent-order.js";
+import type { MarketLimits } from "../oms/exchange-limits.js";
+import type { Portfolio, PortfolioBar } from "../oms/portfolio.js";
+import { knownDataAt, lastClose } from "./known-data.js";
+import { runDag, topologicalOrder, type ModelDefinition, type NodeOutput } from "./model-dag.js";
+import type { SystemLogWriter } from "./system-log.js";
+import { computeTargets, parentOrdersFor, type TargetConfig, type ParentOrderType } from "./targets.js";
+
+export interface UniverseAsset {
+  assetId: number;
+  symbol: string;
+  limits: MarketLimits;
+}
+
+export interface BarLoopParts {
+  clock: Clock;
+  data: MarketDataSource;
+  model: ModelDefinition;
+  modelParams: unknown;
+  broker: Broker;
+  portfolio: Portfolio;
+  universe: readonly UniverseAsset[];
+  writer: SystemLogWriter;
+  targets: TargetConfig;
+  orderType: ParentOrderType;
+  /** Called at each bar boundary before reading data (a live feed closes its bars). */
+  beforeBar?: (t: number) => void;
+  /** Called after each bar is logged (checkpoints, progress). */
+  afterBar?: (bar: number, total: number, t: number) => void;
+}
+
+export interface BarLoopResult {
+  bars: PortfolioBar[];
+  parentOrders: number;
+  parentFills: number;
+  warnings: string[];
+}
+
+export async function runBarLoop(parts: BarLoopParts, startMs: number, endMs: number, barMs: number): Promise<BarLoopResult> {
+  const { clock, data, model, broker, portfolio, universe, writer } = parts;
+  const nodes = topologicalOrder(model.name, model.nodes(parts.modelParams));
+  const total = Math.round((endMs - startMs) / barMs);
+  const symbols = universe.map((u) => u.symbol);
+  const bars: PortfolioBar[] = [];
+  const warnings: string[] = [];
+  let nextOrderId = 0;
+  let parentFills = 0;
+  for (let i = 0; i <= total; i++) {
+    const t = startMs + i * barMs;
+    const wall0 = performance.now();
+    if (clock.now() < t) await clock.sleepUntil(t);
+    parts.beforeBar?.(t);
+    const prices = new Map<number, Decimal>();
+    for (const u of universe) {
+      const c = lastClose(data, u.symbol, t);
+      if (c !== undefined) prices.set(u.assetId, new Decimal(c));
+    }
+    const missing = universe.filter((u) => !prices.has(u.assetId) && !portfolio.shares(u.assetId).isZero());
+    for (const u of missing) {
+      // Marking a held asset at zero would fake a loss: carry the last mark and say so.
+      const prev = bars.at(-1)?.assets.find((a) => a.assetId === u.assetId)?.price;
+      if (prev === undefined) throw new Error(`bar ${i}: no price known for ${u.symbol}, which the portfolio holds`);
+      prices.set(u.assetId, prev);
+      warn(`bar ${i}: no new price for ${u.symbol}; marked at the previous price ${prev.toFixed()}`);
+    }
+    const pbar = portfolio.markBar(t, prices);
+    bars.push(pbar);
+    writer.append("portfolio", portfolioRecord(i, pbar, universe));
+    if (i === total) {
+      writer.append("timing", { bar: i, timestamp: t, wallMs: performance.now() - wall0 });
+      parts.afterBar?.(i, total, t);
+      break;
+    }
+
+    const known = knownDataAt(data, t);
+    const dag = runDag(nodes, { now: t, barMs, symbols, data: known });
+    for (const [node, out] of dag.outputs) writer.dagOutput(node, { bar: i, timestamp: t, values: out });
+    for (const p of dag.profile) writer.append("dag_profiling", { bar: i, timestamp: t, ...p });
+    const prediction = dag.outputs.get(model.predictionNode) ?? {};
+    const volatility: NodeOutput = dag.outputs.get("volatility") ?? {};
+    const targetRows = computeTargets(
+      universe.map((u) => ({
+        assetId: u.assetId, symbol: u.symbol, prediction: prediction[u.symbol], volatility: volatility[u.symbol],
+        price: prices.get(u.assetId), holdings: portfolio.shares(u.assetId), limits: u.limits,
+      })),
+      parts.targets,
+    );
+    writer.append("targets", { bar: i, timestamp: t, rows: targetRows });
+    const orders = parentOrdersFor(targetRows, t, t + barMs, parts.orderType, nextOrderId);
+    nextOrderId += orders.length;
+    for (const o of orders) writer.append("orders", { bar: i, timestamp: t, orderId: o.orderId, text: formatOrder(o) });
+    const submitWall = performance.now();
+    writer.log(t, `bar ${i}: ${Object.keys(prediction).length} predictions, ${orders.length} parent orders`);
+    const fills = await broker.submitOrders(orders, i);
+    for (const f of fills) {
+      const asset = orders.find((o) => o.orderId === f.parentOrderId);
+      if (asset === undefined) throw new Error(`broker returned a fill for unknown parent ${f.parentOrderId}`);
+      portfolio.applyFill(asset.assetId, f.numShares, f.price, f.fees);
+      writer.append("fills", { bar: i, timestamp: f.timestamp, assetId: asset.assetId, parentOrderId: f.parentOrderId, numShares: f.numShares, price: f.price, fees: f.fees });
+    }
+    parentFills += fills.length;
+    writer.append("timing", { bar: i, timestamp: t, wallMs: submitWall - wall0, modelMs: dag.profile.reduce((a, p) => a + p.durationMs, 0) });
+    parts.afterBar?.(i, total, t);
+  }
+  return { bars, parentOrders: nextOrderId, parentFills, warnings };
+
+  function warn(message: string): void {
+    warnings.push(message);
+    writer.log(clock.now(), `WARNING ${message}`);
+  }
+}
+
+export function portfolioRecord(bar: number, p: PortfolioBar, universe: readonly UniverseAsset[]): unknown {
+  const symbolOf = new Map(universe.map((u) => [u.assetId, u.symbol]));
+  return {
+    bar,
+    timestamp: p.timestamp,
+    cash: p.cash,
+    nmv: p.nmv,
+    gmv: p.gmv,
+    netWealth: p.netWealth,
+    leverage: p.leverage,
+    grossVolume: p.grossVolume,
+    netVolume: p.netVolume,
+    pnl: p.pnl ?? null,
+    fees: p.fees,
+    assets: p.assets.map((a) => ({
+      assetId: a.assetId, symbol: symbolOf.get(a.assetId), holdingsShares: a.holdingsShares, price: a.price, holdingsNotional: a.holdingsNotional,
+      executedTradesShares: a.executedTradesShares, executedTradesNotional: a.executedTradesNotional, pnl: a.pnl ?? null, fees: a.fees,
+    })),
+  };
+}

@@ -1,0 +1,43 @@
+// The door through which a model sees market data: bound to one moment, it answers only with rows
+// known at or before it. Bar closes at the system's bar boundaries are read from 1-minute bars, so
+// any bar length that is a whole number of minutes works from the same data.
+
+import type { EpochMs } from "../core/clock.js";
+import { MINUTE_MS, type MarketDataSource } from "../marketdata/types.js";
+import type { KnownData } from "./model-dag.js";
+
+export function knownDataAt(source: MarketDataSource, now: EpochMs): KnownData {
+  return {
+    closes: (symbol, barMs, n) => barCloses(source, symbol, barMs, n, now),
+    latestL2: (symbol) => source.latestL2(symbol, now),
+  };
+}
+
+/**
+ * Closes at the last `n` bar boundaries at or before `asOf`, oldest first. The close at a boundary
+ * is the close of the last 1-minute bar ending at or before it; NaN where no bar is known yet.
+ */
+export function barCloses(source: MarketDataSource, symbol: string, barMs: number, n: number, asOf: EpochMs): number[] {
+  const lastBoundary = Math.floor(asOf / barMs) * barMs;
+  const first = lastBoundary - (n - 1) * barMs;
+  // One extra bar length of history so the first boundary can fall back to an earlier minute.
+  const bars = source.bars(symbol, MINUTE_MS, first - barMs, asOf);
+  const out = new Array<number>(n).fill(NaN);
+  let j = 0;
+  let last = NaN;
+  for (let k = 0; k < n; k++) {
+    const boundary = first + k * barMs;
+    while (j < bars.length && (bars[j] as (typeof bars)[number]).end <= boundary) {
+      last = (bars[j] as (typeof bars)[number]).close;
+      j++;
+    }
+    out[k] = last;
+  }
+  return out;
+}
+
+/** The newest close known at `asOf` (the mark price), or undefined. */
+export function lastClose(source: MarketDataSource, symbol: string, asOf: EpochMs, lookbackMs = 60 * MINUTE_MS): number | undefined {
+  const bars = source.bars(symbol, MINUTE_MS, asOf - lookbackMs, asOf);
+  return bars[bars.length - 1]?.close;
+}

@@ -1,0 +1,131 @@
+// Predictions to target positions, then to parent orders (DOMAIN.md section 4). Weights are the
+// predictions, divided by each asset's volatility when volatility scaling is on, optionally demeaned
+// so long and short notionals cancel (dollar neutral), and scaled so their absolute sum spends the
+// gross exposure budget. Exchange limits then turn small trades into none; the pre-limit values are
+// kept beside the final ones so a reader can see what the limits changed.
+
+import { Decimal } from "decimal.js";
+import { z } from "zod";
+import { timestampFromMs } from "../core/timestamp.js";
+import { applyExchangeLimits, type LimitOutcome, type MarketLimits } from "../oms/exchange-limits.js";
+import type { ParentOrder } from "../oms/parent-order.js";
+
+export const targetConfigSchema = z
+  .object({
+    /** Sum of |target notional| over assets, in the quote currency. */
+    grossExposure: z.number().positive().default(10_000),
+    volatilityScaling: z.boolean().default(true),
+    dollarNeutral: z.boolean().default(false),
+    /** Cap on one asset's share of the gross exposure. */
+    maxWeight: z.number().positive().max(1).default(0.25),
+  })
+  .strict();
+
+export type TargetConfig = z.output<typeof targetConfigSchema>;
+
+export interface TargetInputs {
+  assetId: number;
+  symbol: string;
+  prediction: number | undefined;
+  volatility: number | undefined;
+  price: Decimal | undefined;
+  holdings: Decimal;
+  limits: MarketLimits;
+}
+
+export interface TargetRow {
+  assetId: number;
+  symbol: string;
+  price: string | undefined;
+  prediction: number | undefined;
+  volatility: number | undefined;
+  weight: number;
+  targetNotionalBeforeLimits: string;
+  targetHoldingsSharesBeforeLimits: string;
+  targetTradesSharesBeforeLimits: string;
+  holdingsShares: string;
+  targetTradesShares: string;
+  targetHoldingsShares: string;
+  targetTradesNotional: string;
+  limitOutcome: LimitOutcome | "no_price";
+}
+
+/** Weights per asset summing to 1 in absolute value (or all 0); pure, floats (these are not money). */
+export function targetWeights(inputs: readonly Pick<TargetInputs, "prediction" | "volatility">[], cfg: TargetConfig): number[] {
+  let raw = inputs.map((i) => {
+    const p = i.prediction;
+    if (p === undefined || !Number.isFinite(p)) return 0;
+    if (!cfg.volatilityScaling) return p;
+    return i.volatility !== undefined && i.volatility > 0 ? p / i.volatility : 0;
+  });
+  if (cfg.dollarNeutral) {
+    const live = raw.filter((_, k) => inputs[k]?.prediction !== undefined);
+    const m = live.length === 0 ? 0 : live.reduce((a, b) => a + b, 0) / live.length;
+    raw = raw.map((w, k) => (inputs[k]?.prediction !== undefined ? w - m : 0));
+  }
+  const norm = (w: number[]): number[] => {
+    const s = w.reduce((a, b) => a + Math.abs(b), 0);
+    return s > 0 ? w.map((x) => x / s) : w.map(() => 0);
+  };
+  let w = norm(raw);
+  // Capping and renormalising a few times converges: each pass only shrinks the capped weights.
+  for (let pass = 0; pass < 8 && w.some((x) => Math.abs(x) > cfg.maxWeight + 1e-12); pass++) {
+    w = norm(w.map((x) => Math.sign(x) * Math.min(Math.abs(x), cfg.maxWeight)));
+    if (w.filter((x) => x !== 0).length * cfg.maxWeight < 1) break;
+  }
+  return w.map((x) => Math.sign(x) * Math.min(Math.abs(x), cfg.maxWeight));
+}
+
+export function computeTargets(inputs: readonly TargetInputs[], cfg: TargetConfig): TargetRow[] {
+  const weights = targetWeights(inputs, cfg);
+  return inputs.map((inp, k) => {
+    const weight = weights[k] as number;
+    const base = { assetId: inp.assetId, symbol: inp.symbol, prediction: inp.prediction, volatility: inp.volatility, weight, holdingsShares: inp.holdings.toFixed() };
+    if (inp.price === undefined || !inp.price.isPositive()) {
+      const h = inp.holdings.toFixed();
+      return { ...base, price: undefined, targetNotionalBeforeLimits: "0", targetHoldingsSharesBeforeLimits: h, targetTradesSharesBeforeLimits: "0", targetTradesShares: "0", targetHoldingsShares: h, targetTradesNotional: "0", limitOutcome: "no_price" };
+    }
+    // 12 significant digits: enough for any exchange step, and stable across platforms.
+    const notional = new Decimal(weight * cfg.grossExposure).toSignificantDigits(12);
+    const targetShares = notional.div(inp.price).toSignificantDigits(12);
+    const trade = targetShares.sub(inp.holdings);
+    const limited = applyExchangeLimits(trade, inp.price, inp.limits);
+    return {
+      ...base,
+      price: inp.price.toFixed(),
+      targetNotionalBeforeLimits: notional.toFixed(),
+      targetHoldingsSharesBeforeLimits: targetShares.toFixed(),
+      targetTradesSharesBeforeLimits: trade.toFixed(),
+      targetTradesShares: limited.shares.toFixed(),
+      // When the limits zero a trade, the target is simply what is held.
+      targetHoldingsShares: inp.holdings.add(limited.shares).toFixed(),
+      targetTradesNotional: limited.shares.mul(inp.price).toFixed(),
+      limitOutcome: limited.outcome,
+    };
+  });
+}
+
+export type ParentOrderType = ParentOrder["type"];
+
+/** One parent order per asset with a non-zero trade, executed over [startMs, endMs). */
+export function parentOrdersFor(rows: readonly TargetRow[], startMs: number, endMs: number, type: ParentOrderType, firstOrderId: number, extraParams: Record<string, unknown> = {}): ParentOrder[] {
+  const out: ParentOrder[] = [];
+  let id = firstOrderId;
+  for (const r of rows) {
+    const diff = new Decimal(r.targetTradesShares);
+    if (diff.isZero()) continue;
+    out.push({
+      orderId: id++,
+      creationTimestamp: timestampFromMs(startMs),
+      assetId: r.assetId,
+      type,
+      startTimestamp: timestampFromMs(startMs),
+      endTimestamp: timestampFromMs(endMs),
+      currNumShares: new Decimal(r.holdingsShares),
+      diffNumShares: diff,
+      tz: "UTC",
+      extraParams: { ...extraParams },
+    });
+  }
+  return out;
+}
