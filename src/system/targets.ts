@@ -63,17 +63,31 @@ export function targetWeights(inputs: readonly Pick<TargetInputs, "prediction" |
     const m = live.length === 0 ? 0 : live.reduce((a, b) => a + b, 0) / live.length;
     raw = raw.map((w, k) => (inputs[k]?.prediction !== undefined ? w - m : 0));
   }
-  const norm = (w: number[]): number[] => {
-    const s = w.reduce((a, b) => a + Math.abs(b), 0);
-    return s > 0 ? w.map((x) => x / s) : w.map(() => 0);
-  };
-  let w = norm(raw);
-  // Capping and renormalising a few times converges: each pass only shrinks the capped weights.
-  for (let pass = 0; pass < 8 && w.some((x) => Math.abs(x) > cfg.maxWeight + 1e-12); pass++) {
-    w = norm(w.map((x) => Math.sign(x) * Math.min(Math.abs(x), cfg.maxWeight)));
-    if (w.filter((x) => x !== 0).length * cfg.maxWeight < 1) break;
+  return capWeights(raw, cfg.maxWeight);
+}
+
+/**
+ * Scales |raw| to sum to 1 with no weight above `cap`, exactly: assets over the cap are pinned at it
+ * and the rest share what remains in proportion (water filling). When too few assets are live to
+ * reach 1 under the cap, each gets the cap and the sum stays below 1.
+ */
+export function capWeights(raw: readonly number[], cap: number): number[] {
+  const abs = raw.map((x) => (Number.isFinite(x) ? Math.abs(x) : 0));
+  const pinned = new Set<number>();
+  const out = raw.map(() => 0);
+  for (;;) {
+    const free = abs.flatMap((a, k) => (a > 0 && !pinned.has(k) ? [k] : []));
+    const sumFree = free.reduce((t, k) => t + (abs[k] as number), 0);
+    const remaining = Math.max(0, 1 - cap * pinned.size);
+    const over = free.filter((k) => ((abs[k] as number) / sumFree) * remaining > cap);
+    if (over.length === 0 || sumFree === 0) {
+      for (const k of free) out[k] = ((abs[k] as number) / sumFree) * remaining;
+      break;
+    }
+    for (const k of over) pinned.add(k);
   }
-  return w.map((x) => Math.sign(x) * Math.min(Math.abs(x), cfg.maxWeight));
+  for (const k of pinned) out[k] = cap;
+  return out.map((w, k) => Math.sign(raw[k] as number) * w);
 }
 
 export function computeTargets(inputs: readonly TargetInputs[], cfg: TargetConfig): TargetRow[] {
