@@ -5,7 +5,8 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Decimal } from "decimal.js";
 import { z } from "zod";
-import { BrokerLogError, loadStream, type BrokerLogStream, type LoadOptions } from "./broker-log.js";
+import { JsonlError, readJsonlTyped } from "../storage/jsonl.js";
+import { BrokerLogError, type BrokerLogStream, type LoadOptions } from "./broker-log.js";
 import { parseOrder, type ParentOrder } from "./parent-order.js";
 
 const num = z.number();
@@ -72,19 +73,14 @@ export interface BrokerLog {
 }
 
 function parseStream<T>(dir: string, stream: BrokerLogStream, schema: z.ZodType<T>, opts: LoadOptions, truncated: BrokerLog["truncated"], filter?: (r: Record<string, unknown>) => boolean): T[] {
-  const loaded = loadStream(dir, stream, opts);
-  if (loaded.truncatedTail !== undefined) truncated.push(loaded.truncatedTail);
-  const out: T[] = [];
-  loaded.records.forEach((rec, i) => {
-    if (filter !== undefined && !filter(rec as Record<string, unknown>)) return;
-    const r = schema.safeParse(rec);
-    if (!r.success) {
-      const issue = r.error.issues[0];
-      throw new BrokerLogError(`${join(dir, `${stream}.jsonl`)}:${i + 1}: field "${issue?.path.join(".") ?? "?"}": ${issue?.message ?? "invalid"}`);
-    }
-    out.push(r.data);
-  });
-  return out;
+  try {
+    const loaded = readJsonlTyped(join(dir, `${stream}.jsonl`), schema, opts, filter);
+    if (loaded.truncatedTail !== undefined) truncated.push(loaded.truncatedTail);
+    return loaded.records;
+  } catch (e) {
+    if (e instanceof JsonlError) throw new BrokerLogError(e.message);
+    throw e;
+  }
 }
 
 function readJson(path: string): Record<string, unknown> | undefined {

@@ -97,3 +97,27 @@ export function readJsonl(file: string, opts: ReadJsonlOptions = {}): JsonlRecor
   }
   return { records, truncatedTail };
 }
+
+/** Minimal structural view of a zod schema, so this module does not depend on zod's types. */
+export interface RecordSchema<T> {
+  safeParse(value: unknown): { success: true; data: T } | { success: false; error: { issues: readonly { path: readonly PropertyKey[]; message: string }[] } };
+}
+
+/**
+ * Reads and validates every record of a JSON-lines file: a bad one fails with
+ * `<file>:<line>: field "<path>": <problem>`. `keep` skips records of other kinds in mixed streams.
+ */
+export function readJsonlTyped<T>(file: string, schema: RecordSchema<T>, opts: ReadJsonlOptions = {}, keep?: (r: Record<string, unknown>) => boolean): { records: T[]; truncatedTail: JsonlRecords["truncatedTail"] } {
+  const loaded = readJsonl(file, opts);
+  const records: T[] = [];
+  loaded.records.forEach((rec, i) => {
+    if (keep !== undefined && !keep(rec as Record<string, unknown>)) return;
+    const r = schema.safeParse(rec);
+    if (!r.success) {
+      const issue = r.error.issues[0];
+      throw new JsonlError(`${file}:${i + 1}: field "${issue?.path.map(String).join(".") ?? "?"}": ${issue?.message ?? "invalid"}`);
+    }
+    records.push(r.data);
+  });
+  return { records, truncatedTail: loaded.truncatedTail };
+}
