@@ -36,7 +36,8 @@ export class InstantFillClient implements ExchangeClient {
   readonly id = "instant_fill";
   private readonly orders = new Map<string, CcxtOrder>();
   private readonly byClientId = new Map<string, string>();
-  private readonly trades: CcxtTrade[] = [];
+  /** Per symbol, in time order: fetchMyTrades(since) is a binary search, not a scan of the day. */
+  private readonly trades = new Map<string, CcxtTrade[]>();
   private readonly balances = new Map<string, Decimal>();
   private readonly positions = new Map<string, { size: Decimal; cost: Decimal }>();
   private nextId = 1;
@@ -87,7 +88,12 @@ export class InstantFillClient implements ExchangeClient {
     };
     this.orders.set(id, order);
     if (params.clientOrderId !== undefined) this.byClientId.set(params.clientOrderId, id);
-    this.trades.push(trade);
+    let list = this.trades.get(symbol);
+    if (list === undefined) {
+      list = [];
+      this.trades.set(symbol, list);
+    }
+    list.push(trade);
     const signed = side === "buy" ? qty : qty.neg();
     this.move(market.quote, signed.mul(fillPrice).neg().sub(fee));
     if (market.spot) this.move(market.base, signed);
@@ -122,7 +128,15 @@ export class InstantFillClient implements ExchangeClient {
   }
 
   async fetchMyTrades(symbol: string, since?: number, limit?: number): Promise<CcxtTrade[]> {
-    const list = this.trades.filter((t) => t.symbol === symbol && (since === undefined || t.timestamp >= since));
+    const all = this.trades.get(symbol) ?? [];
+    let lo = 0;
+    let hi = all.length;
+    while (since !== undefined && lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if ((all[mid] as CcxtTrade).timestamp < since) lo = mid + 1;
+      else hi = mid;
+    }
+    const list = all.slice(lo);
     return (limit === undefined ? list : list.slice(0, limit)).map((t) => ({ ...t }));
   }
 
