@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import fc from "fast-check";
@@ -160,8 +160,12 @@ describe("broker log parquet copies", () => {
       fc.asyncProperty(fc.array(record, { minLength: 1, maxLength: 12 }), async (records) => {
         const parsed = records.map((r) => JSON.parse(JSON.stringify(r)) as unknown);
         const dir = jsonlLog(parsed, "bid_ask");
-        writeBrokerLogParquet(dir, { streams: ["bid_ask"] });
-        expect(await readBrokerLogParquet(dir, "bid_ask")).toEqual(parsed);
+        try {
+          writeBrokerLogParquet(dir, { streams: ["bid_ask"] });
+          expect(await readBrokerLogParquet(dir, "bid_ask")).toEqual(parsed);
+        } finally {
+          rmSync(dir, { recursive: true, force: true });
+        }
       }),
       { numRuns: 120 },
     );

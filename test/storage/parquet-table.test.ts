@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import fc from "fast-check";
@@ -126,6 +126,7 @@ describe("parquet table", () => {
         const path = join(dir, `p${k++}.parquet`);
         writeParquetTable(path, columns);
         const t = await readParquetTable(path);
+        rmSync(path);
         expect(t.columns).toEqual(columns.map((c) => ({ name: c.name, type: c.type })));
         expect(t.rows).toEqual(expectedRows(columns));
       }),
