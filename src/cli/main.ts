@@ -4,6 +4,8 @@
 import { Command } from "commander";
 import { registerBrokerExperiment } from "./broker-experiment-command.js";
 import { positiveInt, utcTime } from "./parse.js";
+import { registerDemo, registerRun } from "./run-command.js";
+import { registerShow } from "./show-command.js";
 import { runVenueDemo } from "./venue-demo.js";
 
 export function buildProgram(): Command {
@@ -26,6 +28,9 @@ export function buildProgram(): Command {
       process.stdout.write(result.text + "\n");
     });
   registerBrokerExperiment(program);
+  registerRun(program);
+  registerShow(program);
+  registerDemo(program);
   return program;
 }
 

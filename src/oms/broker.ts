@@ -113,6 +113,8 @@ export class Broker {
   readonly waveReports: WaveReport[] = [];
   /** Exchange trades collected for children so far. */
   tradesCollected = 0;
+  /** Child order requests sent (retries included). */
+  childOrdersSent = 0;
 
   constructor(
     private readonly deps: BrokerDeps,
@@ -330,6 +332,7 @@ export class Broker {
       ackAt: undefined,
     };
     st.children.push(child);
+    if (c.status === "submitted") this.childOrdersSent++;
     // Persisted before the request goes out: after a crash the id is known and can be asked for.
     this.deps.log.append("oms_child_orders", { ...child, event: c.status === "submitted" ? "sending" : c.status });
     return child;

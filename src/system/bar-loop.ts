@@ -19,6 +19,8 @@ export interface UniverseAsset {
   assetId: number;
   symbol: string;
   limits: MarketLimits;
+  /** Price tick: feeds hand prices over as floats, marks go back onto the exchange's grid. */
+  priceStep: Decimal;
 }
 
 export interface BarLoopParts {
@@ -62,7 +64,7 @@ export async function runBarLoop(parts: BarLoopParts, startMs: number, endMs: nu
     const prices = new Map<number, Decimal>();
     for (const u of universe) {
       const c = lastClose(data, u.symbol, t);
-      if (c !== undefined) prices.set(u.assetId, new Decimal(c));
+      if (c !== undefined) prices.set(u.assetId, onGrid(c, u.priceStep));
     }
     const missing = universe.filter((u) => !prices.has(u.assetId) && !portfolio.shares(u.assetId).isZero());
     for (const u of missing) {
@@ -138,4 +140,9 @@ export function portfolioRecord(bar: number, p: PortfolioBar, universe: readonly
       executedTradesShares: a.executedTradesShares, executedTradesNotional: a.executedTradesNotional, pnl: a.pnl ?? null, fees: a.fees,
     })),
   };
+}
+
+/** A float price as the exact multiple of the tick it stands for (0.30000000000000004 -> 0.3). */
+export function onGrid(price: number, step: Decimal): Decimal {
+  return new Decimal(price).div(step).toDecimalPlaces(0, Decimal.ROUND_HALF_EVEN).mul(step);
 }

@@ -1,0 +1,62 @@
+// Writes the market data a run saw into its system log (`market_data/`, in the recorded-file
+// layouts of DOMAIN.md section 15) so the run can be reconciled and replayed: every 1-minute bar,
+// bid/ask thinned to one row per execution wave (what child orders were priced from), and L2
+// snapshots at bar times when the model reads them. Plus `markets.json`, the precision and limits
+// a replay needs. Recorded per bar, from the store, so a killed run keeps every finished bar.
+
+import { join } from "node:path";
+import type { MarketDataStore } from "../marketdata/market-data-store.js";
+import { RecordedMarketDataWriter } from "../marketdata/recorded-files.js";
+import { MINUTE_MS } from "../marketdata/types.js";
+import type { CcxtMarket } from "../oms/ccxt-types.js";
+import { writeJsonAtomic } from "../storage/jsonl.js";
+import { MARKETS_FILE } from "./trading-setup.js";
+
+export interface RecorderOptions {
+  bidAskEveryMs: number;
+  l2: boolean;
+}
+
+export class MarketDataRecorder {
+  private readonly writer: RecordedMarketDataWriter;
+  private last: number | undefined;
+
+  constructor(
+    dir: string,
+    private readonly store: MarketDataStore,
+    private readonly symbols: readonly string[],
+    markets: Record<string, CcxtMarket>,
+    private readonly opts: RecorderOptions,
+  ) {
+    this.writer = new RecordedMarketDataWriter(dir);
+    const listed: Record<string, CcxtMarket> = {};
+    for (const s of symbols) if (markets[s] !== undefined) listed[s] = markets[s];
+    writeJsonAtomic(join(dir, MARKETS_FILE), listed);
+  }
+
+  /** Records what became known in (previous call, t]. The first call records the warm-up window. */
+  recordUpTo(t: number): void {
+    const from = this.last ?? -Infinity;
+    for (const s of this.symbols) {
+      for (const b of this.store.bars(s, MINUTE_MS, Number.isFinite(from) ? from - 2 * MINUTE_MS : 0, t)) {
+        if (b.knowledgeTime > from) this.writer.addBar(b);
+      }
+      let next = -Infinity;
+      for (const q of this.store.bidAsk(s, Number.isFinite(from) ? from : 0, t)) {
+        if (q.knowledgeTime <= from || q.exchangeTime < next) continue;
+        this.writer.addBidAsk(q);
+        next = Math.floor(q.exchangeTime / this.opts.bidAskEveryMs) * this.opts.bidAskEveryMs + this.opts.bidAskEveryMs;
+      }
+      if (this.opts.l2) {
+        const snap = this.store.latestL2(s, t);
+        if (snap !== undefined && snap.knowledgeTime > from) this.writer.addL2(snap);
+      }
+    }
+    this.writer.flush();
+    this.last = t;
+  }
+
+  close(): void {
+    this.writer.close();
+  }
+}

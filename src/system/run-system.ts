@@ -1,0 +1,152 @@
+// One system run, end to end: resolve the config, build the clock, data and exchange client for the
+// run mode, run the bar loop, and leave a complete system log directory in the run layout. This is
+// the entry point the CLI and (later) the orchestration call.
+
+import { existsSync, readdirSync, rmSync } from "node:fs";
+import { Decimal } from "decimal.js";
+import { SimulatedClock } from "../core/clock.js";
+import { compactUtc } from "../core/timestamp.js";
+import { dec } from "../oms/ccxt-types.js";
+import { Broker, fnv1a32 } from "../oms/broker.js";
+import { BrokerLogWriter } from "../oms/broker-log.js";
+import { writeBrokerLogParquet } from "../oms/broker-log-parquet.js";
+import { Portfolio } from "../oms/portfolio.js";
+import { runDir as runDirOf, systemLogDir as systemLogDirOf, type RunIdentity } from "../storage/run-layout.js";
+import { runBarLoop, type UniverseAsset } from "./bar-loop.js";
+import { ConfigError, type SystemConfig } from "./config.js";
+import { MarketDataRecorder } from "./market-data-recorder.js";
+import { getModel } from "./model-registry.js";
+import { portfolioStatistics, totalFees, type RunSummary } from "./run-summary.js";
+import { SystemLogWriter } from "./system-log.js";
+import { buildTradingSetup } from "./trading-setup.js";
+
+export interface RunSystemOptions {
+  /** The config as the user gave it (saved beside the resolved one). */
+  given?: unknown;
+  /** Run key for client order ids; orchestration passes `<dag_id>.<run_type>.<logical_start>`. */
+  runKey?: string;
+  onBar?: (done: number, total: number, simTime: number) => void;
+  /** Replace an earlier run of the same identity (the demo only: its output is reproducible). */
+  replaceExisting?: boolean;
+}
+
+export interface RunSystemResult {
+  runDir: string;
+  systemLogDir: string;
+  summary: RunSummary;
+  wallMs: number;
+}
+
+export function runIdentity(cfg: SystemConfig): RunIdentity {
+  return { stage: cfg.stage, model: cfg.model.name, mode: cfg.mode, dagRunMode: cfg.dagRunMode, startMs: cfg.start, endMs: cfg.end };
+}
+
+/** The config as saved: the output root is where the log is, not part of what the run did. */
+function savedConfig(cfg: unknown): unknown {
+  if (cfg === null || typeof cfg !== "object") return cfg;
+  const { outputRoot: _root, ...rest } = cfg as Record<string, unknown>;
+  return rest;
+}
+
+export async function runSystem(cfg: SystemConfig, opts: RunSystemOptions = {}): Promise<RunSystemResult> {
+  const wall0 = performance.now();
+  const model = await getModel(cfg.model.name);
+  const parsedParams = model.params.safeParse(cfg.model.params);
+  if (!parsedParams.success) {
+    throw new ConfigError(parsedParams.error.issues.map((i) => `system config: model.params.${i.path.join(".")}: ${i.message}`).join("\n"));
+  }
+  const params = parsedParams.data;
+  const barMs = cfg.barMinutes * 60_000;
+  const warmupStart = cfg.start - (model.warmupBars(params) + 1) * barMs;
+  const id = runIdentity(cfg);
+  const runDir = runDirOf(cfg.outputRoot, id);
+  const logDir = systemLogDirOf(cfg.outputRoot, id);
+  if (opts.replaceExisting === true && existsSync(runDir)) rmSync(runDir, { recursive: true });
+  if (existsSync(logDir) && readdirSync(logDir).length > 0) {
+    throw new ConfigError(`${logDir} already holds a run; remove it, or choose another stage, mode or period (a run is never overwritten)`);
+  }
+  const writer = new SystemLogWriter(logDir);
+  writer.writeConfig(savedConfig(opts.given ?? cfg), savedConfig({ ...cfg, start: new Date(cfg.start).toISOString(), end: new Date(cfg.end).toISOString(), model: { name: cfg.model.name, params } }));
+  const setup = await buildTradingSetup(cfg, warmupStart);
+  const { clock } = setup;
+  writer.log(clock.now(), `run ${compactUtc(cfg.start)}.${compactUtc(cfg.end)} model ${model.name} mode ${cfg.mode} data ${cfg.data.source} broker ${cfg.broker.kind}`);
+  await setup.start();
+  const markets = await setup.markets();
+  const universe: UniverseAsset[] = setup.symbols.map((symbol) => {
+    const m = markets[symbol];
+    if (m === undefined) throw new ConfigError(`symbol ${symbol} is not listed by the exchange client ${setup.client.id}`);
+    return {
+      assetId: fnv1a32(symbol),
+      symbol,
+      limits: { minAmount: dec(m.limits.amount.min ?? 0), minCost: Math.max(cfg.minCost, m.limits.cost.min ?? 0), amountStep: dec(m.precision.amount) },
+      priceStep: dec(m.precision.price),
+    };
+  });
+  const recorder = new MarketDataRecorder(writer.marketDataDir, setup.store, setup.symbols, markets, { bidAskEveryMs: cfg.order.executionFrequencySeconds * 1000, l2: model.usesL2 });
+  const brokerLog = new BrokerLogWriter(writer.brokerLogDir);
+  const broker = new Broker(
+    { client: setup.client, clock, bidAsk: setup.store, log: brokerLog, universe: new Map(universe.map((u) => [u.assetId, u.symbol])) },
+    {
+      runKey: opts.runKey ?? `${cfg.stage}.${cfg.model.name}.${cfg.mode}.${cfg.dagRunMode}.${compactUtc(cfg.start)}`,
+      executionFrequencyMs: cfg.order.executionFrequencySeconds * 1000,
+      limitPrice: { computer: "passivity", passivityFactor: cfg.order.passivityFactor },
+      childSizing: cfg.order.childSizing,
+      stage: cfg.stage,
+    },
+  );
+  const portfolio = new Portfolio(new Decimal(cfg.initialCash));
+  const total = Math.round((cfg.end - cfg.start) / barMs);
+  let result;
+  try {
+    const drive = <T>(p: Promise<T>): Promise<T> => (clock instanceof SimulatedClock ? clock.drive(p) : p);
+    await drive(broker.init());
+    result = await drive(
+      runBarLoop(
+        {
+          clock, data: setup.store, model, modelParams: params, broker, portfolio, universe, writer, targets: cfg.targets, orderType: cfg.order.type,
+          beforeBar: (t) => {
+            setup.beforeBar(t);
+            recorder.recordUpTo(t);
+          },
+          afterBar: (bar, _total, t) => opts.onBar?.(Math.min(bar, total), total, t),
+        },
+        cfg.start,
+        cfg.end,
+        barMs,
+      ),
+    );
+    if (cfg.order.flattenAtEnd) {
+      const flat = await drive(broker.flattenAccount("end"));
+      writer.log(clock.now(), `flattened: ${flat.closed.length} positions closed, ${flat.failed.length} failed`);
+      for (const f of flat.failed) result.warnings.push(`flatten ${f.symbol}: ${f.error}`);
+    }
+  } finally {
+    setup.stop();
+    recorder.close();
+    brokerLog.close();
+  }
+  writeBrokerLogParquet(writer.brokerLogDir);
+  const summary: RunSummary = {
+    model: model.name,
+    mode: cfg.mode,
+    start: new Date(cfg.start).toISOString(),
+    end: new Date(cfg.end).toISOString(),
+    barMinutes: cfg.barMinutes,
+    barsPlanned: total,
+    barsDone: total,
+    parentOrders: result.parentOrders,
+    parentFills: result.parentFills,
+    childOrders: broker.childOrdersSent,
+    exchangeTrades: broker.tradesCollected,
+    totalPnl: result.bars.reduce((a, b) => a + (b.pnl?.toNumber() ?? 0), 0),
+    totalFees: totalFees(result.bars),
+    finalNetWealth: result.bars.at(-1)?.netWealth.toFixed(),
+    statistics: portfolioStatistics(result.bars, barMs),
+    warnings: result.warnings,
+    complete: true,
+  };
+  writer.writeSummary(summary);
+  writer.log(clock.now(), `done: ${total} bars, pnl ${summary.totalPnl.toFixed(2)}, fees ${summary.totalFees.toFixed(2)}`);
+  writer.close();
+  return { runDir, systemLogDir: logDir, summary, wallMs: performance.now() - wall0 };
+}

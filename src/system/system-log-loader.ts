@@ -1,0 +1,166 @@
+// Reads a system log directory back into typed records: the one loader every later reader uses
+// (show, reconciliation, PnL charts). Every record is validated; a bad one fails with its file and
+// line and the field. A run killed mid-write loads up to its last complete bar when asked to.
+
+import { existsSync, readFileSync, readdirSync } from "node:fs";
+import { basename, join } from "node:path";
+import { Decimal } from "decimal.js";
+import { z } from "zod";
+import { JsonlError, readJsonlTyped, type ReadJsonlOptions } from "../storage/jsonl.js";
+import { parseRunDir, RunLayoutError, SYSTEM_LOG_DIR, type RunIdentity } from "../storage/run-layout.js";
+import { SYSTEM_LOG_FILES } from "./system-log.js";
+
+export class SystemLogError extends Error {
+  override readonly name = "SystemLogError";
+}
+
+const dec = z.union([z.string(), z.number()]).transform((v, ctx) => {
+  try {
+    return new Decimal(String(v));
+  } catch {
+    ctx.addIssue({ code: "custom", message: `"${String(v)}" is not a decimal number` });
+    return z.NEVER;
+  }
+});
+const decOrNull = z.union([dec, z.null()]).transform((v) => v ?? undefined);
+
+const portfolioAssetSchema = z.object({
+  assetId: z.number(),
+  symbol: z.string().optional(),
+  holdingsShares: dec,
+  price: dec,
+  holdingsNotional: dec,
+  executedTradesShares: dec,
+  executedTradesNotional: dec,
+  pnl: decOrNull,
+  fees: dec,
+});
+
+const portfolioBarSchema = z.object({
+  bar: z.number().int(),
+  timestamp: z.number(),
+  cash: dec,
+  nmv: dec,
+  gmv: dec,
+  netWealth: dec,
+  leverage: z.number().nullable(),
+  grossVolume: dec,
+  netVolume: dec,
+  pnl: decOrNull,
+  fees: dec,
+  assets: z.array(portfolioAssetSchema),
+});
+
+const targetRowSchema = z
+  .object({
+    assetId: z.number(),
+    symbol: z.string(),
+    price: z.string().optional(),
+    prediction: z.number().optional(),
+    weight: z.number(),
+    targetNotionalBeforeLimits: z.string(),
+    targetHoldingsSharesBeforeLimits: z.string(),
+    targetTradesSharesBeforeLimits: z.string(),
+    holdingsShares: z.string(),
+    targetTradesShares: z.string(),
+    targetHoldingsShares: z.string(),
+    limitOutcome: z.string(),
+  })
+  .passthrough();
+
+const targetsSchema = z.object({ bar: z.number().int(), timestamp: z.number(), rows: z.array(targetRowSchema) });
+const orderSchema = z.object({ bar: z.number().int(), timestamp: z.number(), orderId: z.number(), text: z.string() });
+const fillSchema = z.object({ bar: z.number().int(), timestamp: z.number(), assetId: z.number(), parentOrderId: z.number(), numShares: dec, price: dec, fees: dec });
+const dagOutputSchema = z.object({ bar: z.number().int(), timestamp: z.number(), values: z.record(z.string(), z.number().nullable()) });
+const profileSchema = z.object({ bar: z.number().int(), timestamp: z.number(), node: z.string(), durationMs: z.number(), heapDeltaBytes: z.number() });
+
+export type LoggedPortfolioBar = z.output<typeof portfolioBarSchema>;
+export type LoggedTargets = z.output<typeof targetsSchema>;
+export type LoggedOrder = z.output<typeof orderSchema>;
+export type LoggedFill = z.output<typeof fillSchema>;
+export type LoggedDagOutput = z.output<typeof dagOutputSchema>;
+export type LoggedNodeProfile = z.output<typeof profileSchema>;
+
+export interface SystemLog {
+  /** The system_log_dir itself. */
+  dir: string;
+  /** Identity from the run layout, when the directory sits in it. */
+  run: RunIdentity | undefined;
+  configGiven: unknown;
+  configResolved: Record<string, unknown>;
+  portfolio: LoggedPortfolioBar[];
+  targets: LoggedTargets[];
+  orders: LoggedOrder[];
+  fills: LoggedFill[];
+  dag: Map<string, LoggedDagOutput[]>;
+  profiling: LoggedNodeProfile[];
+  summary: Record<string, unknown> | undefined;
+  brokerLogDir: string;
+  marketDataDir: string;
+  logText: string;
+  truncated: { file: string; line: number }[];
+}
+
+/** Accepts a run directory or its system_log_dir. */
+export function resolveSystemLogDir(path: string): string {
+  if (basename(path) === SYSTEM_LOG_DIR) return path;
+  const inner = join(path, SYSTEM_LOG_DIR);
+  return existsSync(inner) ? inner : path;
+}
+
+export function loadSystemLog(path: string, opts: ReadJsonlOptions = {}): SystemLog {
+  const dir = resolveSystemLogDir(path);
+  const resolvedFile = join(dir, SYSTEM_LOG_FILES.configResolved);
+  if (!existsSync(resolvedFile)) throw new SystemLogError(`${path}: not a system log directory (no ${SYSTEM_LOG_FILES.configResolved})`);
+  const truncated: SystemLog["truncated"] = [];
+  const read = <T>(name: string, schema: z.ZodType<T>): T[] => {
+    try {
+      const r = readJsonlTyped(join(dir, `${name}.jsonl`), schema, opts);
+      if (r.truncatedTail !== undefined) truncated.push(r.truncatedTail);
+      return r.records;
+    } catch (e) {
+      if (e instanceof JsonlError) throw new SystemLogError(e.message);
+      throw e;
+    }
+  };
+  const dag = new Map<string, LoggedDagOutput[]>();
+  const dagDir = join(dir, "dag");
+  if (existsSync(dagDir)) {
+    for (const f of readdirSync(dagDir).filter((x) => x.endsWith(".jsonl")).sort()) dag.set(f.slice(0, -6), read(`dag/${f.slice(0, -6)}`, dagOutputSchema));
+  }
+  let run: RunIdentity | undefined;
+  try {
+    run = parseRunDir(dir);
+  } catch (e) {
+    // A system log copied out of the layout is still readable; it just has no identity from its path.
+    if (!(e instanceof RunLayoutError)) throw e;
+    run = undefined;
+  }
+  const logFile = join(dir, SYSTEM_LOG_FILES.logText);
+  return {
+    dir,
+    run,
+    configGiven: readJson(join(dir, SYSTEM_LOG_FILES.configGiven)),
+    configResolved: readJson(resolvedFile) as Record<string, unknown>,
+    portfolio: read(SYSTEM_LOG_FILES.portfolio, portfolioBarSchema),
+    targets: read(SYSTEM_LOG_FILES.targets, targetsSchema),
+    orders: read(SYSTEM_LOG_FILES.orders, orderSchema),
+    fills: read(SYSTEM_LOG_FILES.fills, fillSchema),
+    dag,
+    profiling: read(SYSTEM_LOG_FILES.dagProfiling, profileSchema),
+    summary: readJson(join(dir, SYSTEM_LOG_FILES.summary)) as Record<string, unknown> | undefined,
+    brokerLogDir: join(dir, SYSTEM_LOG_FILES.brokerLog),
+    marketDataDir: join(dir, SYSTEM_LOG_FILES.marketData),
+    logText: existsSync(logFile) ? readFileSync(logFile, "utf8") : "",
+    truncated,
+  };
+}
+
+function readJson(path: string): unknown {
+  if (!existsSync(path)) return undefined;
+  try {
+    return JSON.parse(readFileSync(path, "utf8")) as unknown;
+  } catch (e) {
+    throw new SystemLogError(`${path}: not valid JSON: ${(e as Error).message}`);
+  }
+}

@@ -1,0 +1,176 @@
+// Builds what a run trades with, from its resolved config: the clock, the market data the model
+// reads (and the broker prices child orders from), and the exchange client orders go to. One
+// function per combination the run modes allow (DOMAIN.md section 9); everything else in the system
+// is the same code whichever is chosen.
+
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import type { Clock } from "../core/clock.js";
+import { RealClock, SimulatedClock } from "../core/clock.js";
+import { ScaledClock } from "../core/scaled-clock.js";
+import { ExchangeEngine } from "../exchange/engine.js";
+import { SyntheticMarket } from "../exchange/market/synthetic-market.js";
+import { syntheticUniverse, type SyntheticUniverse } from "../exchange/market/synthetic-universe.js";
+import { createCcxtClient, keyVariables } from "../exchanges/ccxt-client.js";
+import { EmbeddedVenueClient } from "../exchanges/embedded-venue-client.js";
+import type { ExchangeClient } from "../exchanges/exchange-client.js";
+import { InstantFillClient } from "../exchanges/instant-fill-client.js";
+import { ExchangeClientFeed } from "../marketdata/exchange-client-feed.js";
+import { MarketDataStore } from "../marketdata/market-data-store.js";
+import { loadRecordedMarketData } from "../marketdata/recorded-files.js";
+import { generateSyntheticHistory } from "../marketdata/synthetic-history.js";
+import { VenueMarketFeed } from "../marketdata/venue-feed.js";
+import type { CcxtMarket } from "../oms/ccxt-types.js";
+import { ConfigError, type SystemConfig } from "./config.js";
+
+export interface TradingSetup {
+  clock: Clock;
+  /** Market data for the model and the broker; filled live or loaded up front. */
+  store: MarketDataStore;
+  client: ExchangeClient;
+  symbols: string[];
+  /** Start feeds and markets; for a simulated clock also runs the warm-up up to `startMs`. */
+  start(): Promise<void>;
+  stop(): void;
+  /** At each bar boundary: lets a live feed publish what closed at that instant. */
+  beforeBar(t: number): void;
+  /** Markets written beside recorded data, so a replay knows precision and limits. */
+  markets(): Promise<Record<string, CcxtMarket>>;
+}
+
+export const MARKETS_FILE = "markets.json";
+
+export async function buildTradingSetup(cfg: SystemConfig, warmupStartMs: number): Promise<TradingSetup> {
+  const clock = makeClock(cfg, warmupStartMs);
+  const ds = cfg.data.source;
+  const bk = cfg.broker.kind;
+  if (ds === "venue" && bk === "embedded") return venueSetup(cfg, clock, warmupStartMs);
+  if (ds === "synthetic" && bk === "instant_fill") return instantSetup(cfg, clock, syntheticStore(cfg, warmupStartMs), universeMarkets(universeOf(cfg)));
+  if (ds === "files" && bk === "instant_fill") {
+    const store = await loadRecordedMarketData(cfg.data.dir, { fromMs: warmupStartMs, toMs: cfg.end });
+    return instantSetup(cfg, clock, store, recordedMarkets(cfg.data.dir));
+  }
+  if (ds === "exchange" && bk === "ccxt") return ccxtSetup(cfg, clock);
+  throw new ConfigError(`system config: data.source ${ds} with broker.kind ${bk} is not a supported combination`);
+}
+
+function makeClock(cfg: SystemConfig, warmupStartMs: number): Clock {
+  switch (cfg.clock.kind) {
+    case "simulated":
+      return new SimulatedClock(warmupStartMs);
+    case "real":
+      return new RealClock();
+    case "scaled":
+      return new ScaledClock(cfg.start, cfg.clock.speed);
+  }
+}
+
+function universeOf(cfg: SystemConfig): SyntheticUniverse {
+  if (cfg.universe.kind !== "synthetic") throw new ConfigError(`system config: universe.kind ${cfg.universe.kind} needs data.source exchange (a real venue lists its symbols); the simulator uses universe.kind synthetic`);
+  return syntheticUniverse(cfg.universe.assets, cfg.universe.seed);
+}
+
+function universeMarkets(u: SyntheticUniverse): () => Promise<Record<string, CcxtMarket>> {
+  // The simulator's own listing is the source of precision and limits for its instruments.
+  const engine = new ExchangeEngine({ clock: new SimulatedClock(0), instruments: u.instruments });
+  const client = new EmbeddedVenueClient(engine, { account: engine.createAccount("listing") });
+  return () => client.loadMarkets();
+}
+
+function recordedMarkets(dir: string): () => Promise<Record<string, CcxtMarket>> {
+  const file = join(dir, MARKETS_FILE);
+  if (!existsSync(file)) throw new ConfigError(`${dir}: no ${MARKETS_FILE} (ccxt markets with precision and limits) beside the recorded data; a run's market_data/ folder has one`);
+  let markets: Record<string, CcxtMarket>;
+  try {
+    markets = JSON.parse(readFileSync(file, "utf8")) as Record<string, CcxtMarket>;
+  } catch (e) {
+    throw new ConfigError(`${file}: not valid JSON: ${(e as Error).message}`);
+  }
+  return async () => markets;
+}
+
+function syntheticStore(cfg: SystemConfig, fromMs: number): MarketDataStore {
+  const u = universeOf(cfg);
+  const seed = cfg.data.source === "synthetic" ? cfg.data.seed : cfg.seed;
+  // The instruments' own ticks and lots, so generated prices sit on the grid the markets list.
+  const symbols = u.symbols.map((sym, i) => ({ ...sym, tickSize: String(u.instruments[i]?.tickSize), lotSize: String(u.instruments[i]?.lotSize) }));
+  return generateSyntheticHistory({ symbols, fromMs, toMs: cfg.end, seed, barIntervalsMs: [60_000] });
+}
+
+function venueSetup(cfg: SystemConfig, clock: Clock, warmupStartMs: number): TradingSetup {
+  const u = universeOf(cfg);
+  const engine = new ExchangeEngine({ clock, instruments: u.instruments });
+  const market = new SyntheticMarket(engine, { seed: cfg.seed, symbols: u.symbols });
+  const account = engine.createAccount("system");
+  engine.deposit(account, "USDT", cfg.initialCash);
+  const latency = cfg.broker.kind === "embedded" && cfg.broker.latencyMs > 0 ? { orderEntry: { kind: "fixed" as const, ms: cfg.broker.latencyMs }, cancel: { kind: "fixed" as const, ms: cfg.broker.latencyMs } } : undefined;
+  const client = new EmbeddedVenueClient(engine, latency === undefined ? { account } : { account, latency });
+  const symbols = u.instruments.map((i) => i.symbol);
+  // Keeps enough history for the model's look-back and the broker's bid/ask window, not the day.
+  const store = new MarketDataStore({ symbols, keepMs: Math.max(cfg.start - warmupStartMs, 0) + 2 * cfg.barMinutes * 60_000 + 3_600_000 });
+  const feed = new VenueMarketFeed(engine, clock, symbols, store);
+  return {
+    clock, store, client, symbols,
+    async start() {
+      market.start();
+      feed.start();
+      if (clock instanceof SimulatedClock) clock.runUntil(cfg.start);
+    },
+    stop() {
+      feed.stop();
+      market.stop();
+    },
+    beforeBar: (t) => feed.flush(t),
+    markets: () => client.loadMarkets(),
+  };
+}
+
+function instantSetup(cfg: SystemConfig, clock: Clock, store: MarketDataStore, markets: () => Promise<Record<string, CcxtMarket>>): TradingSetup {
+  const feeRate = cfg.broker.kind === "instant_fill" ? cfg.broker.feeRate : 0;
+  let client: InstantFillClient | undefined;
+  const symbols = [...store.symbols];
+  return {
+    clock, store, symbols,
+    get client(): ExchangeClient {
+      if (client === undefined) throw new Error("trading setup: start() was not called");
+      return client;
+    },
+    async start() {
+      client = new InstantFillClient({
+        clock, markets: await markets(), feeRate, initialBalances: { USDT: cfg.initialCash },
+        quote: (s) => {
+          const q = store.latestBidAsk(s, clock.now());
+          return q === undefined ? undefined : { bid: q.bid, ask: q.ask };
+        },
+      });
+      if (clock instanceof SimulatedClock) clock.runUntil(cfg.start);
+    },
+    stop() {},
+    beforeBar() {},
+    markets,
+  };
+}
+
+async function ccxtSetup(cfg: SystemConfig, clock: Clock): Promise<TradingSetup> {
+  if (cfg.broker.kind !== "ccxt" || cfg.data.source !== "exchange") throw new ConfigError("system config: prod needs broker.kind ccxt and data.source exchange");
+  const vars = keyVariables(cfg.broker.exchangeId);
+  if (process.env[vars.apiKey] === undefined || process.env[vars.secret] === undefined) {
+    throw new ConfigError(`prod: no API keys for ${cfg.broker.exchangeId}: set ${vars.apiKey} and ${vars.secret} in the environment`);
+  }
+  if (cfg.universe.kind !== "symbols") throw new ConfigError("system config: prod trades listed symbols: set universe {kind: symbols, symbols: [...]}");
+  const client = await createCcxtClient(cfg.broker.baseUrl === undefined ? { exchangeId: cfg.broker.exchangeId } : { exchangeId: cfg.broker.exchangeId, baseUrl: cfg.broker.baseUrl });
+  const symbols = [...cfg.universe.symbols];
+  const store = new MarketDataStore({ symbols, keepMs: 2 * 3_600_000 + 2 * cfg.barMinutes * 60_000 });
+  const feed = new ExchangeClientFeed(client, clock, symbols, store, { pollMs: cfg.data.pollMs });
+  return {
+    clock, store, client, symbols,
+    async start() {
+      feed.start();
+    },
+    stop() {
+      feed.stop();
+    },
+    beforeBar: (t) => feed.flush(t),
+    markets: () => client.loadMarkets(),
+  };
+}

@@ -1,0 +1,169 @@
+import { mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync, mkdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, relative } from "node:path";
+import { Decimal } from "decimal.js";
+import { beforeAll, describe, expect, it } from "vitest";
+import { mean, std } from "../../src/analysis/statistics.js";
+import { readBrokerLog } from "../../src/oms/broker-log-reader.js";
+import { resolveConfig, type SystemConfigInput } from "../../src/system/config.js";
+import { runSystem, type RunSystemResult } from "../../src/system/run-system.js";
+import { loadSystemLog } from "../../src/system/system-log-loader.js";
+import { MEASURED_FILES } from "../../src/system/system-log.js";
+
+const base: SystemConfigInput = {
+  model: { name: "momentum", params: { lookbackBars: 2, volatilityBars: 4 } },
+  mode: "simulation",
+  start: "2024-01-02T00:00:00Z",
+  end: "2024-01-02T02:00:00Z",
+  barMinutes: 5,
+  universe: { kind: "synthetic", assets: 4, seed: 3 },
+  seed: 3,
+  targets: { grossExposure: 20_000 },
+};
+
+function tmp(prefix: string): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+function filesUnder(dir: string): string[] {
+  const out: string[] = [];
+  const walk = (d: string): void => {
+    for (const f of readdirSync(d).sort()) {
+      const p = join(d, f);
+      if (statSync(p).isDirectory()) walk(p);
+      else out.push(relative(dir, p));
+    }
+  };
+  walk(dir);
+  return out;
+}
+
+async function run(over: Partial<SystemConfigInput> = {}, root = tmp("tl-sys-")): Promise<RunSystemResult> {
+  return runSystem(resolveConfig({ ...base, ...over, outputRoot: root }), { given: { ...base, ...over } });
+}
+
+describe("system run (simulation against the embedded venue)", () => {
+  let r: RunSystemResult;
+  beforeAll(async () => {
+    r = await run();
+  }, 60_000);
+
+  it("writes the system log directory in the run layout", () => {
+    expect(r.runDir.endsWith(join("dev", "momentum", "simulation", "manual", "20240102_000000.20240102_020000"))).toBe(true);
+    const files = filesUnder(r.systemLogDir);
+    for (const f of ["config.given.json", "config.resolved.json", "portfolio.jsonl", "targets.jsonl", "orders.jsonl", "fills.jsonl", "dag_profiling.jsonl", "log.txt", "summary.json", "dag/prediction.jsonl", "dag/momentum.jsonl", "dag/volatility.jsonl", "broker_log/oms_child_orders.jsonl", "broker_log/ccxt_trades.jsonl", "broker_log/broker_config.json", "market_data/markets.json"]) {
+      expect(files).toContain(f);
+    }
+    expect(files.some((f) => /^market_data\/ohlcv\/ohlcv_20240102\.csv$/.test(f))).toBe(true);
+    const log = loadSystemLog(r.runDir);
+    expect(log.portfolio).toHaveLength(25);
+    expect(log.targets).toHaveLength(24);
+    expect(r.summary.parentFills).toBeGreaterThan(0);
+  });
+
+  it("per-bar portfolio and statistics match an independent recomputation from the logged fills", () => {
+    const log = loadSystemLog(r.runDir);
+    const initialCash = new Decimal(log.configResolved["initialCash"] as string);
+    const holdings = new Map<number, Decimal>();
+    const lastNotional = new Map<number, Decimal>();
+    let cash = initialCash;
+    const pnls: number[] = [];
+    const gross: number[] = [];
+    for (const bar of log.portfolio) {
+      // Fills of the submission made at the previous bar arrive by this bar.
+      const fills = log.fills.filter((f) => f.bar === bar.bar - 1);
+      const exec = new Map<number, Decimal>();
+      let fees = new Decimal(0);
+      for (const f of fills) {
+        holdings.set(f.assetId, (holdings.get(f.assetId) ?? new Decimal(0)).add(f.numShares));
+        const n = f.numShares.mul(f.price);
+        exec.set(f.assetId, (exec.get(f.assetId) ?? new Decimal(0)).add(n));
+        cash = cash.sub(n).sub(f.fees);
+        fees = fees.add(f.fees);
+      }
+      expect(bar.cash.toFixed()).toBe(cash.toFixed());
+      expect(bar.fees.toFixed()).toBe(fees.toFixed());
+      let pnl = new Decimal(0);
+      let g = new Decimal(0);
+      for (const a of bar.assets) {
+        const shares = holdings.get(a.assetId) ?? new Decimal(0);
+        expect(a.holdingsShares.toFixed()).toBe(shares.toFixed());
+        const notional = shares.mul(a.price);
+        expect(a.holdingsNotional.toFixed()).toBe(notional.toFixed());
+        const e = exec.get(a.assetId) ?? new Decimal(0);
+        pnl = pnl.add(notional.sub(lastNotional.get(a.assetId) ?? 0).sub(e));
+        g = g.add(e.abs());
+        lastNotional.set(a.assetId, notional);
+      }
+      if (bar.bar === 0) expect(bar.pnl).toBeUndefined();
+      else {
+        expect(bar.pnl?.toFixed()).toBe(pnl.toFixed());
+        pnls.push(pnl.toNumber());
+        gross.push(g.toNumber());
+      }
+    }
+    const s = r.summary.statistics;
+    expect(r.summary.totalPnl).toBeCloseTo(pnls.reduce((a, b) => a + b, 0), 6);
+    const barsPerYear = (365 * 24 * 60) / 5;
+    expect(s.sharpeRatio).toBeCloseTo((mean(pnls) / std(pnls)) * Math.sqrt(barsPerYear), 6);
+    expect(s.turnoverMean.dollars).toBeCloseTo(gross.reduce((a, b) => a + b, 0) / gross.length, 6);
+    // Wealth identity: the change in net wealth is the PnL less the fees (to rounding: a parent's
+    // fill price is a VWAP, a quotient carried to 20 significant digits).
+    const last = log.portfolio.at(-1);
+    const allFees = log.portfolio.reduce((a, b) => a.add(b.fees), new Decimal(0));
+    const exactPnl = log.portfolio.reduce((a, b) => a.add(b.pnl ?? 0), new Decimal(0));
+    expect(last?.netWealth.sub(initialCash).sub(exactPnl.sub(allFees)).abs().lt(1e-9)).toBe(true);
+  });
+
+  it("the system's fills are the broker log's parent fills", () => {
+    const log = loadSystemLog(r.runDir);
+    const broker = readBrokerLog(log.brokerLogDir);
+    expect(broker.parentFills.map((f) => [f.parentOrderId, f.numShares.toFixed(), f.price.toFixed()])).toEqual(log.fills.map((f) => [f.parentOrderId, f.numShares.toFixed(), f.price.toFixed()]));
+  });
+
+  it("is deterministic: the same config and seed give byte-identical files (measured durations aside)", async () => {
+    const again = await run();
+    const a = filesUnder(r.systemLogDir);
+    expect(filesUnder(again.systemLogDir)).toEqual(a);
+    for (const f of a) {
+      if ((MEASURED_FILES as readonly string[]).includes(f)) continue;
+      expect(readFileSync(join(again.systemLogDir, f)).equals(readFileSync(join(r.systemLogDir, f))), f).toBe(true);
+    }
+  }, 60_000);
+
+  it("refuses to overwrite a run", async () => {
+    const root = join(r.runDir, "..", "..", "..", "..", "..");
+    await expect(run({}, root)).rejects.toThrow(/already holds a run/);
+  });
+
+  it("replays the recorded market data as a simulation with instant fills", async () => {
+    const replay = await run({ data: { source: "files", dir: join(r.systemLogDir, "market_data") }, broker: { kind: "instant_fill" } });
+    const log = loadSystemLog(replay.runDir);
+    expect(log.portfolio).toHaveLength(25);
+    expect(replay.summary.parentFills).toBeGreaterThan(0);
+    // The model saw the same data, so it predicted the same.
+    const orig = loadSystemLog(r.runDir).dag.get("prediction");
+    expect(log.dag.get("prediction")).toEqual(orig);
+  }, 60_000);
+});
+
+describe("bad input", () => {
+  it("a bad config names every bad field", () => {
+    expect(() => resolveConfig({ ...base, barMinutes: 0, start: "not a time", model: { name: "../x" } }, "my.json")).toThrow(/my\.json: model\.name: .*\n.*barMinutes|my\.json: .*start/s);
+    expect(() => resolveConfig({ ...base, mode: "prod" }, "c.json")).toThrow(/confirmProd: prod trades real money/);
+    expect(() => resolveConfig({ ...base, start: "2024-01-02T00:01:00Z" }, "c.json")).toThrow(/c\.json: start: start must be on a 5-minute bar boundary/);
+    expect(() => resolveConfig({ ...base, extra: 1 }, "c.json")).toThrow(/c\.json: \(root\): .*extra/);
+  });
+
+  it("a bad model parameter names it", async () => {
+    await expect(run({ model: { name: "momentum", params: { lookbackBars: -1 } } })).rejects.toThrow(/model\.params\.lookbackBars/);
+  });
+
+  it("a corrupt market data file is named with its line", async () => {
+    const dir = tmp("tl-baddata-");
+    mkdirSync(join(dir, "ohlcv"), { recursive: true });
+    writeFileSync(join(dir, "markets.json"), "{}");
+    writeFileSync(join(dir, "ohlcv", "ohlcv_20240102.csv"), "timestamp,symbol,interval,open,high,low,close,volume,knowledge_timestamp\n2024-01-02T00:00:00.000Z,S01/USDT:USDT,1m,1,1,1,abc,0,2024-01-02T00:01:00.000Z\n");
+    await expect(run({ data: { source: "files", dir }, broker: { kind: "instant_fill" } })).rejects.toThrow(/ohlcv_20240102\.csv:2/);
+  });
+});
