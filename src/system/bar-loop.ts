@@ -10,10 +10,13 @@ import type { Broker } from "../oms/broker.js";
 import { formatOrder } from "../oms/parent-order.js";
 import type { MarketLimits } from "../oms/exchange-limits.js";
 import type { Portfolio, PortfolioBar } from "../oms/portfolio.js";
-import { knownDataAt, lastClose } from "./known-data.js";
+import { knownDataAt, lastClose, realizedVolatility } from "./known-data.js";
 import { runDag, topologicalOrder, type ModelDefinition, type NodeOutput } from "./model-dag.js";
 import type { SystemLogWriter } from "./system-log.js";
 import { computeTargets, parentOrdersFor, type TargetConfig, type ParentOrderType } from "./targets.js";
+
+/** Bars of returns behind the realized volatility used for scaling when a model gives none. */
+const VOLATILITY_BARS = 24;
 
 export interface UniverseAsset {
   assetId: number;
@@ -88,7 +91,16 @@ export async function runBarLoop(parts: BarLoopParts, startMs: number, endMs: nu
     for (const [node, out] of dag.outputs) writer.dagOutput(node, { bar: i, timestamp: t, values: out });
     for (const p of dag.profile) writer.append("dag_profiling", { bar: i, timestamp: t, ...p });
     const prediction = dag.outputs.get(model.predictionNode) ?? {};
-    const volatility: NodeOutput = dag.outputs.get("volatility") ?? {};
+    // Volatility scaling uses the model's own "volatility" node when it has one, else the realized
+    // volatility of bar returns, so every model's targets are scaled the same way.
+    const volatility: NodeOutput = { ...(dag.outputs.get("volatility") ?? {}) };
+    if (parts.targets.volatilityScaling) {
+      for (const u of universe) {
+        if (volatility[u.symbol] !== undefined || prediction[u.symbol] === undefined) continue;
+        const v = realizedVolatility(known.closes(u.symbol, barMs, VOLATILITY_BARS + 1));
+        if (v !== undefined) volatility[u.symbol] = v;
+      }
+    }
     const targetRows = computeTargets(
       universe.map((u) => ({
         assetId: u.assetId, symbol: u.symbol, prediction: prediction[u.symbol], volatility: volatility[u.symbol],

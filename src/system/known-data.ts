@@ -41,3 +41,17 @@ export function lastClose(source: MarketDataSource, symbol: string, asOf: EpochM
   const bars = source.bars(symbol, MINUTE_MS, asOf - lookbackMs, asOf);
   return bars[bars.length - 1]?.close;
 }
+
+/** Standard deviation of log returns over the known closes (NaN ones skipped); undefined if < 2 returns or 0. */
+export function realizedVolatility(closes: readonly number[]): number | undefined {
+  const r: number[] = [];
+  for (let k = 1; k < closes.length; k++) {
+    const a = closes[k - 1] as number;
+    const b = closes[k] as number;
+    if (a > 0 && b > 0) r.push(Math.log(b / a));
+  }
+  if (r.length < 2) return undefined;
+  const m = r.reduce((x, y) => x + y, 0) / r.length;
+  const v = Math.sqrt(r.reduce((x, y) => x + (y - m) ** 2, 0) / (r.length - 1));
+  return v > 0 ? v : undefined;
+}
