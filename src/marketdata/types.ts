@@ -55,3 +55,48 @@ export interface MarketDataSource {
   /** The newest L2 snapshot known at `asOf`. */
   latestL2(symbol: string, asOf: EpochMs): L2Snapshot | undefined;
 }
+
+export const SECOND_MS = 1_000;
+/** Levels per side kept in L2 snapshots and written to L2 files (seed 004: top 5). */
+export const L2_LEVELS = 5;
+
+/**
+ * Where rows go as they are produced: the in-memory store and the file writer both take them, so a
+ * feed or the synthetic generator fills either or both without knowing which.
+ */
+export interface MarketDataSink {
+  addBar(bar: Bar): void;
+  addBidAsk(quote: BidAskQuote): void;
+  addL2(snapshot: L2Snapshot): void;
+}
+
+/**
+ * Market data bound to a clock: every method answers as of `now()`, so a caller can only ask how
+ * far back to look, never how far forward. Rows known after `now()` are invisible.
+ */
+export interface MarketDataView {
+  readonly symbols: readonly string[];
+  now(): EpochMs;
+  /** Bars with `start >= now - lookbackMs`, known now, oldest first. */
+  bars(symbol: string, intervalMs: number, lookbackMs: number): Bar[];
+  /** The newest `count` bars known now, oldest first. */
+  lastBars(symbol: string, intervalMs: number, count: number): Bar[];
+  /** Bid/ask rows with exchange time in (now - lookbackMs, now], known now, oldest first. */
+  bidAsk(symbol: string, lookbackMs: number): BidAskQuote[];
+  latestBidAsk(symbol: string): BidAskQuote | undefined;
+  /** L2 snapshots with exchange time in (now - lookbackMs, now], known now, oldest first. */
+  l2(symbol: string, lookbackMs: number): L2Snapshot[];
+  latestL2(symbol: string): L2Snapshot | undefined;
+}
+
+/**
+ * Order-book imbalance of seed 004: sum of bid quantities / sum of ask quantities over the top
+ * `levels` levels. Infinity for an empty ask side, NaN for an empty book.
+ */
+export function l2Imbalance(snapshot: L2Snapshot, levels = L2_LEVELS): number {
+  let bid = 0;
+  let ask = 0;
+  for (let i = 0; i < levels && i < snapshot.bids.length; i++) bid += (snapshot.bids[i] as [number, number])[1];
+  for (let i = 0; i < levels && i < snapshot.asks.length; i++) ask += (snapshot.asks[i] as [number, number])[1];
+  return bid / ask;
+}
