@@ -184,6 +184,7 @@ export class RecordedMarketDataWriter implements MarketDataSink {
   private readonly l2Levels: number;
   private readonly flushChars: number;
   private readonly pending = new Map<string, PendingText>();
+  private readonly pathCache = new Map<string, string>();
   private pendingChars = 0;
   /** Files whose header this writer has checked or written. */
   private readonly opened = new Set<string>();
@@ -247,7 +248,14 @@ export class RecordedMarketDataWriter implements MarketDataSink {
 
   private append(type: RecordedFileType, ms: EpochMs, line: string): void {
     if (this.closed) throw new Error(`recorded writer for ${this.dir} is closed`);
-    const path = recordedFilePath(this.dir, type, ms, this.format);
+    // One path per type and UTC day: cached, since building it per row cost more than the row.
+    const dayIndex = Math.floor(ms / DAY_MS);
+    const key = `${type}:${dayIndex}`;
+    let path = this.pathCache.get(key);
+    if (path === undefined) {
+      path = recordedFilePath(this.dir, type, ms, this.format);
+      this.pathCache.set(key, path);
+    }
     let p = this.pending.get(path);
     if (p === undefined) {
       p = { path, type, text: [] };

@@ -48,6 +48,11 @@ export class BrokerLogWriter {
     }
   }
 
+  /** Writes every buffered record (the broker calls it before sending orders). */
+  flush(): void {
+    this.out.flush();
+  }
+
   /** Writes a whole JSON document atomically (temp file, then rename). */
   writeJson(name: string, value: unknown): void {
     writeJsonAtomic(join(this.dir, name), value);

@@ -80,10 +80,19 @@ interface ParentState {
   market: CcxtMarket;
   children: ChildOrder[];
   finalStates: Map<string, CcxtOrder>;
+  /** The exchange's answer to each child's creation, by client order id. */
+  acks: Map<string, CcxtOrder>;
   trades: CcxtTrade[];
   /** Signed shares filled so far by this parent's children. */
   filled: Decimal;
   target: Decimal | undefined;
+}
+
+interface PreparedChild {
+  st: ParentState;
+  spec: { bar: number; wave: number; side: "buy" | "sell"; amount: Decimal; limitPrice: string; limitInputs: LimitPriceInputs | undefined; waveStart: number };
+  child: ChildOrder;
+  market: boolean;
 }
 
 export interface FlattenResult {
@@ -180,7 +189,7 @@ export class Broker {
   private stateFor(p: ParentOrder): ParentState {
     const symbol = this.deps.universe.get(p.assetId);
     if (symbol === undefined) throw new BrokerError(`parent ${p.orderId}: asset ${p.assetId} is not in the universe`);
-    return { parent: p, symbol, market: this.market(symbol), children: [], finalStates: new Map(), trades: [], filled: new Decimal(0), target: undefined };
+    return { parent: p, symbol, market: this.market(symbol), children: [], finalStates: new Map(), acks: new Map(), trades: [], filled: new Decimal(0), target: undefined };
   }
 
   private async runTwap(states: ParentState[], bar: number, start: number, end: number): Promise<void> {
@@ -198,7 +207,7 @@ export class Broker {
       }
       const wave = waveId(now, start, end, freq);
       const quotes = this.loadBidAsk(states, bar, wave);
-      await Promise.all(states.map((st) => this.submitChild(st, bar, wave, waves, now, quotes.get(st.symbol) ?? [], false)));
+      await this.sendWave(states, bar, wave, waves, now, quotes, false);
       await clock.sleepUntil(waveEnd - CANCEL_BEFORE_WAVE_END_MS);
       await this.closeWave(states, bar, wave, now);
       if (clock.now() < waveEnd) await clock.sleepUntil(waveEnd);
@@ -213,7 +222,7 @@ export class Broker {
     if (clock.now() < start) await clock.sleepUntil(start);
     const now = clock.now();
     const quotes = this.loadBidAsk(states, bar, 0);
-    await Promise.all(states.map((st) => this.submitChild(st, bar, 0, 1, now, quotes.get(st.symbol) ?? [], market)));
+    await this.sendWave(states, bar, 0, 1, now, quotes, market);
     if (!market) await clock.sleepUntil(Math.max(now, end - CANCEL_BEFORE_WAVE_END_MS));
     await this.closeWave(states, bar, 0, now);
     if (clock.now() < end) await clock.sleepUntil(end);
@@ -232,8 +241,12 @@ export class Broker {
     return out;
   }
 
-  private async submitChild(st: ParentState, bar: number, wave: number, waves: number, waveStart: number, rows: BidAskRow[], market: boolean): Promise<void> {
-    const { clock, log } = this.deps;
+  /**
+   * Decides one child of a wave (size, side, limit price) and records it; the request is sent by
+   * sendChild once every child of the wave is recorded and the log flushed, so each client order id
+   * is on disk before its order leaves.
+   */
+  private prepareChild(st: ParentState, bar: number, wave: number, waves: number, waveStart: number, rows: BidAskRow[], market: boolean): PreparedChild | undefined {
     const p = st.parent;
     const amountStep = dec(st.market.precision.amount);
     let size: Decimal;
@@ -247,7 +260,7 @@ export class Broker {
       st.target = d.target;
       size = roundToStep(d.size, amountStep);
     }
-    if (size.isZero()) return;
+    if (size.isZero()) return undefined;
     const side = size.isPositive() ? "buy" : "sell";
     const amount = size.abs();
     let limitInputs: LimitPriceInputs | undefined;
@@ -255,15 +268,27 @@ export class Broker {
     if (!market) {
       if (rows.length === 0) {
         this.recordChild(st, { bar, wave, attempt: 0, side, amount, limitPrice: "0", limitInputs: undefined, waveStart, status: "rejected", error: "no bid/ask data in the lookback window" });
-        return;
+        return undefined;
       }
       limitInputs = this.computeLimit(rows, side, wave, st.market);
       limitPrice = limitInputs.limitPrice;
     }
-    for (let attempt = 0; attempt <= this.config.submitRetries; attempt++) {
-      const child = this.recordChild(st, { bar, wave, attempt, side, amount, limitPrice, limitInputs, waveStart, status: "submitted", error: undefined });
+    const spec = { bar, wave, side, amount, limitPrice, limitInputs, waveStart } as const;
+    const child = this.recordChild(st, { ...spec, attempt: 0, status: "submitted", error: undefined });
+    return { st, spec, child, market };
+  }
+
+  private async sendChild(prepared: PreparedChild): Promise<void> {
+    const { clock, log } = this.deps;
+    const { st, spec, market } = prepared;
+    let child = prepared.child;
+    for (let attempt = 0; ; attempt++) {
+      if (attempt > 0) {
+        child = this.recordChild(st, { ...spec, attempt, status: "submitted", error: undefined });
+        log.flush();
+      }
       try {
-        const order = await this.deps.client.createOrder(st.symbol, market ? "market" : "limit", side, amount.toNumber(), market ? undefined : Number(limitPrice), { clientOrderId: child.clientOrderId });
+        const order = await this.deps.client.createOrder(st.symbol, market ? "market" : "limit", spec.side, spec.amount.toNumber(), market ? undefined : Number(spec.limitPrice), { clientOrderId: child.clientOrderId });
         this.acknowledge(st, child, order);
         return;
       } catch (e) {
@@ -293,6 +318,17 @@ export class Broker {
         return;
       }
     }
+  }
+
+  /** Prepares every parent's child of a wave, makes the log durable, then sends them concurrently. */
+  private async sendWave(states: ParentState[], bar: number, wave: number, waves: number, waveStart: number, quotes: Map<string, BidAskRow[]>, market: boolean): Promise<void> {
+    const prepared: PreparedChild[] = [];
+    for (const st of states) {
+      const p = this.prepareChild(st, bar, wave, waves, waveStart, quotes.get(st.symbol) ?? [], market);
+      if (p !== undefined) prepared.push(p);
+    }
+    this.deps.log.flush();
+    await Promise.all(prepared.map((p) => this.sendChild(p)));
   }
 
   private computeLimit(rows: BidAskRow[], side: "buy" | "sell", wave: number, market: CcxtMarket): LimitPriceInputs {
@@ -342,9 +378,11 @@ export class Broker {
     child.exchangeOrderId = order.id;
     child.ackAt = this.deps.clock.now();
     child.status = "submitted";
-    this.deps.log.append("ccxt_child_order_responses", { clientOrderId: child.clientOrderId, response: order });
-    this.deps.log.append("oms_child_orders", { ...child, event: "acknowledged" });
-    this.deps.log.append("oms_parent_orders", { bar: child.bar, parentOrderId: st.parent.orderId, children: st.children.map((c) => c.clientOrderId), event: "child_added" });
+    st.acks.set(child.clientOrderId, order);
+    this.deps.log.append("ccxt_child_order_responses", { clientOrderId: child.clientOrderId, response: withoutTrades(order) });
+    // The full child was logged when it was sent; these events carry only what changed.
+    this.deps.log.append("oms_child_orders", { event: "acknowledged", clientOrderId: child.clientOrderId, exchangeOrderId: order.id, ackAt: child.ackAt, status: order.status });
+    this.deps.log.append("oms_parent_orders", { event: "child_added", bar: child.bar, parentOrderId: st.parent.orderId, clientOrderId: child.clientOrderId });
   }
 
   /** Asks for an order by client id: the order, undefined when the exchange has none, "unknown" if it cannot tell. */
@@ -374,7 +412,7 @@ export class Broker {
         if (found !== undefined && found !== "unknown") this.acknowledge(st, c, found);
       }
       for (const c of kids) {
-        if (c.exchangeOrderId === undefined) continue;
+        if (c.exchangeOrderId === undefined || isFinal(st.acks.get(c.clientOrderId))) continue;
         await this.cancelWithRetry(c.exchangeOrderId, st.symbol);
       }
     }));
@@ -390,9 +428,11 @@ export class Broker {
       let taker = new Decimal(0);
       let maker = new Decimal(0);
       for (const c of kids) {
-        const state = await this.withRetry(() => client.fetchOrder(c.exchangeOrderId as string, st.symbol));
+        // An order the exchange reported finished when it was created (filled at once) cannot change.
+        const ack = st.acks.get(c.clientOrderId);
+        const state = ack !== undefined && isFinal(ack) ? ack : await this.withRetry(() => client.fetchOrder(c.exchangeOrderId as string, st.symbol));
         st.finalStates.set(state.id, state);
-        log.append("ccxt_fills", { bar, wave, clientOrderId: c.clientOrderId, order: state });
+        log.append("ccxt_fills", { bar, wave, clientOrderId: c.clientOrderId, order: withoutTrades(state) });
         childAmount = childAmount.add(c.amount);
         waveFilled = waveFilled.add(dec(state.filled));
       }
@@ -489,6 +529,18 @@ export class Broker {
     }
     return fills;
   }
+}
+
+const FINAL_STATUSES = new Set(["closed", "canceled", "expired", "rejected"]);
+
+function isFinal(order: CcxtOrder | undefined): boolean {
+  return order !== undefined && FINAL_STATUSES.has(order.status);
+}
+
+/** An order without its embedded trades: those are logged once, in the ccxt_trades stream. */
+function withoutTrades(order: CcxtOrder): Omit<CcxtOrder, "trades"> {
+  const { trades: _trades, ...rest } = order;
+  return rest;
 }
 
 function signedFilled(st: ParentState): Decimal {

@@ -19,17 +19,48 @@ export function jsonReplacer(_key: string, value: unknown): unknown {
   return value;
 }
 
-/** Appends records to `<dir>/<name>.jsonl` files, one write of one line per record. */
+/**
+ * Appends records to `<dir>/<name>.jsonl` files. Records are buffered and written by `flush()`
+ * (and `close()`), one write per file: a syscall per record cost more than the rest of logging.
+ * Callers flush at the points that must survive a crash (before an order is sent, at a bar's end);
+ * every flushed record is a complete line.
+ */
 export class JsonlAppender {
   private readonly fds = new Map<string, number>();
+  private readonly pending = new Map<string, string[]>();
+  private pendingCount = 0;
   private closed = false;
 
-  constructor(readonly dir: string) {
+  constructor(
+    readonly dir: string,
+    /** Flush by itself once this many records wait (bounds memory between explicit flushes). */
+    private readonly autoFlushRecords = 4096,
+  ) {
     mkdirSync(dir, { recursive: true });
   }
 
   append(name: string, record: unknown): void {
     if (this.closed) throw new JsonlError(`log ${this.dir} is closed; cannot append to ${name}`);
+    let buf = this.pending.get(name);
+    if (buf === undefined) {
+      buf = [];
+      this.pending.set(name, buf);
+    }
+    buf.push(JSON.stringify(record, jsonReplacer));
+    if (++this.pendingCount >= this.autoFlushRecords) this.flush();
+  }
+
+  flush(): void {
+    if (this.pendingCount === 0) return;
+    for (const [name, buf] of this.pending) {
+      if (buf.length === 0) continue;
+      writeSync(this.fdOf(name), buf.join("\n") + "\n");
+      buf.length = 0;
+    }
+    this.pendingCount = 0;
+  }
+
+  private fdOf(name: string): number {
     let fd = this.fds.get(name);
     if (fd === undefined) {
       const file = join(this.dir, `${name}.jsonl`);
@@ -37,11 +68,12 @@ export class JsonlAppender {
       fd = openSync(file, "a");
       this.fds.set(name, fd);
     }
-    writeSync(fd, JSON.stringify(record, jsonReplacer) + "\n");
+    return fd;
   }
 
   close(): void {
     if (this.closed) return;
+    this.flush();
     for (const fd of this.fds.values()) closeSync(fd);
     this.fds.clear();
     this.closed = true;

@@ -82,6 +82,7 @@ export async function runBarLoop(parts: BarLoopParts, startMs: number, endMs: nu
     writer.append("portfolio", portfolioRecord(i, pbar, universe));
     if (i === total) {
       writer.append("timing", { bar: i, timestamp: t, wallMs: performance.now() - wall0 });
+      writer.flush();
       parts.afterBar?.(i, total, t);
       break;
     }
@@ -123,6 +124,7 @@ export async function runBarLoop(parts: BarLoopParts, startMs: number, endMs: nu
     }
     parentFills += fills.length;
     writer.append("timing", { bar: i, timestamp: t, wallMs: submitWall - wall0, modelMs: dag.profile.reduce((a, p) => a + p.durationMs, 0) });
+    writer.flush();
     parts.afterBar?.(i, total, t);
   }
   return { bars, parentOrders: nextOrderId, parentFills, warnings };

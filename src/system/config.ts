@@ -46,7 +46,12 @@ const dataSchema = z.discriminatedUnion("source", [
   /** The embedded venue's live feed (the venue's synthetic market is the data). */
   z.object({ source: z.literal("venue") }).strict(),
   /** A seeded synthetic history; orders then fill at 100%. */
-  z.object({ source: z.literal("synthetic"), seed: z.number().int().default(1) }).strict(),
+  z.object({
+    source: z.literal("synthetic"),
+    seed: z.number().int().default(1),
+    /** Bid/ask and L2 snapshot interval: 10 s keeps a day of 100 assets in seconds; 1 s is finer. */
+    snapshotSeconds: z.number().int().min(1).max(60).default(10),
+  }).strict(),
   /** Recorded files (DOMAIN.md section 15) under `dir`. */
   z.object({ source: z.literal("files"), dir: z.string().min(1) }).strict(),
   /** Live data from the exchange client (prod). */
@@ -65,7 +70,8 @@ const brokerClientSchema = z.discriminatedUnion("kind", [
 
 const orderSchema = z
   .object({
-    type: z.enum(["price@twap", "market", "limit"]).default("price@twap"),
+    /** Default: TWAP over the bar; with the instant-fill broker a parent fills at once, so market. */
+    type: z.enum(["price@twap", "market", "limit"]).optional(),
     /** TWAP wave length; default: a fifth of the bar, at most a minute. */
     executionFrequencySeconds: z.number().int().min(1).optional(),
     passivityFactor: z.number().min(0).max(1).default(0.5),
@@ -114,7 +120,7 @@ export interface SystemConfig extends Omit<ParsedConfig, "clock" | "data" | "bro
   clock: z.output<typeof clockSchema>;
   data: z.output<typeof dataSchema>;
   broker: z.output<typeof brokerClientSchema>;
-  order: Omit<z.output<typeof orderSchema>, "executionFrequencySeconds"> & { executionFrequencySeconds: number };
+  order: Omit<z.output<typeof orderSchema>, "executionFrequencySeconds" | "type"> & { executionFrequencySeconds: number; type: "price@twap" | "market" | "limit" };
 }
 
 export class ConfigError extends Error {
@@ -135,7 +141,11 @@ export function resolveConfig(input: unknown, where = "system config"): SystemCo
   const data = c.data ?? (c.mode === "prod" ? { source: "exchange" as const, pollMs: 1_000 } : { source: "venue" as const });
   const broker = c.broker ?? (c.mode === "prod" ? { kind: "ccxt" as const, exchangeId: "binanceusdm" } : { kind: "embedded" as const, latencyMs: 0 });
   const barS = c.barMinutes * 60;
-  const order = { ...c.order, executionFrequencySeconds: c.order.executionFrequencySeconds ?? Math.min(60, Math.max(1, Math.floor(barS / 5))) };
+  const order = {
+    ...c.order,
+    type: c.order.type ?? (broker.kind === "instant_fill" ? ("market" as const) : ("price@twap" as const)),
+    executionFrequencySeconds: c.order.executionFrequencySeconds ?? Math.min(60, Math.max(1, Math.floor(barS / 5))),
+  };
   const problems: string[] = [];
   if (c.mode === "simulation" && clock.kind !== "simulated") problems.push("clock: simulation runs on the simulated clock");
   if (c.mode !== "simulation" && clock.kind === "simulated") problems.push(`clock: ${c.mode} runs on a real or scaled clock, not the simulated one`);

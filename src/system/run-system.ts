@@ -82,7 +82,7 @@ export async function runSystem(cfg: SystemConfig, opts: RunSystemOptions = {}):
       priceStep: dec(m.precision.price),
     };
   });
-  const recorder = new MarketDataRecorder(writer.marketDataDir, setup.store, setup.symbols, markets, { bidAskEveryMs: cfg.order.executionFrequencySeconds * 1000, l2: model.usesL2 });
+  const recorder = new MarketDataRecorder(writer.marketDataDir, setup.store, setup.symbols, markets, { bidAskEveryMs: cfg.order.type === "price@twap" ? cfg.order.executionFrequencySeconds * 1000 : barMs, l2: model.usesL2 });
   const brokerLog = new BrokerLogWriter(writer.brokerLogDir);
   const broker = new Broker(
     { client: setup.client, clock, bidAsk: setup.store, log: brokerLog, universe: new Map(universe.map((u) => [u.assetId, u.symbol])) },

@@ -73,6 +73,11 @@ export class SystemLogWriter {
     appendFileSync(join(this.dir, SYSTEM_LOG_FILES.logText), `${new Date(nowMs).toISOString()} ${message}\n`);
   }
 
+  /** Makes every record so far durable: called at the end of each bar. */
+  flush(): void {
+    this.jsonl.flush();
+  }
+
   writeSummary(summary: unknown): void {
     writeJsonAtomic(join(this.dir, SYSTEM_LOG_FILES.summary), summary);
   }

@@ -92,9 +92,10 @@ function recordedMarkets(dir: string): () => Promise<Record<string, CcxtMarket>>
 function syntheticStore(cfg: SystemConfig, fromMs: number): MarketDataStore {
   const u = universeOf(cfg);
   const seed = cfg.data.source === "synthetic" ? cfg.data.seed : cfg.seed;
+  const snapshotIntervalMs = (cfg.data.source === "synthetic" ? cfg.data.snapshotSeconds : 1) * 1000;
   // The instruments' own ticks and lots, so generated prices sit on the grid the markets list.
   const symbols = u.symbols.map((sym, i) => ({ ...sym, tickSize: String(u.instruments[i]?.tickSize), lotSize: String(u.instruments[i]?.lotSize) }));
-  return generateSyntheticHistory({ symbols, fromMs, toMs: cfg.end, seed, barIntervalsMs: [60_000] });
+  return generateSyntheticHistory({ symbols, fromMs, toMs: cfg.end, seed, barIntervalsMs: [60_000], snapshotIntervalMs });
 }
 
 function venueSetup(cfg: SystemConfig, clock: Clock, warmupStartMs: number): TradingSetup {
