@@ -1,7 +1,8 @@
 // `npm run bench`: throughput of the bare order book and of the full engine on a seeded order flow,
-// against the nodejs-order-book package, plus heap bytes per resting order. Readable lines first,
-// then one JSON line with the headline figures. Runs as is under `tsx` (a full GC is reached
-// without --expose-gc, see measure.ts).
+// against the nodejs-order-book package, plus heap bytes per resting order, and the broker day of
+// issue 3 (broker.ts: wall time of a simulated day of TWAP execution). Readable lines first, then
+// one JSON line with the headline figures. Runs as is under `tsx` (a full GC is reached without
+// --expose-gc, see measure.ts).
 //
 // Options:
 //   --ops=N       timed ops per run (default 3,000,000)
@@ -9,9 +10,13 @@
 //   --budget=S    seconds a timed run may take before it is cut to a prefix of the window (default
 //                 1; never below 300,000 ops, and then with fewer runs)
 //   --leadin=N    untimed ops replayed before each timed window (default 200,000)
-//   --only=...    sections among book,engine,nob,mem (default all)
+//   --only=...    sections among book,engine,nob,mem,broker (default all)
 //   --variants=.. among shallow,deep,deep750 (default all; the engine runs shallow and deep only)
 //   --seed=N
+//   --bars=N      broker: 5-minute bars to simulate (default 288, one day; the target is scaled to
+//                 a day for fewer)
+//   --dayruns=N   broker: timed runs, median reported (default 1)
+//   --keeplog=yes broker: keep the broker log of the last run and print where it is
 //
 // Each timed run: fresh book or engine, untimed prefill (passive adds up to the target size) and
 // lead-in (the mixed flow, so that the engine's tables, e.g. its closed-order history, are in steady
@@ -26,11 +31,13 @@
 //
 // Profiling: node --cpu-prof --cpu-prof-dir=/tmp/prof --import tsx bench/run.ts --only=book
 // then tsx bench/profile-top.ts /tmp/prof/<largest>.cpuprofile (function names are right under tsx;
-// for line numbers profile an esbuild bundle of the same entry point).
+// for line numbers profile an esbuild bundle of the same entry point). The broker day profiles the
+// same way with --only=broker (add --bars=48 for a shorter run).
 
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import os from "node:os";
+import { BROKER_TARGET_S, benchBroker } from "./broker.js";
 import { fmtInt, settledHeapBytes, timeRuns, type RunSeries } from "./measure.js";
 import {
   bookShape,
@@ -56,7 +63,13 @@ interface Options {
   seed: number;
   sections: Set<string>;
   variants: Set<string>;
+  bars: number;
+  dayRuns: number;
+  keepLog: boolean;
 }
+
+/** Sections that replay the generated op stream (the broker section does not need it). */
+const OP_SECTIONS = ["book", "engine", "nob", "mem"] as const;
 
 const VARIANTS = ["shallow", "deep", "deep750"] as const;
 const ENGINE_VARIANTS = ["shallow", "deep"] as const;
@@ -79,12 +92,15 @@ function parseOptions(argv: readonly string[]): Options {
     budget: 1,
     leadIn: 200_000,
     seed: 20240601,
-    sections: new Set(["book", "engine", "nob", "mem"]),
+    sections: new Set([...OP_SECTIONS, "broker"]),
     variants: new Set(VARIANTS),
+    bars: 288,
+    dayRuns: 1,
+    keepLog: false,
   };
   for (const arg of argv) {
     const m = /^--([a-z]+)=(.*)$/.exec(arg);
-    if (m === null) throw new Error(`bench: unknown argument "${arg}" (expected --ops=N, --runs=N, --budget=S, --seed=N, --only=..., --variants=...)`);
+    if (m === null) throw new Error(`bench: unknown argument "${arg}" (expected --ops=N, --runs=N, --budget=S, --seed=N, --only=..., --variants=..., --bars=N, --dayruns=N, --keeplog=yes)`);
     const key = m[1] as string;
     const value = m[2] as string;
     const num = (): number => {
@@ -99,7 +115,13 @@ function parseOptions(argv: readonly string[]): Options {
     else if (key === "seed") opts.seed = Math.floor(num());
     else if (key === "only") opts.sections = new Set(value.split(","));
     else if (key === "variants") opts.variants = new Set(value.split(","));
+    else if (key === "bars") opts.bars = Math.floor(num());
+    else if (key === "dayruns") opts.dayRuns = Math.floor(num());
+    else if (key === "keeplog") opts.keepLog = value === "yes" || value === "1" || value === "true";
     else throw new Error(`bench: unknown option --${key}`);
+  }
+  for (const sec of opts.sections) {
+    if (sec !== "broker" && !(OP_SECTIONS as readonly string[]).includes(sec)) throw new Error(`bench: unknown section "${sec}" in --only (expected ${[...OP_SECTIONS, "broker"].join(",")})`);
   }
   return opts;
 }
@@ -217,24 +239,17 @@ function benchNob(w: Workload, o: Options): RunSeries {
   });
 }
 
-function main(): void {
+async function main(): Promise<void> {
   const o = parseOptions(process.argv.slice(2));
   const started = performance.now();
   const cpus = os.cpus();
+  const wantsOps = OP_SECTIONS.some((s) => o.sections.has(s));
   console.log(
-    `tradeloop bench: node ${process.version}, ${cpus.length} x ${cpus[0]?.model ?? "?"}, seed ${o.seed}; ` +
-      `per figure a warm-up + ${o.runs} timed runs of up to ${fmtInt(o.ops)} ops (cut to ~${o.budget}s per run) after ${fmtInt(o.leadIn)} untimed lead-in ops, median reported`,
+    `tradeloop bench: node ${process.version}, ${cpus.length} x ${cpus[0]?.model ?? "?"}` +
+      (wantsOps
+        ? `, seed ${o.seed}; per figure a warm-up + ${o.runs} timed runs of up to ${fmtInt(o.ops)} ops (cut to ~${o.budget}s per run) after ${fmtInt(o.leadIn)} untimed lead-in ops, median reported`
+        : ""),
   );
-
-  const workloads = new Map<string, Workload>();
-  for (const v of VARIANTS) {
-    const needed = o.variants.has(v) || (v === "deep" && o.sections.has("mem")) || (v === "shallow" && o.sections.has("nob"));
-    if (!needed) continue;
-    const t0 = performance.now();
-    const w = generateWorkload(variantParams(v, o));
-    workloads.set(v, w);
-    console.log(describe(w) + ` [generated in ${((performance.now() - t0) / 1000).toFixed(1)}s]`);
-  }
 
   const result = {
     book_ops_per_s: null as number | null,
@@ -246,7 +261,50 @@ function main(): void {
     deep_engine_ops_per_s: null as number | null,
     engine_with_history_ops_per_s: null as number | null,
     engine_bytes_per_resting_order: null as number | null,
+    broker_day_wall_s: null as number | null,
+    broker_wall_s: null as number | null,
+    broker_cpu_s: null as number | null,
+    broker_sim_hours: null as number | null,
+    broker_child_orders: null as number | null,
+    broker_trades: null as number | null,
+    broker_parent_fills: null as number | null,
+    broker_target_met: null as boolean | null,
+    broker_log_sha256: null as string | null,
   };
+
+  // ---- broker day (first: its wall time is what a fresh `tradeloop broker-experiment` sees) ----
+  if (o.sections.has("broker")) {
+    const b = await benchBroker({ bars: o.bars, seed: 1, runs: o.dayRuns, keepLog: o.keepLog });
+    const dayWall = (b.medianWallS * 24) / b.simHours;
+    const runs = b.wallS.length > 1 ? ` (runs: ${b.wallS.map((x) => x.toFixed(2)).join(" ")} s)` : "";
+    console.log(
+      `broker day: ${o.bars} bars x 5 min (${b.simHours.toFixed(1)} simulated hours), 25 assets, ${fmtInt(b.parentOrders)} TWAP parents with 1-minute waves: ` +
+        `wall ${b.medianWallS.toFixed(2)} s${runs} (cpu ${b.cpuS.toFixed(2)} s)${b.simHours === 24 ? "" : `, ${dayWall.toFixed(2)} s per simulated day`}; ` +
+        `${fmtInt(b.childOrders)} child orders, ${fmtInt(b.trades)} trades (fills), ${fmtInt(b.parentFills)} parent fills; ` +
+        `target <= ${BROKER_TARGET_S} s per day met: ${b.targetMet ? "yes" : "no"}`,
+    );
+    console.log(`broker log: ${fmtInt(b.logBytes)} bytes, sha256 ${b.logDigest}${b.logDir === undefined ? " (deleted)" : ` in ${b.logDir}`}`);
+    result.broker_day_wall_s = Math.round(dayWall * 1000) / 1000;
+    result.broker_wall_s = Math.round(b.medianWallS * 1000) / 1000;
+    result.broker_cpu_s = Math.round(b.cpuS * 1000) / 1000;
+    result.broker_sim_hours = b.simHours;
+    result.broker_child_orders = b.childOrders;
+    result.broker_trades = b.trades;
+    result.broker_parent_fills = b.parentFills;
+    result.broker_target_met = b.targetMet;
+    result.broker_log_sha256 = b.logDigest;
+  }
+
+  const workloads = new Map<string, Workload>();
+  for (const v of VARIANTS) {
+    if (!wantsOps) break;
+    const needed = o.variants.has(v) || (v === "deep" && o.sections.has("mem")) || (v === "shallow" && o.sections.has("nob"));
+    if (!needed) continue;
+    const t0 = performance.now();
+    const w = generateWorkload(variantParams(v, o));
+    workloads.set(v, w);
+    console.log(describe(w) + ` [generated in ${((performance.now() - t0) / 1000).toFixed(1)}s]`);
+  }
 
   // ---- heap per resting order (first, on a clean heap): the deep prefill, 100,000 orders ----
   if (o.sections.has("mem")) {
@@ -338,4 +396,4 @@ function main(): void {
   console.log(JSON.stringify(result));
 }
 
-main();
+await main();
