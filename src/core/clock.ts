@@ -19,7 +19,8 @@ export interface Clock {
   sleepUntil(at: EpochMs): Promise<void>;
 }
 
-interface PendingTimer {
+/** A pending timer is also the handle given out for it (one object per timer, not two). */
+interface PendingTimer extends TimerHandle {
   at: EpochMs;
   seq: number;
   id: number;
@@ -29,12 +30,95 @@ interface PendingTimer {
 }
 
 /**
+ * Pending timers as a binary min-heap on (at, seq). The keys live in typed arrays beside the timer
+ * objects, so the sifts, which run for every timer a simulated day sets (millions), compare
+ * numbers in two flat arrays instead of fields spread over the objects.
+ */
+class TimerHeap {
+  private at = new Float64Array(64);
+  private seq = new Float64Array(64);
+  private timers: (PendingTimer | undefined)[] = new Array<PendingTimer | undefined>(64).fill(undefined);
+  size = 0;
+
+  peek(): PendingTimer | undefined {
+    return this.size > 0 ? this.timers[0] : undefined;
+  }
+
+  push(t: PendingTimer): void {
+    if (this.size === this.at.length) this.grow();
+    const at = this.at;
+    const seq = this.seq;
+    const timers = this.timers;
+    let i = this.size++;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      const pa = at[parent] as number;
+      if (t.at > pa || (t.at === pa && t.seq > (seq[parent] as number))) break;
+      at[i] = pa;
+      seq[i] = seq[parent] as number;
+      timers[i] = timers[parent];
+      i = parent;
+    }
+    at[i] = t.at;
+    seq[i] = t.seq;
+    timers[i] = t;
+  }
+
+  /** Removes the earliest timer (the heap must not be empty). */
+  pop(): void {
+    const at = this.at;
+    const seq = this.seq;
+    const timers = this.timers;
+    const n = --this.size;
+    const lastAt = at[n] as number;
+    const lastSeq = seq[n] as number;
+    const last = timers[n];
+    timers[n] = undefined;
+    if (n === 0) return;
+    let i = 0;
+    for (;;) {
+      const l = 2 * i + 1;
+      if (l >= n) break;
+      const r = l + 1;
+      let c = l;
+      if (r < n) {
+        const ra = at[r] as number;
+        const la = at[l] as number;
+        if (ra < la || (ra === la && (seq[r] as number) < (seq[l] as number))) c = r;
+      }
+      const ca = at[c] as number;
+      if (ca > lastAt || (ca === lastAt && (seq[c] as number) > lastSeq)) break;
+      at[i] = ca;
+      seq[i] = seq[c] as number;
+      timers[i] = timers[c];
+      i = c;
+    }
+    at[i] = lastAt;
+    seq[i] = lastSeq;
+    timers[i] = last;
+  }
+
+  private grow(): void {
+    const n = this.at.length * 2;
+    const at = new Float64Array(n);
+    at.set(this.at);
+    const seq = new Float64Array(n);
+    seq.set(this.seq);
+    this.at = at;
+    this.seq = seq;
+    const timers = new Array<PendingTimer | undefined>(n).fill(undefined);
+    for (let i = 0; i < this.size; i++) timers[i] = this.timers[i];
+    this.timers = timers;
+  }
+}
+
+/**
  * Discrete-event clock: time only moves when the owner advances it, jumping straight to the next
  * timer. Timers at the same instant fire in the order they were set, which keeps runs deterministic.
  */
 export class SimulatedClock implements Clock {
   private current: EpochMs;
-  private readonly heap: PendingTimer[] = [];
+  private readonly heap = new TimerHeap();
   private readonly cancelled = new Set<number>();
   private nextSeq = 0;
   private nextId = 1;
@@ -56,8 +140,8 @@ export class SimulatedClock implements Clock {
 
   private schedule(at: EpochMs, fn: () => void, wakesAwaiter: boolean): TimerHandle {
     const timer: PendingTimer = { at: Math.max(at, this.current), seq: this.nextSeq++, id: this.nextId++, fn, wakesAwaiter };
-    this.push(timer);
-    return { id: timer.id };
+    this.heap.push(timer);
+    return timer;
   }
 
   clearTimer(handle: TimerHandle): void {
@@ -71,12 +155,12 @@ export class SimulatedClock implements Clock {
 
   /** Number of timers still pending (cancelled ones included until they are reached). */
   get pending(): number {
-    return this.heap.length;
+    return this.heap.size;
   }
 
   /** Time of the next pending timer, or undefined. */
   peekNext(): EpochMs | undefined {
-    return this.heap[0]?.at;
+    return this.heap.peek()?.at;
   }
 
   /**
@@ -87,10 +171,10 @@ export class SimulatedClock implements Clock {
    */
   runUntil(until: EpochMs): void {
     for (;;) {
-      const top = this.heap[0];
+      const top = this.heap.peek();
       if (top === undefined || top.at > until) break;
-      this.pop();
-      if (this.cancelled.delete(top.id)) continue;
+      this.heap.pop();
+      if (this.cancelled.size > 0 && this.cancelled.delete(top.id)) continue;
       this.current = top.at;
       top.fn();
     }
@@ -107,10 +191,10 @@ export class SimulatedClock implements Clock {
     for (;;) {
       if (drain) await settle();
       drain = false;
-      const top = this.heap[0];
+      const top = this.heap.peek();
       if (top === undefined || top.at > until) break;
-      this.pop();
-      if (this.cancelled.delete(top.id)) continue;
+      this.heap.pop();
+      if (this.cancelled.size > 0 && this.cancelled.delete(top.id)) continue;
       this.current = top.at;
       top.fn();
       drain = top.wakesAwaiter;
@@ -135,55 +219,18 @@ export class SimulatedClock implements Clock {
       if (drain) await settle();
       if (done) return tracked;
       drain = false;
-      const top = this.heap[0];
+      const top = this.heap.peek();
       if (top === undefined) {
         await settle();
         if (done) return tracked;
         throw new Error("SimulatedClock.drive: the work is waiting but no timer is pending (it would never finish)");
       }
-      this.pop();
-      if (this.cancelled.delete(top.id)) continue;
+      this.heap.pop();
+      if (this.cancelled.size > 0 && this.cancelled.delete(top.id)) continue;
       this.current = top.at;
       top.fn();
       drain = top.wakesAwaiter;
     }
-  }
-
-  private less(a: PendingTimer, b: PendingTimer): boolean {
-    return a.at < b.at || (a.at === b.at && a.seq < b.seq);
-  }
-
-  private push(t: PendingTimer): void {
-    const h = this.heap;
-    h.push(t);
-    let i = h.length - 1;
-    while (i > 0) {
-      const parent = (i - 1) >> 1;
-      const p = h[parent] as PendingTimer;
-      if (!this.less(t, p)) break;
-      h[i] = p;
-      i = parent;
-    }
-    h[i] = t;
-  }
-
-  private pop(): void {
-    const h = this.heap;
-    const last = h.pop() as PendingTimer;
-    if (h.length === 0) return;
-    let i = 0;
-    const n = h.length;
-    for (;;) {
-      const l = 2 * i + 1;
-      if (l >= n) break;
-      const r = l + 1;
-      let c = l;
-      if (r < n && this.less(h[r] as PendingTimer, h[l] as PendingTimer)) c = r;
-      if (!this.less(h[c] as PendingTimer, last)) break;
-      h[i] = h[c] as PendingTimer;
-      i = c;
-    }
-    h[i] = last;
   }
 }
 

@@ -44,6 +44,52 @@ import {
 } from "./order-book.js";
 
 export type StpName = "none" | "cancel_taker" | "cancel_maker" | "cancel_both";
+
+/**
+ * Which events a subscriber wants. `types` keeps those event types (all when absent); `account`
+ * keeps the events of one account: its orders' events, its rejections, and the trades it is on
+ * either side of (book updates belong to no account, so they are left out). The engine builds an
+ * event only when some subscriber wants it: with the simulator's background flow, most of the
+ * millions of events a simulated day makes are wanted by nobody.
+ */
+export interface EventFilter {
+  types?: readonly ExchangeEvent["type"][];
+  account?: number;
+}
+
+const EV_ACCEPTED = 1;
+const EV_REJECTED = 2;
+const EV_PARTIALLY_FILLED = 4;
+const EV_FILLED = 8;
+const EV_CANCELED = 16;
+const EV_EXPIRED = 32;
+const EV_AMENDED = 64;
+const EV_TRADE = 128;
+const EV_BOOK = 256;
+const EV_ALL = 511;
+const EVENT_BITS: Record<ExchangeEvent["type"], number> = {
+  accepted: EV_ACCEPTED,
+  rejected: EV_REJECTED,
+  partially_filled: EV_PARTIALLY_FILLED,
+  filled: EV_FILLED,
+  canceled: EV_CANCELED,
+  expired: EV_EXPIRED,
+  amended: EV_AMENDED,
+  trade: EV_TRADE,
+  book: EV_BOOK,
+};
+/** Stands for "no account" in an event (book updates) or a subscription (any account). */
+const NO_ACCOUNT = -1;
+
+interface Subscription {
+  listener: ExchangeEventListener;
+  mask: number;
+  account: number;
+}
+
+/** Told the id and symbol index of every order of a watched account that closes. */
+export type CloseWatcher = (orderId: number, symbol: number) => void;
+
 export type OrderStatus = "new" | "partially_filled" | "filled" | "canceled" | "expired";
 
 const STP_CODES: Record<StpName, StpMode> = {
@@ -186,6 +232,94 @@ class OrderRecord {
   }
 }
 
+/**
+ * Open orders by id. Not a Map: V8 rebuilds a Map's table after enough deletions, and the table it
+ * drops keeps every order that was in it reachable for the young-generation GC until the next full
+ * GC. The market maker's quotes, a few seconds old each, kept being promoted that way, and minor
+ * GCs copied ~3 MB a time. Open addressing over a typed array of ids, with deletion by backward
+ * shift (no tombstones), never rebuilds except to grow. Iteration is in id order, which is the
+ * order orders were opened (and the order the Map gave).
+ */
+class OpenOrders {
+  private ids = new Float64Array(1024);
+  private recs: (OrderRecord | undefined)[] = new Array<OrderRecord | undefined>(1024).fill(undefined);
+  private mask = 1023;
+  private shift = 22;
+  size = 0;
+
+  /** Home slot: a multiplicative hash of the id (ids are positive integers below 2^53). */
+  private home(id: number): number {
+    const lo = id >>> 0;
+    const hi = (id / 4294967296) >>> 0;
+    return Math.imul(lo ^ Math.imul(hi, 0x85ebca6b), 0x9e3779b1) >>> this.shift;
+  }
+
+  get(id: number): OrderRecord | undefined {
+    const ids = this.ids;
+    for (let i = this.home(id); ; i = (i + 1) & this.mask) {
+      const k = ids[i] as number;
+      if (k === id) return this.recs[i];
+      if (k === 0) return undefined;
+    }
+  }
+
+  /** Adds an order whose id is not in the table. */
+  add(rec: OrderRecord): void {
+    if ((this.size + 1) * 2 > this.ids.length) this.grow();
+    this.place(rec);
+    this.size++;
+  }
+
+  delete(id: number): void {
+    const ids = this.ids;
+    const mask = this.mask;
+    let i = this.home(id);
+    for (;;) {
+      const k = ids[i] as number;
+      if (k === id) break;
+      if (k === 0) return;
+      i = (i + 1) & mask;
+    }
+    // Pull later entries of the probe run back into the hole when that keeps them reachable.
+    for (let j = (i + 1) & mask; ; j = (j + 1) & mask) {
+      const k = ids[j] as number;
+      if (k === 0) break;
+      if (((j - this.home(k)) & mask) >= ((j - i) & mask)) {
+        ids[i] = k;
+        this.recs[i] = this.recs[j];
+        i = j;
+      }
+    }
+    ids[i] = 0;
+    this.recs[i] = undefined;
+    this.size--;
+  }
+
+  /** The open orders in id order. */
+  values(): OrderRecord[] {
+    const out: OrderRecord[] = [];
+    for (const r of this.recs) if (r !== undefined) out.push(r);
+    return out.sort((a, b) => a.id - b.id);
+  }
+
+  private place(rec: OrderRecord): void {
+    let i = this.home(rec.id);
+    while (this.ids[i] !== 0) i = (i + 1) & this.mask;
+    this.ids[i] = rec.id;
+    this.recs[i] = rec;
+  }
+
+  private grow(): void {
+    const old = this.recs;
+    const n = this.ids.length * 2;
+    this.ids = new Float64Array(n);
+    this.recs = new Array<OrderRecord | undefined>(n).fill(undefined);
+    this.mask = n - 1;
+    this.shift--;
+    for (const r of old) if (r !== undefined) this.place(r);
+  }
+}
+
 interface SymbolState {
   instrument: Instrument;
   book: OrderBook;
@@ -210,7 +344,7 @@ export class ExchangeEngine {
   private readonly symbols: SymbolState[] = [];
   private readonly symbolByName = new Map<string, number>();
   private readonly accounts: Account[] = [];
-  private readonly open = new Map<number, OrderRecord>();
+  private readonly open = new OpenOrders();
   private readonly closed = new Map<number, OrderRecord>();
   private readonly closedByClientId = new Map<string, number>();
   /**
@@ -223,7 +357,23 @@ export class ExchangeEngine {
   private readonly reduceOnlyOpen = new Set<OrderRecord>();
   private readonly closedLimit: number;
   private readonly defaultStp: StpMode;
-  private readonly listeners: ExchangeEventListener[] = [];
+  /**
+   * Subscribers in subscription order. While there is at least one, every event takes a sequence
+   * number, wanted or not, so a subscriber sees the same numbers whatever the others asked for.
+   */
+  private readonly subs: Subscription[] = [];
+  /** Event bits some subscriber without an account filter wants. */
+  private wantAny = 0;
+  /** Event bits some subscriber with an account filter wants (then checked per account). */
+  private wantAccount = 0;
+  /** Close watchers by account (see watchClosed). */
+  private readonly closeWatchers: (CloseWatcher[] | undefined)[] = [];
+  private closeWatcherCount = 0;
+  /**
+   * Events are numbered while anyone listens, to events or to closes: a close watcher stands for
+   * the subscription it replaces, so event numbers stay what they were.
+   */
+  private listening = false;
   private readonly fills = new FillBuffer();
   private nextOrderId = 1;
   private seq = 0;
@@ -270,12 +420,70 @@ export class ExchangeEngine {
 
   // ---- setup and queries ----
 
-  subscribe(listener: ExchangeEventListener): () => void {
-    this.listeners.push(listener);
+  subscribe(listener: ExchangeEventListener, filter: EventFilter = {}): () => void {
+    let mask = EV_ALL;
+    if (filter.types !== undefined) {
+      mask = 0;
+      for (const t of filter.types) {
+        if (!Object.hasOwn(EVENT_BITS, t)) throw new RangeError(`subscribe: unknown event type "${String(t)}"`);
+        mask |= EVENT_BITS[t];
+      }
+    }
+    const account = filter.account ?? NO_ACCOUNT;
+    if (!Number.isSafeInteger(account) || account < NO_ACCOUNT) throw new RangeError(`subscribe: bad account filter ${String(filter.account)}`);
+    const sub: Subscription = { listener, mask, account };
+    this.subs.push(sub);
+    this.updateWants();
     return () => {
-      const i = this.listeners.indexOf(listener);
-      if (i >= 0) this.listeners.splice(i, 1);
+      const i = this.subs.indexOf(sub);
+      if (i >= 0) this.subs.splice(i, 1);
+      this.updateWants();
     };
+  }
+
+  /**
+   * Calls `watcher(orderId, symbolIndex)` whenever an order of `account` closes (filled, canceled
+   * or expired), before that event is emitted. For a component that only needs to know which of
+   * its orders are gone (the synthetic market maker): no event object is built, so following
+   * millions of its own quotes costs a function call each.
+   */
+  watchClosed(account: number, watcher: CloseWatcher): () => void {
+    if (!Number.isSafeInteger(account) || account < 0) throw new RangeError(`watchClosed: bad account ${String(account)}`);
+    const list = this.closeWatchers[account] ?? [];
+    this.closeWatchers[account] = list;
+    list.push(watcher);
+    this.closeWatcherCount++;
+    this.updateWants();
+    return () => {
+      const i = list.indexOf(watcher);
+      if (i < 0) return;
+      list.splice(i, 1);
+      this.closeWatcherCount--;
+      this.updateWants();
+    };
+  }
+
+  private updateWants(): void {
+    this.listening = this.subs.length > 0 || this.closeWatcherCount > 0;
+    let any = 0;
+    let acc = 0;
+    for (const s of this.subs) {
+      if (s.account === NO_ACCOUNT) any |= s.mask;
+      else acc |= s.mask;
+    }
+    this.wantAny = any;
+    this.wantAccount = acc;
+  }
+
+  /** Whether an event of this kind, about these accounts, goes to anyone (build it only then). */
+  private wants(bit: number, account: number, other = NO_ACCOUNT): boolean {
+    if ((this.wantAny & bit) !== 0) return true;
+    if ((this.wantAccount & bit) === 0 || account === NO_ACCOUNT) return false;
+    for (let i = 0; i < this.subs.length; i++) {
+      const s = this.subs[i] as Subscription;
+      if ((s.mask & bit) !== 0 && (s.account === account || s.account === other)) return true;
+    }
+    return false;
   }
 
   /**
@@ -486,10 +694,10 @@ export class ExchangeEngine {
     if (funding instanceof Rejection) return this.reject(o.account, o.clientOrderId, symName, funding.reason, funding.message);
 
     const rec = new OrderRecord(this.nextOrderId++, o.clientOrderId, o.account, o.symbol, o.side, market, tif, o.postOnly === true, o.reduceOnly === true, market ? 0 : o.price, o.qty, leverage, now);
-    this.open.set(rec.id, rec);
+    this.open.add(rec);
     if (rec.clientOrderId !== undefined) this.openByClientId.set(clientKey(rec.account, rec.clientOrderId), rec.id);
-    if (this.listeners.length > 0) {
-      this.emit({
+    if (this.listening && !this.unwanted(EV_ACCEPTED, rec.account)) {
+      this.emit(EV_ACCEPTED, rec.account, NO_ACCOUNT, {
         type: "accepted", seq: 0, ts: now, symbol: symName, orderId: rec.id, account: rec.account, clientOrderId: rec.clientOrderId,
         side: sideName(rec.side), orderType: market ? "market" : "limit", tif: TIF_NAMES[tif] as TimeInForce,
         postOnly: rec.postOnly, reduceOnly: rec.reduceOnly, price: rec.price, qty: rec.qty,
@@ -612,8 +820,8 @@ export class ExchangeEngine {
     rec.price = price;
     rec.qty = qty;
     rec.updatedAt = this.clock.now();
-    if (this.listeners.length > 0) {
-      this.emit({ type: "amended", seq: 0, ts: rec.updatedAt, symbol: sym, orderId, account, price, qty, remaining: newRem, keptPriority: keepPriority });
+    if (this.listening && !this.unwanted(EV_AMENDED, account)) {
+      this.emit(EV_AMENDED, account, NO_ACCOUNT, { type: "amended", seq: 0, ts: rec.updatedAt, symbol: sym, orderId, account, price, qty, remaining: newRem, keptPriority: keepPriority });
     }
     this.flushBook(st);
     return { ok: true };
@@ -750,7 +958,10 @@ export class ExchangeEngine {
       }
     } else {
       notional = limit * o.qty * inst.notionalFactor;
-      if (o.side === SELL) {
+      const bid = s.book.bestBid();
+      // A sell priced above the best bid crosses nothing: the plan would be empty and the notional
+      // the one above, so the walk (and its result object) is skipped for the common resting sell.
+      if (o.side === SELL && bid !== NO_PRICE && bid >= limit) {
         // A sell fills at the bids, which may be far above its limit: the position's margin follows
         // the fill price, so price the crossing part at the book and only the rest at the limit.
         const plan = s.book.fillable(SELL, limit, o.qty, o.account, o.stp ?? this.defaultStp);
@@ -790,8 +1001,8 @@ export class ExchangeEngine {
         maker.handle = -1;
         this.release(maker, 0);
         this.close(maker, st, "canceled");
-        if (this.listeners.length > 0) {
-          this.emit({ type: "canceled", seq: 0, ts: this.clock.now(), symbol: st.instrument.symbol, orderId: maker.id, account: maker.account, remaining: maker.remaining, reason: "self_trade_prevention" });
+        if (this.listening && !this.unwanted(EV_CANCELED, maker.account)) {
+          this.emit(EV_CANCELED, maker.account, NO_ACCOUNT, { type: "canceled", seq: 0, ts: this.clock.now(), symbol: st.instrument.symbol, orderId: maker.id, account: maker.account, remaining: maker.remaining, reason: "self_trade_prevention" });
         }
         continue;
       }
@@ -826,22 +1037,30 @@ export class ExchangeEngine {
     else maker.status = "partially_filled";
     if (taker.remaining === 0) this.close(taker, st, "filled");
     else taker.status = "partially_filled";
-    if (this.listeners.length > 0) {
+    if (this.listening) {
       const sym = inst.symbol;
-      this.emit({
-        type: "trade", seq: 0, ts: now, symbol: sym, tradeId, price, qty, takerSide: sideName(taker.side),
-        makerOrderId: maker.id, takerOrderId: taker.id, makerAccount: maker.account, takerAccount: taker.account,
-      });
-      this.emit({
-        type: makerDone ? "filled" : "partially_filled", seq: 0, ts: now, symbol: sym, orderId: maker.id, account: maker.account, tradeId,
-        side: sideName(maker.side), orderType: "limit",
-        liquidity: "maker", price, qty, filled: maker.filled, remaining: maker.remaining, fee: makerFee, feeAsset: feeAssetOf(inst, maker.side),
-      });
-      this.emit({
-        type: taker.remaining === 0 ? "filled" : "partially_filled", seq: 0, ts: now, symbol: sym, orderId: taker.id, account: taker.account, tradeId,
-        side: sideName(taker.side), orderType: taker.market ? "market" : "limit",
-        liquidity: "taker", price, qty, filled: taker.filled, remaining: taker.remaining, fee: takerFee, feeAsset: feeAssetOf(inst, taker.side),
-      });
+      if (!this.unwanted(EV_TRADE, maker.account, taker.account)) {
+        this.emit(EV_TRADE, maker.account, taker.account, {
+          type: "trade", seq: 0, ts: now, symbol: sym, tradeId, price, qty, takerSide: sideName(taker.side),
+          makerOrderId: maker.id, takerOrderId: taker.id, makerAccount: maker.account, takerAccount: taker.account,
+        });
+      }
+      const makerBit = makerDone ? EV_FILLED : EV_PARTIALLY_FILLED;
+      if (!this.unwanted(makerBit, maker.account)) {
+        this.emit(makerBit, maker.account, NO_ACCOUNT, {
+          type: makerDone ? "filled" : "partially_filled", seq: 0, ts: now, symbol: sym, orderId: maker.id, account: maker.account, tradeId,
+          side: sideName(maker.side), orderType: "limit",
+          liquidity: "maker", price, qty, filled: maker.filled, remaining: maker.remaining, fee: makerFee, feeAsset: feeAssetOf(inst, maker.side),
+        });
+      }
+      const takerBit = taker.remaining === 0 ? EV_FILLED : EV_PARTIALLY_FILLED;
+      if (!this.unwanted(takerBit, taker.account)) {
+        this.emit(takerBit, taker.account, NO_ACCOUNT, {
+          type: taker.remaining === 0 ? "filled" : "partially_filled", seq: 0, ts: now, symbol: sym, orderId: taker.id, account: taker.account, tradeId,
+          side: sideName(taker.side), orderType: taker.market ? "market" : "limit",
+          liquidity: "taker", price, qty, filled: taker.filled, remaining: taker.remaining, fee: takerFee, feeAsset: feeAssetOf(inst, taker.side),
+        });
+      }
     }
   }
 
@@ -897,6 +1116,7 @@ export class ExchangeEngine {
    * Undefined when no reduce-only order rests on the side the taker meets (the common case).
    */
   private reduceOnlyPlan(o: OrderUnits, st: SymbolState, limit: number, stp: StpMode): { trims: [OrderRecord, number][]; fillable: number } | undefined {
+    if (this.reduceOnlyOpen.size === 0) return undefined;
     const sym = st.instrument.index;
     const makerSide = o.side === BUY ? SELL : BUY;
     let any = false;
@@ -968,17 +1188,19 @@ export class ExchangeEngine {
     rec.handle = -1;
     this.release(rec, 0);
     this.close(rec, st, "canceled");
-    if (this.listeners.length > 0) {
-      this.emit({ type: "canceled", seq: 0, ts: this.clock.now(), symbol: st.instrument.symbol, orderId: rec.id, account: rec.account, remaining: rec.remaining, reason });
+    if (this.listening && !this.unwanted(EV_CANCELED, rec.account)) {
+      this.emit(EV_CANCELED, rec.account, NO_ACCOUNT, { type: "canceled", seq: 0, ts: this.clock.now(), symbol: st.instrument.symbol, orderId: rec.id, account: rec.account, remaining: rec.remaining, reason });
     }
   }
 
   private finish(rec: OrderRecord, st: SymbolState, status: "expired" | "canceled", reason: ExpireReason | CancelReason): void {
     this.close(rec, st, status);
-    if (this.listeners.length === 0) return;
+    if (!this.listening) return;
+    const bit = status === "expired" ? EV_EXPIRED : EV_CANCELED;
+    if (this.unwanted(bit, rec.account)) return;
     const base = { seq: 0, ts: this.clock.now(), symbol: st.instrument.symbol, orderId: rec.id, account: rec.account, remaining: rec.remaining };
-    if (status === "expired") this.emit({ type: "expired", ...base, reason: reason as ExpireReason });
-    else this.emit({ type: "canceled", ...base, reason: reason as CancelReason });
+    if (status === "expired") this.emit(bit, rec.account, NO_ACCOUNT, { type: "expired", ...base, reason: reason as ExpireReason });
+    else this.emit(bit, rec.account, NO_ACCOUNT, { type: "canceled", ...base, reason: reason as CancelReason });
   }
 
   private close(rec: OrderRecord, st: SymbolState, status: OrderStatus): void {
@@ -990,6 +1212,10 @@ export class ExchangeEngine {
     if (rec.slot >= 0 && st.bySlot[rec.slot] === rec) st.bySlot[rec.slot] = undefined;
     rec.slot = -1;
     if (this.closedLimit > 0 && (this.accounts[rec.account] as Account).keepClosedOrders) this.remember(rec);
+    if (this.closeWatcherCount > 0) {
+      const watchers = this.closeWatchers[rec.account];
+      if (watchers !== undefined) for (let i = 0; i < watchers.length; i++) (watchers[i] as CloseWatcher)(rec.id, rec.symbol);
+    }
   }
 
   private remember(rec: OrderRecord): void {
@@ -1010,33 +1236,51 @@ export class ExchangeEngine {
 
   private flushBook(st: SymbolState): void {
     const book = st.book;
-    if (this.listeners.length === 0) {
+    if (!this.listening) {
       book.touchedCount = 0;
       return;
     }
     const n = book.touchedCount;
+    if ((this.wantAny & EV_BOOK) === 0) {
+      // Nobody wants book updates (an account filter never takes them): number them, build nothing.
+      this.seq += n;
+      st.bookUpdateId += n;
+      book.touchedCount = 0;
+      return;
+    }
     const ts = this.clock.now();
     for (let i = 0; i < n; i++) {
       const key = book.touched[i] as number;
       const side = key % 2;
       const price = (key - side) / 2;
-      this.emit({ type: "book", seq: 0, ts, symbol: st.instrument.symbol, updateId: ++st.bookUpdateId, side: side === BUY ? "buy" : "sell", price, qty: book.levelQty(price) });
+      this.emit(EV_BOOK, NO_ACCOUNT, NO_ACCOUNT, { type: "book", seq: 0, ts, symbol: st.instrument.symbol, updateId: ++st.bookUpdateId, side: side === BUY ? "buy" : "sell", price, qty: book.levelQty(price) });
     }
     book.touchedCount = 0;
   }
 
-  private emit(e: ExchangeEvent): void {
+  /** True when nobody wants this event: it only takes its sequence number and is never built. */
+  private unwanted(bit: number, account: number, other = NO_ACCOUNT): boolean {
+    if (this.wants(bit, account, other)) return false;
+    this.seq++;
+    return true;
+  }
+
+  /** Numbers the event and hands it to the subscribers that want it, in subscription order. */
+  private emit(bit: number, account: number, other: number, e: ExchangeEvent): void {
     e.seq = ++this.seq;
-    for (let i = 0; i < this.listeners.length; i++) (this.listeners[i] as ExchangeEventListener)(e);
+    for (let i = 0; i < this.subs.length; i++) {
+      const s = this.subs[i] as Subscription;
+      if ((s.mask & bit) !== 0 && (s.account === NO_ACCOUNT || (account !== NO_ACCOUNT && (s.account === account || s.account === other)))) s.listener(e);
+    }
   }
 
   private reject(account: number, clientOrderId: string | undefined, symbol: string, reason: RejectReason, message: string): PlaceResult {
-    if (this.listeners.length > 0) this.emit({ type: "rejected", seq: 0, ts: this.clock.now(), symbol, account, clientOrderId, orderId: undefined, reason, message });
+    if (this.listening && !this.unwanted(EV_REJECTED, account)) this.emit(EV_REJECTED, account, NO_ACCOUNT, { type: "rejected", seq: 0, ts: this.clock.now(), symbol, account, clientOrderId, orderId: undefined, reason, message });
     return { ok: false, reason, message };
   }
 
   private rejectOp(account: number, orderId: number | undefined, symbol: string, reason: RejectReason, message: string): OpResult {
-    if (this.listeners.length > 0) this.emit({ type: "rejected", seq: 0, ts: this.clock.now(), symbol, account, clientOrderId: undefined, orderId, reason, message });
+    if (this.listening && !this.unwanted(EV_REJECTED, account)) this.emit(EV_REJECTED, account, NO_ACCOUNT, { type: "rejected", seq: 0, ts: this.clock.now(), symbol, account, clientOrderId: undefined, orderId, reason, message });
     return { ok: false, reason, message };
   }
 

@@ -3,7 +3,8 @@
 
 import type { Clock } from "../core/clock.js";
 import type { ExchangeEngine } from "../exchange/engine.js";
-import { NO_PRICE } from "../exchange/order-book.js";
+import type { Instrument } from "../exchange/instrument.js";
+import { NO_PRICE, type OrderBook } from "../exchange/order-book.js";
 import type { BidAskRow } from "../oms/limit-price.js";
 
 export interface BidAskFeed {
@@ -11,8 +12,108 @@ export interface BidAskFeed {
   rows(symbol: string, fromMs: number, toMs: number): BidAskRow[];
 }
 
+/** Rows are dropped from the front only once more than this many are held (and they are old). */
+const MIN_ROWS_KEPT = 64;
+
+/** Exact powers of ten as literals (a tick has at most 18 decimals). */
+const POW10 = [1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22];
+
+/**
+ * The samples of one symbol, as integers in typed arrays. Sampling runs every second for every
+ * symbol all day long, while the broker reads a minute of rows once per wave: storing ticks and
+ * converting only the rows that are read keeps the sampling loop free of allocation and formatting.
+ * Rows live in [head, end) of the arrays; the dead prefix is reclaimed by sliding the live rows
+ * down once it is at least half of the arrays.
+ */
+class TickHistory {
+  ts = new Float64Array(256);
+  bid = new Float64Array(256);
+  ask = new Float64Array(256);
+  head = 0;
+  end = 0;
+  readonly book: OrderBook;
+  /** A tick count times `mantissa / 10^scale` is the price (see toPrice). */
+  private readonly mantissa: number;
+  /** 10^scale, or 0 when it would not be an exact double (then the text route is taken). */
+  private readonly pow10: number;
+
+  constructor(
+    book: OrderBook,
+    readonly inst: Instrument,
+  ) {
+    this.book = book;
+    this.mantissa = inst.tick.mantissa;
+    this.pow10 = POW10[inst.tick.scale] ?? 0;
+  }
+
+  push(t: number, bid: number, ask: number): void {
+    if (this.end === this.ts.length) this.makeRoom();
+    const i = this.end++;
+    this.ts[i] = t;
+    this.bid[i] = bid;
+    this.ask[i] = ask;
+  }
+
+  /** The same rule as the row list it replaces: drop rows older than `cutoff` once there are > 64. */
+  trim(cutoff: number): void {
+    if (this.end - this.head <= MIN_ROWS_KEPT || (this.ts[this.head] as number) >= cutoff) return;
+    // Sampling at a fixed interval, the cutoff passes one row per sample: step, do not search.
+    let h = this.head + 1;
+    while (h < this.end && (this.ts[h] as number) < cutoff) h++;
+    this.head = h;
+  }
+
+  /** First index in [from, end) whose time is > t (end when none): times are non-decreasing. */
+  firstAfter(t: number, from: number): number {
+    let lo = from;
+    let hi = this.end;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if ((this.ts[mid] as number) <= t) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  /**
+   * The price of a tick count as the number the decimal text of `formatPrice` parses to. Both
+   * factors are exact integers in a double (checked), and IEEE division rounds correctly, so
+   * `ticks * mantissa / 10^scale` is the double nearest the decimal value: what Number() of its
+   * text gives, without making the text.
+   */
+  toPrice(ticks: number): number {
+    const scaled = ticks * this.mantissa;
+    if (!Number.isSafeInteger(scaled) || this.pow10 === 0) return Number(this.inst.formatPrice(ticks));
+    return scaled / this.pow10;
+  }
+
+  private makeRoom(): void {
+    const live = this.end - this.head;
+    if (this.head >= this.ts.length >> 1) {
+      this.ts.copyWithin(0, this.head, this.end);
+      this.bid.copyWithin(0, this.head, this.end);
+      this.ask.copyWithin(0, this.head, this.end);
+    } else {
+      const n = this.ts.length * 2;
+      this.ts = grow(this.ts, n, this.head, this.end);
+      this.bid = grow(this.bid, n, this.head, this.end);
+      this.ask = grow(this.ask, n, this.head, this.end);
+    }
+    this.head = 0;
+    this.end = live;
+  }
+}
+
+function grow(a: Float64Array, n: number, from: number, to: number): Float64Array<ArrayBuffer> {
+  const b = new Float64Array(n);
+  b.set(a.subarray(from, to));
+  return b;
+}
+
 export class VenueBidAskSampler implements BidAskFeed {
-  private readonly history = new Map<string, BidAskRow[]>();
+  private readonly history = new Map<string, TickHistory>();
+  /** The same histories in symbol order, for the sampling loop. */
+  private readonly list: TickHistory[] = [];
   private running = false;
 
   constructor(
@@ -24,8 +125,12 @@ export class VenueBidAskSampler implements BidAskFeed {
     private readonly keepMs = 10 * 60_000,
   ) {
     for (const s of symbols) {
-      if (engine.instrument(s) === undefined) throw new RangeError(`bid/ask sampler: unknown symbol ${s}`);
-      this.history.set(s, []);
+      const inst = engine.instrument(s);
+      if (inst === undefined) throw new RangeError(`bid/ask sampler: unknown symbol ${s}`);
+      // A symbol listed twice is sampled twice into one history, as it always was.
+      const h = this.history.get(s) ?? new TickHistory(engine.book(inst.index), inst);
+      this.history.set(s, h);
+      this.list.push(h);
     }
   }
 
@@ -47,24 +152,24 @@ export class VenueBidAskSampler implements BidAskFeed {
   /** Records the current top of book of every symbol. */
   sample(): void {
     const now = this.clock.now();
-    for (const s of this.symbols) {
-      const inst = this.engine.instrument(s);
-      if (inst === undefined) continue;
-      const book = this.engine.book(inst.index);
-      const bid = book.bestBid();
-      const ask = book.bestAsk();
+    const cutoff = now - this.keepMs;
+    for (let i = 0; i < this.list.length; i++) {
+      const h = this.list[i] as TickHistory;
+      const bid = h.book.bestBid();
+      const ask = h.book.bestAsk();
       if (bid === NO_PRICE || ask === NO_PRICE) continue;
-      const rows = this.history.get(s) as BidAskRow[];
-      rows.push({ timestamp: now, bid: Number(inst.formatPrice(bid)), ask: Number(inst.formatPrice(ask)) });
-      if (rows.length > 64 && (rows[0] as BidAskRow).timestamp < now - this.keepMs) {
-        const cut = rows.findIndex((r) => r.timestamp >= now - this.keepMs);
-        rows.splice(0, cut < 0 ? rows.length : cut);
-      }
+      h.push(now, bid, ask);
+      h.trim(cutoff);
     }
   }
 
   rows(symbol: string, fromMs: number, toMs: number): BidAskRow[] {
-    const rows = this.history.get(symbol) ?? [];
-    return rows.filter((r) => r.timestamp > fromMs && r.timestamp <= toMs);
+    const h = this.history.get(symbol);
+    if (h === undefined) return [];
+    const from = h.firstAfter(fromMs, h.head);
+    const to = h.firstAfter(toMs, from);
+    const out: BidAskRow[] = [];
+    for (let i = from; i < to; i++) out.push({ timestamp: h.ts[i] as number, bid: h.toPrice(h.bid[i] as number), ask: h.toPrice(h.ask[i] as number) });
+    return out;
   }
 }

@@ -75,12 +75,24 @@ export class RandomWalk implements PriceModel {
 
 export class GeometricBrownianMotion implements PriceModel {
   price: number;
+  /**
+   * The step's drift and scale for the last dtMs: a market steps every symbol every second with the
+   * same dt, so they are computed once (the same operations on the same values: the same doubles).
+   */
+  private dtMs = Number.NaN;
+  private driftTerm = 0;
+  private scale = 0;
   constructor(initial: number, private readonly volatility: number, private readonly drift: number, private readonly rng: Rng) {
     this.price = initial;
   }
   step(dtMs: number): number {
-    const dt = dtMs / YEAR_MS;
-    this.price *= Math.exp((this.drift - 0.5 * this.volatility ** 2) * dt + this.volatility * Math.sqrt(dt) * this.rng.normal());
+    if (dtMs !== this.dtMs) {
+      const dt = dtMs / YEAR_MS;
+      this.dtMs = dtMs;
+      this.driftTerm = (this.drift - 0.5 * this.volatility ** 2) * dt;
+      this.scale = this.volatility * Math.sqrt(dt);
+    }
+    this.price *= Math.exp(this.driftTerm + this.scale * this.rng.normal());
     return this.price;
   }
 }

@@ -5,7 +5,7 @@
 
 import { z } from "zod";
 import { Rng } from "../../core/rng.js";
-import type { ExchangeEngine } from "../engine.js";
+import type { ExchangeEngine, OrderUnits } from "../engine.js";
 import type { Instrument } from "../instrument.js";
 import { BUY, NO_PRICE, SELL, STP_CANCEL_TAKER } from "../order-book.js";
 import { LiquidityProvider, liquiditySchema } from "./liquidity-provider.js";
@@ -59,6 +59,9 @@ interface SymbolDriver {
   lp: LiquidityProvider;
   flow: z.output<typeof takerFlowSchema>;
   flowRng: Rng;
+  /** Tick and lot sizes as numbers, parsed once (takers arrive all day long). */
+  tick: number;
+  lot: number;
 }
 
 export class SyntheticMarket {
@@ -68,6 +71,8 @@ export class SyntheticMarket {
   private running = false;
   private takerOrders = 0;
   private takerRejected = 0;
+  /** One taker request object, refilled per arrival (the engine does not keep it). */
+  private readonly takerOrder: OrderUnits;
 
   constructor(
     private readonly engine: ExchangeEngine,
@@ -78,25 +83,24 @@ export class SyntheticMarket {
     // Nobody queries the background accounts' finished orders: do not keep them.
     this.makerAccount = engine.createAccount("synthetic-maker", { keepClosedOrders: false });
     this.takerAccount = engine.createAccount("synthetic-taker", { keepClosedOrders: false });
+    this.takerOrder = { account: this.takerAccount, symbol: 0, side: BUY, price: 0, qty: 0, market: true, stp: STP_CANCEL_TAKER };
     const funding = { ...defaultFunding(engine, cfg.symbols), ...cfg.funding };
     for (const [asset, amount] of Object.entries(funding)) {
       engine.deposit(this.makerAccount, asset, amount);
       engine.deposit(this.takerAccount, asset, amount);
     }
-    const lpBySymbol = new Map<string, LiquidityProvider>();
+    const lpBySymbol: (LiquidityProvider | undefined)[] = [];
     for (const s of cfg.symbols) {
       const inst = engine.instrument(s.symbol);
       if (inst === undefined) throw new RangeError(`synthetic market: symbol "${s.symbol}" is not an instrument of the engine`);
       const model = createPriceModel(s.model, s.initialPrice, root.fork());
       const lp = new LiquidityProvider(engine, inst, this.makerAccount, s.liquidity, root.fork());
-      lpBySymbol.set(s.symbol, lp);
-      this.drivers.push({ inst, model, lp, flow: s.flow, flowRng: root.fork() });
+      lpBySymbol[inst.index] = lp;
+      this.drivers.push({ inst, model, lp, flow: s.flow, flowRng: root.fork(), tick: Number(inst.tick.text), lot: Number(inst.lot.text) });
     }
-    // One subscription for all symbols, routed by symbol: not one per provider seeing every event.
-    const maker = this.makerAccount;
-    engine.subscribe((e) => {
-      if (e.type !== "book" && e.type !== "trade" && e.account === maker) lpBySymbol.get(e.symbol)?.onEvent(e);
-    });
+    // The makers only need to know which of their quotes are gone: one close watcher for all
+    // symbols, routed by symbol index (an event subscription would build an event per quote).
+    engine.watchClosed(this.makerAccount, (orderId, symbol) => lpBySymbol[symbol]?.forgetClosed(orderId));
   }
 
   /** The current model (fair) price of a symbol. */
@@ -151,15 +155,19 @@ export class SyntheticMarket {
     const bid = book.bestBid();
     const ask = book.bestAsk();
     if (bid === NO_PRICE || ask === NO_PRICE) return;
-    const tick = Number(d.inst.tick.text);
+    const tick = d.tick;
     const mid = ((bid + ask) / 2) * tick;
     const spread = Math.max(tick, (ask - bid) * tick);
     const lean = Math.max(-0.4, Math.min(0.4, (d.flow.pressure * (d.model.price - mid)) / spread / 4));
     const side = d.flowRng.next() < 0.5 + lean ? BUY : SELL;
     const notional = d.flowRng.logNormal(d.flow.medianNotional, d.flow.sizeSigma);
-    const lots = Math.max(d.inst.minQtyLots, Math.round(notional / mid / Number(d.inst.lot.text)));
+    const lots = Math.max(d.inst.minQtyLots, Math.round(notional / mid / d.lot));
     this.takerOrders++;
-    const r = this.engine.submit({ account: this.takerAccount, symbol: d.inst.index, side, price: 0, qty: lots, market: true, stp: STP_CANCEL_TAKER });
+    const o = this.takerOrder;
+    o.symbol = d.inst.index;
+    o.side = side;
+    o.qty = lots;
+    const r = this.engine.submit(o);
     if (!r.ok) this.takerRejected++;
   }
 }
