@@ -10,7 +10,7 @@
 //   --budget=S    seconds a timed run may take before it is cut to a prefix of the window (default
 //                 1; never below 300,000 ops, and then with fewer runs)
 //   --leadin=N    untimed ops replayed before each timed window (default 200,000)
-//   --only=...    sections among book,engine,nob,mem,broker (default all)
+//   --only=...    sections among book,engine,nob,mem,broker,system (default all)
 //   --variants=.. among shallow,deep,deep750 (default all; the engine runs shallow and deep only)
 //   --seed=N
 //   --bars=N      broker: 5-minute bars to simulate (default 288, one day; the target is scaled to
@@ -38,6 +38,7 @@ import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import os from "node:os";
 import { BROKER_TARGET_S, benchBroker } from "./broker.js";
+import { runSystemBench } from "./system.js";
 import { fmtInt, settledHeapBytes, timeRuns, type RunSeries } from "./measure.js";
 import {
   bookShape,
@@ -92,7 +93,7 @@ function parseOptions(argv: readonly string[]): Options {
     budget: 1,
     leadIn: 200_000,
     seed: 20240601,
-    sections: new Set([...OP_SECTIONS, "broker"]),
+    sections: new Set([...OP_SECTIONS, "broker", "system"]),
     variants: new Set(VARIANTS),
     bars: 288,
     dayRuns: 1,
@@ -121,7 +122,7 @@ function parseOptions(argv: readonly string[]): Options {
     else throw new Error(`bench: unknown option --${key}`);
   }
   for (const sec of opts.sections) {
-    if (sec !== "broker" && !(OP_SECTIONS as readonly string[]).includes(sec)) throw new Error(`bench: unknown section "${sec}" in --only (expected ${[...OP_SECTIONS, "broker"].join(",")})`);
+    if (sec !== "broker" && sec !== "system" && !(OP_SECTIONS as readonly string[]).includes(sec)) throw new Error(`bench: unknown section "${sec}" in --only (expected ${[...OP_SECTIONS, "broker", "system"].join(",")})`);
   }
   return opts;
 }
@@ -392,8 +393,12 @@ async function main(): Promise<void> {
     }
   }
 
+  // ---- the production system (issue 4): a simulated day of 1-minute bars, each scenario in a child ----
+  let system: Record<string, number> = {};
+  if (o.sections.has("system")) system = runSystemBench();
+
   console.log(`bench took ${((performance.now() - started) / 1000).toFixed(1)}s`);
-  console.log(JSON.stringify(result));
+  console.log(JSON.stringify({ ...result, ...system }));
 }
 
 await main();
