@@ -22,6 +22,7 @@ import type {
 } from "../oms/ccxt-types.js";
 import { BadSymbol, ExchangeError, ExchangeNotAvailable, InsufficientFunds, InvalidOrder, NetworkError, OrderNotFound, RequestTimeout } from "./errors.js";
 import type { CreateOrderParams, ExchangeClient } from "./exchange-client.js";
+import { tradesSince } from "./trades-since.js";
 
 export const latencySchema = z.union([
   z.object({ kind: z.literal("none") }).strict(),
@@ -198,18 +199,7 @@ export class EmbeddedVenueClient implements ExchangeClient {
 
   async fetchMyTrades(symbol: string, since?: number, limit?: number): Promise<CcxtTrade[]> {
     await this.delay(this.latency.query);
-    const all = this.trades.get(symbol) ?? [];
-    // Trades are appended in time order: start from the first at or after `since` instead of
-    // scanning the whole history (the broker asks once per wave, all day long).
-    let lo = 0;
-    let hi = all.length;
-    while (since !== undefined && lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if ((all[mid] as CcxtTrade).timestamp < since) lo = mid + 1;
-      else hi = mid;
-    }
-    const end = limit === undefined ? all.length : Math.min(all.length, lo + limit);
-    return all.slice(lo, end).map((t) => ({ ...t }));
+    return tradesSince(this.trades.get(symbol) ?? [], since, limit);
   }
 
   async fetchBalance(): Promise<CcxtBalances> {

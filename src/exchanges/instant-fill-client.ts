@@ -16,6 +16,7 @@ import type {
 } from "../oms/ccxt-types.js";
 import { BadSymbol, InvalidOrder, OrderNotFound } from "./errors.js";
 import type { CreateOrderParams, ExchangeClient } from "./exchange-client.js";
+import { tradesSince } from "./trades-since.js";
 
 export interface ReferenceQuote {
   bid: number;
@@ -128,16 +129,7 @@ export class InstantFillClient implements ExchangeClient {
   }
 
   async fetchMyTrades(symbol: string, since?: number, limit?: number): Promise<CcxtTrade[]> {
-    const all = this.trades.get(symbol) ?? [];
-    let lo = 0;
-    let hi = all.length;
-    while (since !== undefined && lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if ((all[mid] as CcxtTrade).timestamp < since) lo = mid + 1;
-      else hi = mid;
-    }
-    const list = all.slice(lo);
-    return (limit === undefined ? list : list.slice(0, limit)).map((t) => ({ ...t }));
+    return tradesSince(this.trades.get(symbol) ?? [], since, limit);
   }
 
   async fetchBalance(): Promise<CcxtBalances> {
