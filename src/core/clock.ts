@@ -242,31 +242,45 @@ function settle(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }
 
-/** Wall-clock time; the only place real timers are used. */
-export class RealClock implements Clock {
+/** Real timers by id, for the clocks that run on the wall clock (real and scaled). */
+export class WallTimers {
   private nextId = 1;
   private readonly timers = new Map<number, NodeJS.Timeout>();
+
+  /** Runs `fn` after `delayMs` real milliseconds. */
+  set(delayMs: number, fn: () => void): TimerHandle {
+    const id = this.nextId++;
+    const t = setTimeout(() => {
+      this.timers.delete(id);
+      fn();
+    }, Math.max(0, delayMs));
+    this.timers.set(id, t);
+    return { id };
+  }
+
+  clear(handle: TimerHandle): void {
+    const t = this.timers.get(handle.id);
+    if (t !== undefined) {
+      clearTimeout(t);
+      this.timers.delete(handle.id);
+    }
+  }
+}
+
+/** Wall-clock time; with ScaledClock, the only place real timers are used. */
+export class RealClock implements Clock {
+  private readonly timers = new WallTimers();
 
   now(): EpochMs {
     return Date.now();
   }
 
   setTimer(at: EpochMs, fn: () => void): TimerHandle {
-    const id = this.nextId++;
-    const t = setTimeout(() => {
-      this.timers.delete(id);
-      fn();
-    }, Math.max(0, at - Date.now()));
-    this.timers.set(id, t);
-    return { id };
+    return this.timers.set(at - Date.now(), fn);
   }
 
   clearTimer(handle: TimerHandle): void {
-    const t = this.timers.get(handle.id);
-    if (t !== undefined) {
-      clearTimeout(t);
-      this.timers.delete(handle.id);
-    }
+    this.timers.clear(handle);
   }
 
   sleepUntil(at: EpochMs): Promise<void> {
