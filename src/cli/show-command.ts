@@ -1,18 +1,27 @@
 // `tradeloop show <run-dir>`: a run at a glance: period, bars, trades, PnL, statistics, warnings.
 // Reads the summary the run wrote, or recomputes it from the per-bar log when the run was killed.
 
+import { basename, dirname } from "node:path";
 import type { Command } from "commander";
+import { SYSTEM_LOG_DIR } from "../storage/run-layout.js";
 import { loadSystemLog } from "../system/system-log-loader.js";
-import { portfolioStatistics, totalFees, type RunSummary } from "../system/run-summary.js";
+import { buildRunSummary, type RunSummary } from "../system/run-summary.js";
 import { formatTable } from "./table.js";
 
+/** The run directory of a system_log_dir: what `run` prints, so `show` prints the same. */
+function runDirOf(systemLogDir: string): string {
+  return basename(systemLogDir) === SYSTEM_LOG_DIR ? dirname(systemLogDir) : systemLogDir;
+}
+
 const fmt = (x: number, d = 2): string => (Number.isFinite(x) ? x.toFixed(d) : "-");
+/** Counts a killed run's log cannot give (they are in its summary) print as "-". */
+const count = (x: number): string => (Number.isFinite(x) ? String(x) : "-");
 
 export function formatRunSummary(s: RunSummary, dir: string): string {
   const st = s.statistics;
   return [
     `Run ${s.model} ${s.mode}  ${s.start} .. ${s.end}  (${s.barMinutes}-minute bars)${s.complete ? "" : "  INCOMPLETE"}`,
-    `bars ${s.barsDone}/${s.barsPlanned}  parent orders ${s.parentOrders}  parent fills ${s.parentFills}  child orders ${s.childOrders}  exchange trades ${s.exchangeTrades}`,
+    `bars ${s.barsDone}/${s.barsPlanned}  parent orders ${s.parentOrders}  parent fills ${s.parentFills}  child orders ${count(s.childOrders)}  exchange trades ${count(s.exchangeTrades)}`,
     `PnL ${fmt(s.totalPnl)}  fees ${fmt(s.totalFees)}  final net wealth ${s.finalNetWealth ?? "-"}`,
     "",
     formatTable(
@@ -28,7 +37,7 @@ export function formatRunSummary(s: RunSummary, dir: string): string {
 /** The summary of a run directory: the one the run wrote, or one recomputed from its bars. */
 export function summaryOf(path: string): { summary: RunSummary; dir: string } {
   const log = loadSystemLog(path, { tolerateTruncatedTail: true });
-  if (log.summary !== undefined) return { summary: log.summary as unknown as RunSummary, dir: log.dir };
+  if (log.summary !== undefined) return { summary: log.summary as unknown as RunSummary, dir: runDirOf(log.dir) };
   const cfg = log.configResolved as { model?: { name?: string }; mode?: string; start?: string; end?: string; barMinutes?: number };
   const barMinutes = cfg.barMinutes ?? 5;
   const start = Date.parse(cfg.start ?? "");
@@ -37,26 +46,15 @@ export function summaryOf(path: string): { summary: RunSummary; dir: string } {
   const lines = log.logText.split("\n").filter((l) => l.includes(" WARNING "));
   warnings.push(...lines.map((l) => l.slice(l.indexOf(" WARNING ") + 9)));
   return {
-    dir: log.dir,
-    summary: {
-      model: cfg.model?.name ?? "?",
-      mode: cfg.mode ?? "?",
-      start: cfg.start ?? "?",
-      end: cfg.end ?? "?",
-      barMinutes,
-      barsPlanned: Math.round((end - start) / (barMinutes * 60_000)),
-      barsDone: Math.max(0, log.portfolio.length - 1),
-      parentOrders: log.orders.length,
-      parentFills: log.fills.length,
-      childOrders: NaN,
-      exchangeTrades: NaN,
-      totalPnl: log.portfolio.reduce((a, b) => a + (b.pnl?.toNumber() ?? 0), 0),
-      totalFees: totalFees(log.portfolio),
-      finalNetWealth: log.portfolio.at(-1)?.netWealth.toFixed(),
-      statistics: portfolioStatistics(log.portfolio, barMinutes * 60_000),
-      warnings,
-      complete: false,
-    },
+    dir: runDirOf(log.dir),
+    summary: buildRunSummary(
+      {
+        model: cfg.model?.name ?? "?", mode: cfg.mode ?? "?", start: cfg.start ?? "?", end: cfg.end ?? "?", barMinutes,
+        barsPlanned: Math.round((end - start) / (barMinutes * 60_000)), barsDone: Math.max(0, log.portfolio.length - 1),
+        parentOrders: log.orders.length, parentFills: log.fills.length, childOrders: NaN, exchangeTrades: NaN, warnings, complete: false,
+      },
+      log.portfolio,
+    ),
   };
 }
 

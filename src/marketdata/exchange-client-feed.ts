@@ -26,7 +26,6 @@ export class ExchangeClientFeed {
   private timer: TimerHandle | undefined;
   private running = false;
   private readonly open = new Map<string, OpenBar>();
-  private readonly lastClose = new Map<string, number>();
   readonly errors: { symbol: string; at: number; message: string }[] = [];
 
   constructor(
@@ -96,7 +95,6 @@ export class ExchangeClientFeed {
       if (bar === undefined || bar.start + MINUTE_MS > t) continue;
       const end = bar.start + MINUTE_MS;
       this.sink.addBar({ symbol, intervalMs: MINUTE_MS, start: bar.start, end, knowledgeTime: end, open: bar.open, high: bar.high, low: bar.low, close: bar.close, volume: 0 });
-      this.lastClose.set(symbol, bar.close);
       this.open.delete(symbol);
       // Empty minutes up to t carry the last close so bar boundaries always have a price.
       for (let s = end; s + MINUTE_MS <= Math.floor(t / MINUTE_MS) * MINUTE_MS; s += MINUTE_MS) {

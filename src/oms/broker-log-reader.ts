@@ -1,17 +1,18 @@
 // Reads a broker log directory back into typed records. Every record is validated; a bad one
 // fails with `<file>:<line>: <field>: <problem>`. Used by replay, reconciliation and reports.
 
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { Decimal } from "decimal.js";
 import { z } from "zod";
-import { JsonlError, readJsonlTyped } from "../storage/jsonl.js";
+import { JsonlError, readJsonFile, readJsonlTyped } from "../storage/jsonl.js";
 import { BrokerLogError, type BrokerLogStream, type LoadOptions } from "./broker-log.js";
 import { parseOrder, type ParentOrder } from "./parent-order.js";
 
 const num = z.number();
 const str = z.string();
-const decimalText = z.union([z.string(), z.number()]).transform((v, ctx) => {
+/** A decimal as logged (string, or number from older logs), parsed exactly. */
+export const decimalText = z.union([z.string(), z.number()]).transform((v, ctx) => {
   try {
     return new Decimal(String(v));
   } catch {
@@ -84,11 +85,11 @@ function parseStream<T>(dir: string, stream: BrokerLogStream, schema: z.ZodType<
 }
 
 function readJson(path: string): Record<string, unknown> | undefined {
-  if (!existsSync(path)) return undefined;
   try {
-    return JSON.parse(readFileSync(path, "utf8")) as Record<string, unknown>;
+    return readJsonFile(path) as Record<string, unknown> | undefined;
   } catch (e) {
-    throw new BrokerLogError(`${path}: not valid JSON: ${(e as Error).message}`);
+    if (e instanceof JsonlError) throw new BrokerLogError(e.message);
+    throw e;
   }
 }
 

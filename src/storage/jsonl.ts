@@ -80,6 +80,16 @@ export class JsonlAppender {
   }
 }
 
+/** Reads a whole JSON document; undefined when the file is absent, a JsonlError naming it when corrupt. */
+export function readJsonFile(path: string): unknown {
+  if (!existsSync(path)) return undefined;
+  try {
+    return JSON.parse(readFileSync(path, "utf8")) as unknown;
+  } catch (e) {
+    throw new JsonlError(`${path}: not valid JSON: ${(e as Error).message}`);
+  }
+}
+
 export function writeJsonAtomic(path: string, value: unknown): void {
   writeTextAtomic(path, JSON.stringify(value, jsonReplacer, 2) + "\n");
 }

@@ -55,6 +55,7 @@ export async function runBarLoop(parts: BarLoopParts, startMs: number, endMs: nu
   const nodes = topologicalOrder(model.name, model.nodes(parts.modelParams));
   const total = Math.round((endMs - startMs) / barMs);
   const symbols = universe.map((u) => u.symbol);
+  const symbolOf = new Map(universe.map((u) => [u.assetId, u.symbol]));
   const bars: PortfolioBar[] = [];
   const warnings: string[] = [];
   let nextOrderId = 0;
@@ -79,7 +80,7 @@ export async function runBarLoop(parts: BarLoopParts, startMs: number, endMs: nu
     }
     const pbar = portfolio.markBar(t, prices);
     bars.push(pbar);
-    writer.append("portfolio", portfolioRecord(i, pbar, universe));
+    writer.append("portfolio", portfolioRecord(i, pbar, symbolOf));
     if (i === total) {
       writer.append("timing", { bar: i, timestamp: t, wallMs: performance.now() - wall0 });
       writer.flush();
@@ -116,11 +117,12 @@ export async function runBarLoop(parts: BarLoopParts, startMs: number, endMs: nu
     const submitWall = performance.now();
     writer.log(t, `bar ${i}: ${Object.keys(prediction).length} predictions, ${orders.length} parent orders`);
     const fills = await broker.submitOrders(orders, i);
+    const assetOf = new Map(orders.map((o) => [o.orderId, o.assetId]));
     for (const f of fills) {
-      const asset = orders.find((o) => o.orderId === f.parentOrderId);
-      if (asset === undefined) throw new Error(`broker returned a fill for unknown parent ${f.parentOrderId}`);
-      portfolio.applyFill(asset.assetId, f.numShares, f.price, f.fees);
-      writer.append("fills", { bar: i, timestamp: f.timestamp, assetId: asset.assetId, parentOrderId: f.parentOrderId, numShares: f.numShares, price: f.price, fees: f.fees });
+      const assetId = assetOf.get(f.parentOrderId);
+      if (assetId === undefined) throw new Error(`broker returned a fill for unknown parent ${f.parentOrderId}`);
+      portfolio.applyFill(assetId, f.numShares, f.price, f.fees);
+      writer.append("fills", { bar: i, timestamp: f.timestamp, assetId, parentOrderId: f.parentOrderId, numShares: f.numShares, price: f.price, fees: f.fees });
     }
     parentFills += fills.length;
     writer.append("timing", { bar: i, timestamp: t, wallMs: submitWall - wall0, modelMs: dag.profile.reduce((a, p) => a + p.durationMs, 0) });
@@ -135,8 +137,7 @@ export async function runBarLoop(parts: BarLoopParts, startMs: number, endMs: nu
   }
 }
 
-export function portfolioRecord(bar: number, p: PortfolioBar, universe: readonly UniverseAsset[]): unknown {
-  const symbolOf = new Map(universe.map((u) => [u.assetId, u.symbol]));
+export function portfolioRecord(bar: number, p: PortfolioBar, symbolOf: ReadonlyMap<number, string>): unknown {
   return {
     bar,
     timestamp: p.timestamp,

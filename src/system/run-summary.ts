@@ -11,7 +11,7 @@ export interface PortfolioSeriesBar {
   nmv: { toNumber(): number };
   grossVolume: { toNumber(): number };
   fees: { toNumber(): number };
-  netWealth: { toString(): string };
+  netWealth: { toFixed(): string };
 }
 
 export interface RunSummary {
@@ -32,6 +32,34 @@ export interface RunSummary {
   statistics: SummaryStatistics;
   warnings: string[];
   complete: boolean;
+}
+
+/** What a summary needs besides the bars: the run's identity and its counts. */
+export interface RunSummaryFacts {
+  model: string;
+  mode: string;
+  start: string;
+  end: string;
+  barMinutes: number;
+  barsPlanned: number;
+  barsDone: number;
+  parentOrders: number;
+  parentFills: number;
+  childOrders: number;
+  exchangeTrades: number;
+  warnings: string[];
+  complete: boolean;
+}
+
+/** The summary of a run from its per-bar portfolio, for the run itself and for a reader of its log. */
+export function buildRunSummary(facts: RunSummaryFacts, bars: readonly PortfolioSeriesBar[]): RunSummary {
+  return {
+    ...facts,
+    totalPnl: bars.reduce((a, b) => a + (b.pnl?.toNumber() ?? 0), 0),
+    totalFees: totalFees(bars),
+    finalNetWealth: bars.at(-1)?.netWealth.toFixed(),
+    statistics: portfolioStatistics(bars, facts.barMinutes * 60_000),
+  };
 }
 
 export function portfolioStatistics(bars: readonly PortfolioSeriesBar[], barMs: number): SummaryStatistics {

@@ -16,7 +16,7 @@ import { runBarLoop, type UniverseAsset } from "./bar-loop.js";
 import { ConfigError, type SystemConfig } from "./config.js";
 import { MarketDataRecorder } from "./market-data-recorder.js";
 import { getModel } from "./model-registry.js";
-import { portfolioStatistics, totalFees, type RunSummary } from "./run-summary.js";
+import { buildRunSummary, type RunSummary } from "./run-summary.js";
 import { SystemLogWriter } from "./system-log.js";
 import { buildTradingSetup } from "./trading-setup.js";
 
@@ -126,25 +126,14 @@ export async function runSystem(cfg: SystemConfig, opts: RunSystemOptions = {}):
     brokerLog.close();
   }
   writeBrokerLogParquet(writer.brokerLogDir);
-  const summary: RunSummary = {
-    model: model.name,
-    mode: cfg.mode,
-    start: new Date(cfg.start).toISOString(),
-    end: new Date(cfg.end).toISOString(),
-    barMinutes: cfg.barMinutes,
-    barsPlanned: total,
-    barsDone: total,
-    parentOrders: result.parentOrders,
-    parentFills: result.parentFills,
-    childOrders: broker.childOrdersSent,
-    exchangeTrades: broker.tradesCollected,
-    totalPnl: result.bars.reduce((a, b) => a + (b.pnl?.toNumber() ?? 0), 0),
-    totalFees: totalFees(result.bars),
-    finalNetWealth: result.bars.at(-1)?.netWealth.toFixed(),
-    statistics: portfolioStatistics(result.bars, barMs),
-    warnings: result.warnings,
-    complete: true,
-  };
+  const summary = buildRunSummary(
+    {
+      model: model.name, mode: cfg.mode, start: new Date(cfg.start).toISOString(), end: new Date(cfg.end).toISOString(), barMinutes: cfg.barMinutes,
+      barsPlanned: total, barsDone: total, parentOrders: result.parentOrders, parentFills: result.parentFills,
+      childOrders: broker.childOrdersSent, exchangeTrades: broker.tradesCollected, warnings: result.warnings, complete: true,
+    },
+    result.bars,
+  );
   writer.writeSummary(summary);
   writer.log(clock.now(), `done: ${total} bars, pnl ${summary.totalPnl.toFixed(2)}, fees ${summary.totalFees.toFixed(2)}`);
   writer.close();

@@ -4,9 +4,9 @@
 
 import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { basename, join } from "node:path";
-import { Decimal } from "decimal.js";
 import { z } from "zod";
-import { JsonlError, readJsonlTyped, type ReadJsonlOptions } from "../storage/jsonl.js";
+import { decimalText } from "../oms/broker-log-reader.js";
+import { JsonlError, readJsonFile, readJsonlTyped, type ReadJsonlOptions } from "../storage/jsonl.js";
 import { parseRunDir, RunLayoutError, SYSTEM_LOG_DIR, type RunIdentity } from "../storage/run-layout.js";
 import { SYSTEM_LOG_FILES } from "./system-log.js";
 
@@ -14,14 +14,7 @@ export class SystemLogError extends Error {
   override readonly name = "SystemLogError";
 }
 
-const dec = z.union([z.string(), z.number()]).transform((v, ctx) => {
-  try {
-    return new Decimal(String(v));
-  } catch {
-    ctx.addIssue({ code: "custom", message: `"${String(v)}" is not a decimal number` });
-    return z.NEVER;
-  }
-});
+const dec = decimalText;
 const decOrNull = z.union([dec, z.null()]).transform((v) => v ?? undefined);
 
 const portfolioAssetSchema = z.object({
@@ -157,10 +150,10 @@ export function loadSystemLog(path: string, opts: ReadJsonlOptions = {}): System
 }
 
 function readJson(path: string): unknown {
-  if (!existsSync(path)) return undefined;
   try {
-    return JSON.parse(readFileSync(path, "utf8")) as unknown;
+    return readJsonFile(path);
   } catch (e) {
-    throw new SystemLogError(`${path}: not valid JSON: ${(e as Error).message}`);
+    if (e instanceof JsonlError) throw new SystemLogError(e.message);
+    throw e;
   }
 }

@@ -5,6 +5,7 @@
 // over the next bar (positive: buy), not where the market goes.
 
 import { z } from "zod";
+import { realizedVolatility } from "../known-data.js";
 import { defineModel, type ModelContext, type NodeOutput } from "../model-dag.js";
 
 const params = z
@@ -40,14 +41,7 @@ export default defineModel<Params>({
     {
       name: "volatility",
       deps: [],
-      run: (_in, ctx) =>
-        perSymbol(ctx, p.volatilityBars + 1, (c) => {
-          const r: number[] = [];
-          for (let k = 1; k < c.length; k++) r.push(Math.log((c[k] as number) / (c[k - 1] as number)));
-          const m = r.reduce((a, b) => a + b, 0) / r.length;
-          const v = Math.sqrt(r.reduce((a, b) => a + (b - m) ** 2, 0) / (r.length - 1));
-          return v > 0 ? v : undefined;
-        }),
+      run: (_in, ctx) => perSymbol(ctx, p.volatilityBars + 1, realizedVolatility),
     },
     {
       name: "prediction",
