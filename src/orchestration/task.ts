@@ -1,0 +1,29 @@
+// What a task handler sees and returns. Handlers live in jobs/ and call into src/; the orchestration
+// core knows nothing of trading, only that a handler is an async function of this context.
+
+export type RunType = "scheduled" | "manual" | "backfill";
+
+export interface TaskContext {
+  dagId: string;
+  taskId: string;
+  /** `<dag_id>.<run_type>.<logical_start>`: the run's identity, and the seed of client order ids. */
+  runKey: string;
+  runType: RunType;
+  /** The data interval [logicalStart, logicalEnd) in UTC ms. */
+  logicalStart: number;
+  logicalEnd: number;
+  /** The DAG's default conf merged with the trigger's conf. */
+  conf: Readonly<Record<string, unknown>>;
+  /** 1 on the first try. */
+  attempt: number;
+  /** Local data root (runs, recordings, checkpoints) or an s3:// URL for run storage. */
+  dataRoot: string;
+  /** Aborted on timeout, on SIGTERM hand-off, or when a BullMQ worker loses the job's lock. */
+  signal: AbortSignal;
+  /** JSON outputs of the upstream tasks that succeeded, by task id. */
+  upstream: Readonly<Record<string, unknown>>;
+  log(message: string): void;
+}
+
+/** Returns a JSON-serialisable output that downstream tasks read from `upstream`. */
+export type TaskHandler = (ctx: TaskContext) => Promise<unknown>;
