@@ -72,6 +72,8 @@ export interface BrokerDeps {
   log: BrokerLogWriter;
   /** Asset id of a parent order -> exchange symbol. */
   universe: ReadonlyMap<number, string>;
+  /** Once aborted, no further order is sent: the wave in progress throws the abort reason. */
+  signal?: AbortSignal;
 }
 
 interface ParentState {
@@ -124,6 +126,8 @@ export class Broker {
   tradesCollected = 0;
   /** Child order requests sent (retries included). */
   childOrdersSent = 0;
+  /** Client order ids an earlier process may have sent: looked up before they are sent. */
+  private readonly askFirst = new Set<string>();
 
   constructor(
     private readonly deps: BrokerDeps,
@@ -156,6 +160,11 @@ export class Broker {
     const m = this.markets?.[symbol];
     if (m === undefined) throw new BrokerError(this.markets === undefined ? "broker.init() was not called" : `unknown symbol ${symbol}`);
     return m;
+  }
+
+  /** After a resume: these client order ids may already be at the exchange; ask before sending them. */
+  askBeforeSending(ids: Iterable<string>): void {
+    for (const id of ids) this.askFirst.add(id);
   }
 
   clientOrderId(bar: number, parentOrderId: number, wave: number, attempt: number): string {
@@ -286,6 +295,21 @@ export class Broker {
       if (attempt > 0) {
         child = this.recordChild(st, { ...spec, attempt, status: "submitted", error: undefined });
         log.flush();
+      }
+      this.deps.signal?.throwIfAborted();
+      if (this.askFirst.delete(child.clientOrderId)) {
+        // A process before us may have sent this very order before it died: adopt it if it exists.
+        const found = await this.findByClientId(child.clientOrderId, st.symbol);
+        if (found === "unknown") {
+          child.status = "unknown";
+          log.append("oms_child_orders", { ...child, event: "unknown_outcome" });
+          return;
+        }
+        if (found !== undefined) {
+          log.append("oms_child_orders", { event: "adopted", clientOrderId: child.clientOrderId });
+          this.acknowledge(st, child, found);
+          return;
+        }
       }
       try {
         const order = await this.deps.client.createOrder(st.symbol, market ? "market" : "limit", spec.side, spec.amount.toNumber(), market ? undefined : Number(spec.limitPrice), { clientOrderId: child.clientOrderId });

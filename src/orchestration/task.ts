@@ -23,6 +23,8 @@ export interface TaskContext {
   /** JSON outputs of the upstream tasks that succeeded, by task id. */
   upstream: Readonly<Record<string, unknown>>;
   log(message: string): void;
+  /** Progress of a long task (bars done of total), for a progress bar where someone watches. */
+  progress(done: number, total: number, detail: string): void;
 }
 
 /** Returns a JSON-serialisable output that downstream tasks read from `upstream`. */

@@ -40,7 +40,7 @@ export interface BarLoopParts {
   /** Called at each bar boundary before reading data (a live feed closes its bars). */
   beforeBar?: (t: number) => void;
   /** Called after each bar is logged (checkpoints, progress). */
-  afterBar?: (bar: number, total: number, t: number) => void;
+  afterBar?: (bar: number, total: number, t: number, portfolio: PortfolioBar) => void;
 }
 
 export interface BarLoopResult {
@@ -84,7 +84,7 @@ export async function runBarLoop(parts: BarLoopParts, startMs: number, endMs: nu
     if (i === total) {
       writer.append("timing", { bar: i, timestamp: t, wallMs: performance.now() - wall0 });
       writer.flush();
-      parts.afterBar?.(i, total, t);
+      parts.afterBar?.(i, total, t, pbar);
       break;
     }
 
@@ -127,7 +127,7 @@ export async function runBarLoop(parts: BarLoopParts, startMs: number, endMs: nu
     parentFills += fills.length;
     writer.append("timing", { bar: i, timestamp: t, wallMs: submitWall - wall0, modelMs: dag.profile.reduce((a, p) => a + p.durationMs, 0) });
     writer.flush();
-    parts.afterBar?.(i, total, t);
+    parts.afterBar?.(i, total, t, pbar);
   }
   return { bars, parentOrders: nextOrderId, parentFills, warnings };
 

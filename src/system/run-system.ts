@@ -2,7 +2,8 @@
 // run mode, run the bar loop, and leave a complete system log directory in the run layout. This is
 // the entry point the CLI and (later) the orchestration call.
 
-import { existsSync, readdirSync, rmSync } from "node:fs";
+import { existsSync, readdirSync, renameSync, rmSync } from "node:fs";
+import { join } from "node:path";
 import { Decimal } from "decimal.js";
 import { SimulatedClock } from "../core/clock.js";
 import { compactUtc } from "../core/timestamp.js";
@@ -17,7 +18,9 @@ import { ConfigError, type SystemConfig } from "./config.js";
 import { MarketDataRecorder } from "./market-data-recorder.js";
 import { getModel } from "./model-registry.js";
 import { buildRunSummary, type RunSummary } from "./run-summary.js";
-import { SystemLogWriter } from "./system-log.js";
+import { SYSTEM_LOG_FILES, SystemLogWriter } from "./system-log.js";
+import { clientOrderIdsAfter, readCheckpoint, ResumeError, verifyReplay, writeCheckpoint, type Checkpoint } from "./checkpoint.js";
+import { readJsonFile } from "../storage/jsonl.js";
 import { buildTradingSetup } from "./trading-setup.js";
 
 export interface RunSystemOptions {
@@ -28,6 +31,10 @@ export interface RunSystemOptions {
   onBar?: (done: number, total: number, simTime: number) => void;
   /** Replace an earlier run of the same identity (the demo only: its output is reproducible). */
   replaceExisting?: boolean;
+  /** Resume an interrupted run of the same identity from its last checkpoint (orchestrated runs). */
+  resume?: boolean;
+  /** Stops the run (no further order is placed) when aborted: a timeout, a hand-off, a lost lock. */
+  signal?: AbortSignal;
 }
 
 export interface RunSystemResult {
@@ -35,6 +42,8 @@ export interface RunSystemResult {
   systemLogDir: string;
   summary: RunSummary;
   wallMs: number;
+  /** The checkpoint bar an interrupted run was resumed from, if it was. */
+  resumedFromBar?: number;
 }
 
 export function runIdentity(cfg: SystemConfig): RunIdentity {
@@ -62,6 +71,11 @@ export async function runSystem(cfg: SystemConfig, opts: RunSystemOptions = {}):
   const runDir = runDirOf(cfg.outputRoot, id);
   const logDir = systemLogDirOf(cfg.outputRoot, id);
   if (opts.replaceExisting === true && existsSync(runDir)) rmSync(runDir, { recursive: true });
+  const resume = opts.resume === true ? prepareResume(logDir, cfg) : undefined;
+  if (resume?.kind === "complete") {
+    return { runDir, systemLogDir: logDir, summary: readRunSummary(logDir), wallMs: performance.now() - wall0 };
+  }
+  const from = resume?.kind === "replay" ? resume : undefined;
   if (existsSync(logDir) && readdirSync(logDir).length > 0) {
     throw new ConfigError(`${logDir} already holds a run; remove it, or choose another stage, mode or period (a run is never overwritten)`);
   }
@@ -85,7 +99,7 @@ export async function runSystem(cfg: SystemConfig, opts: RunSystemOptions = {}):
   const recorder = new MarketDataRecorder(writer.marketDataDir, setup.store, setup.symbols, markets, { bidAskEveryMs: cfg.order.type === "price@twap" ? cfg.order.executionFrequencySeconds * 1000 : barMs, l2: model.usesL2 });
   const brokerLog = new BrokerLogWriter(writer.brokerLogDir);
   const broker = new Broker(
-    { client: setup.client, clock, bidAsk: setup.store, log: brokerLog, universe: new Map(universe.map((u) => [u.assetId, u.symbol])) },
+    { client: setup.client, clock, bidAsk: setup.store, log: brokerLog, universe: new Map(universe.map((u) => [u.assetId, u.symbol])), signal: opts.signal },
     {
       runKey: opts.runKey ?? `${cfg.stage}.${cfg.model.name}.${cfg.mode}.${cfg.dagRunMode}.${compactUtc(cfg.start)}`,
       executionFrequencyMs: cfg.order.executionFrequencySeconds * 1000,
@@ -108,7 +122,17 @@ export async function runSystem(cfg: SystemConfig, opts: RunSystemOptions = {}):
             setup.beforeBar(t);
             recorder.recordUpTo(t);
           },
-          afterBar: (bar, _total, t) => opts.onBar?.(Math.min(bar, total), total, t),
+          afterBar: (bar, _total, t, pbar) => {
+            brokerLog.flush();
+            writeCheckpoint(logDir, bar, t, pbar.netWealth.toFixed());
+            if (from !== undefined && bar === from.checkpoint.bar) {
+              verifyReplay(logDir, from.interruptedDir, from.checkpoint);
+              broker.askBeforeSending(from.maybeSent);
+              writer.log(clock.now(), `resumed after bar ${bar}: replay matches the interrupted run byte for byte; ${from.maybeSent.size} client order id(s) it may have sent will be looked up before sending`);
+              rmSync(from.interruptedDir, { recursive: true, force: true });
+            }
+            opts.onBar?.(Math.min(bar, total), total, t);
+          },
         },
         cfg.start,
         cfg.end,
@@ -137,5 +161,40 @@ export async function runSystem(cfg: SystemConfig, opts: RunSystemOptions = {}):
   writer.writeSummary(summary);
   writer.log(clock.now(), `done: ${total} bars, pnl ${summary.totalPnl.toFixed(2)}, fees ${summary.totalFees.toFixed(2)}`);
   writer.close();
-  return { runDir, systemLogDir: logDir, summary, wallMs: performance.now() - wall0 };
+  return { runDir, systemLogDir: logDir, summary, wallMs: performance.now() - wall0, ...(from !== undefined ? { resumedFromBar: from.checkpoint.bar } : {}) };
+}
+
+type ResumePlan = { kind: "complete" } | { kind: "fresh" } | { kind: "replay"; checkpoint: Checkpoint; interruptedDir: string; maybeSent: Set<string> };
+
+/**
+ * Decides how an orchestrated run starts: a run whose summary exists is done; a run with a
+ * checkpoint is moved aside to `<system_log_dir>.interrupted` and replayed (a crash during the
+ * replay leaves that copy in place, and the next try replays from it again); otherwise fresh.
+ */
+function prepareResume(logDir: string, cfg: SystemConfig): ResumePlan {
+  if (existsSync(join(logDir, SYSTEM_LOG_FILES.summary))) return { kind: "complete" };
+  const interruptedDir = `${logDir}.interrupted`;
+  if (existsSync(interruptedDir)) rmSync(logDir, { recursive: true, force: true });
+  else if (readCheckpoint(logDir) !== undefined) renameSync(logDir, interruptedDir);
+  else {
+    // Died before its first bar was done: nothing worth keeping.
+    rmSync(logDir, { recursive: true, force: true });
+    return { kind: "fresh" };
+  }
+  const checkpoint = readCheckpoint(interruptedDir);
+  if (checkpoint === undefined) {
+    rmSync(interruptedDir, { recursive: true, force: true });
+    return { kind: "fresh" };
+  }
+  if (cfg.clock.kind !== "simulated") {
+    throw new ResumeError(
+      `${logDir}: cannot resume a ${cfg.clock.kind}-clock run: its state is rebuilt by replaying the run up to bar ${checkpoint.bar}, which needs a simulated clock; ` +
+        `the interrupted log is kept in ${interruptedDir}`,
+    );
+  }
+  return { kind: "replay", checkpoint, interruptedDir, maybeSent: clientOrderIdsAfter(interruptedDir, checkpoint) };
+}
+
+function readRunSummary(logDir: string): RunSummary {
+  return readJsonFile(join(logDir, SYSTEM_LOG_FILES.summary)) as RunSummary;
 }

@@ -1,0 +1,25 @@
+// `demo`: the main job behind `npm start`: one simulated day (2024-01-02, 5-minute bars, ten
+// synthetic perpetuals) of the default model against the embedded venue, end to end.
+
+import { defineDag, task } from "../src/orchestration/dag.js";
+import { DEFAULT_MODEL } from "../src/system/model-registry.js";
+import { runSystemTask } from "../jobs/run-system.js";
+import { markRunDirSuccess } from "../jobs/mark-success.js";
+
+export const DEMO_SYSTEM = {
+  model: { name: DEFAULT_MODEL },
+  mode: "simulation",
+  stage: "dev",
+  barMinutes: 5,
+  universe: { kind: "synthetic", assets: 10, seed: 1 },
+  seed: 1,
+} as const;
+
+export const demoDag = defineDag({
+  id: "demo",
+  description: "one simulated trading day of the default model against the embedded venue",
+  schedule: null,
+  defaultConf: { start: "2024-01-02T00:00:00Z", end: "2024-01-03T00:00:00Z", system: DEMO_SYSTEM },
+  tasks: [task({ id: "run_system", handler: runSystemTask, retries: 1, retryBackoffMs: 1000, timeoutMs: 3_600_000 })],
+  onRunSuccess: markRunDirSuccess,
+});

@@ -1,0 +1,48 @@
+// Task handler: the historical run of a model (src/system/historical-run.ts): one simulation
+// backfill run per UTC day from conf.start to conf.end (both included, `YYYY-MM-DD`), under the data
+// root, skipping days already complete. Conf: model, start, end, and `system` (the system config of
+// every day, without start/end/mode/dagRunMode/outputRoot).
+
+import { z } from "zod";
+import type { TaskHandler } from "../src/orchestration/task.js";
+import { ConfigError, formatIssues, pathSegment } from "../src/system/config.js";
+import { runHistorical, type HistoricalDay } from "../src/system/historical-run.js";
+
+const day = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, "a UTC day such as 2024-01-01");
+
+const historicalConfSchema = z
+  .object({
+    model: pathSegment,
+    start: day,
+    end: day,
+    system: z.record(z.string(), z.unknown()).default({}),
+  })
+  .passthrough();
+
+export interface HistoricalPnlTaskOutput {
+  ran: number;
+  skipped: number;
+  days: HistoricalDay[];
+}
+
+export const historicalPnlTask: TaskHandler = async (ctx) => {
+  const where = `dag ${ctx.dagId} task ${ctx.taskId} conf`;
+  const r = historicalConfSchema.safeParse(ctx.conf);
+  if (!r.success) throw new ConfigError(formatIssues(where, r.error));
+  const { model, start, end, system } = r.data;
+  if ("outputRoot" in system) throw new ConfigError(`${where}: system.outputRoot is not allowed: runs are written under the executor's data root`);
+  const modelConf = system["model"];
+  const base = { ...system, model: { ...(modelConf !== null && typeof modelConf === "object" ? modelConf : {}), name: model }, outputRoot: ctx.dataRoot };
+  const result = await runHistorical({
+    base,
+    firstDay: start,
+    lastDay: end,
+    where: `${where}.system`,
+    signal: ctx.signal,
+    onProgress: (p) => {
+      if (p.event !== "bar") ctx.log(`${p.day} ${p.event === "skipped" ? "skipped (already complete)" : "done"} (${p.dayIndex + 1}/${p.days} days, ${p.barsDone}/${p.barsTotal} bars)`);
+    },
+  });
+  const out: HistoricalPnlTaskOutput = { ran: result.ran, skipped: result.skipped, days: result.days };
+  return out;
+};

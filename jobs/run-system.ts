@@ -1,0 +1,48 @@
+// Task handler: one system run (simulation or paper trading session) over the DAG run's data
+// interval, with the run key as the seed of client order ids, resuming from its last checkpoint
+// when an earlier try of the same run was interrupted.
+
+import { ConfigError, resolveConfig } from "../src/system/config.js";
+import { runSystem } from "../src/system/run-system.js";
+import type { TaskHandler } from "../src/orchestration/task.js";
+
+export interface RunSystemTaskOutput {
+  runDir: string;
+  systemLogDir: string;
+  bars: number;
+  totalPnl: number;
+  resumedFromBar: number | null;
+}
+
+/** The system config a DAG run asks for: its conf's `system` object over the run's interval. */
+export function systemConfigFor(conf: Readonly<Record<string, unknown>>, interval: { start: number; end: number; runType: string }, dataRoot: string): Record<string, unknown> {
+  const system = conf["system"] ?? {};
+  if (system === null || typeof system !== "object" || Array.isArray(system)) throw new ConfigError(`conf.system must be an object (a system config), got ${JSON.stringify(system)}`);
+  if ("outputRoot" in system) throw new ConfigError("conf.system.outputRoot is not allowed: runs are written under the executor's data root");
+  return {
+    ...(system as Record<string, unknown>),
+    start: new Date(interval.start).toISOString(),
+    end: new Date(interval.end).toISOString(),
+    dagRunMode: interval.runType,
+    outputRoot: dataRoot,
+  };
+}
+
+export const runSystemTask: TaskHandler = async (ctx) => {
+  const given = systemConfigFor(ctx.conf, { start: ctx.logicalStart, end: ctx.logicalEnd, runType: ctx.runType }, ctx.dataRoot);
+  const cfg = resolveConfig(given, `dag ${ctx.dagId} conf.system`);
+  const everyBars = Math.max(1, Math.round((cfg.end - cfg.start) / (cfg.barMinutes * 60_000) / 10));
+  const r = await runSystem(cfg, {
+    given,
+    runKey: ctx.runKey,
+    signal: ctx.signal,
+    resume: true,
+    replaceExisting: ctx.conf["replaceExisting"] === true && ctx.attempt === 1,
+    onBar: (done, total, simTime) => {
+      ctx.progress(done, total, new Date(simTime).toISOString().slice(0, 16));
+      if (done % everyBars === 0 || done === total) ctx.log(`bar ${done}/${total}`);
+    },
+  });
+  const out: RunSystemTaskOutput = { runDir: r.runDir, systemLogDir: r.systemLogDir, bars: r.summary.barsDone, totalPnl: r.summary.totalPnl, resumedFromBar: r.resumedFromBar ?? null };
+  return out;
+};

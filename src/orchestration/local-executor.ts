@@ -1,0 +1,169 @@
+// The local executor (the default: no Redis): runs task instances in this process, keeps run
+// records in files under the data root, retries with backoff, and on start re-queues the tasks a
+// dead process left running, so a restart picks up where the last one stopped. `node-cron` wakes
+// the scheduler once a minute; the slots themselves come from the shared schedule code.
+
+import cron from "node-cron";
+import type { Executor } from "./executor.js";
+import type { Orchestrator } from "./orchestrator.js";
+import { emptyTask, type DagRun } from "./run-records.js";
+import { runTaskTry, WORKER_ID, type TaskTryResult } from "./task-runner.js";
+
+export interface LocalExecutorOptions {
+  dataRoot: string;
+  /** Task tries running at once. */
+  concurrency?: number;
+  log?: (message: string) => void;
+  /** Called after every task try (progress output, tests). */
+  onTaskDone?: (run: DagRun, taskId: string, result: TaskTryResult) => void;
+  onProgress?: (runKey: string, taskId: string, done: number, total: number, detail: string) => void;
+}
+
+export class LocalExecutor implements Executor {
+  readonly kind = "local" as const;
+  private readonly concurrency: number;
+  private readonly log: (m: string) => void;
+  private readonly abort = new AbortController();
+  private draining: Promise<void> | undefined;
+
+  constructor(
+    readonly orchestrator: Orchestrator,
+    private readonly opts: LocalExecutorOptions,
+  ) {
+    this.concurrency = opts.concurrency ?? 2;
+    this.log = opts.log ?? (() => undefined);
+  }
+
+  /** Stops starting tasks and aborts the running ones (they checkpoint and end). */
+  stop(reason = "executor stopping"): void {
+    this.abort.abort(new Error(reason));
+  }
+
+  /**
+   * Tasks left `running` by a process that is gone go back to the queue (not counted as a failed
+   * try: the task did not fail, its process died). Returns how many.
+   */
+  async requeueOrphans(): Promise<number> {
+    let n = 0;
+    for (const run of await this.orchestrator.store.list()) {
+      if (run.state !== "running") continue;
+      const orphans = Object.entries(run.tasks).filter(([, t]) => t.state === "running" && t.worker !== undefined && isDeadLocalWorker(t.worker));
+      if (orphans.length === 0) continue;
+      await this.orchestrator.store.update(run.runKey, (r) => {
+        for (const [id] of orphans) {
+          const t = r.tasks[id] ?? emptyTask();
+          if (t.state !== "running") continue;
+          r.tasks[id] = { ...t, state: "queued", tries: Math.max(0, t.tries - 1), history: t.history.map((h) => (h.state === "running" ? { ...h, state: "failed" as const, error: `worker ${h.worker ?? "?"} died` } : h)) };
+          n++;
+        }
+      });
+    }
+    if (n > 0) this.log(`re-queued ${n} task(s) left running by a process that is gone`);
+    return n;
+  }
+
+  dispatch(): Promise<void> {
+    return this.drain();
+  }
+
+  async close(): Promise<void> {
+    this.stop();
+    await this.draining;
+    await this.orchestrator.store.close();
+  }
+
+  /** Runs every runnable task of every active run until none is left (waiting out retry backoffs). */
+  async drain(): Promise<void> {
+    if (this.draining !== undefined) return this.draining;
+    this.draining = this.drainLoop().finally(() => {
+      this.draining = undefined;
+    });
+    return this.draining;
+  }
+
+  private async drainLoop(): Promise<void> {
+    const running = new Map<string, Promise<void>>();
+    for (;;) {
+      if (this.abort.signal.aborted) break;
+      await this.orchestrator.startQueuedRuns();
+      const now = this.orchestrator.now();
+      let nextRetry = Infinity;
+      for (const run of await this.orchestrator.store.list()) {
+        if (run.state !== "running") continue;
+        const dag = this.orchestrator.dag(run.dagId);
+        for (const t of dag.tasks) {
+          const ti = run.tasks[t.id];
+          const key = `${run.runKey}/${t.id}`;
+          if (ti === undefined || running.has(key) || running.size >= this.concurrency) continue;
+          const due = ti.state === "queued" || (ti.state === "up_for_retry" && (ti.retryAt ?? 0) <= now);
+          if (ti.state === "up_for_retry" && !due) nextRetry = Math.min(nextRetry, ti.retryAt ?? now);
+          if (!due) continue;
+          const p = runTaskTry({
+            dag, store: this.orchestrator.store, runKey: run.runKey, taskId: t.id, attempt: ti.tries + 1, dataRoot: this.opts.dataRoot,
+            now: this.orchestrator.now, signal: this.abort.signal, log: (m) => this.log(`${run.runKey} ${t.id}: ${m}`),
+            progress: (done, total, detail) => this.opts.onProgress?.(run.runKey, t.id, done, total, detail),
+          }).then((result) => {
+            if (result.kind === "failed") this.log(`${run.runKey} ${t.id} try ${ti.tries + 1} failed${result.willRetry ? " (will retry)" : ""}: ${result.error}`);
+            this.opts.onTaskDone?.(run, t.id, result);
+          }).finally(() => running.delete(key));
+          running.set(key, p);
+        }
+      }
+      if (running.size > 0) {
+        await Promise.race(running.values());
+        continue;
+      }
+      if (nextRetry === Infinity) break;
+      await sleep(Math.max(0, nextRetry - this.orchestrator.now()), this.abort.signal);
+    }
+    await Promise.allSettled(running.values());
+  }
+
+  /** Schedules, then drains, every minute (and once now), until `stop()`. */
+  async runScheduler(): Promise<void> {
+    await this.requeueOrphans();
+    const tick = async (): Promise<void> => {
+      const r = await this.orchestrator.scheduleTick();
+      for (const run of r.created) this.log(`created ${run.runKey} for [${new Date(run.logicalStart).toISOString()}, ${new Date(run.logicalEnd).toISOString()})`);
+      for (const [dag, n] of Object.entries(r.skippedSlots)) this.log(`${dag}: ${n} missed slot(s) beyond the catchup limit were not run`);
+      await this.drain();
+    };
+    // Ticks never overlap: node-cron wakes us, but a tick still running swallows the wake-up.
+    let busy: Promise<void> | undefined;
+    const wake = (): void => {
+      if (busy !== undefined) return;
+      busy = tick()
+        .catch((err: unknown) => this.log(`scheduler tick failed: ${err instanceof Error ? err.message : String(err)}`))
+        .finally(() => {
+          busy = undefined;
+        });
+    };
+    const job = cron.schedule("* * * * *", wake, { timezone: "UTC" });
+    wake();
+    await new Promise<void>((resolve) => this.abort.signal.addEventListener("abort", () => resolve(), { once: true }));
+    await job.stop();
+    if (busy !== undefined) await busy;
+  }
+}
+
+function isDeadLocalWorker(worker: string): boolean {
+  const [host, pid] = worker.split(":");
+  if (host !== WORKER_ID.split(":")[0] || pid === undefined) return false;
+  if (Number(pid) === process.pid) return false;
+  try {
+    process.kill(Number(pid), 0);
+    return false;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "ESRCH";
+  }
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const t = setTimeout(resolve, ms);
+    signal.addEventListener("abort", () => {
+      clearTimeout(t);
+      resolve();
+    }, { once: true });
+  });
+}

@@ -1,0 +1,138 @@
+// The scheduling core both executors share: create runs for due schedule slots (with catchup after
+// downtime), manual triggers, backfills, clearing a task for a rerun, and starting queued runs within
+// `maxActiveRuns`. It only writes run records; executors decide how tasks are executed.
+
+import { DagDefinitionError, type DagDefinition } from "./dag.js";
+import type { RunRecordStore } from "./run-record-store.js";
+import { advanceRun, clearTask, newDagRun, type DagRun } from "./run-records.js";
+import { dueSlots, slotsWithStartIn } from "./schedule.js";
+
+export interface TickResult {
+  created: DagRun[];
+  /** Runs that already existed for a due slot (another scheduler, or an earlier tick, made them). */
+  existing: DagRun[];
+  /** Missed slots beyond each DAG's catchup limit, by DAG. */
+  skippedSlots: Record<string, number>;
+}
+
+export class Orchestrator {
+  private readonly dags: Map<string, DagDefinition>;
+
+  constructor(
+    dags: readonly DagDefinition[],
+    readonly store: RunRecordStore,
+    readonly now: () => number = () => Date.now(),
+  ) {
+    this.dags = new Map(dags.map((d) => [d.id, d]));
+  }
+
+  dag(id: string): DagDefinition {
+    const d = this.dags.get(id);
+    if (d === undefined) throw new DagDefinitionError(`no DAG "${id}" (known: ${[...this.dags.keys()].sort().join(", ")})`);
+    return d;
+  }
+
+  allDags(): DagDefinition[] {
+    return [...this.dags.values()].sort((a, b) => a.id.localeCompare(b.id));
+  }
+
+  /** Creates runs for every due slot of every scheduled DAG. Safe to call from many schedulers at once. */
+  async scheduleTick(): Promise<TickResult> {
+    const now = this.now();
+    const result: TickResult = { created: [], existing: [], skippedSlots: {} };
+    for (const dag of this.allDags()) {
+      if (dag.schedule === null) continue;
+      const { due, skipped } = dueSlots(dag, await this.store.lastFire(dag.id), now);
+      if (skipped > 0) result.skippedSlots[dag.id] = skipped;
+      for (const slot of due) {
+        const r = await this.store.create(newDagRun(dag, "scheduled", slot, {}, now));
+        (r.created ? result.created : result.existing).push(r.run);
+        await this.store.advanceLastFire(dag.id, slot.fireAt);
+      }
+    }
+    return result;
+  }
+
+  /** A manual run; asking twice for the same logical start gives back the first run. */
+  async trigger(dagId: string, conf: Record<string, unknown> = {}, interval?: { start: number; end: number }): Promise<{ created: boolean; run: DagRun }> {
+    const dag = this.dag(dagId);
+    const now = this.now();
+    const iv = interval ?? manualInterval(dag, conf, now);
+    if (!(iv.end > iv.start)) throw new DagDefinitionError(`dag ${dagId}: a run's end (${new Date(iv.end).toISOString()}) must be after its start`);
+    return this.store.create(newDagRun(dag, "manual", iv, conf, now));
+  }
+
+  /** One backfill run per slot whose logical start is in [from, to]; existing ones are kept. */
+  async backfill(dagId: string, from: number, to: number, conf: Record<string, unknown> = {}): Promise<{ created: DagRun[]; existing: DagRun[] }> {
+    const dag = this.dag(dagId);
+    const out = { created: [] as DagRun[], existing: [] as DagRun[] };
+    for (const slot of slotsWithStartIn(dag, from, to)) {
+      const r = await this.store.create(newDagRun(dag, "backfill", slot, conf, this.now()));
+      (r.created ? out.created : out.existing).push(r.run);
+    }
+    return out;
+  }
+
+  /**
+   * Starts queued runs, oldest logical start first, while fewer than `maxActiveRuns` of their DAG
+   * are running; queues their first tasks. Returns the runs it started.
+   */
+  async startQueuedRuns(): Promise<DagRun[]> {
+    const started: DagRun[] = [];
+    const runs = await this.store.list();
+    for (const dag of this.allDags()) {
+      const mine = runs.filter((r) => r.dagId === dag.id);
+      let active = mine.filter((r) => r.state === "running").length;
+      for (const r of mine) {
+        if (active >= dag.maxActiveRuns) break;
+        if (r.state !== "queued") continue;
+        let startedNow = false;
+        const updated = await this.store.update(r.runKey, (run) => {
+          if (run.state !== "queued") return false;
+          run.state = "running";
+          run.startedAt = this.now();
+          advanceRun(dag, run, this.now());
+          startedNow = true;
+        });
+        if (startedNow) {
+          started.push(updated);
+          active++;
+        }
+      }
+    }
+    return started;
+  }
+
+  /** Clears a task and its downstream tasks of a run so they run again. */
+  async clear(runKey: string, taskId: string): Promise<{ run: DagRun; cleared: string[] }> {
+    let cleared: string[] = [];
+    const current = await this.store.get(runKey);
+    if (current === undefined) throw new DagDefinitionError(`no run ${runKey}`);
+    const dag = this.dag(current.dagId);
+    const run = await this.store.update(runKey, (r) => {
+      cleared = clearTask(dag, r, taskId);
+    });
+    return { run, cleared };
+  }
+}
+
+/**
+ * A manual run covers the interval its conf (or the DAG's default conf) names as `start`/`end`
+ * (ISO UTC; `end` defaults to a day after `start`), else the day ahead from this second.
+ */
+function manualInterval(dag: DagDefinition, conf: Record<string, unknown>, now: number): { start: number; end: number } {
+  const start = confTime(dag, conf, "start");
+  const end = confTime(dag, conf, "end");
+  if (start !== undefined && end !== undefined) return { start, end };
+  if (start !== undefined) return { start, end: start + 86_400_000 };
+  const second = Math.floor(now / 1000) * 1000;
+  return { start: second, end: second + 86_400_000 };
+}
+
+function confTime(dag: DagDefinition, conf: Record<string, unknown>, key: "start" | "end"): number | undefined {
+  const v = conf[key] ?? dag.defaultConf[key];
+  if (v === undefined) return undefined;
+  const t = typeof v === "string" ? Date.parse(v) : Number.NaN;
+  if (!Number.isFinite(t)) throw new DagDefinitionError(`dag ${dag.id}: conf.${key} must be an ISO UTC time like 2024-01-02T00:00:00Z, got ${JSON.stringify(v)}`);
+  return t;
+}

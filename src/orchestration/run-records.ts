@@ -1,0 +1,172 @@
+// DAG runs and task instances as persisted records, and the rules that move them: which tasks are
+// ready, which are skipped by their trigger rule, when a run is finished and how it ended. Shared by
+// both executors, so a DAG behaves the same in process and on BullMQ.
+
+import { z } from "zod";
+import { compactUtc } from "../core/timestamp.js";
+import { checkId, type DagDefinition, type TaskDefinition } from "./dag.js";
+import type { RunType } from "./task.js";
+
+export type TaskState = "none" | "queued" | "running" | "success" | "failed" | "up_for_retry" | "skipped";
+export type DagRunState = "queued" | "running" | "success" | "failed";
+
+const taskTry = z.object({
+  try: z.number().int(),
+  state: z.enum(["running", "success", "failed", "up_for_retry"]),
+  startedAt: z.number(),
+  endedAt: z.number().optional(),
+  error: z.string().optional(),
+  worker: z.string().optional(),
+});
+
+export const taskInstanceSchema = z.object({
+  state: z.enum(["none", "queued", "running", "success", "failed", "up_for_retry", "skipped"]),
+  tries: z.number().int(),
+  startedAt: z.number().optional(),
+  endedAt: z.number().optional(),
+  error: z.string().optional(),
+  /** Why a task was skipped (its trigger rule, with the upstream states). */
+  reason: z.string().optional(),
+  output: z.unknown().optional(),
+  /** Not before this (UTC ms) is an up_for_retry task tried again. */
+  retryAt: z.number().optional(),
+  /** Who runs it (`host:pid`), so a restarted local executor can tell its dead tasks. */
+  worker: z.string().optional(),
+  history: z.array(taskTry),
+});
+
+export type TaskInstance = z.infer<typeof taskInstanceSchema>;
+
+export const dagRunSchema = z.object({
+  runKey: z.string(),
+  dagId: z.string(),
+  runType: z.enum(["scheduled", "manual", "backfill"]),
+  logicalStart: z.number(),
+  logicalEnd: z.number(),
+  conf: z.record(z.string(), z.unknown()),
+  state: z.enum(["queued", "running", "success", "failed"]),
+  createdAt: z.number(),
+  startedAt: z.number().optional(),
+  endedAt: z.number().optional(),
+  /** Why a run failed outside its tasks (its success hook). */
+  error: z.string().optional(),
+  /** Bumped on every write, for compare-and-set updates. */
+  version: z.number().int(),
+  tasks: z.record(z.string(), taskInstanceSchema),
+});
+
+export type DagRun = z.infer<typeof dagRunSchema>;
+
+export function runKeyOf(dagId: string, runType: RunType, logicalStart: number): string {
+  return `${checkId("dag id", dagId)}.${runType}.${compactUtc(logicalStart)}`;
+}
+
+export function newDagRun(dag: DagDefinition, runType: RunType, interval: { start: number; end: number }, conf: Record<string, unknown>, now: number): DagRun {
+  return {
+    runKey: runKeyOf(dag.id, runType, interval.start),
+    dagId: dag.id,
+    runType,
+    logicalStart: interval.start,
+    logicalEnd: interval.end,
+    conf: { ...dag.defaultConf, ...conf },
+    state: "queued",
+    createdAt: now,
+    version: 0,
+    tasks: Object.fromEntries(dag.tasks.map((t) => [t.id, emptyTask()])),
+  };
+}
+
+export function emptyTask(): TaskInstance {
+  return { state: "none", tries: 0, history: [] };
+}
+
+const TERMINAL: ReadonlySet<TaskState> = new Set(["success", "failed", "skipped"]);
+
+export function isTerminal(s: TaskState): boolean {
+  return TERMINAL.has(s);
+}
+
+export type Readiness = { kind: "wait" } | { kind: "run" } | { kind: "skip"; reason: string };
+
+/** Whether a task whose upstream tasks are all finished runs or is skipped by its trigger rule. */
+export function readiness(t: TaskDefinition, run: DagRun): Readiness {
+  const up = t.upstream.map((u) => ({ id: u, state: run.tasks[u]?.state ?? "none" }));
+  if (up.some((u) => !isTerminal(u.state))) return { kind: "wait" };
+  const failed = up.filter((u) => u.state === "failed");
+  const skipped = up.filter((u) => u.state === "skipped");
+  const describe = (xs: typeof up): string => xs.map((u) => `${u.id} ${u.state}`).join(", ");
+  switch (t.triggerRule) {
+    case "all_done":
+      return { kind: "run" };
+    case "none_failed":
+      return failed.length === 0 ? { kind: "run" } : { kind: "skip", reason: `none_failed: ${describe(failed)}` };
+    case "all_success":
+      return failed.length + skipped.length === 0 ? { kind: "run" } : { kind: "skip", reason: `all_success: ${describe([...failed, ...skipped])}` };
+  }
+}
+
+/** Tasks that can be queued now, and tasks to mark skipped (applied until nothing changes). */
+export function nextSteps(dag: DagDefinition, run: DagRun): { toQueue: string[]; toSkip: { id: string; reason: string }[] } {
+  const toQueue: string[] = [];
+  const toSkip: { id: string; reason: string }[] = [];
+  for (const t of dag.tasks) {
+    if (run.tasks[t.id]?.state !== "none") continue;
+    const r = readiness(t, run);
+    if (r.kind === "run") toQueue.push(t.id);
+    else if (r.kind === "skip") toSkip.push({ id: t.id, reason: r.reason });
+  }
+  return { toQueue, toSkip };
+}
+
+/** Marks skips transitively (a skip can make its downstream skip too); returns the tasks to queue. */
+export function applySkips(dag: DagDefinition, run: DagRun, now: number): string[] {
+  for (;;) {
+    const { toQueue, toSkip } = nextSteps(dag, run);
+    if (toSkip.length === 0) return toQueue;
+    for (const s of toSkip) run.tasks[s.id] = { ...(run.tasks[s.id] ?? emptyTask()), state: "skipped", reason: s.reason, endedAt: now };
+  }
+}
+
+/** The run's state once every task is terminal: failed if any task failed, else success. */
+export function finishedState(run: DagRun): DagRunState | undefined {
+  const states = Object.values(run.tasks).map((t) => t.state);
+  if (!states.every(isTerminal)) return undefined;
+  return states.includes("failed") ? "failed" : "success";
+}
+
+/**
+ * Moves a run on after a change: marks trigger-rule skips and queues the tasks that became ready.
+ * Returns the tasks it queued. The final state is set by the caller (after the DAG's success hook).
+ */
+export function advanceRun(dag: DagDefinition, run: DagRun, now: number): string[] {
+  const toQueue = applySkips(dag, run, now);
+  for (const id of toQueue) run.tasks[id] = { ...(run.tasks[id] ?? emptyTask()), state: "queued" };
+  return toQueue;
+}
+
+/** Outputs of the tasks that succeeded, by id: what downstream handlers read as `upstream`. */
+export function outputsOf(run: DagRun): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [id, t] of Object.entries(run.tasks)) if (t.state === "success") out[id] = t.output ?? null;
+  return out;
+}
+
+/** Clears a task and everything downstream of it back to `none`, for a rerun. */
+export function clearTask(dag: DagDefinition, run: DagRun, taskId: string): string[] {
+  if (!(taskId in run.tasks)) throw new Error(`dag ${dag.id} has no task "${taskId}" (tasks: ${dag.tasks.map((t) => t.id).join(", ")})`);
+  const cleared = new Set<string>([taskId]);
+  let grew = true;
+  while (grew) {
+    grew = false;
+    for (const t of dag.tasks) {
+      if (!cleared.has(t.id) && t.upstream.some((u) => cleared.has(u))) {
+        cleared.add(t.id);
+        grew = true;
+      }
+    }
+  }
+  for (const id of cleared) run.tasks[id] = { ...emptyTask(), history: run.tasks[id]?.history ?? [] };
+  run.state = "queued";
+  delete run.endedAt;
+  return [...cleared];
+}
