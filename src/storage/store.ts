@@ -29,7 +29,10 @@ export interface Store {
   putFile(key: string, localPath: string, opts?: PutOptions): Promise<void>;
   get(key: string): Promise<Uint8Array>;
   exists(key: string): Promise<boolean>;
-  /** Every key under `prefix` (recursively), sorted. */
+  /**
+   * Every key under `prefix` (recursively), sorted. The prefix is whole segments, like a folder
+   * ('' for everything): `list("runs/a")` never returns `runs/ab/...`.
+   */
   list(prefix: string): Promise<string[]>;
   delete(key: string): Promise<void>;
 }
@@ -40,4 +43,10 @@ export function checkKey(key: string): string {
     throw new StoreError("invalid_key", `store key ${JSON.stringify(key)} is not a relative path of plain segments ('..', '.', empty segments and leading '/' are refused)`);
   }
   return key;
+}
+
+/** Normalizes a list prefix: '' (everything) or whole key segments, with or without a trailing '/'. */
+export function checkPrefix(prefix: string): string {
+  const p = prefix.endsWith("/") ? prefix.slice(0, -1) : prefix;
+  return p === "" ? "" : checkKey(p);
 }
