@@ -1,0 +1,265 @@
+// The investor PnL charts (DOMAIN.md section 12): one vega-lite line chart per window, compiled to
+// Vega, drawn to SVG by a headless View (renderer "none": no DOM, no canvas) and rasterised to PNG
+// by resvg with fonts loaded from fixed files. Same data in, byte-identical SVG and PNG out: no
+// clock, no locale, no system font lookup, and Vega's per-process clip ids are renumbered.
+
+import { existsSync } from "node:fs";
+import { Resvg } from "@resvg/resvg-js";
+import * as vega from "vega";
+import { compile, type TopLevelSpec } from "vega-lite";
+import type { PnlWindow, PnlWindowKind } from "./pnl-series.js";
+
+export interface PnlChartOptions {
+  /** Size of the whole chart (title, axes and legend inside), in CSS pixels. */
+  width?: number;
+  height?: number;
+  /** PNG pixels per CSS pixel: 2 keeps lines and text sharp on high-density screens. */
+  pixelRatio?: number;
+}
+
+export const DEFAULT_CHART = { width: 900, height: 450, pixelRatio: 2 } as const;
+
+export type ChartContentType = "image/png" | "image/svg+xml";
+
+/** One rendered file, ready to be written or published. */
+export interface ChartArtifact {
+  /** `cumulative_pnl.<window>.png` / `.svg` */
+  fileName: string;
+  contentType: ChartContentType;
+  body: Uint8Array;
+  window: PnlWindowKind;
+}
+
+export interface RenderedPnlChart {
+  window: PnlWindow;
+  spec: TopLevelSpec;
+  svg: string;
+  png: Uint8Array;
+  artifacts: [ChartArtifact, ChartArtifact];
+}
+
+export class PnlChartError extends Error {
+  override readonly name = "PnlChartError";
+}
+
+/**
+ * Fonts: DejaVu Sans first because it is the face we rasterise with (Debian fonts-dejavu-core);
+ * the rest are for someone opening the SVG on a machine without it.
+ */
+const FONT_FAMILY = "DejaVu Sans, Verdana, Arial, sans-serif";
+const FONT_FILES = ["/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"];
+
+export const SERIES_AFTER_FEES = "PnL after fees";
+export const SERIES_BEFORE_FEES = "PnL before fees";
+
+/** One row of a chart's data: long form, one row per series and time. */
+export interface PnlChartDatum {
+  time: number;
+  series: typeof SERIES_AFTER_FEES | typeof SERIES_BEFORE_FEES;
+  usd: number;
+}
+
+export function chartFileName(window: PnlWindow, ext: "png" | "svg"): string {
+  return `cumulative_pnl.${window.name}.${ext}`;
+}
+
+const pad = (n: number): string => String(n).padStart(2, "0");
+
+/** `2024-01-02 13:05` in UTC, the same on every machine (no locale, no time zone). */
+export function formatUtcMinute(ms: number): string {
+  const d = new Date(ms);
+  return `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())} ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}`;
+}
+
+/** `+1,234.56` / `-0.50`: dollars to the cent with thousands separators, locale-free. */
+export function formatUsd(x: number): string {
+  const sign = x < 0 ? "-" : "+";
+  const [int, frac] = Math.abs(x).toFixed(2).split(".") as [string, string];
+  return `${sign}${int.replace(/\B(?=(\d{3})+(?!\d))/g, ",")}.${frac}`;
+}
+
+export function chartData(window: PnlWindow): PnlChartDatum[] {
+  const rows: PnlChartDatum[] = [];
+  for (const p of window.points) rows.push({ time: p.timestamp, series: SERIES_AFTER_FEES, usd: p.pnlAfterFees });
+  for (const p of window.points) rows.push({ time: p.timestamp, series: SERIES_BEFORE_FEES, usd: p.pnl });
+  return rows;
+}
+
+function subtitle(window: PnlWindow): string {
+  const span = window.fromMs !== undefined && window.toMs !== undefined ? `${formatUtcMinute(window.fromMs)} to ${formatUtcMinute(window.toMs)} UTC` : "";
+  if (window.bars === 0) return span === "" ? "no runs found" : span;
+  const after = window.totalPnl - window.totalFees;
+  return `${span}  |  after fees ${formatUsd(after)} USD, before fees ${formatUsd(window.totalPnl)} USD, fees ${formatUsd(window.totalFees).slice(1)} USD`;
+}
+
+/** Axis labels by tick granularity, in UTC, 24-hour clock (no AM/PM). */
+const TIME_LABELS = {
+  year: "%Y",
+  quarter: "%b %Y",
+  month: "%b %Y",
+  week: "%b %d",
+  date: "%b %d",
+  hours: "%H:%M",
+  minutes: "%H:%M",
+  seconds: "%H:%M:%S",
+  milliseconds: "%H:%M:%S.%L",
+};
+
+export const NO_DATA_NOTE = "no data: no bar with PnL in this window";
+
+/** The vega-lite spec of one window's chart; its data values are the chart's points. */
+export function pnlChartSpec(model: string, window: PnlWindow, opts: PnlChartOptions = {}): TopLevelSpec {
+  const width = opts.width ?? DEFAULT_CHART.width;
+  const height = opts.height ?? DEFAULT_CHART.height;
+  const common = {
+    $schema: "https://vega.github.io/schema/vega-lite/v6.json",
+    width,
+    height,
+    // "fit" + "padding": the whole picture (axes, title, legend) is width x height, so the PNG size
+    // is known in advance.
+    autosize: { type: "fit", contains: "padding" },
+    background: "white",
+    title: { text: `${model}: cumulative PnL ${window.label}`, subtitle: subtitle(window), anchor: "start", fontSize: 16, subtitleFontSize: 12, subtitleColor: "#444" },
+    config: { font: FONT_FAMILY, axis: { labelFontSize: 11, titleFontSize: 12, labelColor: "#333", titleColor: "#333" }, legend: { labelFontSize: 11 } },
+  } as const;
+  if (window.points.length === 0) {
+    return {
+      ...common,
+      data: { values: [{ note: NO_DATA_NOTE }] },
+      mark: { type: "text", fontSize: 16, color: "#666" },
+      encoding: { text: { field: "note", type: "nominal" }, x: { value: width / 2 }, y: { value: height / 2 - 40 } },
+    } as TopLevelSpec;
+  }
+  const few = window.points.length <= 60;
+  return {
+    ...common,
+    data: { values: chartData(window) },
+    layer: [
+      { mark: { type: "rule", color: "#999", strokeDash: [4, 3] }, encoding: { y: { datum: 0, type: "quantitative" } } },
+      {
+        mark: { type: "line", strokeWidth: 2, interpolate: "linear", point: few ? { size: 30, filled: true } : false },
+        encoding: {
+          x: {
+            field: "time",
+            type: "temporal",
+            title: "time (UTC)",
+            scale: { type: "utc", ...(window.fromMs !== undefined && window.toMs !== undefined && window.toMs > window.fromMs ? { domain: [window.fromMs, window.toMs] } : {}) },
+            axis: { format: TIME_LABELS, labelOverlap: true, labelFlush: true, tickCount: 8 },
+          },
+          y: { field: "usd", type: "quantitative", title: "cumulative PnL (USD)", axis: { format: ",.2~f", tickCount: 6 }, scale: { zero: true, nice: true } },
+          color: {
+            field: "series",
+            type: "nominal",
+            title: null,
+            scale: { domain: [SERIES_AFTER_FEES, SERIES_BEFORE_FEES], range: ["#1f4e9c", "#e08a2c"] },
+            legend: { orient: "top", direction: "horizontal" },
+          },
+          order: { field: "time", type: "temporal" },
+        },
+      },
+    ],
+  } as TopLevelSpec;
+}
+
+/** Vega numbers clip paths from a process-wide counter; renumber them per document. */
+function normaliseIds(svg: string): string {
+  const ids = new Map<string, string>();
+  return svg.replace(/\bclip(\d+)\b/g, (m) => {
+    let id = ids.get(m);
+    if (id === undefined) {
+      id = `clip${ids.size + 1}`;
+      ids.set(m, id);
+    }
+    return id;
+  });
+}
+
+type CompileLogger = NonNullable<NonNullable<Parameters<typeof compile>[1]>["logger"]>;
+
+/**
+ * Our specs are generated, so a vega-lite warning (a dropped encoding, an ignored property) is a
+ * defect in this file: it fails the render instead of printing to the console and drawing
+ * something else.
+ */
+function strictLogger(): CompileLogger {
+  const logger: CompileLogger = {
+    level: () => logger,
+    error: (...args: unknown[]) => {
+      throw new PnlChartError(`vega-lite: ${args.map(String).join(" ")}`);
+    },
+    warn: (...args: unknown[]) => {
+      throw new PnlChartError(`vega-lite warned about the chart spec: ${args.map(String).join(" ")}`);
+    },
+    info: () => logger,
+    debug: () => logger,
+  };
+  return logger;
+}
+
+export async function renderSvg(spec: TopLevelSpec): Promise<string> {
+  let compiled;
+  try {
+    // A copy: Vega tags inline data objects in place, and the caller's spec should stay as it was.
+    compiled = compile(structuredClone(spec), { logger: strictLogger() }).spec;
+  } catch (e) {
+    if (e instanceof PnlChartError) throw e;
+    throw new PnlChartError(`vega-lite could not compile the chart spec: ${(e as Error).message}`, { cause: e });
+  }
+  const view = new vega.View(vega.parse(compiled), { renderer: "none" });
+  try {
+    return normaliseIds(await view.toSVG());
+  } finally {
+    view.finalize();
+  }
+}
+
+let fontFiles: string[] | undefined;
+
+function fonts(): string[] {
+  if (fontFiles === undefined) {
+    const missing = FONT_FILES.filter((f) => !existsSync(f));
+    if (missing.length > 0) throw new PnlChartError(`chart fonts missing: ${missing.join(", ")} (install the Debian package fonts-dejavu-core)`);
+    fontFiles = FONT_FILES;
+  }
+  return fontFiles;
+}
+
+export function svgToPng(svg: string, pixelRatio: number = DEFAULT_CHART.pixelRatio): Uint8Array {
+  const resvg = new Resvg(svg, {
+    // System fonts are never consulted: which ones a machine has must not change the picture.
+    font: { loadSystemFonts: false, fontFiles: fonts(), defaultFontFamily: "DejaVu Sans", sansSerifFamily: "DejaVu Sans" },
+    fitTo: { mode: "zoom", value: pixelRatio },
+    background: "white",
+  });
+  return new Uint8Array(resvg.render().asPng());
+}
+
+/** Width and height from a PNG's IHDR chunk. */
+export function pngSize(png: Uint8Array): { width: number; height: number } {
+  const sig = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
+  if (png.length < 24 || sig.some((b, i) => png[i] !== b)) throw new PnlChartError("not a PNG (bad signature)");
+  const dv = new DataView(png.buffer, png.byteOffset, png.byteLength);
+  return { width: dv.getUint32(16), height: dv.getUint32(20) };
+}
+
+export async function renderPnlChart(model: string, window: PnlWindow, opts: PnlChartOptions = {}): Promise<RenderedPnlChart> {
+  const spec = pnlChartSpec(model, window, opts);
+  const svg = await renderSvg(spec);
+  const png = svgToPng(svg, opts.pixelRatio ?? DEFAULT_CHART.pixelRatio);
+  return {
+    window,
+    spec,
+    svg,
+    png,
+    artifacts: [
+      { fileName: chartFileName(window, "png"), contentType: "image/png", body: png, window: window.kind },
+      { fileName: chartFileName(window, "svg"), contentType: "image/svg+xml", body: new TextEncoder().encode(svg), window: window.kind },
+    ],
+  };
+}
+
+export async function renderPnlCharts(model: string, windows: readonly PnlWindow[], opts: PnlChartOptions = {}): Promise<RenderedPnlChart[]> {
+  const out: RenderedPnlChart[] = [];
+  for (const w of windows) out.push(await renderPnlChart(model, w, opts));
+  return out;
+}
