@@ -4,6 +4,8 @@
 import { Command } from "commander";
 import { registerBrokerExperiment } from "./broker-experiment-command.js";
 import { positiveInt, utcTime } from "./parse.js";
+import { registerPnl } from "./pnl-command.js";
+import { registerDags } from "./dags-command.js";
 import { registerDemo, registerRun } from "./run-command.js";
 import { registerShow } from "./show-command.js";
 import { runVenueDemo } from "./venue-demo.js";
@@ -31,6 +33,8 @@ export function buildProgram(): Command {
   registerRun(program);
   registerShow(program);
   registerDemo(program);
+  registerPnl(program);
+  registerDags(program);
   return program;
 }
 

@@ -113,7 +113,7 @@ export class FileRunStore implements RunRecordStore {
     try {
       raw = JSON.parse(readFileSync(file, "utf8"));
     } catch (err) {
-      throw new Error(`${file}: not a JSON run record (${err instanceof Error ? err.message : String(err)})`);
+      throw new Error(`${file}: not a JSON run record (${err instanceof Error ? err.message : String(err)})`, { cause: err });
     }
     const parsed = dagRunSchema.safeParse(raw);
     if (!parsed.success) {
@@ -147,7 +147,7 @@ async function acquireLock(lockFile: string): Promise<() => void> {
         rmSync(lockFile, { force: true });
         continue;
       }
-      if (i > 2000) throw new Error(`${lockFile}: still locked after 20 s; if no tradeloop process is running, delete it`);
+      if (i > 2000) throw new Error(`${lockFile}: still locked after 20 s; if no tradeloop process is running, delete it`, { cause: err });
       await new Promise((r) => setTimeout(r, 10));
     }
   }

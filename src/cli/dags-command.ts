@@ -1,0 +1,205 @@
+// `tradeloop dags list | show | trigger | test | backfill | runs | clear`: the Airflow-like face of
+// the orchestration. Runs go through an executor: local by default (tasks run in this process and
+// the command returns when they are done), or BullMQ (`--executor bullmq`: runs are queued on Redis
+// for `tradeloop worker` processes).
+
+import { InvalidArgumentError, type Command } from "commander";
+import { loadDags } from "../../dags/index.js";
+import type { DagDefinition } from "../orchestration/dag.js";
+import type { Executor } from "../orchestration/executor.js";
+import { FileRunStore } from "../orchestration/file-run-store.js";
+import { LocalExecutor } from "../orchestration/local-executor.js";
+import { Orchestrator } from "../orchestration/orchestrator.js";
+import type { DagRun } from "../orchestration/run-records.js";
+import { nextFire } from "../orchestration/schedule.js";
+import { utcTime } from "./parse.js";
+import { barProgress, type BarProgress } from "./progress.js";
+import { formatTable } from "./table.js";
+
+interface ExecutorFlags {
+  executor: string;
+  root: string;
+  quiet?: boolean;
+}
+
+function confFlag(v: string): Record<string, unknown> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(v);
+  } catch (err) {
+    throw new InvalidArgumentError(`--conf must be a JSON object: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) throw new InvalidArgumentError("--conf must be a JSON object, like '{\"system\":{\"barMinutes\":1}}'");
+  return parsed as Record<string, unknown>;
+}
+
+/** The executor the flags ask for, with a progress bar on stderr for long local tasks. */
+export async function openCliExecutor(f: ExecutorFlags): Promise<Executor> {
+  const log = f.quiet === true ? () => undefined : (m: string) => process.stderr.write(`${m}\n`);
+  if (f.executor === "bullmq") {
+    const { openExecutor } = await import("../orchestration/open-executor.js");
+    return openExecutor("bullmq", { root: f.root, redisUrl: process.env["REDIS_URL"], log });
+  }
+  if (f.executor !== "local") throw new InvalidArgumentError(`--executor must be local or bullmq, got "${f.executor}"`);
+  const orch = new Orchestrator(await loadDags(), new FileRunStore(f.root));
+  const bars = new Map<string, BarProgress>();
+  const ex = new LocalExecutor(orch, {
+    dataRoot: f.root,
+    log: (m) => {
+      if (!/: bar \d+\/\d+$/.test(m)) log(m);
+    },
+    onProgress: (runKey, taskId, done, total, detail) => {
+      if (f.quiet === true) return;
+      const key = `${runKey} ${taskId}`;
+      let bar = bars.get(key);
+      if (bar === undefined) {
+        bar = barProgress(key, total, Date.parse(`${detail}Z`));
+        bars.set(key, bar);
+      }
+      bar.update(done, Date.parse(`${detail}Z`));
+      if (done >= total) {
+        bar.stop();
+        bars.delete(key);
+      }
+    },
+    onTaskDone: () => {
+      for (const b of bars.values()) b.stop();
+      bars.clear();
+    },
+  });
+  await ex.requeueOrphans();
+  return ex;
+}
+
+const ms = (t: number | undefined): string => (t === undefined ? "-" : new Date(t).toISOString().replace(".000Z", "Z"));
+
+function duration(a: number | undefined, b: number | undefined): string {
+  if (a === undefined || b === undefined) return "-";
+  const s = (b - a) / 1000;
+  return s < 120 ? `${s.toFixed(1)} s` : `${(s / 60).toFixed(1)} min`;
+}
+
+export function formatRuns(runs: readonly DagRun[]): string {
+  return formatTable(
+    ["run key", "state", "interval start", "interval end", "started", "duration", "tasks"],
+    runs.map((r) => [
+      r.runKey, r.state, ms(r.logicalStart), ms(r.logicalEnd), ms(r.startedAt), duration(r.startedAt, r.endedAt),
+      Object.entries(r.tasks).map(([id, t]) => `${id}=${t.state}${t.tries > 1 ? `(${t.tries} tries)` : ""}`).join(" "),
+    ]),
+  );
+}
+
+function describeDag(d: DagDefinition, now: number): string[] {
+  return [
+    d.id, d.schedule === null ? "manual" : `${d.schedule.cron} ${d.schedule.timezone}`, d.schedule === null ? "-" : ms(nextFire(d.schedule, now)),
+    d.dataInterval, String(d.tasks.length), String(d.maxActiveRuns), String(d.catchupLimit),
+  ];
+}
+
+async function withExecutor<T>(f: ExecutorFlags, fn: (ex: Executor) => Promise<T>): Promise<T> {
+  const ex = await openCliExecutor(f);
+  try {
+    return await fn(ex);
+  } finally {
+    await ex.close();
+  }
+}
+
+/** Runs (or queues, on BullMQ) and prints the runs' table; a local failed run makes the exit code 1. */
+async function dispatchAndReport(ex: Executor, runKeys: string[]): Promise<void> {
+  await ex.dispatch();
+  const runs = (await Promise.all(runKeys.map((k) => ex.orchestrator.store.get(k)))).filter((r): r is DagRun => r !== undefined);
+  process.stdout.write(formatRuns(runs) + "\n");
+  for (const r of runs) {
+    for (const [id, t] of Object.entries(r.tasks)) if (t.error !== undefined && t.state === "failed") process.stdout.write(`${r.runKey} ${id}: ${t.error}\n`);
+    const out = r.tasks["run_system"]?.output as { runDir?: string } | undefined;
+    if (out?.runDir !== undefined) process.stdout.write(`${r.runKey}: run directory ${out.runDir}\n`);
+  }
+  if (ex.kind === "local" && runs.some((r) => r.state === "failed")) process.exitCode = 1;
+  if (ex.kind === "bullmq") process.stdout.write("queued on BullMQ: `tradeloop worker` processes run the tasks; `tradeloop dags runs --executor bullmq` shows their states\n");
+}
+
+export function registerDags(program: Command): void {
+  const dags = program.command("dags").description("DAGs: list, show, trigger, test, backfill, runs, clear");
+  const common = (c: Command): Command =>
+    c
+      .option("--executor <kind>", "local (in process, default) | bullmq (Redis at REDIS_URL)", process.env["TRADELOOP_EXECUTOR"] ?? "local")
+      .option("--root <dir>", "data root for run directories and (local) run records", "storage")
+      .option("--quiet", "no progress output");
+
+  dags
+    .command("list")
+    .description("every DAG with its schedule, next slot and limits")
+    .action(async () => {
+      const now = Date.now();
+      const all = await loadDags();
+      process.stdout.write(formatTable(["dag", "schedule", "next slot", "interval", "tasks", "max active", "catchup"], all.map((d) => describeDag(d, now))) + "\n");
+    });
+
+  dags
+    .command("show <dag>")
+    .description("a DAG's tasks, dependencies, trigger rules, retries and default conf")
+    .action(async (id: string) => {
+      const d = new Orchestrator(await loadDags(), new FileRunStore("storage")).dag(id);
+      process.stdout.write(`${d.id}: ${d.description}\nschedule ${d.schedule === null ? "manual" : `${d.schedule.cron} (${d.schedule.timezone})`}, data interval ${d.dataInterval}, start ${ms(d.startDate)}, catchup ${d.catchupLimit}, max active runs ${d.maxActiveRuns}\n\n`);
+      process.stdout.write(formatTable(["task", "upstream", "trigger rule", "retries", "backoff", "timeout"], d.tasks.map((t) => [t.id, t.upstream.join(",") || "-", t.triggerRule, String(t.retries), `${t.retryBackoff} ${t.retryBackoffMs / 1000} s`, `${t.timeoutMs / 60_000} min`])) + "\n\n");
+      process.stdout.write(`default conf ${JSON.stringify(d.defaultConf, null, 1)}\n`);
+    });
+
+  common(dags.command("trigger <dag>").description("a manual run (conf overrides the DAG's default conf); asking twice for the same start gives the same run"))
+    .option("--conf <json>", "conf for this run", confFlag, {})
+    .option("--start <time>", "logical start (UTC); default conf.start or now", utcTime)
+    .option("--end <time>", "logical end (UTC); default a day after start", utcTime)
+    .action(async (id: string, f: ExecutorFlags & { conf: Record<string, unknown>; start?: number; end?: number }) => {
+      await withExecutor(f, async (ex) => {
+        const conf = { ...f.conf, ...(f.start !== undefined ? { start: new Date(f.start).toISOString() } : {}), ...(f.end !== undefined ? { end: new Date(f.end).toISOString() } : {}) };
+        const r = await ex.orchestrator.trigger(id, conf);
+        if (!r.created) process.stderr.write(`${r.run.runKey} exists already (${r.run.state}); not creating another\n`);
+        await dispatchAndReport(ex, [r.run.runKey]);
+      });
+    });
+
+  common(dags.command("test <dag> <logical_start>").description("run one DAG run for a logical start now, in the foreground (a manual run)"))
+    .option("--conf <json>", "conf for this run", confFlag, {})
+    .action(async (id: string, start: string, f: ExecutorFlags & { conf: Record<string, unknown> }) => {
+      await withExecutor(f, async (ex) => {
+        const dag = ex.orchestrator.dag(id);
+        const t = utcTime(start);
+        const end = dag.schedule === null ? t + 86_400_000 : nextFire(dag.schedule, t);
+        const r = await ex.orchestrator.trigger(id, f.conf, { start: t, end });
+        await dispatchAndReport(ex, [r.run.runKey]);
+      });
+    });
+
+  common(dags.command("backfill <dag>").description("one backfill run per schedule slot whose logical start is in [start, end]"))
+    .requiredOption("--start <time>", "first logical start (UTC)", utcTime)
+    .requiredOption("--end <time>", "last logical start (UTC)", utcTime)
+    .option("--conf <json>", "conf for these runs", confFlag, {})
+    .action(async (id: string, f: ExecutorFlags & { start: number; end: number; conf: Record<string, unknown> }) => {
+      await withExecutor(f, async (ex) => {
+        const r = await ex.orchestrator.backfill(id, f.start, f.end, f.conf);
+        process.stderr.write(`backfill ${id}: ${r.created.length} run(s) created, ${r.existing.length} existed already\n`);
+        await dispatchAndReport(ex, [...r.existing, ...r.created].map((x) => x.runKey).sort());
+      });
+    });
+
+  common(dags.command("runs [dag]").description("a table of runs with states and durations"))
+    .option("--state <state>", "only runs in this state")
+    .action(async (id: string | undefined, f: ExecutorFlags & { state?: string }) => {
+      await withExecutor({ ...f, quiet: true }, async (ex) => {
+        const runs = (await ex.orchestrator.store.list(id)).filter((r) => f.state === undefined || r.state === f.state);
+        process.stdout.write(runs.length === 0 ? "no runs\n" : formatRuns(runs) + "\n");
+      });
+    });
+
+  common(dags.command("clear <run_key>").description("clear a task (and its downstream tasks) of a run, then run them again"))
+    .requiredOption("--task <id>", "task to clear")
+    .option("--no-run", "only clear; run later")
+    .action(async (runKey: string, f: ExecutorFlags & { task: string; run: boolean }) => {
+      await withExecutor(f, async (ex) => {
+        const r = await ex.orchestrator.clear(runKey, f.task);
+        process.stderr.write(`cleared ${r.cleared.join(", ")} of ${runKey}\n`);
+        if (f.run) await dispatchAndReport(ex, [runKey]);
+      });
+    });
+}

@@ -1,0 +1,188 @@
+import { mkdtempSync, writeFileSync, readFileSync } from "node:fs";
+import { tmpdir, hostname } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { defineDag, task, DagDefinitionError, type DagDefinition, type TaskSpec } from "../../src/orchestration/dag.js";
+import { FileRunStore } from "../../src/orchestration/file-run-store.js";
+import { LocalExecutor } from "../../src/orchestration/local-executor.js";
+import { Orchestrator } from "../../src/orchestration/orchestrator.js";
+import type { TaskHandler } from "../../src/orchestration/task.js";
+
+const tmp = (): string => mkdtempSync(join(tmpdir(), "tl-orch-"));
+const ok: TaskHandler = async (ctx) => ({ task: ctx.taskId, upstream: Object.keys(ctx.upstream) });
+const fail: TaskHandler = async () => {
+  throw new Error("boom");
+};
+
+function setup(dags: DagDefinition[], now = () => Date.now()) {
+  const root = tmp();
+  const orch = new Orchestrator(dags, new FileRunStore(root), now);
+  const ex = new LocalExecutor(orch, { dataRoot: root });
+  return { root, orch, ex };
+}
+
+function chain(id: string, specs: TaskSpec[]): DagDefinition {
+  return defineDag({ id, tasks: specs.map((s, i) => task({ ...s, upstream: i === 0 ? [] : [specs[i - 1]?.id as string] })) });
+}
+
+describe("DAG definitions", () => {
+  it("rejects cycles, unknown upstreams, fan-out and ids that could escape a folder", () => {
+    expect(() => defineDag({ id: "x", tasks: [task({ id: "a", handler: ok, upstream: ["b"] }), task({ id: "b", handler: ok, upstream: ["a"] })] })).toThrow(/cycle/);
+    expect(() => defineDag({ id: "x", tasks: [task({ id: "a", handler: ok, upstream: ["zz"] })] })).toThrow(/unknown task "zz"/);
+    expect(() => defineDag({ id: "x", tasks: [task({ id: "a", handler: ok }), task({ id: "b", handler: ok, upstream: ["a"] }), task({ id: "c", handler: ok, upstream: ["a"] })] })).toThrow(/feeds 2 downstream/);
+    expect(() => defineDag({ id: "../etc", tasks: [task({ id: "a", handler: ok })] })).toThrow(DagDefinitionError);
+    expect(() => defineDag({ id: "a/b", tasks: [task({ id: "a", handler: ok })] })).toThrow(/not a valid id/);
+  });
+});
+
+describe("local executor", () => {
+  it("retries a failing task with backoff until it succeeds, and passes outputs downstream", async () => {
+    let calls = 0;
+    const flaky: TaskHandler = async (ctx) => {
+      calls++;
+      if (ctx.attempt < 3) throw new Error(`try ${ctx.attempt} fails`);
+      return { value: 42 };
+    };
+    const seen: unknown[] = [];
+    const dag = chain("retry", [{ id: "a", handler: flaky, retries: 2, retryBackoffMs: 20 }, { id: "b", handler: async (ctx) => seen.push(ctx.upstream["a"]) }]);
+    const { orch, ex } = setup([dag]);
+    const t0 = Date.now();
+    const { run } = await orch.trigger("retry", { start: "2024-01-01T00:00:00Z" });
+    await ex.dispatch();
+    const done = await orch.store.get(run.runKey);
+    expect(done?.state).toBe("success");
+    expect(done?.tasks["a"]?.tries).toBe(3);
+    expect(done?.tasks["a"]?.history.map((h) => h.state)).toEqual(["up_for_retry", "up_for_retry", "success"]);
+    expect(calls).toBe(3);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(20 + 40);
+    expect(seen).toEqual([{ value: 42 }]);
+  });
+
+  it("fails the run when retries run out", async () => {
+    const dag = chain("fails", [{ id: "a", handler: fail, retries: 1, retryBackoffMs: 1 }]);
+    const { orch, ex } = setup([dag]);
+    const { run } = await orch.trigger("fails", { start: "2024-01-01T00:00:00Z" });
+    await ex.dispatch();
+    const done = await orch.store.get(run.runKey);
+    expect(done?.state).toBe("failed");
+    expect(done?.tasks["a"]?.state).toBe("failed");
+    expect(done?.tasks["a"]?.error).toMatch(/boom/);
+  });
+
+  it("applies trigger rules: all_success skips after a failure, all_done runs, none_failed runs after a skip", async () => {
+    const dag = chain("rules", [
+      { id: "a", handler: fail },
+      { id: "b", handler: ok, triggerRule: "all_success" },
+      { id: "c", handler: ok, triggerRule: "all_done" },
+      { id: "d", handler: ok, triggerRule: "none_failed" },
+    ]);
+    const dag2 = chain("rules2", [{ id: "a", handler: fail }, { id: "b", handler: ok, triggerRule: "none_failed" }]);
+    const { orch, ex } = setup([dag, dag2]);
+    const r1 = await orch.trigger("rules", { start: "2024-01-01T00:00:00Z" });
+    const r2 = await orch.trigger("rules2", { start: "2024-01-01T00:00:00Z" });
+    await ex.dispatch();
+    const s1 = await orch.store.get(r1.run.runKey);
+    expect(Object.fromEntries(Object.entries(s1?.tasks ?? {}).map(([k, v]) => [k, v.state]))).toEqual({ a: "failed", b: "skipped", c: "success", d: "success" });
+    expect(s1?.tasks["b"]?.reason).toBe("all_success: a failed");
+    expect(s1?.state).toBe("failed");
+    const s2 = await orch.store.get(r2.run.runKey);
+    expect(s2?.tasks["b"]?.state).toBe("skipped");
+    expect(s2?.tasks["b"]?.reason).toBe("none_failed: a failed");
+  });
+
+  it("fails a task that outlives its timeout even when the handler ignores the signal", async () => {
+    const slow: TaskHandler = () => new Promise((r) => setTimeout(r, 2000));
+    const { orch, ex } = setup([chain("slow", [{ id: "a", handler: slow, timeoutMs: 50 }])]);
+    const { run } = await orch.trigger("slow", { start: "2024-01-01T00:00:00Z" });
+    await ex.dispatch();
+    expect((await orch.store.get(run.runKey))?.tasks["a"]?.error).toMatch(/TaskTimeoutError: timed out after 50 ms/);
+  });
+
+  it("runs at most maxActiveRuns runs of a DAG at once", async () => {
+    let active = 0;
+    let peak = 0;
+    const h: TaskHandler = async () => {
+      active++;
+      peak = Math.max(peak, active);
+      await new Promise((r) => setTimeout(r, 30));
+      active--;
+    };
+    const dag = defineDag({ id: "one", maxActiveRuns: 1, tasks: [task({ id: "a", handler: h })] });
+    const root = tmp();
+    const orch = new Orchestrator([dag], new FileRunStore(root));
+    const ex = new LocalExecutor(orch, { dataRoot: root, concurrency: 4 });
+    for (const d of ["2024-01-01", "2024-01-02", "2024-01-03"]) await orch.trigger("one", { start: `${d}T00:00:00Z` });
+    await ex.dispatch();
+    expect(peak).toBe(1);
+    expect((await orch.store.list("one")).map((r) => r.state)).toEqual(["success", "success", "success"]);
+  });
+
+  it("two schedulers ticking at once over the same store create each slot exactly once", async () => {
+    let now = Date.UTC(2024, 0, 5, 12);
+    const dag = defineDag({ id: "daily", schedule: { cron: "0 0 * * *", timezone: "UTC" }, catchupLimit: 10, startDate: Date.UTC(2024, 0, 1), tasks: [task({ id: "a", handler: ok })] });
+    const root = tmp();
+    const a = new Orchestrator([dag], new FileRunStore(root), () => now);
+    const b = new Orchestrator([dag], new FileRunStore(root), () => now);
+    const results = await Promise.all([a.scheduleTick(), b.scheduleTick(), a.scheduleTick(), b.scheduleTick()]);
+    const created = results.flatMap((r) => r.created.map((x) => x.runKey));
+    // Fires on Jan 1..5 each cover the day before (Airflow's data interval).
+    expect(created.sort()).toEqual(["daily.scheduled.20231231_000000", "daily.scheduled.20240101_000000", "daily.scheduled.20240102_000000", "daily.scheduled.20240103_000000", "daily.scheduled.20240104_000000"]);
+    expect((await a.store.list("daily")).length).toBe(5);
+    // After two days down, the next tick catches up on both missed days, then nothing more.
+    now = Date.UTC(2024, 0, 7, 1);
+    expect((await a.scheduleTick()).created.map((r) => r.runKey)).toEqual(["daily.scheduled.20240105_000000", "daily.scheduled.20240106_000000"]);
+    expect((await b.scheduleTick()).created).toEqual([]);
+  });
+
+  it("backfill creates one run per slot once, and clear reruns a task with its downstream", async () => {
+    let runsOfB = 0;
+    const dag = defineDag({
+      id: "bf", schedule: { cron: "0 0 * * *", timezone: "UTC" },
+      tasks: [task({ id: "a", handler: ok }), task({ id: "b", handler: async () => ++runsOfB, upstream: ["a"] })],
+    });
+    const { orch, ex } = setup([dag]);
+    const first = await orch.backfill("bf", Date.UTC(2024, 1, 1), Date.UTC(2024, 1, 3));
+    expect(first.created.map((r) => r.runKey)).toEqual(["bf.backfill.20240201_000000", "bf.backfill.20240202_000000", "bf.backfill.20240203_000000"]);
+    expect((await orch.backfill("bf", Date.UTC(2024, 1, 1), Date.UTC(2024, 1, 3))).created).toEqual([]);
+    await ex.dispatch();
+    expect(runsOfB).toBe(3);
+    const { cleared } = await orch.clear("bf.backfill.20240202_000000", "a");
+    expect(cleared.sort()).toEqual(["a", "b"]);
+    await ex.dispatch();
+    expect(runsOfB).toBe(4);
+    expect((await orch.store.get("bf.backfill.20240202_000000"))?.state).toBe("success");
+  });
+
+  it("asking twice for the same manual run gives back the first", async () => {
+    const { orch } = setup([chain("m", [{ id: "a", handler: ok }])]);
+    const a = await orch.trigger("m", { start: "2024-03-01T00:00:00Z" });
+    const b = await orch.trigger("m", { start: "2024-03-01T00:00:00Z", other: 1 });
+    expect(a.created).toBe(true);
+    expect(b.created).toBe(false);
+    expect(b.run.conf["other"]).toBeUndefined();
+  });
+
+  it("re-queues a task its dead process left running, and runs it", async () => {
+    const { orch, ex, root } = setup([chain("orphan", [{ id: "a", handler: ok }])]);
+    const { run } = await orch.trigger("orphan", { start: "2024-01-01T00:00:00Z" });
+    await orch.startQueuedRuns();
+    // What a killed process leaves behind: the task running under a pid that no longer exists.
+    await orch.store.update(run.runKey, (r) => {
+      r.tasks["a"] = { state: "running", tries: 1, worker: `${hostname()}:999999`, history: [{ try: 1, state: "running", startedAt: 0, worker: `${hostname()}:999999` }] };
+    });
+    expect(await ex.requeueOrphans()).toBe(1);
+    await ex.dispatch();
+    const done = await orch.store.get(run.runKey);
+    expect(done?.state).toBe("success");
+    expect(done?.tasks["a"]?.history.map((h) => h.state)).toEqual(["failed", "success"]);
+    expect(readFileSync(join(root, "_orchestration", "runs", "orphan", `${run.runKey}.json`), "utf8")).toContain('"success"');
+  });
+
+  it("a corrupt run record is reported with its file and field", async () => {
+    const { orch, root } = setup([chain("bad", [{ id: "a", handler: ok }])]);
+    const { run } = await orch.trigger("bad", { start: "2024-01-01T00:00:00Z" });
+    const file = join(root, "_orchestration", "runs", "bad", `${run.runKey}.json`);
+    writeFileSync(file, JSON.stringify({ ...run, state: "exploded" }));
+    await expect(orch.store.get(run.runKey)).rejects.toThrow(new RegExp(`${run.runKey}.json: field state`));
+  });
+});
