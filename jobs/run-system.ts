@@ -3,7 +3,9 @@
 // when an earlier try of the same run was interrupted.
 
 import { ConfigError, resolveConfig } from "../src/system/config.js";
-import { runSystem } from "../src/system/run-system.js";
+import { runIdentity, runSystem } from "../src/system/run-system.js";
+import { runDir } from "../src/storage/run-layout.js";
+import { runStoreTarget, ThrottledRunSync } from "./run-store-target.js";
 import type { TaskHandler } from "../src/orchestration/task.js";
 
 export interface RunSystemTaskOutput {
@@ -12,7 +14,12 @@ export interface RunSystemTaskOutput {
   bars: number;
   totalPnl: number;
   resumedFromBar: number | null;
+  /** Where the run directory was published (conf.runStore), without `_SUCCESS` until the DAG run succeeds. */
+  runUrl: string | null;
 }
+
+/** Finished bars reach the run store at most this often (whole files are re-sent). */
+const RUN_SYNC_INTERVAL_MS = 30_000;
 
 /** The system config a DAG run asks for: its conf's `system` object over the run's interval. */
 export function systemConfigFor(conf: Readonly<Record<string, unknown>>, interval: { start: number; end: number; runType: string }, dataRoot: string): Record<string, unknown> {
@@ -32,6 +39,11 @@ export const runSystemTask: TaskHandler = async (ctx) => {
   const given = systemConfigFor(ctx.conf, { start: ctx.logicalStart, end: ctx.logicalEnd, runType: ctx.runType }, ctx.dataRoot);
   const cfg = resolveConfig(given, `dag ${ctx.dagId} conf.system`);
   const everyBars = Math.max(1, Math.round((cfg.end - cfg.start) / (cfg.barMinutes * 60_000) / 10));
+  const localRunDir = runDir(cfg.outputRoot, runIdentity(cfg));
+  const target = runStoreTarget(ctx.conf, ctx.dataRoot, localRunDir);
+  // Fails fast (bucket missing, access denied, endpoint down) before a day is computed for nothing.
+  if (target !== undefined) await target.store.exists(`${target.prefix}/_SUCCESS`);
+  const sync = target === undefined ? undefined : new ThrottledRunSync(localRunDir, target, RUN_SYNC_INTERVAL_MS, ctx.log);
   const r = await runSystem(cfg, {
     given,
     runKey: ctx.runKey,
@@ -41,8 +53,10 @@ export const runSystemTask: TaskHandler = async (ctx) => {
     onBar: (done, total, simTime) => {
       ctx.progress(done, total, new Date(simTime).toISOString().slice(0, 16));
       if (done % everyBars === 0 || done === total) ctx.log(`bar ${done}/${total}`);
+      sync?.poke();
     },
   });
-  const out: RunSystemTaskOutput = { runDir: r.runDir, systemLogDir: r.systemLogDir, bars: r.summary.barsDone, totalPnl: r.summary.totalPnl, resumedFromBar: r.resumedFromBar ?? null };
+  await sync?.finish();
+  const out: RunSystemTaskOutput = { runDir: r.runDir, systemLogDir: r.systemLogDir, bars: r.summary.barsDone, totalPnl: r.summary.totalPnl, resumedFromBar: r.resumedFromBar ?? null, runUrl: target?.url ?? null };
   return out;
 };

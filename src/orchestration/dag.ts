@@ -49,7 +49,15 @@ export interface DagDefinition {
   defaultConf: Readonly<Record<string, unknown>>;
   tasks: readonly TaskDefinition[];
   /** Called once every task of a run has succeeded (writes `_SUCCESS` for runs with a run dir). */
-  onRunSuccess?: (outputs: Readonly<Record<string, unknown>>, conf: Readonly<Record<string, unknown>>) => Promise<void>;
+  onRunSuccess?: (run: FinishedRun) => Promise<void>;
+}
+
+export interface FinishedRun {
+  runKey: string;
+  /** Outputs of the run's tasks, by task id. */
+  outputs: Readonly<Record<string, unknown>>;
+  conf: Readonly<Record<string, unknown>>;
+  dataRoot: string;
 }
 
 export class DagDefinitionError extends Error {

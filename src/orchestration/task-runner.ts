@@ -102,21 +102,22 @@ export async function runTaskTry(o: TaskTryOptions): Promise<TaskTryResult> {
         : { ...ti, state: willRetry ? "up_for_retry" : "failed", endedAt: t1, error, history, ...(retryAt !== undefined ? { retryAt } : {}) };
     queued = advanceRun(o.dag, run, t1);
   });
-  await finishRunIfDone(o.dag, o.store, after, o.now, o.log);
+  await finishRunIfDone(o.dag, o.store, after, o);
   return error === undefined
     ? { kind: "success", output, queued }
     : { kind: "failed", error, willRetry, ...(retryAt !== undefined ? { retryAt } : {}), queued };
 }
 
 /** Sets a finished run's final state; a success runs the DAG's hook first (a failing hook fails the run). */
-export async function finishRunIfDone(dag: DagDefinition, store: RunRecordStore, run: DagRun, now: () => number, log: (m: string) => void): Promise<void> {
+export async function finishRunIfDone(dag: DagDefinition, store: RunRecordStore, run: DagRun, o: { now: () => number; log: (m: string) => void; dataRoot: string }): Promise<void> {
+  const { now, log } = o;
   if (run.state === "success" || run.state === "failed") return;
   let state = finishedState(run);
   if (state === undefined) return;
   let hookError: string | undefined;
   if (state === "success" && dag.onRunSuccess !== undefined) {
     try {
-      await dag.onRunSuccess(outputsOf(run), run.conf);
+      await dag.onRunSuccess({ runKey: run.runKey, outputs: outputsOf(run), conf: run.conf, dataRoot: o.dataRoot });
     } catch (err) {
       hookError = `success hook: ${err instanceof Error ? err.message : String(err)}`;
       log(`${run.runKey}: ${hookError}`);
