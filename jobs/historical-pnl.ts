@@ -40,6 +40,7 @@ export const historicalPnlTask: TaskHandler = async (ctx) => {
     where: `${where}.system`,
     signal: ctx.signal,
     onProgress: (p) => {
+      ctx.progress(p.barsDone, p.barsTotal, `${p.day} (day ${p.dayIndex + 1}/${p.days})`);
       if (p.event !== "bar") ctx.log(`${p.day} ${p.event === "skipped" ? "skipped (already complete)" : "done"} (${p.dayIndex + 1}/${p.days} days, ${p.barsDone}/${p.barsTotal} bars)`);
     },
   });

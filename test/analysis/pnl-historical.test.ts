@@ -1,0 +1,119 @@
+// The historical run: one simulation backfill run per UTC day, idempotent, joining the PnL series.
+
+import { existsSync, readFileSync, readdirSync, rmSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { collectPnlSeries } from "../../src/analysis/pnl-series.js";
+import { SUCCESS_MARKER } from "../../src/storage/run-layout.js";
+import { daySeed, runHistorical, utcDayStart, type HistoricalProgress } from "../../src/system/historical-run.js";
+import { historicalPnlTask } from "../../jobs/historical-pnl.js";
+import type { TaskContext } from "../../src/orchestration/task.js";
+import { MODEL, tmp } from "./pnl-fixture.js";
+
+const base = (root: string): Record<string, unknown> => ({
+  model: { name: MODEL, params: { lookbackBars: 2, volatilityBars: 4 } },
+  barMinutes: 15,
+  universe: { kind: "synthetic", assets: 3, seed: 3 },
+  data: { source: "synthetic", seed: 3 },
+  broker: { kind: "instant_fill" },
+  seed: 3,
+  targets: { grossExposure: 20_000 },
+  outputRoot: root,
+});
+
+const backfillDir = (root: string): string => join(root, "dev", MODEL, "simulation", "backfill");
+
+describe("historical run", () => {
+  it("over 2 days creates 2 backfill runs with _SUCCESS; a second call creates none; a day left incomplete is run again", async () => {
+    const root = tmp("tl-hist-");
+    const events: HistoricalProgress[] = [];
+    const r = await runHistorical({ base: base(root), firstDay: "2024-01-01", lastDay: "2024-01-02", onProgress: (p) => events.push(p) });
+    expect(r.ran).toBe(2);
+    expect(r.skipped).toBe(0);
+    const dirs = readdirSync(backfillDir(root)).sort();
+    expect(dirs).toEqual(["20240101_000000.20240102_000000", "20240102_000000.20240103_000000"]);
+    for (const d of dirs) expect(statSync(join(backfillDir(root), d, SUCCESS_MARKER)).isFile()).toBe(true);
+    // Progress: bars over the whole range, ending at 2 x 96.
+    expect(events.at(-1)).toMatchObject({ event: "day_done", barsDone: 192, barsTotal: 192, dayIndex: 1, days: 2 });
+    const bars = events.filter((e) => e.event === "bar").map((e) => e.barsDone);
+    expect(bars).toEqual([...bars].sort((a, b) => a - b));
+    // Each day has its own market (seeded from the date), so its own PnL.
+    expect(r.days[0]?.totalPnl).not.toBe(r.days[1]?.totalPnl);
+
+    const mtime = statSync(join(backfillDir(root), dirs[0] as string, "system_log_dir", "portfolio.jsonl")).mtimeMs;
+    const again = await runHistorical({ base: base(root), firstDay: "2024-01-01", lastDay: "2024-01-02" });
+    expect(again.ran).toBe(0);
+    expect(again.skipped).toBe(2);
+    expect(readdirSync(backfillDir(root)).sort()).toEqual(dirs);
+    expect(statSync(join(backfillDir(root), dirs[0] as string, "system_log_dir", "portfolio.jsonl")).mtimeMs).toBe(mtime);
+
+    // The runs join the model's PnL series: 2 days of 15-minute bars.
+    const series = collectPnlSeries(root, { stage: "dev", model: MODEL });
+    expect(series.runs.map((x) => x.status)).toEqual(["success", "success"]);
+    expect(series.bars).toHaveLength(192);
+    expect(series.bars.at(-1)?.cumulativePnl.toNumber()).toBeCloseTo((r.days[0]?.totalPnl ?? 0) + (r.days[1]?.totalPnl ?? 0), 6);
+
+    // A day without its marker (killed after the summary, say) is taken up again, the other skipped.
+    rmSync(join(backfillDir(root), dirs[1] as string, SUCCESS_MARKER));
+    const third = await runHistorical({ base: base(root), firstDay: "2024-01-01", lastDay: "2024-01-02" });
+    expect(third.days.map((d) => d.outcome)).toEqual(["skipped", "ran"]);
+    expect(statSync(join(backfillDir(root), dirs[1] as string, SUCCESS_MARKER)).isFile()).toBe(true);
+  }, 120_000);
+
+  it("a day killed midway is resumed by the next call and ends as an uninterrupted day would", async () => {
+    const root = tmp("tl-hist-kill-");
+    const stop = new AbortController();
+    await expect(
+      runHistorical({ base: base(root), firstDay: "2024-01-01", lastDay: "2024-01-02", signal: stop.signal, onProgress: (p) => p.barsDone >= 130 && stop.abort() }),
+    ).rejects.toThrow();
+    const day2 = join(backfillDir(root), "20240102_000000.20240103_000000");
+    expect(existsSync(join(day2, SUCCESS_MARKER))).toBe(false);
+    const partial = collectPnlSeries(root, { stage: "dev", model: MODEL });
+    expect(partial.runs.map((x) => x.status).sort()).toEqual(["incomplete", "success"]);
+    expect(partial.bars.length).toBeGreaterThan(96);
+    expect(partial.bars.length).toBeLessThan(192);
+
+    const resumed = await runHistorical({ base: base(root), firstDay: "2024-01-01", lastDay: "2024-01-02" });
+    expect(resumed.days.map((d) => d.outcome)).toEqual(["skipped", "ran"]);
+    const clean = tmp("tl-hist-clean-");
+    await runHistorical({ base: base(clean), firstDay: "2024-01-02", lastDay: "2024-01-02" });
+    const portfolio = (r: string): string => readFileSync(join(r, "dev", MODEL, "simulation", "backfill", "20240102_000000.20240103_000000", "system_log_dir", "portfolio.jsonl"), "utf8");
+    expect(portfolio(root)).toBe(portfolio(clean));
+    expect(collectPnlSeries(root, { stage: "dev", model: MODEL }).bars).toHaveLength(192);
+  }, 120_000);
+
+  it("refuses a config that sets the window or mode, and a reversed range", async () => {
+    const root = tmp("tl-hist-bad-");
+    await expect(runHistorical({ base: { ...base(root), mode: "paper_trading" }, firstDay: "2024-01-01", lastDay: "2024-01-01", where: "h.json" })).rejects.toThrow(/h\.json: mode is set by the historical run/);
+    await expect(runHistorical({ base: base(root), firstDay: "2024-01-03", lastDay: "2024-01-01" })).rejects.toThrow(/before the first day/);
+    await expect(runHistorical({ base: base(root), firstDay: "2024-02-30", lastDay: "2024-03-01" })).rejects.toThrow(/not a calendar day/);
+    await expect(runHistorical({ base: { ...base(root), barMinutes: 7 }, firstDay: "2024-01-01", lastDay: "2024-01-01" })).rejects.toThrow(/start must be on a 7-minute bar boundary|end must be on a 7-minute/);
+  });
+
+  it("day seeds depend on the date, not the range", () => {
+    expect(daySeed(3, utcDayStart("2024-01-02"))).toBe(daySeed(3, utcDayStart(Date.UTC(2024, 0, 2, 13))));
+    const seeds = new Set(Array.from({ length: 366 }, (_, i) => daySeed(3, Date.UTC(2024, 0, 1) + i * 86_400_000)));
+    expect(seeds.size).toBe(366);
+    for (const s of seeds) expect(Number.isInteger(s) && s >= 0).toBe(true);
+  });
+
+  it("runs as a task handler with the DAG conf, honouring the abort signal between days", async () => {
+    const root = tmp("tl-hist-task-");
+    const logs: string[] = [];
+    const progress: [number, number][] = [];
+    const ctx = (conf: Record<string, unknown>, signal = new AbortController().signal): TaskContext => ({
+      dagId: `historical_pnl.${MODEL}`, taskId: "historical_run", runKey: `historical_pnl.${MODEL}.manual.20240101_000000`, runType: "manual",
+      logicalStart: Date.UTC(2024, 0, 1), logicalEnd: Date.UTC(2024, 0, 2), conf, attempt: 1, dataRoot: root, signal, upstream: {}, log: (m) => logs.push(m),
+      progress: (done, total) => progress.push([done, total]),
+    });
+    const { outputRoot: _o, model: _m, ...system } = base(root);
+    const out = (await historicalPnlTask(ctx({ model: MODEL, start: "2024-01-01", end: "2024-01-01", system }))) as { ran: number; skipped: number };
+    expect(out).toMatchObject({ ran: 1, skipped: 0 });
+    expect(logs.some((l) => l.startsWith("2024-01-01 done"))).toBe(true);
+    expect(progress.at(-1)).toEqual([96, 96]);
+    const aborted = new AbortController();
+    aborted.abort();
+    await expect(historicalPnlTask(ctx({ model: MODEL, start: "2024-01-02", end: "2024-01-03", system }, aborted.signal))).rejects.toThrow(/aborted before 2024-01-02/);
+    await expect(historicalPnlTask(ctx({ model: MODEL, start: "2024-1-2", end: "2024-01-03" }))).rejects.toThrow(/conf: start: .*2024-01-01/);
+  }, 120_000);
+});
