@@ -1,0 +1,609 @@
+// Reconciliation of a finished run (DOMAIN.md section 8): what traded against what should have
+// traded. The run ("prod", whatever its mode) is compared with (a) a simulation of the same model
+// over the same window on the market data the run recorded, and (b) the research portfolio computed
+// straight from the run's predictions; the comparisons are named differences, statistics side by
+// side, PnL correlations, execution quality and timing, and a verdict against thresholds. Writes
+// `reconciliation/<run_timestamp>/` beside `system_log_dir/`: summary.json and report.html, plus the
+// simulation's own run layout under `sim/` (kept apart so it can never collide with a real run).
+//
+// Deterministic: the same run and options give byte-identical summary.json and report.html. The only
+// measured values in them are the run's own logged model times (timing.jsonl), named `measured...`;
+// the simulation's measured times are left out for that reason.
+
+import { existsSync, readFileSync, rmSync } from "node:fs";
+import { basename, dirname, join, relative, sep } from "node:path";
+import { Decimal } from "decimal.js";
+import { z } from "zod";
+import { compactUtc } from "../core/timestamp.js";
+import { decimalText } from "../oms/broker-log-reader.js";
+import { JsonlError, readJsonFile, readJsonlTyped, writeJsonAtomic, writeTextAtomic } from "../storage/jsonl.js";
+import { runSegments, SYSTEM_LOG_DIR } from "../storage/run-layout.js";
+import { ConfigError, formatIssues, resolveConfig } from "../system/config.js";
+import { getModel } from "../system/model-registry.js";
+import { portfolioStatistics } from "../system/run-summary.js";
+import { runSystem } from "../system/run-system.js";
+import { loadSystemLog, type LoggedPortfolioBar, type SystemLog } from "../system/system-log-loader.js";
+import { targetConfigSchema } from "../system/targets.js";
+import { MARKETS_FILE } from "../system/trading-setup.js";
+import type { WaveQuality } from "./execution-quality.js";
+import {
+  checkRunLog,
+  compareFills,
+  compareModelOutputs,
+  comparePortfolios,
+  DIFFERENCE_KINDS,
+  DifferenceList,
+  fmtPct,
+  pnlCorrelation,
+  type BrokerParentFill,
+  type ConsistencyReport,
+  type Difference,
+  type DifferenceKind,
+  type FillComparison,
+  type NodeComparison,
+  type PortfolioComparison,
+  type SideName,
+  type SidePortfolioBar,
+} from "./reconcile-compare.js";
+import { renderReconciliationReport, type ReportSeries } from "./reconciliation-report.js";
+import { barMarksFromRecording, buildResearchPortfolio, type MarkAsset, type ResearchPortfolio } from "./research-portfolio.js";
+import { parentOutcomes, runExecution, runTiming, waveFills, type Distribution, type RunExecution, type RunTiming } from "./run-execution.js";
+import type { SummaryStatistics } from "./statistics.js";
+
+export class ReconcileError extends Error {
+  override readonly name = "ReconcileError";
+}
+
+export const RUN_TIMESTAMP = /^\d{8}_\d{6}$/;
+
+export const reconcileThresholdsSchema = z
+  .object({
+    /** Model outputs, prod vs sim: largest percent change allowed (DOMAIN.md section 8: 1e-3 %). */
+    modelOutputPct: z.number().min(0).default(1e-3),
+    /** Portfolio columns and fills, prod vs sim: largest percent difference when the sim replays the run's broker. */
+    portfolioPct: z.number().min(0).default(1e-6),
+    /** Per-bar PnL correlation, prod vs sim. */
+    minPnlCorrelationSim: z.number().min(-1).max(1).default(0.9),
+    /** Per-bar PnL correlation, prod vs research. */
+    minPnlCorrelationResearch: z.number().min(-1).max(1).default(0.5),
+    /** Prod fill rate (|filled| / |target| over parents). Static TWAP keeps the last wave for collecting, so < 1 by design. */
+    minFillRate: z.number().min(0).max(1).default(0.5),
+    /** Prod fill rate as a share of the sim's (same orders, filled at 100% per child). */
+    minFillRateVsSim: z.number().min(0).max(1).default(0.9),
+    /** Prod notional-weighted slippage against arrival, bps. */
+    maxSlippageBps: z.number().min(0).default(25),
+    /** Prod fees in bps of traded notional. */
+    maxFeesBps: z.number().min(0).default(10),
+    /** Largest delay between a bar and its first order on the run's clock, ms. */
+    maxOrderDelayMs: z.number().min(0).default(30_000),
+    /** Mean measured model time per bar, ms. */
+    maxModelMsPerBar: z.number().min(0).default(10_000),
+  })
+  .strict();
+
+export const reconcileOptionsSchema = z
+  .object({
+    /** Names the output folder `reconciliation/<run_timestamp>/` (YYYYMMDD_HHMMSS, UTC). */
+    runTimestamp: z.string().regex(RUN_TIMESTAMP, "a UTC time as YYYYMMDD_HHMMSS").optional(),
+    thresholds: reconcileThresholdsSchema.prefault({}),
+    /**
+     * Gate portfolio and fill differences prod vs sim even when the sim cannot replay the run's
+     * broker (an embedded venue or a real exchange is replayed with instant fills, so they differ).
+     */
+    gateExecutionDifferences: z.boolean().default(false),
+    /** Fee rate of the instant-fill sim when the run's own broker cannot be replayed. */
+    simFeeRate: z.number().min(0).max(0.01).default(0.0005),
+    /** Differences listed in summary.json and the report (all are counted). */
+    maxListedDifferences: z.number().int().min(0).max(100_000).default(200),
+    /** Keep the simulation's run directory under `sim/` (it is evidence; it can be large). */
+    keepSimRun: z.boolean().default(true),
+    /** Replace an earlier reconciliation with the same run timestamp. */
+    replaceExisting: z.boolean().default(false),
+    charts: z
+      .object({
+        /** Assets drawn in the per-asset charts: those with the most traded notional. */
+        maxAssets: z.number().int().min(1).max(50).default(8),
+        /** Points per line: longer series are thinned evenly (tables keep every bar). */
+        maxPoints: z.number().int().min(10).max(20_000).default(600),
+      })
+      .strict()
+      .prefault({}),
+  })
+  .strict();
+
+export type ReconcileOptionsInput = z.input<typeof reconcileOptionsSchema>;
+export type ReconcileOptions = z.output<typeof reconcileOptionsSchema>;
+export type ReconcileThresholds = z.output<typeof reconcileThresholdsSchema>;
+
+export interface ReconcileDeps {
+  /** Wall clock for the default run timestamp; only the CLI and job edges pass one. */
+  now?: () => number;
+  /** Progress in words (loading, simulating, comparing, writing). */
+  progress?: (message: string) => void;
+}
+
+export interface Check {
+  name: string;
+  pass: boolean;
+  /** Whether it counts for the verdict (some only inform: see gateExecutionDifferences). */
+  gated: boolean;
+  value: number | string | null;
+  threshold: number | string | null;
+  message: string;
+}
+
+export interface SideStatistics {
+  portfolioBars: number;
+  /** Exact sums of the per-bar values (decimal text). */
+  totalPnl: string;
+  totalFees: string;
+  pnlAfterFees: string;
+  finalNetWealth: string | null;
+  statistics: SummaryStatistics;
+}
+
+export interface SideExecutionSummary {
+  parents: number;
+  fillRate: number | null;
+  slippageBps: number | null;
+  feesBps: number | null;
+  makerShare: number | null;
+  filledNotional: number;
+  perWave: WaveQuality[];
+}
+
+export interface AssetTargetVsExecuted {
+  symbol: string;
+  prod: { target: string; executed: string; fillRate: number | null };
+  sim: { target: string; executed: string; fillRate: number | null };
+  research: { target: string; executed: string };
+}
+
+export interface ReconciliationSummary {
+  schema: "tradeloop.reconciliation/1";
+  runTimestamp: string;
+  run: {
+    /** `<stage>/<model>/<mode>/<dag_run_mode>/<start>.<end>` (the folder name when outside the layout). */
+    path: string;
+    model: string;
+    mode: string;
+    broker: string;
+    start: string;
+    end: string;
+    barMinutes: number;
+    portfolioBars: number;
+    complete: boolean;
+  };
+  sim: { broker: string; replaysRunBroker: boolean; note: string | null; dir: string | null };
+  research: { note: string };
+  verdict: { pass: boolean; reasons: string[] };
+  checks: Check[];
+  thresholds: ReconcileThresholds;
+  differences: { total: number; gated: number; byKind: Partial<Record<DifferenceKind, { total: number; gated: number }>>; listed: Difference[]; notListed: number };
+  logConsistency: ConsistencyReport;
+  portfolio: PortfolioComparison[];
+  modelOutputs: NodeComparison[];
+  fills: FillComparison;
+  targetVsExecuted: AssetTargetVsExecuted[];
+  statistics: Record<SideName, SideStatistics>;
+  pnlCorrelation: { prod_vs_sim: number | null; prod_vs_research: number | null; sim_vs_research: number | null };
+  execution: { prod: SideExecutionSummary; sim: SideExecutionSummary; research: { note: string } };
+  timing: {
+    prod: { measuredModelMsPerBar: Distribution; orderDelayMs: Distribution; lastOrderDelayMs: Distribution };
+    sim: { orderDelayMs: Distribution; lastOrderDelayMs: Distribution };
+    note: string;
+  };
+  files: { summary: string; report: string; sim: string | null };
+}
+
+export interface ReconciliationResult {
+  summary: ReconciliationSummary;
+  /** The reconciliation folder and its files (absolute). */
+  dir: string;
+  summaryPath: string;
+  reportPath: string;
+  simRunDir: string | undefined;
+}
+
+const resolvedConfigSchema = z
+  .object({
+    model: z.object({ name: z.string(), params: z.record(z.string(), z.unknown()) }).passthrough(),
+    mode: z.string(),
+    start: z.string(),
+    end: z.string(),
+    barMinutes: z.number().int().positive(),
+    initialCash: z.string(),
+    targets: targetConfigSchema,
+    broker: z.object({ kind: z.string(), feeRate: z.number().optional() }).passthrough(),
+  })
+  .passthrough();
+
+const marketsSchema = z.record(z.string(), z.object({ precision: z.object({ price: z.number().positive() }).passthrough() }).passthrough());
+const brokerFillSchema = z.object({ bar: z.number(), assetId: z.number(), parentOrderId: z.number(), numShares: decimalText, price: decimalText, fees: decimalText }).passthrough();
+
+/** The folder `reconciliation/<run_timestamp>/` of a run directory (or of its system_log_dir). */
+export function reconciliationDir(runDirOrLogDir: string, runTimestamp: string): string {
+  const runDir = basename(runDirOrLogDir) === SYSTEM_LOG_DIR ? dirname(runDirOrLogDir) : runDirOrLogDir;
+  return join(runDir, "reconciliation", runTimestamp);
+}
+
+export function parseReconcileOptions(input: unknown, where = "reconcile options"): ReconcileOptions {
+  const r = reconcileOptionsSchema.safeParse(input ?? {});
+  if (!r.success) throw new ReconcileError(formatIssues(where, r.error));
+  return r.data;
+}
+
+export async function reconcileRun(runDir: string, optionsInput: ReconcileOptionsInput = {}, deps: ReconcileDeps = {}): Promise<ReconciliationResult> {
+  const opts = parseReconcileOptions(optionsInput);
+  const say = deps.progress ?? (() => undefined);
+  const runTimestamp = opts.runTimestamp ?? (deps.now === undefined ? undefined : compactUtc(deps.now()));
+  if (runTimestamp === undefined) throw new ReconcileError("reconcile: no run timestamp: pass options.runTimestamp (YYYYMMDD_HHMMSS) or a clock");
+
+  say(`loading ${runDir}`);
+  const prod = loadSystemLog(runDir, { tolerateTruncatedTail: true });
+  const runRoot = basename(prod.dir) === SYSTEM_LOG_DIR ? dirname(prod.dir) : prod.dir;
+  const outDir = reconciliationDir(prod.dir, runTimestamp);
+  if (existsSync(outDir)) {
+    if (!opts.replaceExisting) throw new ReconcileError(`${outDir} already exists: a reconciliation with run timestamp ${runTimestamp} was written; choose another timestamp or pass replaceExisting`);
+    rmSync(outDir, { recursive: true, force: true });
+  }
+  const cfgFile = join(prod.dir, "config.resolved.json");
+  const parsedCfg = resolvedConfigSchema.safeParse(prod.configResolved);
+  if (!parsedCfg.success) throw new ReconcileError(formatIssues(cfgFile, parsedCfg.error));
+  const cfg = parsedCfg.data;
+  const barMs = cfg.barMinutes * 60_000;
+
+  // ---- (a) the simulation over the recorded market data ----
+  const replaysRunBroker = cfg.broker.kind === "instant_fill";
+  const simBroker = { kind: "instant_fill" as const, feeRate: replaysRunBroker ? (cfg.broker.feeRate ?? opts.simFeeRate) : opts.simFeeRate };
+  const simNote = replaysRunBroker
+    ? null
+    : `the run traded through the ${cfg.broker.kind} broker, which cannot be replayed from recorded market data; the sim fills every child order at once at the recorded mid (instant_fill, fee rate ${simBroker.feeRate}), so prod vs sim differences measure execution`;
+  const simRoot = join(outDir, "sim");
+  const runKey = brokerRunKey(prod.brokerLogDir);
+  const simGiven: Record<string, unknown> = {
+    ...prod.configResolved,
+    mode: "simulation",
+    clock: { kind: "simulated" },
+    data: { source: "files", dir: prod.marketDataDir },
+    broker: simBroker,
+    confirmProd: false,
+    outputRoot: simRoot,
+  };
+  let simCfg;
+  try {
+    simCfg = resolveConfig(simGiven, `${cfgFile} (as a simulation)`);
+  } catch (e) {
+    if (e instanceof ConfigError) throw new ReconcileError(`reconcile ${runRoot}: the run's config cannot be re-run as a simulation:\n${e.message}`);
+    throw e;
+  }
+  say(`simulating ${cfg.model.name} ${cfg.start} .. ${cfg.end} on the recorded market data (${simBroker.kind})`);
+  let simResult;
+  try {
+    simResult = await runSystem(simCfg, { given: simGiven, ...(runKey === undefined ? {} : { runKey }) });
+  } catch (e) {
+    throw new ReconcileError(`reconcile ${runRoot}: the simulation on ${prod.marketDataDir} failed: ${(e as Error).message}`, { cause: e });
+  }
+  const sim = loadSystemLog(simResult.systemLogDir);
+
+  // ---- (b) the research portfolio from the predictions ----
+  say("computing the research portfolio");
+  const symbolOf = symbolsOf(prod, sim);
+  const universe = universeOf(prod, sim);
+  const markets = readMarkets(prod.marketDataDir);
+  const markAssets: MarkAsset[] = universe.map((a) => {
+    const m = markets[a.symbol];
+    if (m === undefined) throw new ReconcileError(`${join(prod.marketDataDir, MARKETS_FILE)}: no market for ${a.symbol}, which the run traded`);
+    return { ...a, priceStep: new Decimal(m.precision.price) };
+  });
+  const timestamps = prod.portfolio.map((b) => b.timestamp);
+  const model = await getModel(cfg.model.name);
+  const predictions = byBar(prod.dag.get(model.predictionNode) ?? [], timestamps.length - 1, (r) => r.values);
+  const volatility = byBar(prod.targets, timestamps.length - 1, (t) => {
+    const m = new Map<string, number>();
+    for (const r of t.rows) {
+      const v = (r as Record<string, unknown>)["volatility"];
+      if (typeof v === "number") m.set(r.symbol, v);
+    }
+    return m;
+  });
+  const research = buildResearchPortfolio({
+    timestamps,
+    universe,
+    predictions,
+    volatility,
+    marks: await barMarksFromRecording(prod.marketDataDir, markAssets, timestamps),
+    targets: cfg.targets,
+    initialCash: cfg.initialCash,
+  });
+
+  // ---- comparisons ----
+  say("comparing prod, sim and research");
+  const th = opts.thresholds;
+  const gateExecution = replaysRunBroker || opts.gateExecutionDifferences;
+  const diffs = new DifferenceList(opts.maxListedDifferences);
+  const logConsistency = checkRunLog("prod", prod.portfolio, prod.fills, readBrokerFills(prod.brokerLogDir), { symbolOf, differences: diffs, gated: true });
+  const modelOutputs = compareModelOutputs(prod.dag, sim.dag, { names: ["prod", "sim"], tolerancePct: th.modelOutputPct, differences: diffs, gated: true });
+  const fills = compareFills(prod.fills, sim.fills, { names: ["prod", "sim"], symbolOf, tolerancePct: th.portfolioPct, differences: diffs, gated: gateExecution });
+  const portfolio = [
+    comparePortfolios(prod.portfolio, sim.portfolio, { names: ["prod", "sim"], symbolOf, tolerancePct: th.portfolioPct, differences: diffs, gated: gateExecution }),
+    comparePortfolios(prod.portfolio, research.bars, { names: ["prod", "research"], symbolOf, tolerancePct: th.portfolioPct }),
+    comparePortfolios(sim.portfolio, research.bars, { names: ["sim", "research"], symbolOf, tolerancePct: th.portfolioPct }),
+  ];
+  const prodExec = runExecution(parentOutcomes(prod, symbolOf), waveFills(prod.brokerLogDir));
+  const simExec = runExecution(parentOutcomes(sim, symbolOf), waveFills(sim.brokerLogDir));
+  for (const p of prodExec.parents) {
+    if (p.filledShares.abs().gte(p.targetShares.abs())) continue;
+    diffs.add({
+      kind: "underfill", gated: false, bar: p.bar, symbol: p.symbol, parentOrderId: p.parentOrderId,
+      values: { prod: p.filledShares.toFixed(), expected: p.targetShares.toFixed() },
+      message: `bar ${p.bar} ${p.symbol}: executed ${p.filledShares.toFixed()} of target ${p.targetShares.toFixed()} (parent ${p.parentOrderId}, prod)`,
+    });
+  }
+  const prodTiming = runTiming(prod, { measured: true });
+  const simTiming = runTiming(sim, { measured: false });
+  const correlation = {
+    prod_vs_sim: pnlCorrelation(prod.portfolio, sim.portfolio),
+    prod_vs_research: pnlCorrelation(prod.portfolio, research.bars),
+    sim_vs_research: pnlCorrelation(sim.portfolio, research.bars),
+  };
+  const statistics = {
+    prod: sideStatistics(prod.portfolio, barMs),
+    sim: sideStatistics(sim.portfolio, barMs),
+    research: sideStatistics(research.bars, barMs),
+  };
+  const complete = prod.summary !== undefined && prod.truncated.length === 0;
+  const checks = verdictChecks({ th, gateExecution, complete, prod, logConsistency, modelOutputs, fills, portfolio: portfolio[0] as PortfolioComparison, correlation, prodExec, simExec, prodTiming, diffs });
+  const failed = checks.filter((c) => c.gated && !c.pass);
+
+  const simRel = opts.keepSimRun ? toPosix(relative(outDir, simResult.runDir)) : null;
+  const byKind: ReconciliationSummary["differences"]["byKind"] = {};
+  for (const k of DIFFERENCE_KINDS) {
+    const c = diffs.counts.get(k);
+    if (c !== undefined) byKind[k] = c;
+  }
+  const listed = diffs.listed(opts.maxListedDifferences);
+  const summary: ReconciliationSummary = {
+    schema: "tradeloop.reconciliation/1",
+    runTimestamp,
+    run: {
+      path: prod.run === undefined ? basename(runRoot) : runSegments(prod.run).join("/"),
+      model: cfg.model.name,
+      mode: cfg.mode,
+      broker: cfg.broker.kind,
+      start: cfg.start,
+      end: cfg.end,
+      barMinutes: cfg.barMinutes,
+      portfolioBars: prod.portfolio.length,
+      complete,
+    },
+    sim: { broker: `${simBroker.kind} (fee rate ${simBroker.feeRate})`, replaysRunBroker, note: simNote, dir: simRel },
+    research: { note: "targets from the run's predictions by its own target rules without exchange limits, filled in full at the bar's mark with no fee, marked at the next bar" },
+    verdict: { pass: failed.length === 0, reasons: failed.map((c) => c.message) },
+    checks,
+    thresholds: th,
+    differences: { total: diffs.total, gated: diffs.gatedCount(), byKind, listed, notListed: diffs.total - listed.length },
+    logConsistency,
+    portfolio,
+    modelOutputs,
+    fills,
+    targetVsExecuted: targetVsExecuted(prodExec, simExec, research, symbolOf),
+    statistics,
+    pnlCorrelation: correlation,
+    execution: { prod: sideExecution(prodExec), sim: sideExecution(simExec), research: { note: "fills 100% at the bar's mark: no slippage, no fees by construction" } },
+    timing: {
+      prod: { measuredModelMsPerBar: prodTiming.measuredModelMs, orderDelayMs: prodTiming.orderDelayMs, lastOrderDelayMs: prodTiming.lastOrderDelayMs },
+      sim: { orderDelayMs: simTiming.orderDelayMs, lastOrderDelayMs: simTiming.lastOrderDelayMs },
+      note: "order delays are on each run's own clock (first child order after the bar); model time is measured by the run (timing.jsonl); the sim's measured times are not reported, so this summary is reproducible",
+    },
+    files: { summary: "summary.json", report: "report.html", sim: simRel },
+  };
+
+  say("writing the report");
+  const series: ReportSeries = reportSeries(prod, sim, research, prodExec, simExec, prodTiming, simTiming, symbolOf);
+  const html = await renderReconciliationReport(summary, series, opts.charts);
+  const summaryPath = join(outDir, "summary.json");
+  const reportPath = join(outDir, "report.html");
+  writeJsonAtomic(summaryPath, jsonSafe(summary));
+  writeTextAtomic(reportPath, html);
+  if (!opts.keepSimRun) rmSync(simRoot, { recursive: true, force: true });
+  return { summary, dir: outDir, summaryPath, reportPath, simRunDir: opts.keepSimRun ? simResult.runDir : undefined };
+}
+
+// ---- inputs ----
+
+function brokerRunKey(brokerLogDir: string): string | undefined {
+  // The sim sends its orders under the run's own key, so client order ids line up with the run's.
+  const cfg = readJson(join(brokerLogDir, "broker_config.json"));
+  const key = cfg !== null && typeof cfg === "object" ? (cfg as Record<string, unknown>)["runKey"] : undefined;
+  return typeof key === "string" && key.length > 0 ? key : undefined;
+}
+
+function readJson(path: string): unknown {
+  try {
+    return readJsonFile(path);
+  } catch (e) {
+    if (e instanceof JsonlError) throw new ReconcileError(e.message);
+    throw e;
+  }
+}
+
+function readMarkets(marketDataDir: string): z.output<typeof marketsSchema> {
+  const file = join(marketDataDir, MARKETS_FILE);
+  if (!existsSync(file)) throw new ReconcileError(`${file}: missing: the run did not record its markets (precision and limits), so it cannot be replayed`);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(file, "utf8")) as unknown;
+  } catch (e) {
+    throw new ReconcileError(`${file}: not valid JSON: ${(e as Error).message}`);
+  }
+  const r = marketsSchema.safeParse(raw);
+  if (!r.success) throw new ReconcileError(formatIssues(file, r.error));
+  return r.data;
+}
+
+function readBrokerFills(brokerLogDir: string): BrokerParentFill[] | undefined {
+  const file = join(brokerLogDir, "oms_fills.jsonl");
+  if (!existsSync(file)) return undefined;
+  try {
+    return readJsonlTyped(file, brokerFillSchema, { tolerateTruncatedTail: true }).records;
+  } catch (e) {
+    if (e instanceof JsonlError) throw new ReconcileError(e.message);
+    throw e;
+  }
+}
+
+/** Asset id -> symbol from every record that names both (targets and portfolio rows of both runs). */
+function symbolsOf(...logs: SystemLog[]): Map<number, string> {
+  const out = new Map<number, string>();
+  for (const log of logs) {
+    for (const t of log.targets) for (const r of t.rows) if (!out.has(r.assetId)) out.set(r.assetId, r.symbol);
+    for (const b of log.portfolio) for (const a of b.assets) if (a.symbol !== undefined && !out.has(a.assetId)) out.set(a.assetId, a.symbol);
+  }
+  return out;
+}
+
+/** The universe in the run's order: its target rows list every asset, in the order weights are summed. */
+function universeOf(prod: SystemLog, sim: SystemLog): { assetId: number; symbol: string }[] {
+  const first = prod.targets[0] ?? sim.targets[0];
+  if (first === undefined) throw new ReconcileError(`${prod.dir}: no target positions logged (targets.jsonl is empty): nothing to reconcile`);
+  return first.rows.map((r) => ({ assetId: r.assetId, symbol: r.symbol }));
+}
+
+/** Records indexed by their bar, for bars 0..n-1 (bars without one are undefined). */
+function byBar<R extends { bar: number }, T>(records: readonly R[], n: number, f: (r: R) => T): (T | undefined)[] {
+  const out = new Array<T | undefined>(Math.max(0, n)).fill(undefined);
+  for (const r of records) if (r.bar >= 0 && r.bar < n) out[r.bar] = f(r);
+  return out;
+}
+
+// ---- results ----
+
+function sideStatistics(bars: readonly (LoggedPortfolioBar | SidePortfolioBar & { gmv: Decimal; nmv: Decimal; grossVolume: Decimal; netWealth: Decimal })[], barMs: number): SideStatistics {
+  let pnl = new Decimal(0);
+  let fees = new Decimal(0);
+  for (const b of bars) {
+    if (b.pnl !== undefined) pnl = pnl.add(b.pnl);
+    fees = fees.add(b.fees);
+  }
+  return {
+    portfolioBars: bars.length,
+    totalPnl: pnl.toFixed(),
+    totalFees: fees.toFixed(),
+    pnlAfterFees: pnl.sub(fees).toFixed(),
+    finalNetWealth: bars.at(-1)?.netWealth.toFixed() ?? null,
+    statistics: portfolioStatistics(bars, barMs),
+  };
+}
+
+function sideExecution(e: RunExecution): SideExecutionSummary {
+  const s = e.summary;
+  const f = (x: number): number | null => (Number.isFinite(x) ? x : null);
+  return { parents: s.parents, fillRate: s.parents === 0 ? null : s.fillRate, slippageBps: f(s.slippageBps), feesBps: f(s.feesBps), makerShare: f(s.makerShare), filledNotional: s.filledNotional, perWave: s.perWave };
+}
+
+function targetVsExecuted(prod: RunExecution, sim: RunExecution, research: ResearchPortfolio, symbolOf: ReadonlyMap<number, string>): AssetTargetVsExecuted[] {
+  const rate = (t: Decimal, x: Decimal): number | null => (t.isZero() ? null : x.div(t).toNumber());
+  const researchTrades = new Map<number, Decimal>();
+  for (const t of research.targets) for (const [id, s] of t.tradeShares) researchTrades.set(id, (researchTrades.get(id) ?? new Decimal(0)).add(s.abs()));
+  const ids = [...new Set([...prod.perAsset.map((a) => a.assetId), ...sim.perAsset.map((a) => a.assetId), ...researchTrades.keys()])];
+  const pa = new Map(prod.perAsset.map((a) => [a.assetId, a]));
+  const sa = new Map(sim.perAsset.map((a) => [a.assetId, a]));
+  const zero = new Decimal(0);
+  return ids
+    .map((id) => {
+      const p = pa.get(id);
+      const s = sa.get(id);
+      const r = researchTrades.get(id) ?? zero;
+      return {
+        symbol: symbolOf.get(id) ?? String(id),
+        prod: { target: (p?.targetShares ?? zero).toFixed(), executed: (p?.executedShares ?? zero).toFixed(), fillRate: rate(p?.targetShares ?? zero, p?.executedShares ?? zero) },
+        sim: { target: (s?.targetShares ?? zero).toFixed(), executed: (s?.executedShares ?? zero).toFixed(), fillRate: rate(s?.targetShares ?? zero, s?.executedShares ?? zero) },
+        research: { target: r.toFixed(), executed: r.toFixed() },
+      };
+    })
+    .sort((x, y) => (x.symbol < y.symbol ? -1 : x.symbol > y.symbol ? 1 : 0));
+}
+
+interface VerdictInputs {
+  th: ReconcileThresholds;
+  gateExecution: boolean;
+  complete: boolean;
+  prod: SystemLog;
+  logConsistency: ConsistencyReport;
+  modelOutputs: NodeComparison[];
+  fills: FillComparison;
+  portfolio: PortfolioComparison;
+  correlation: ReconciliationSummary["pnlCorrelation"];
+  prodExec: RunExecution;
+  simExec: RunExecution;
+  prodTiming: RunTiming;
+  diffs: DifferenceList;
+}
+
+function verdictChecks(v: VerdictInputs): Check[] {
+  const { th } = v;
+  const first = (kind: DifferenceKind): string => {
+    const d = v.diffs.listed(Number.MAX_SAFE_INTEGER).find((x) => x.kind === kind);
+    return d === undefined ? "" : ` (first: ${d.message})`;
+  };
+  const out: Check[] = [];
+  const check = (name: string, gated: boolean, pass: boolean, value: number | string | null, threshold: number | string | null, message: string): void => {
+    out.push({ name, gated, pass, value, threshold, message: `${name}: ${message}` });
+  };
+  check("run_complete", true, v.complete, v.complete ? "complete" : "incomplete", "complete", v.complete ? "the run finished and its log is whole" : `the run did not finish (${v.prod.summary === undefined ? "no summary.json" : "a torn last record"}): it is reconciled up to its last complete bar`);
+  check("log_consistency", true, v.logConsistency.issues === 0, v.logConsistency.issues, 0, v.logConsistency.issues === 0 ? "the run's fills, broker log and portfolio agree" : `${v.logConsistency.issues} inconsistencies in the run's own log${first("log_inconsistency")}`);
+  const worstNode = [...v.modelOutputs].sort((a, b) => b.maxPctChange - a.maxPctChange)[0];
+  const nodeDiff = v.modelOutputs.reduce((n, x) => n + x.differing, 0);
+  check("model_outputs", true, nodeDiff === 0, worstNode?.maxPctChange ?? 0, th.modelOutputPct, nodeDiff === 0 ? `model outputs match the sim within ${th.modelOutputPct} %` : `${nodeDiff} model output values differ from the sim by more than ${th.modelOutputPct} % (worst: node ${worstNode?.node} ${fmtPct(worstNode?.maxPctChange ?? 0)} at ${worstNode?.at})${first("model_output")}`);
+  const fillIssues = v.fills.dropped + v.fills.extra + v.fills.differing;
+  check("fills_vs_sim", v.gateExecution, fillIssues === 0, fillIssues, 0, fillIssues === 0 ? "every fill matches the sim's" : `${v.fills.dropped} dropped, ${v.fills.extra} extra and ${v.fills.differing} differing fills against the sim${first("fill_dropped") || first("fill_extra") || first("fill_differs")}`);
+  const overCols = v.portfolio.columns.filter((c) => c.differing > 0);
+  const worstCol = [...v.portfolio.columns].sort((a, b) => b.maxAbsPctDiff - a.maxAbsPctDiff)[0];
+  const barsMissing = Object.values(v.portfolio.barsOnlyIn).reduce((a, b) => a + (b ?? 0), 0);
+  check(
+    "portfolio_vs_sim", v.gateExecution, overCols.length === 0 && barsMissing === 0, worstCol?.maxAbsPctDiff ?? 0, th.portfolioPct,
+    overCols.length === 0 && barsMissing === 0
+      ? `portfolio columns match the sim within ${th.portfolioPct} %`
+      : `${overCols.map((c) => `${c.column} differs by up to ${fmtPct(c.maxAbsPctDiff)} (${c.at})`).join("; ")}${barsMissing > 0 ? `${overCols.length > 0 ? "; " : ""}${barsMissing} bars on one side only` : ""}${first("portfolio")}`,
+  );
+  const corr = (name: string, value: number | null, min: number, what: string): void => {
+    check(name, true, value === null || value >= min, value, min, value === null ? `PnL correlation with ${what} not defined (flat PnL or fewer than 2 bars)` : `PnL correlation with ${what} ${value.toFixed(4)} ${value >= min ? ">=" : "<"} ${min}`);
+  };
+  corr("pnl_correlation_sim", v.correlation.prod_vs_sim, th.minPnlCorrelationSim, "the sim");
+  corr("pnl_correlation_research", v.correlation.prod_vs_research, th.minPnlCorrelationResearch, "the research portfolio");
+  const pe = v.prodExec.summary;
+  const se = v.simExec.summary;
+  const fr = pe.parents === 0 ? null : pe.fillRate;
+  check("fill_rate", true, fr === null || fr >= th.minFillRate, fr, th.minFillRate, fr === null ? "no parent orders" : `prod fill rate ${(100 * fr).toFixed(2)} % ${fr >= th.minFillRate ? ">=" : "<"} ${(100 * th.minFillRate).toFixed(2)} %`);
+  const rel = fr === null || se.parents === 0 || se.fillRate === 0 ? null : fr / se.fillRate;
+  check("fill_rate_vs_sim", true, rel === null || rel >= th.minFillRateVsSim, rel, th.minFillRateVsSim, rel === null ? "no fill rate to compare" : `prod filled ${(100 * rel).toFixed(2)} % of what the sim filled (${rel >= th.minFillRateVsSim ? ">=" : "<"} ${(100 * th.minFillRateVsSim).toFixed(2)} %)`);
+  const slip = Number.isFinite(pe.slippageBps) ? pe.slippageBps : null;
+  check("slippage", true, slip === null || slip <= th.maxSlippageBps, slip, th.maxSlippageBps, slip === null ? "nothing filled" : `prod slippage against arrival ${slip.toFixed(3)} bps ${slip <= th.maxSlippageBps ? "<=" : ">"} ${th.maxSlippageBps} bps`);
+  const fees = Number.isFinite(pe.feesBps) ? pe.feesBps : null;
+  check("fees", true, fees === null || fees <= th.maxFeesBps, fees, th.maxFeesBps, fees === null ? "nothing filled" : `prod fees ${fees.toFixed(3)} bps of traded notional ${fees <= th.maxFeesBps ? "<=" : ">"} ${th.maxFeesBps} bps`);
+  const delay = v.prodTiming.orderDelayMs.max;
+  check("order_delay", true, delay === null || delay <= th.maxOrderDelayMs, delay, th.maxOrderDelayMs, delay === null ? "no child orders logged" : `largest delay from a bar to its first order ${delay} ms ${delay <= th.maxOrderDelayMs ? "<=" : ">"} ${th.maxOrderDelayMs} ms`);
+  const model = v.prodTiming.measuredModelMs.mean;
+  check("model_time", true, model === null || model <= th.maxModelMsPerBar, model, th.maxModelMsPerBar, model === null ? "no model timing logged" : `mean measured model time ${model.toFixed(3)} ms per bar ${model <= th.maxModelMsPerBar ? "<=" : ">"} ${th.maxModelMsPerBar} ms`);
+  return out;
+}
+
+function reportSeries(prod: SystemLog, sim: SystemLog, research: ResearchPortfolio, prodExec: RunExecution, simExec: RunExecution, prodTiming: RunTiming, simTiming: RunTiming, symbolOf: ReadonlyMap<number, string>): ReportSeries {
+  const sides: [SideName, readonly SidePortfolioBar[]][] = [["prod", prod.portfolio], ["sim", sim.portfolio], ["research", research.bars]];
+  return {
+    portfolios: sides.map(([side, bars]) => ({ side, bars })),
+    execution: [{ side: "prod", perBar: prodExec.perBar }, { side: "sim", perBar: simExec.perBar }],
+    timing: [{ side: "prod", perBar: prodTiming.perBar }, { side: "sim", perBar: simTiming.perBar }],
+    symbolOf,
+  };
+}
+
+/** JSON has no NaN or Infinity: they are written as null, explicitly rather than by accident. */
+function jsonSafe(value: unknown): unknown {
+  return JSON.parse(JSON.stringify(value, (_k, v: unknown) => (typeof v === "number" && !Number.isFinite(v) ? null : v))) as unknown;
+}
+
+function toPosix(p: string): string {
+  return p.split(sep).join("/");
+}

@@ -1,0 +1,128 @@
+// The research portfolio of a reconciliation (DOMAIN.md section 8): what the model's predictions
+// would have earned with perfect execution. Each bar the predictions become target positions by the
+// run's own target rules (volatility scaling, dollar neutrality, weight cap, gross exposure) but
+// without exchange limits; the whole trade fills at the bar's mark price, with no fee and no delay,
+// and the positions are marked at the next bar. Money is exact (decimal.js), as in the run's own
+// portfolio, so the three portfolios of a reconciliation compare column for column.
+
+import { Decimal } from "decimal.js";
+import { loadRecordedMarketData } from "../marketdata/recorded-files.js";
+import { Portfolio, type PortfolioBar } from "../oms/portfolio.js";
+import { onGrid } from "../system/bar-loop.js";
+import { lastClose } from "../system/known-data.js";
+import { targetWeights, type TargetConfig } from "../system/targets.js";
+
+export interface ResearchAsset {
+  assetId: number;
+  symbol: string;
+}
+
+export interface ResearchInputs {
+  /** Bar timestamps 0..N: bars 0..N-1 trade, bar N only marks (as in the run). */
+  timestamps: readonly number[];
+  /** The universe in the run's order (the order of its target rows: weights are summed in it). */
+  universe: readonly ResearchAsset[];
+  /** Per trading bar: the model's prediction per symbol (null: logged NaN; absent: none). */
+  predictions: readonly (Readonly<Record<string, number | null>> | undefined)[];
+  /** Per trading bar: the volatility the run scaled each symbol by, when it scaled. */
+  volatility: readonly (ReadonlyMap<string, number> | undefined)[];
+  /** Per bar 0..N: mark price per asset id (an asset without one keeps its last mark). */
+  marks: readonly ReadonlyMap<number, Decimal>[];
+  targets: TargetConfig;
+  initialCash: Decimal.Value;
+}
+
+export interface ResearchBarTargets {
+  bar: number;
+  /** Target holdings per asset id after the bar's trade (what the next bar holds). */
+  targetShares: Map<number, Decimal>;
+  /** Trade per asset id at the bar's mark (0 trades left out). */
+  tradeShares: Map<number, Decimal>;
+}
+
+export interface ResearchPortfolio {
+  bars: PortfolioBar[];
+  targets: ResearchBarTargets[];
+}
+
+export class ResearchPortfolioError extends Error {
+  override readonly name = "ResearchPortfolioError";
+}
+
+const ZERO = new Decimal(0);
+
+export function buildResearchPortfolio(inp: ResearchInputs): ResearchPortfolio {
+  const n = inp.timestamps.length - 1;
+  if (n < 0) throw new ResearchPortfolioError("research portfolio: no bars");
+  if (inp.marks.length !== n + 1) throw new ResearchPortfolioError(`research portfolio: ${inp.marks.length} bars of marks for ${n + 1} bar timestamps`);
+  const portfolio = new Portfolio(inp.initialCash);
+  const bars: PortfolioBar[] = [];
+  const targets: ResearchBarTargets[] = [];
+  const lastMark = new Map<number, Decimal>();
+  for (let i = 0; i <= n; i++) {
+    const t = inp.timestamps[i] as number;
+    const marks = inp.marks[i] as ReadonlyMap<number, Decimal>;
+    for (const [id, p] of marks) lastMark.set(id, p);
+    const prices = new Map<number, Decimal>();
+    for (const a of inp.universe) {
+      const p = marks.get(a.assetId) ?? (portfolio.shares(a.assetId).isZero() ? undefined : lastMark.get(a.assetId));
+      if (p !== undefined) prices.set(a.assetId, p);
+    }
+    bars.push(portfolio.markBar(t, prices));
+    if (i === n) break;
+    const pred = inp.predictions[i];
+    const vol = inp.volatility[i];
+    const weights = targetWeights(
+      inp.universe.map((a) => {
+        const p = pred?.[a.symbol];
+        return { prediction: p === undefined ? undefined : p === null ? NaN : p, volatility: vol?.get(a.symbol) };
+      }),
+      inp.targets,
+    );
+    const bt: ResearchBarTargets = { bar: i, targetShares: new Map(), tradeShares: new Map() };
+    inp.universe.forEach((a, k) => {
+      const held = portfolio.shares(a.assetId);
+      const price = marks.get(a.assetId);
+      // No price at this bar: the model cannot size the position, so it stays as it is.
+      if (price === undefined || !price.isPositive()) {
+        bt.targetShares.set(a.assetId, held);
+        return;
+      }
+      // The run's own sizing before exchange limits (targets.ts computeTargets), to the digit.
+      const notional = new Decimal((weights[k] as number) * inp.targets.grossExposure).toSignificantDigits(12);
+      const target = notional.div(price).toSignificantDigits(12);
+      bt.targetShares.set(a.assetId, target);
+      const trade = target.sub(held);
+      if (trade.isZero()) return;
+      bt.tradeShares.set(a.assetId, trade);
+      portfolio.applyFill(a.assetId, trade, price, ZERO);
+    });
+    targets.push(bt);
+  }
+  return { bars, targets };
+}
+
+export interface MarkAsset extends ResearchAsset {
+  /** The exchange's price tick: marks go onto its grid, as the run's marks do. */
+  priceStep: Decimal;
+}
+
+/**
+ * Mark prices at each bar timestamp from the market data a run recorded: the newest 1-minute close
+ * known at the bar, on the price grid, exactly as the bar loop marks its portfolio.
+ */
+export async function barMarksFromRecording(marketDataDir: string, assets: readonly MarkAsset[], timestamps: readonly number[]): Promise<Map<number, Decimal>[]> {
+  const first = timestamps[0];
+  const last = timestamps[timestamps.length - 1];
+  if (first === undefined || last === undefined) return [];
+  // The bar loop looks back an hour for the newest close; a bar opening at `last` is not known yet.
+  const store = await loadRecordedMarketData(marketDataDir, { fromMs: first - 61 * 60_000, toMs: last, types: ["ohlcv"], symbols: assets.map((a) => a.symbol) });
+  return timestamps.map((t) => {
+    const m = new Map<number, Decimal>();
+    for (const a of assets) {
+      const c = lastClose(store, a.symbol, t);
+      if (c !== undefined) m.set(a.assetId, onGrid(c, a.priceStep));
+    }
+    return m;
+  });
+}
