@@ -1,5 +1,6 @@
 // The historical run: one simulation backfill run per UTC day, idempotent, joining the PnL series.
 
+import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync, readdirSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -80,6 +81,22 @@ describe("historical run", () => {
     const portfolio = (r: string): string => readFileSync(join(r, "dev", MODEL, "simulation", "backfill", "20240102_000000.20240103_000000", "system_log_dir", "portfolio.jsonl"), "utf8");
     expect(portfolio(root)).toBe(portfolio(clean));
     expect(collectPnlSeries(root, { stage: "dev", model: MODEL }).bars).toHaveLength(192);
+  }, 120_000);
+
+  it("tradeloop pnl history runs the days with a progress bar and prints one line per day", () => {
+    const root = tmp("tl-hist-cli-");
+    const args = ["pnl", "history", "--model", MODEL, "--start", "2024-01-01", "--end", "2024-01-02", "--root", root, "--bar-minutes", "60", "--assets", "3", "--data", "synthetic", "--broker", "instant_fill"];
+    const run = () => spawnSync(process.execPath, ["--import", "tsx", join(process.cwd(), "src", "cli", "main.ts"), ...args], { encoding: "utf8", timeout: 60_000 });
+    const first = run();
+    expect(first.status, first.stderr).toBe(0);
+    const lines = first.stdout.trim().split("\n").map((l) => l.split("\t"));
+    expect(lines.map((l) => [l[0], l[1]])).toEqual([["2024-01-01", "ran"], ["2024-01-02", "ran"]]);
+    expect(lines[0]?.[2]).toBe(join(backfillDir(root), "20240101_000000.20240102_000000"));
+    expect(first.stderr).toMatch(/48\/48 bars/);
+    const second = run();
+    expect(second.status, second.stderr).toBe(0);
+    expect(second.stdout.trim().split("\n").map((l) => l.split("\t")[1])).toEqual(["skipped", "skipped"]);
+    expect(second.stderr).toMatch(/0 days run, 2 skipped/);
   }, 120_000);
 
   it("refuses a config that sets the window or mode, and a reversed range", async () => {

@@ -10,7 +10,10 @@ import type { RenderedPnlChart } from "../../src/analysis/pnl-charts.js";
 import { CACHE_CONTROL, plotModelPnl, publishPnlCharts } from "../../src/analysis/pnl-publish.js";
 import { openStore } from "../../src/storage/open-store.js";
 import { S3Store } from "../../src/storage/s3-store.js";
+import type { TaskContext } from "../../src/orchestration/task.js";
 import { S3RVER_CREDENTIALS, startS3rver, type S3rverHandle } from "../helpers/s3rver.js";
+import { plotPnlTask } from "../../jobs/plot-pnl.js";
+import { publishPnlTask } from "../../jobs/publish-pnl.js";
 import { MODEL, buildPnlFixture, tmp, type PnlFixture } from "./pnl-fixture.js";
 
 const BUCKET = "tl-investors";
@@ -117,4 +120,32 @@ describe("tradeloop pnl", () => {
     expect(bad.status).not.toBe(0);
     expect(bad.stderr).toMatch(/--year must be a calendar year/);
   }, 120_000);
+});
+
+describe("plot_pnl and publish_pnl tasks", () => {
+  const ctx = (conf: Record<string, unknown>): TaskContext => ({
+    dagId: `pnl_observer.${MODEL}`, taskId: "publish_pnl", runKey: `pnl_observer.${MODEL}.scheduled.20240102_080000`, runType: "scheduled",
+    logicalStart: Date.UTC(2024, 0, 2, 7, 55), logicalEnd: Date.UTC(2024, 0, 2, 8), conf, attempt: 1, dataRoot: fx.root,
+    signal: new AbortController().signal, upstream: {}, log: () => undefined, progress: () => undefined,
+  });
+
+  it("plot_pnl writes the charts beside the stages; publish_pnl puts them on conf.publishRoot", async () => {
+    const plotted = (await plotPnlTask(ctx({ model: MODEL }))) as { files: string[]; bars: number };
+    expect(plotted.bars).toBe(96);
+    expect(plotted.files).toEqual(FILES.map((f) => join(fx.root, "pnl_charts", "dev", MODEL, f)));
+    for (const f of FILES) expect(readFileSync(join(fx.root, "pnl_charts", "dev", MODEL, f)).equals(Buffer.from(bodyOf(f)))).toBe(true);
+    const site = tmp("tl-pnl-task-pub-");
+    const out = (await publishPnlTask(ctx({ model: MODEL, publishRoot: site }))) as { publishRoot: string; published: { key: string; cacheControl: string }[] };
+    expect(out.publishRoot).toBe(site);
+    expect(out.published.map((p) => p.key)).toEqual(FILES.map((f) => `pnl_for_investors/${MODEL}/${f}`));
+    expect(existsSync(join(site, "pnl_for_investors", MODEL, "cumulative_pnl.last_5minutes.png"))).toBe(true);
+    // Without publishRoot: the data root.
+    await publishPnlTask(ctx({ model: MODEL, asOf: "2024-01-02T04:00:00Z" }));
+    expect(existsSync(join(fx.root, "pnl_for_investors", MODEL, "cumulative_pnl.since_2024.svg"))).toBe(true);
+  });
+
+  it("a bad conf is named", async () => {
+    await expect(plotPnlTask(ctx({}))).rejects.toThrow(/conf: model: /);
+    await expect(plotPnlTask(ctx({ model: MODEL, asOf: "yesterday" }))).rejects.toThrow(/conf: asOf: /);
+  });
 });
