@@ -51,6 +51,21 @@ export class Portfolio {
     for (const [a, s] of initialHoldings) this.holdings.set(a, new Decimal(s));
   }
 
+  /**
+   * The portfolio as it stood after a logged bar: cash, holdings and their marks, so the next bar's
+   * PnL is measured from that bar (resuming an interrupted live run).
+   */
+  static restore(bar: { timestamp: number; cash: Decimal.Value; assets: readonly { assetId: number; holdingsShares: Decimal.Value; holdingsNotional: Decimal.Value }[] }, barsDone: number): Portfolio {
+    const p = new Portfolio(bar.cash);
+    for (const a of bar.assets) {
+      if (!new Decimal(a.holdingsShares).isZero()) p.holdings.set(a.assetId, new Decimal(a.holdingsShares));
+      p.lastNotional.set(a.assetId, new Decimal(a.holdingsNotional));
+    }
+    p.bars = barsDone;
+    p.lastTimestamp = bar.timestamp;
+    return p;
+  }
+
   get currentCash(): Decimal {
     return this.cash;
   }

@@ -39,8 +39,17 @@ export interface BarLoopParts {
   orderType: ParentOrderType;
   /** Called at each bar boundary before reading data (a live feed closes its bars). */
   beforeBar?: (t: number) => void;
+  /** Continue an interrupted run after its last logged bar (real and scaled clocks). */
+  resume?: BarLoopResume;
   /** Called after each bar is logged (checkpoints, progress). */
   afterBar?: (bar: number, total: number, t: number, portfolio: PortfolioBar) => void;
+}
+
+export interface BarLoopResume {
+  /** The last bar the interrupted run finished. */
+  lastBar: number;
+  lastPortfolio: PortfolioBar;
+  nextOrderId: number;
 }
 
 export interface BarLoopResult {
@@ -60,7 +69,15 @@ export async function runBarLoop(parts: BarLoopParts, startMs: number, endMs: nu
   const warnings: string[] = [];
   let nextOrderId = 0;
   let parentFills = 0;
-  for (let i = 0; i <= total; i++) {
+  let first = 0;
+  if (parts.resume !== undefined) {
+    bars.push(parts.resume.lastPortfolio);
+    nextOrderId = parts.resume.nextOrderId;
+    // Bars whose boundary passed while no process ran are gone: trading resumes at the next one.
+    first = Math.max(parts.resume.lastBar + 1, Math.ceil((clock.now() - startMs) / barMs));
+    if (first > parts.resume.lastBar + 1) warn(`bars ${parts.resume.lastBar + 1}..${first - 1} were missed while the run was down; resuming at bar ${first}`);
+  }
+  for (let i = first; i <= total; i++) {
     const t = startMs + i * barMs;
     const wall0 = performance.now();
     if (clock.now() < t) await clock.sleepUntil(t);

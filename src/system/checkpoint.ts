@@ -1,13 +1,15 @@
 // Checkpoints of a running system: after every bar, `checkpoint.json` in the system log dir records
 // the bar, the portfolio's net wealth and the size of every log file at that moment. A run whose
-// process died resumes from it (see run-system.ts): the state in memory is rebuilt by replaying the
-// deterministic run up to the checkpoint bar into a fresh directory, checked byte for byte against
-// what the dead process had written, and the run goes on from the next bar. What the dead process
+// process died resumes from it (see run-system.ts). On the simulated clock the state in memory is
+// rebuilt by replaying the deterministic run up to the checkpoint bar into a fresh directory,
+// checked byte for byte against what the dead process had written, and the run goes on from the
+// next bar. On a real or scaled clock (a live session cannot be replayed) the log is cut back to the
+// checkpoint and the portfolio restored from its last bar; trading goes on at the next bar boundary. What the dead process
 // wrote after the checkpoint (a half-done bar) is dropped, but its child orders' client ids are kept
 // so the broker asks the exchange for them before sending them again.
 
 import { createHash } from "node:crypto";
-import { closeSync, existsSync, openSync, readSync, readdirSync, statSync } from "node:fs";
+import { closeSync, existsSync, openSync, readSync, readdirSync, rmSync, statSync, truncateSync } from "node:fs";
 import { join, relative, sep } from "node:path";
 import { z } from "zod";
 import { readJsonFile, writeJsonAtomic } from "../storage/jsonl.js";
@@ -127,4 +129,17 @@ export function clientOrderIdsAfter(interruptedDir: string, cp: Checkpoint): Set
     if (m?.[1] !== undefined) ids.add(m[1]);
   }
   return ids;
+}
+
+/**
+ * Cuts every log file back to its size at the checkpoint, in place, and removes log files made
+ * after it: what stays is exactly the finished bars (resuming a live run, which cannot be replayed).
+ */
+export function truncateToCheckpoint(logDir: string, cp: Checkpoint): void {
+  for (const [rel, size] of Object.entries(logFileSizes(logDir))) {
+    const want = cp.files[rel];
+    if (want === undefined) rmSync(join(logDir, rel));
+    else if (size > want) truncateSync(join(logDir, rel), want);
+    else if (size < want) throw new ResumeError(`${join(logDir, rel)}: ${size} bytes, shorter than the ${want} its checkpoint recorded: the log was changed after the run`);
+  }
 }

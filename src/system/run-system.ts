@@ -13,13 +13,15 @@ import { BrokerLogWriter } from "../oms/broker-log.js";
 import { writeBrokerLogParquet } from "../oms/broker-log-parquet.js";
 import { Portfolio } from "../oms/portfolio.js";
 import { runDir as runDirOf, systemLogDir as systemLogDirOf, type RunIdentity } from "../storage/run-layout.js";
-import { runBarLoop, type UniverseAsset } from "./bar-loop.js";
+import { runBarLoop, type BarLoopResume, type UniverseAsset } from "./bar-loop.js";
+import { loadSystemLog } from "./system-log-loader.js";
+import type { PortfolioBar } from "../oms/portfolio.js";
 import { ConfigError, type SystemConfig } from "./config.js";
 import { MarketDataRecorder } from "./market-data-recorder.js";
 import { getModel } from "./model-registry.js";
 import { buildRunSummary, type RunSummary } from "./run-summary.js";
 import { SYSTEM_LOG_FILES, SystemLogWriter } from "./system-log.js";
-import { clientOrderIdsAfter, readCheckpoint, ResumeError, verifyReplay, writeCheckpoint, type Checkpoint } from "./checkpoint.js";
+import { clientOrderIdsAfter, readCheckpoint, ResumeError, truncateToCheckpoint, verifyReplay, writeCheckpoint, type Checkpoint } from "./checkpoint.js";
 import { readJsonFile } from "../storage/jsonl.js";
 import { buildTradingSetup } from "./trading-setup.js";
 
@@ -76,7 +78,8 @@ export async function runSystem(cfg: SystemConfig, opts: RunSystemOptions = {}):
     return { runDir, systemLogDir: logDir, summary: readRunSummary(logDir), wallMs: performance.now() - wall0 };
   }
   const from = resume?.kind === "replay" ? resume : undefined;
-  if (existsSync(logDir) && readdirSync(logDir).length > 0) {
+  const restore = resume?.kind === "restore" ? resume : undefined;
+  if (restore === undefined && existsSync(logDir) && readdirSync(logDir).length > 0) {
     throw new ConfigError(`${logDir} already holds a run; remove it, or choose another stage, mode or period (a run is never overwritten)`);
   }
   const writer = new SystemLogWriter(logDir);
@@ -108,7 +111,12 @@ export async function runSystem(cfg: SystemConfig, opts: RunSystemOptions = {}):
       stage: cfg.stage,
     },
   );
-  const portfolio = new Portfolio(new Decimal(cfg.initialCash));
+  const restored = restore === undefined ? undefined : restoredState(logDir, restore.checkpoint);
+  const portfolio = restored?.portfolio ?? new Portfolio(new Decimal(cfg.initialCash));
+  if (restore !== undefined && restored !== undefined) {
+    broker.askBeforeSending(restore.maybeSent);
+    writer.log(clock.now(), `resumed after bar ${restore.checkpoint.bar} from its checkpoint: portfolio restored (net wealth ${restore.checkpoint.netWealth}); a fresh ${setup.client.id} client does not carry the holdings, the portfolio does`);
+  }
   const total = Math.round((cfg.end - cfg.start) / barMs);
   let result;
   try {
@@ -117,7 +125,7 @@ export async function runSystem(cfg: SystemConfig, opts: RunSystemOptions = {}):
     result = await drive(
       runBarLoop(
         {
-          clock, data: setup.store, model, modelParams: params, broker, portfolio, universe, writer, targets: cfg.targets, orderType: cfg.order.type,
+          clock, data: setup.store, model, modelParams: params, broker, portfolio, universe, writer, targets: cfg.targets, orderType: cfg.order.type, resume: restored?.resume,
           beforeBar: (t) => {
             setup.beforeBar(t);
             recorder.recordUpTo(t);
@@ -150,21 +158,30 @@ export async function runSystem(cfg: SystemConfig, opts: RunSystemOptions = {}):
     brokerLog.close();
   }
   writeBrokerLogParquet(writer.brokerLogDir);
+  writer.flush();
+  // A restored run's earlier bars were done by another process: its summary comes from the log.
+  const whole = restore === undefined ? undefined : loadSystemLog(logDir);
   const summary = buildRunSummary(
     {
       model: model.name, mode: cfg.mode, start: new Date(cfg.start).toISOString(), end: new Date(cfg.end).toISOString(), barMinutes: cfg.barMinutes,
-      barsPlanned: total, barsDone: total, parentOrders: result.parentOrders, parentFills: result.parentFills,
-      childOrders: broker.childOrdersSent, exchangeTrades: broker.tradesCollected, warnings: result.warnings, complete: true,
+      barsPlanned: total, barsDone: whole === undefined ? total : whole.portfolio.length - 1,
+      parentOrders: result.parentOrders, parentFills: whole === undefined ? result.parentFills : whole.fills.length,
+      childOrders: whole === undefined ? broker.childOrdersSent : NaN, exchangeTrades: whole === undefined ? broker.tradesCollected : NaN,
+      warnings: result.warnings, complete: true,
     },
-    result.bars,
+    whole === undefined ? result.bars : whole.portfolio,
   );
   writer.writeSummary(summary);
   writer.log(clock.now(), `done: ${total} bars, pnl ${summary.totalPnl.toFixed(2)}, fees ${summary.totalFees.toFixed(2)}`);
   writer.close();
-  return { runDir, systemLogDir: logDir, summary, wallMs: performance.now() - wall0, ...(from !== undefined ? { resumedFromBar: from.checkpoint.bar } : {}) };
+  return { runDir, systemLogDir: logDir, summary, wallMs: performance.now() - wall0, ...(resume?.kind === "replay" || resume?.kind === "restore" ? { resumedFromBar: resume.checkpoint.bar } : {}) };
 }
 
-type ResumePlan = { kind: "complete" } | { kind: "fresh" } | { kind: "replay"; checkpoint: Checkpoint; interruptedDir: string; maybeSent: Set<string> };
+type ResumePlan =
+  | { kind: "complete" }
+  | { kind: "fresh" }
+  | { kind: "replay"; checkpoint: Checkpoint; interruptedDir: string; maybeSent: Set<string> }
+  | { kind: "restore"; checkpoint: Checkpoint; maybeSent: Set<string> };
 
 /**
  * Decides how an orchestrated run starts: a run whose summary exists is done; a run with a
@@ -173,6 +190,16 @@ type ResumePlan = { kind: "complete" } | { kind: "fresh" } | { kind: "replay"; c
  */
 function prepareResume(logDir: string, cfg: SystemConfig): ResumePlan {
   if (existsSync(join(logDir, SYSTEM_LOG_FILES.summary))) return { kind: "complete" };
+  if (cfg.clock.kind !== "simulated") {
+    const checkpoint = existsSync(logDir) ? readCheckpoint(logDir) : undefined;
+    if (checkpoint === undefined) {
+      rmSync(logDir, { recursive: true, force: true });
+      return { kind: "fresh" };
+    }
+    const maybeSent = clientOrderIdsAfter(logDir, checkpoint);
+    truncateToCheckpoint(logDir, checkpoint);
+    return { kind: "restore", checkpoint, maybeSent };
+  }
   const interruptedDir = `${logDir}.interrupted`;
   if (existsSync(interruptedDir)) rmSync(logDir, { recursive: true, force: true });
   else if (readCheckpoint(logDir) !== undefined) renameSync(logDir, interruptedDir);
@@ -186,13 +213,20 @@ function prepareResume(logDir: string, cfg: SystemConfig): ResumePlan {
     rmSync(interruptedDir, { recursive: true, force: true });
     return { kind: "fresh" };
   }
-  if (cfg.clock.kind !== "simulated") {
-    throw new ResumeError(
-      `${logDir}: cannot resume a ${cfg.clock.kind}-clock run: its state is rebuilt by replaying the run up to bar ${checkpoint.bar}, which needs a simulated clock; ` +
-        `the interrupted log is kept in ${interruptedDir}`,
-    );
-  }
   return { kind: "replay", checkpoint, interruptedDir, maybeSent: clientOrderIdsAfter(interruptedDir, checkpoint) };
+}
+
+/** The portfolio and loop position of a live run cut back to its checkpoint. */
+function restoredState(logDir: string, cp: Checkpoint): { portfolio: Portfolio; resume: BarLoopResume } {
+  const log = loadSystemLog(logDir);
+  const last = log.portfolio.at(-1);
+  if (last === undefined || last.bar !== cp.bar) throw new ResumeError(`${logDir}: the checkpoint says bar ${cp.bar} but portfolio.jsonl ends at ${last?.bar ?? "no bar"}`);
+  if (last.netWealth.toFixed() !== cp.netWealth) throw new ResumeError(`${logDir}: bar ${cp.bar} net wealth ${last.netWealth.toFixed()} differs from the checkpoint's ${cp.netWealth}`);
+  const lastPortfolio: PortfolioBar = { ...last, pnl: last.pnl, leverage: last.leverage ?? 0 };
+  return {
+    portfolio: Portfolio.restore(last, log.portfolio.length),
+    resume: { lastBar: cp.bar, lastPortfolio, nextOrderId: log.orders.length === 0 ? 0 : Math.max(...log.orders.map((o) => o.orderId)) + 1 },
+  };
 }
 
 function readRunSummary(logDir: string): RunSummary {

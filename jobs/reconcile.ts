@@ -1,0 +1,59 @@
+// Task handler: reconciles the run that the upstream `run_system` task wrote (or `conf.runDir`, a
+// folder or an s3:// URL) and returns the verdict and where summary.json and report.html are.
+// Conf: runDir (when there is no run_system upstream), runTimestamp (YYYYMMDD_HHMMSS; default: the
+// wall time when the task starts), reconcile (the reconcile options: thresholds...).
+
+import { z } from "zod";
+import { reconcileRunAt } from "../src/analysis/reconcile-at.js";
+import { RUN_TIMESTAMP, type ReconcileOptionsInput } from "../src/analysis/reconcile.js";
+import type { TaskContext, TaskHandler } from "../src/orchestration/task.js";
+import { ConfigError, formatIssues } from "../src/system/config.js";
+
+const confSchema = z
+  .object({
+    runDir: z.string().min(1).optional(),
+    runTimestamp: z.string().regex(RUN_TIMESTAMP, "a UTC time as YYYYMMDD_HHMMSS").optional(),
+    reconcile: z.record(z.string(), z.unknown()).optional(),
+  })
+  .passthrough();
+
+const upstreamSchema = z.object({ runDir: z.string().min(1) }).passthrough();
+
+export interface ReconcileTaskOutput {
+  verdict: "pass" | "fail";
+  reasons: string[];
+  summaryPath: string;
+  reportPath: string;
+  /** s3:// URLs when the run is on S3 (the summary and report are put beside it). */
+  published: string[];
+}
+
+/** The run to reconcile: the upstream run_system task's output, else conf.runDir. */
+export function reconcileTarget(ctx: TaskContext): string {
+  const where = `dag ${ctx.dagId} task ${ctx.taskId}`;
+  const up = ctx.upstream["run_system"];
+  if (up !== undefined) {
+    const r = upstreamSchema.safeParse(up);
+    if (!r.success) throw new ConfigError(formatIssues(`${where}: upstream run_system output`, r.error));
+    return r.data.runDir;
+  }
+  const c = confSchema.safeParse(ctx.conf);
+  if (!c.success) throw new ConfigError(formatIssues(`${where} conf`, c.error));
+  if (c.data.runDir === undefined) throw new ConfigError(`${where}: no run to reconcile: the DAG has no run_system task upstream and conf.runDir is not set`);
+  return c.data.runDir;
+}
+
+export const reconcileTask: TaskHandler = async (ctx) => {
+  const runDir = reconcileTarget(ctx);
+  const c = confSchema.safeParse(ctx.conf);
+  if (!c.success) throw new ConfigError(formatIssues(`dag ${ctx.dagId} task ${ctx.taskId} conf`, c.error));
+  const options = { ...(c.data.reconcile ?? {}), ...(c.data.runTimestamp === undefined ? {} : { runTimestamp: c.data.runTimestamp }) } as ReconcileOptionsInput;
+  const r = await reconcileRunAt(runDir, options, {
+    // The job is an edge: when no run timestamp is given, the wall time names the output folder.
+    now: () => Date.now(),
+    progress: (m) => ctx.log(m),
+  });
+  ctx.log(`reconcile ${r.summary.verdict.pass ? "PASS" : "FAIL"}: ${r.summary.differences.total} differences; report ${r.reportPath}`);
+  const out: ReconcileTaskOutput = { verdict: r.summary.verdict.pass ? "pass" : "fail", reasons: r.summary.verdict.reasons, summaryPath: r.summaryPath, reportPath: r.reportPath, published: r.published };
+  return out;
+};
