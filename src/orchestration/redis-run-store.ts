@@ -74,7 +74,7 @@ export class RedisRunStore implements RunRecordStore {
   }
 
   async list(dagId?: string): Promise<DagRun[]> {
-    const runKeys = await this.redis.zrange(this.indexKey(dagId), 0, -1);
+    const runKeys = await this.redis.zrange(this.indexKey(dagId), "0", "-1");
     const out: DagRun[] = [];
     for (let i = 0; i < runKeys.length; i += LIST_CHUNK) {
       const chunk = runKeys.slice(i, i + LIST_CHUNK);
@@ -139,7 +139,7 @@ export class RedisRunStore implements RunRecordStore {
     try {
       raw = JSON.parse(json);
     } catch (err) {
-      throw new Error(`redis key ${key}: not a JSON run record (${err instanceof Error ? err.message : String(err)})`);
+      throw new Error(`redis key ${key}: not a JSON run record (${err instanceof Error ? err.message : String(err)})`, { cause: err });
     }
     const parsed = dagRunSchema.safeParse(raw);
     if (!parsed.success) {
