@@ -1,0 +1,358 @@
+// Reconciliation end to end on real runs: a simulation with instant fills reconciled against itself
+// (a pass with zero differences), a copy with injected faults (a dropped fill, shifted prices) whose
+// differences are named, an embedded-venue TWAP run (prod and sim differ by execution), statistics
+// against an independent computation from the raw log lines, determinism, the HTML report in headless
+// Debian chromium, the job handler, the CLI, and bad input.
+
+import { spawnSync } from "node:child_process";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, relative } from "node:path";
+import { pathToFileURL } from "node:url";
+import { Decimal } from "decimal.js";
+import { chromium } from "playwright-core";
+import { beforeAll, describe, expect, it } from "vitest";
+import { reconcileTask } from "../../jobs/reconcile.js";
+import { reconcileRun, type ReconciliationResult, type ReconciliationSummary } from "../../src/analysis/reconcile.js";
+import type { TaskContext } from "../../src/orchestration/task.js";
+import { resolveConfig, type SystemConfigInput } from "../../src/system/config.js";
+import { runSystem, type RunSystemResult } from "../../src/system/run-system.js";
+
+const base: SystemConfigInput = {
+  model: { name: "momentum", params: { lookbackBars: 2, volatilityBars: 4 } },
+  mode: "simulation",
+  start: "2024-01-02T00:00:00Z",
+  end: "2024-01-02T04:00:00Z",
+  barMinutes: 5,
+  universe: { kind: "synthetic", assets: 4, seed: 3 },
+  seed: 3,
+  targets: { grossExposure: 20_000 },
+};
+const PERIOD = "20240102_000000.20240102_040000";
+const TS = "20240103_000000";
+const REPO = join(dirname(new URL(import.meta.url).pathname), "..", "..");
+
+function tmp(prefix: string): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+function lines(file: string): string[] {
+  return readFileSync(file, "utf8").split("\n").filter((l) => l !== "");
+}
+
+function listed(r: ReconciliationResult): string[] {
+  return r.summary.differences.listed.map((d) => d.message);
+}
+
+/** A copy of a run's system_log_dir in a fresh root, in the same layout (its identity still reads). */
+function copyRun(run: RunSystemResult): string {
+  const dir = join(tmp("tl-rec-copy-"), "dev", "momentum", "simulation", "manual", PERIOD);
+  mkdirSync(dir, { recursive: true });
+  cpSync(run.systemLogDir, join(dir, "system_log_dir"), { recursive: true });
+  return dir;
+}
+
+let instant: RunSystemResult;
+let venue: RunSystemResult;
+let self: ReconciliationResult;
+let venueRec: ReconciliationResult;
+
+beforeAll(async () => {
+  instant = await runSystem(resolveConfig({ ...base, data: { source: "synthetic", seed: 3 }, broker: { kind: "instant_fill" }, outputRoot: tmp("tl-rec-instant-") }));
+  venue = await runSystem(resolveConfig({ ...base, end: "2024-01-02T03:00:00Z", universe: { kind: "synthetic", assets: 3, seed: 3 }, outputRoot: tmp("tl-rec-venue-") }));
+  self = await reconcileRun(instant.runDir, { runTimestamp: TS });
+  venueRec = await reconcileRun(venue.runDir, { runTimestamp: TS });
+}, 120_000);
+
+describe("a simulation reconciled against itself", () => {
+  it("passes with zero differences", () => {
+    const s = self.summary;
+    expect(s.verdict).toEqual({ pass: true, reasons: [] });
+    expect(s.differences.total).toBe(0);
+    expect(s.differences.listed).toEqual([]);
+    expect(s.sim.replaysRunBroker).toBe(true);
+    const prodSim = s.portfolio.find((p) => p.pair === "prod_vs_sim");
+    expect(prodSim?.barsCompared).toBe(49);
+    for (const c of prodSim?.columns ?? []) {
+      expect(c.maxAbsPctDiff, c.column).toBe(0);
+      expect(c.cells, c.column).toBeGreaterThan(0);
+    }
+    for (const n of s.modelOutputs) expect(n.maxPctChange, n.node).toBe(0);
+    expect(s.modelOutputs.map((n) => n.node)).toEqual(["last_return", "momentum", "prediction", "volatility"]);
+    expect(s.fills.matched).toBe(s.fills.fills.prod);
+    expect(s.fills.matched).toBeGreaterThan(0);
+    expect(s.pnlCorrelation.prod_vs_sim).toBe(1);
+    expect(s.statistics.prod).toEqual(s.statistics.sim);
+    expect(s.logConsistency.issues).toBe(0);
+    expect(s.checks.every((c) => c.gated && c.pass)).toBe(true);
+    // The research portfolio trades without limits or fees: it differs, but tracks the run.
+    expect(s.statistics.research.totalFees).toBe("0");
+    expect(s.pnlCorrelation.prod_vs_research).toBeGreaterThan(0.9);
+  });
+
+  it("writes summary.json and report.html beside system_log_dir, and the sim apart from the run layout", () => {
+    expect(self.dir).toBe(join(instant.runDir, "reconciliation", TS));
+    expect(JSON.parse(readFileSync(self.summaryPath, "utf8"))).toMatchObject({ schema: "tradeloop.reconciliation/1", runTimestamp: TS, verdict: { pass: true } });
+    expect(readFileSync(self.reportPath, "utf8")).toMatch(/^<!DOCTYPE html>/);
+    expect(self.simRunDir?.startsWith(join(self.dir, "sim") + "/")).toBe(true);
+    expect(self.summary.files.sim).toBe(`sim/dev/momentum/simulation/manual/${PERIOD}`);
+    expect(self.summary.run.path).toBe(`dev/momentum/simulation/manual/${PERIOD}`);
+  });
+
+  it("is deterministic: the same run and options give byte-identical summary.json and report.html", async () => {
+    const summary = readFileSync(self.summaryPath);
+    const report = readFileSync(self.reportPath);
+    const again = await reconcileRun(instant.runDir, { runTimestamp: TS, replaceExisting: true });
+    expect(readFileSync(again.summaryPath).equals(summary)).toBe(true);
+    expect(readFileSync(again.reportPath).equals(report)).toBe(true);
+    // A copy of the run elsewhere reconciles to the same bytes too: no absolute path inside.
+    const copy = await reconcileRun(copyRun(instant), { runTimestamp: TS });
+    expect(readFileSync(copy.summaryPath).equals(summary)).toBe(true);
+    expect(readFileSync(copy.reportPath).equals(report)).toBe(true);
+  }, 60_000);
+});
+
+describe("a run with injected differences", () => {
+  let rec: ReconciliationResult;
+  let dropped: { parentOrderId: number; bar: number; symbol: string };
+  let shifted: { bar: number; symbol: string; from: string; to: string };
+  let fillShift: { parentOrderId: number; bar: number; symbol: string; to: string };
+  let copyDir: string;
+
+  beforeAll(async () => {
+    copyDir = copyRun(instant);
+    const logDir = join(copyDir, "system_log_dir");
+    const symbolOf = new Map<number, string>();
+    for (const l of lines(join(logDir, "targets.jsonl"))) for (const r of (JSON.parse(l) as { rows: { assetId: number; symbol: string }[] }).rows) symbolOf.set(r.assetId, r.symbol);
+    // Drop one fill line, and shift the price of another.
+    const fills = lines(join(logDir, "fills.jsonl"));
+    const f = JSON.parse(fills[9] as string) as { bar: number; assetId: number; parentOrderId: number };
+    dropped = { parentOrderId: f.parentOrderId, bar: f.bar, symbol: symbolOf.get(f.assetId) as string };
+    const g = JSON.parse(fills[20] as string) as { bar: number; assetId: number; parentOrderId: number; price: string };
+    g.price = new Decimal(g.price).mul("1.002").toFixed();
+    fillShift = { parentOrderId: g.parentOrderId, bar: g.bar, symbol: symbolOf.get(g.assetId) as string, to: g.price };
+    fills[20] = JSON.stringify(g);
+    writeFileSync(join(logDir, "fills.jsonl"), fills.filter((_, i) => i !== 9).join("\n") + "\n");
+    // Shift one mark price in the portfolio (bar 30, the first asset held there).
+    const port = lines(join(logDir, "portfolio.jsonl"));
+    const bar = JSON.parse(port[30] as string) as { bar: number; assets: { symbol: string; price: string; holdingsShares: string }[] };
+    const a = bar.assets.find((x) => x.holdingsShares !== "0") as { symbol: string; price: string };
+    shifted = { bar: bar.bar, symbol: a.symbol, from: a.price, to: new Decimal(a.price).mul("1.01").toFixed() };
+    a.price = shifted.to;
+    port[30] = JSON.stringify(bar);
+    writeFileSync(join(logDir, "portfolio.jsonl"), port.join("\n") + "\n");
+    rec = await reconcileRun(copyDir, { runTimestamp: TS });
+  }, 60_000);
+
+  it("fails, and the reasons name the checks that caught them", () => {
+    expect(rec.summary.verdict.pass).toBe(false);
+    const failed = rec.summary.checks.filter((c) => !c.pass).map((c) => c.name);
+    expect(failed).toEqual(expect.arrayContaining(["log_consistency", "fills_vs_sim", "portfolio_vs_sim"]));
+    expect(rec.summary.verdict.reasons.some((r) => r.startsWith("fills_vs_sim: 1 dropped, 0 extra and 1 differing fills"))).toBe(true);
+    // The model saw the same data: its outputs still match.
+    expect(failed).not.toContain("model_outputs");
+  });
+
+  it("names the dropped fill in summary.json, against the broker log and against the sim", () => {
+    const written = JSON.parse(readFileSync(rec.summaryPath, "utf8")) as ReconciliationSummary;
+    const messages = written.differences.listed.map((d) => d.message);
+    const p = dropped;
+    expect(messages.some((m) => m.startsWith(`fill dropped: parent ${p.parentOrderId} (bar ${p.bar} ${p.symbol}) is in broker_log/oms_fills.jsonl (`) && m.endsWith("but not in prod's fills.jsonl"))).toBe(true);
+    expect(messages.some((m) => m.startsWith(`fill dropped: parent ${p.parentOrderId} (bar ${p.bar} ${p.symbol}): sim filled `) && m.endsWith("prod has no fill"))).toBe(true);
+    expect(messages.some((m) => m.startsWith(`bar ${p.bar + 1} ${p.symbol}: portfolio executed_trades_shares `) && m.includes(`but the fills of bar ${p.bar} in fills.jsonl sum to 0`))).toBe(true);
+    const d = written.differences.listed.find((x) => x.kind === "fill_dropped");
+    expect(d).toMatchObject({ kind: "fill_dropped", gated: true, bar: p.bar, symbol: p.symbol, parentOrderId: p.parentOrderId });
+  });
+
+  it("names the shifted prices, with both values", () => {
+    const messages = listed(rec);
+    const s = shifted;
+    expect(messages.some((m) => m.startsWith(`bar ${s.bar} ${s.symbol}: price ${s.to} vs sim ${s.from} (`))).toBe(true);
+    expect(messages.some((m) => m.startsWith(`bar ${s.bar} ${s.symbol}: holdings_notional `) && m.includes(`x price ${s.to} = `))).toBe(true);
+    const f = fillShift;
+    expect(messages.some((m) => m.startsWith(`bar ${f.bar} ${f.symbol} (parent ${f.parentOrderId}): executed `) && m.includes(`at ${f.to}, fees`))).toBe(true);
+    expect(messages.some((m) => m.startsWith(`fill differs from the broker log: parent ${f.parentOrderId} (bar ${f.bar} ${f.symbol}): fills.jsonl `))).toBe(true);
+    const portfolio = rec.summary.portfolio.find((p) => p.pair === "prod_vs_sim");
+    const price = portfolio?.columns.find((c) => c.column === "price");
+    expect(price?.differing).toBe(1);
+    expect(price?.at).toBe(`bar ${s.bar} ${s.symbol}`);
+    expect(price?.maxAbsPctDiff).toBeCloseTo((100 * 0.01) / 1.01, 9);
+  });
+
+  it("the CLI prints the verdict, the differences and the paths, and exits 2", () => {
+    const p = spawnSync(process.execPath, ["--import", "tsx", join(REPO, "src/cli/main.ts"), "reconcile", copyDir, "--run-timestamp", "20240104_000000", "--differences", "3"], { cwd: REPO, encoding: "utf8" });
+    expect(p.stderr).toContain("simulating momentum");
+    expect(p.status, p.stderr).toBe(2);
+    expect(p.stdout).toMatch(/^Reconciliation FAIL: momentum simulation \(instant_fill broker\)/);
+    expect(p.stdout).toContain("  - log_consistency: ");
+    expect(p.stdout).toContain(`fill dropped: parent ${dropped.parentOrderId}`);
+    expect(p.stdout).toContain(`report:  ${join(copyDir, "reconciliation", "20240104_000000", "report.html")}`);
+    expect(p.stdout).toContain(`summary: ${join(copyDir, "reconciliation", "20240104_000000", "summary.json")}`);
+  }, 60_000);
+});
+
+describe("an embedded-venue TWAP run", () => {
+  it("is replayed with instant fills, and execution differences inform without failing the verdict", () => {
+    const s = venueRec.summary;
+    expect(s.run.broker).toBe("embedded");
+    expect(s.sim.replaysRunBroker).toBe(false);
+    expect(s.sim.note).toMatch(/cannot be replayed/);
+    expect(s.differences.total).toBeGreaterThan(0);
+    expect(s.differences.gated).toBe(0);
+    expect(s.checks.find((c) => c.name === "fills_vs_sim")).toMatchObject({ gated: false });
+    expect(s.checks.find((c) => c.name === "portfolio_vs_sim")).toMatchObject({ gated: false, pass: false });
+    expect(s.checks.find((c) => c.name === "model_outputs")).toMatchObject({ gated: true, pass: true });
+    expect(s.verdict).toEqual({ pass: true, reasons: [] });
+    // TWAP: per-wave execution quality from the broker log.
+    expect(s.execution.prod.perWave.length).toBeGreaterThan(1);
+    expect(s.execution.prod.makerShare).not.toBeNull();
+  });
+
+  it("gates execution differences when asked, and names them", async () => {
+    const r = await reconcileRun(venue.runDir, { runTimestamp: "20240103_000001", gateExecutionDifferences: true, keepSimRun: false });
+    expect(r.summary.verdict.pass).toBe(false);
+    expect(r.summary.verdict.reasons.some((m) => m.startsWith("portfolio_vs_sim: "))).toBe(true);
+    expect(r.summary.differences.listed[0]?.gated).toBe(true);
+    expect(r.simRunDir).toBeUndefined();
+    expect(existsSync(join(r.dir, "sim"))).toBe(false);
+  }, 60_000);
+
+  it("statistics match an independent computation from the raw log lines", () => {
+    const s = venueRec.summary;
+    const pnlOf = (file: string): (string | null)[] => lines(file).map((l) => (JSON.parse(l) as { pnl: string | null }).pnl);
+    const prodPnl = pnlOf(join(venue.systemLogDir, "portfolio.jsonl"));
+    const simPnl = pnlOf(join(venueRec.dir, s.files.sim as string, "system_log_dir", "portfolio.jsonl"));
+    const total = prodPnl.reduce((a, p) => a.add(p ?? 0), new Decimal(0));
+    expect(s.statistics.prod.totalPnl).toBe(total.toFixed());
+    // Pearson correlation by hand over the bars with a PnL.
+    const xs = prodPnl.flatMap((p, i) => (p === null || simPnl[i] === null ? [] : [Number(p)]));
+    const ys = simPnl.flatMap((p, i) => (p === null || prodPnl[i] === null ? [] : [Number(p)]));
+    const mx = xs.reduce((a, b) => a + b, 0) / xs.length;
+    const my = ys.reduce((a, b) => a + b, 0) / ys.length;
+    let sxy = 0;
+    let sxx = 0;
+    let syy = 0;
+    xs.forEach((x, i) => {
+      sxy += (x - mx) * ((ys[i] as number) - my);
+      sxx += (x - mx) ** 2;
+      syy += ((ys[i] as number) - my) ** 2;
+    });
+    expect(s.pnlCorrelation.prod_vs_sim).toBeCloseTo(sxy / Math.sqrt(sxx * syy), 10);
+    expect(Math.abs(s.pnlCorrelation.prod_vs_sim as number)).toBeLessThan(1);
+    // Fill rate: |filled| / |target| over the parent orders, from orders.jsonl text and fills.jsonl.
+    const target = lines(join(venue.systemLogDir, "orders.jsonl")).reduce((a, l) => a.add(new Decimal(/diff_num_shares=(\S+)/.exec(l)?.[1] as string).abs()), new Decimal(0));
+    const fills = lines(join(venue.systemLogDir, "fills.jsonl")).map((l) => JSON.parse(l) as { numShares: string; fees: string });
+    const filled = fills.reduce((a, f) => a.add(new Decimal(f.numShares).abs()), new Decimal(0));
+    expect(s.execution.prod.fillRate).toBeCloseTo(filled.div(target).toNumber(), 12);
+    expect(s.statistics.prod.totalFees).toBe(fills.reduce((a, f) => a.add(f.fees), new Decimal(0)).toFixed());
+  });
+});
+
+describe("the HTML report in headless chromium", () => {
+  it("opens with no console error, every chart drawn, the verdict on top; screenshot in test-output/", async () => {
+    const browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"] });
+    try {
+      const page = await browser.newPage({ viewport: { width: 1200, height: 1000 } });
+      const errors: string[] = [];
+      const requests: string[] = [];
+      page.on("console", (m) => {
+        if (m.type() === "error") errors.push(m.text());
+      });
+      page.on("pageerror", (e) => errors.push(String(e)));
+      page.on("request", (r) => requests.push(r.url()));
+      await page.goto(pathToFileURL(venueRec.reportPath).href);
+      const charts: { id: string; svgs: number; marks: number; lines: number; width: number; height: number }[] = [];
+      const figures = page.locator("figure.chart");
+      for (let i = 0; i < (await figures.count()); i++) {
+        const f = figures.nth(i);
+        const svg = f.locator(":scope > svg");
+        const box = await svg.first().boundingBox();
+        charts.push({
+          id: (await f.getAttribute("id")) ?? "?", svgs: await svg.count(), marks: await svg.locator("g.role-mark > *").count(),
+          lines: await svg.locator("g.mark-line > path").count(), width: box?.width ?? 0, height: box?.height ?? 0,
+        });
+      }
+      expect(errors).toEqual([]);
+      // Self-contained: nothing but the page itself is fetched.
+      expect(requests.filter((u) => !u.startsWith("file://") && !u.startsWith("data:"))).toEqual([]);
+      expect(charts.map((c) => c.id)).toEqual(["cumulative-pnl", "holdings", "trades", "execution", "timing"]);
+      for (const c of charts) {
+        expect(c.svgs, c.id).toBe(1);
+        expect(c.marks, c.id).toBeGreaterThan(0);
+        expect(c.width, c.id).toBeGreaterThan(300);
+        expect(c.height, c.id).toBeGreaterThan(100);
+      }
+      // prod, sim and research lines.
+      expect(charts[0]?.lines).toBe(3);
+      const verdictTop = await page.locator("#verdict").boundingBox();
+      const firstChart = await page.locator("figure.chart").first().boundingBox();
+      expect(verdictTop?.y).toBeLessThan(firstChart?.y ?? 0);
+      expect(await page.locator("#verdict .word").textContent()).toBe("PASS");
+      const out = join(REPO, "test-output", "reconciliation-report.png");
+      mkdirSync(dirname(out), { recursive: true });
+      await page.screenshot({ path: out, fullPage: true });
+      expect(readFileSync(out).subarray(1, 4).toString()).toBe("PNG");
+
+      // A failed reconciliation says so on top.
+      const failing = join(dirname(venueRec.dir), "20240103_000001", "report.html");
+      if (existsSync(failing)) {
+        await page.goto(pathToFileURL(failing).href);
+        expect(await page.locator("#verdict .word").textContent()).toBe("FAIL");
+        expect(await page.locator("#verdict li").count()).toBeGreaterThan(0);
+        expect(errors).toEqual([]);
+      }
+    } finally {
+      await browser.close();
+    }
+  }, 60_000);
+});
+
+describe("the reconcile job", () => {
+  const ctx = (over: Partial<TaskContext>): TaskContext => ({
+    dagId: "paper_trading.momentum", taskId: "reconcile", runKey: "paper_trading.momentum.manual.20240102T000000", runType: "manual",
+    logicalStart: Date.UTC(2024, 0, 2), logicalEnd: Date.UTC(2024, 0, 3), conf: {}, attempt: 1, dataRoot: tmp("tl-rec-job-"),
+    signal: new AbortController().signal, upstream: {}, log: () => undefined, progress: () => undefined, ...over,
+  });
+
+  it("reconciles the upstream run_system's run and returns the verdict and paths", async () => {
+    const logged: string[] = [];
+    const out = (await reconcileTask(ctx({ upstream: { run_system: { runDir: instant.runDir, bars: 48 } }, conf: { runTimestamp: "20240105_000000" }, log: (m) => logged.push(m) }))) as Record<string, unknown>;
+    expect(out).toMatchObject({ verdict: "pass", reasons: [], published: [] });
+    expect(out["summaryPath"]).toBe(join(instant.runDir, "reconciliation", "20240105_000000", "summary.json"));
+    expect(out["reportPath"]).toBe(join(instant.runDir, "reconciliation", "20240105_000000", "report.html"));
+    expect(logged.at(-1)).toMatch(/^reconcile PASS: 0 differences/);
+  }, 60_000);
+
+  it("without an upstream run it takes conf.runDir, and says what is missing otherwise", async () => {
+    await expect(reconcileTask(ctx({}))).rejects.toThrow(/no run to reconcile: the DAG has no run_system task upstream and conf.runDir is not set/);
+    await expect(reconcileTask(ctx({ upstream: { run_system: { bars: 3 } } }))).rejects.toThrow(/upstream run_system output: runDir/);
+    await expect(reconcileTask(ctx({ conf: { runDir: instant.runDir, runTimestamp: "yesterday" } }))).rejects.toThrow(/conf: runTimestamp: a UTC time as YYYYMMDD_HHMMSS/);
+  });
+});
+
+describe("bad input", () => {
+  it("names what is wrong", async () => {
+    const notRun = tmp("tl-rec-bad-");
+    await expect(reconcileRun(notRun, { runTimestamp: TS })).rejects.toThrow(`${notRun}: not a system log directory`);
+    await expect(reconcileRun(instant.runDir, { runTimestamp: TS })).rejects.toThrow(/already exists: a reconciliation with run timestamp 20240103_000000 was written/);
+    await expect(reconcileRun(instant.runDir, { runTimestamp: "2024-01-03" })).rejects.toThrow(/reconcile options: runTimestamp: a UTC time as YYYYMMDD_HHMMSS/);
+    await expect(reconcileRun(instant.runDir, { runTimestamp: TS, thresholds: { minFillRate: 2 } })).rejects.toThrow(/reconcile options: thresholds\.minFillRate: /);
+    await expect(reconcileRun(instant.runDir, { runTimestamp: TS, thresholds: { minFillRat: 0.5 } } as never)).rejects.toThrow(/reconcile options: thresholds: .*minFillRat/);
+    await expect(reconcileRun(instant.runDir)).rejects.toThrow(/no run timestamp: pass options.runTimestamp/);
+  });
+
+  it("a corrupt log line is named with its file and line", async () => {
+    const dir = copyRun(instant);
+    const file = join(dir, "system_log_dir", "fills.jsonl");
+    const ls = lines(file);
+    ls[2] = (ls[2] as string).replace(/"price":"[^"]+"/, '"price":"abc"');
+    writeFileSync(file, ls.join("\n") + "\n");
+    await expect(reconcileRun(dir, { runTimestamp: TS })).rejects.toThrow(new RegExp(`${relative("/", file).replace(/\//g, "\\/")}:3: field "price": "abc" is not a number`));
+  });
+
+  it("a run without its recorded market data cannot be replayed, and says so", async () => {
+    const dir = copyRun(instant);
+    writeFileSync(join(dir, "system_log_dir", "market_data", "markets.json"), "{not json");
+    await expect(reconcileRun(dir, { runTimestamp: TS })).rejects.toThrow(/markets\.json: not valid JSON/);
+  });
+});
