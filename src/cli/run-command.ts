@@ -10,6 +10,8 @@ import { barProgress } from "./progress.js";
 import { formatRunSummary } from "./show-command.js";
 import { join } from "node:path";
 import type { RunSystemTaskOutput } from "../../jobs/run-system.js";
+import type { ReconcileTaskOutput } from "../../jobs/reconcile.js";
+import type { PlotPnlTaskOutput } from "../../jobs/plot-pnl.js";
 import { readJsonFile } from "../storage/jsonl.js";
 import type { RunSummary } from "../system/run-summary.js";
 import { SYSTEM_LOG_FILES } from "../system/system-log.js";
@@ -160,9 +162,15 @@ export function registerDemo(program: Command): void {
           throw new Error(`demo run ${r.run.runKey} ${run?.state ?? "missing"}: ${err}`);
         }
         const summary = readJsonFile(join(out.systemLogDir, SYSTEM_LOG_FILES.summary)) as RunSummary;
-        process.stdout.write(`${formatRunSummary(summary, out.runDir)}
-DAG run ${run.runKey}: ${run.state} in ${(((run.endedAt ?? 0) - (run.startedAt ?? 0)) / 1000).toFixed(2)} s
-`);
+        const rec = run.tasks["reconcile"]?.output as ReconcileTaskOutput | undefined;
+        const charts = run.tasks["plot_pnl"]?.output as PlotPnlTaskOutput | undefined;
+        const lines = [
+          formatRunSummary(summary, out.runDir),
+          rec === undefined ? "reconciliation: not run" : `reconciliation: ${rec.verdict.toUpperCase()}${rec.reasons.length > 0 ? ` (${rec.reasons.join("; ")})` : ""}\n  report ${rec.reportPath}`,
+          charts === undefined ? "PnL charts: not drawn" : `PnL charts:\n${charts.files.filter((f) => f.endsWith(".png")).map((f) => `  ${f}`).join("\n")}`,
+          `DAG run ${run.runKey}: ${run.state} in ${(((run.endedAt ?? 0) - (run.startedAt ?? 0)) / 1000).toFixed(2)} s (${Object.entries(run.tasks).map(([id, t]) => `${id} ${t.state}`).join(", ")})`,
+        ];
+        process.stdout.write(lines.join("\n") + "\n");
       } finally {
         await ex.close();
       }
