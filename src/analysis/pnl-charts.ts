@@ -7,7 +7,7 @@ import { existsSync } from "node:fs";
 import { Resvg } from "@resvg/resvg-js";
 import * as vega from "vega";
 import { compile, type TopLevelSpec } from "vega-lite";
-import type { PnlWindow, PnlWindowKind } from "./pnl-series.js";
+import type { PnlWindow, PnlWindowKind, PnlWindowPoint } from "./pnl-series.js";
 
 export interface PnlChartOptions {
   /** Size of the whole chart (title, axes and legend inside), in CSS pixels. */
@@ -78,10 +78,53 @@ export function formatUsd(x: number): string {
   return `${sign}${int.replace(/\B(?=(\d{3})+(?!\d))/g, ",")}.${frac}`;
 }
 
-export function chartData(window: PnlWindow): PnlChartDatum[] {
+/**
+ * Thins a long series for drawing without changing the picture: the time span is cut into
+ * `columns` buckets (about one per pixel column) and each keeps its first and last point and the
+ * points where either series is lowest and highest, so every peak, trough and step stays visible.
+ * A since-inception chart of a year of 1-minute bars would otherwise hand Vega half a million
+ * points to draw on 900 pixels. Series up to 4 points per column are drawn as they are.
+ */
+export function decimate(points: readonly PnlWindowPoint[], columns: number): PnlWindowPoint[] {
+  const first = points[0];
+  const last = points.at(-1);
+  if (first === undefined || last === undefined || points.length <= 4 * columns) return [...points];
+  const span = Math.max(1, last.timestamp - first.timestamp);
+  const keep = new Uint8Array(points.length);
+  let bucket = -1;
+  let lo = 0;
+  let hi = 0;
+  let loAfter = 0;
+  let hiAfter = 0;
+  let prev = 0;
+  const close = (): void => {
+    if (bucket >= 0) for (const i of [lo, hi, loAfter, hiAfter, prev]) keep[i] = 1;
+  };
+  points.forEach((p, i) => {
+    const b = Math.min(columns - 1, Math.floor(((p.timestamp - first.timestamp) / span) * columns));
+    if (b !== bucket) {
+      close();
+      bucket = b;
+      lo = hi = loAfter = hiAfter = i;
+      keep[i] = 1;
+    } else {
+      const q = (j: number): PnlWindowPoint => points[j] as PnlWindowPoint;
+      if (p.pnl < q(lo).pnl) lo = i;
+      if (p.pnl > q(hi).pnl) hi = i;
+      if (p.pnlAfterFees < q(loAfter).pnlAfterFees) loAfter = i;
+      if (p.pnlAfterFees > q(hiAfter).pnlAfterFees) hiAfter = i;
+    }
+    prev = i;
+  });
+  close();
+  return points.filter((_, i) => keep[i] === 1);
+}
+
+export function chartData(window: PnlWindow, columns: number = DEFAULT_CHART.width): PnlChartDatum[] {
+  const points = decimate(window.points, columns);
   const rows: PnlChartDatum[] = [];
-  for (const p of window.points) rows.push({ time: p.timestamp, series: SERIES_AFTER_FEES, usd: p.pnlAfterFees });
-  for (const p of window.points) rows.push({ time: p.timestamp, series: SERIES_BEFORE_FEES, usd: p.pnl });
+  for (const p of points) rows.push({ time: p.timestamp, series: SERIES_AFTER_FEES, usd: p.pnlAfterFees });
+  for (const p of points) rows.push({ time: p.timestamp, series: SERIES_BEFORE_FEES, usd: p.pnl });
   return rows;
 }
 
@@ -120,7 +163,8 @@ export function pnlChartSpec(model: string, window: PnlWindow, opts: PnlChartOpt
     autosize: { type: "fit", contains: "padding" },
     background: "white",
     title: { text: `${model}: cumulative PnL ${window.label}`, subtitle: subtitle(window), anchor: "start", fontSize: 16, subtitleFontSize: 12, subtitleColor: "#444" },
-    config: { font: FONT_FAMILY, axis: { labelFontSize: 11, titleFontSize: 12, labelColor: "#333", titleColor: "#333" }, legend: { labelFontSize: 11 } },
+    // No ARIA labels: a PNG cannot carry them, and Vega builds one per mark (time spent per render).
+    config: { aria: false, font: FONT_FAMILY, axis: { labelFontSize: 11, titleFontSize: 12, labelColor: "#333", titleColor: "#333" }, legend: { labelFontSize: 11 } },
   } as const;
   if (window.points.length === 0) {
     return {
@@ -133,9 +177,10 @@ export function pnlChartSpec(model: string, window: PnlWindow, opts: PnlChartOpt
   const few = window.points.length <= 60;
   return {
     ...common,
-    data: { values: chartData(window) },
+    data: { values: chartData(window, width) },
     layer: [
-      { mark: { type: "rule", color: "#999", strokeDash: [4, 3] }, encoding: { y: { datum: 0, type: "quantitative" } } },
+      // Its own one-row data: inheriting the chart's would draw one rule per point.
+      { data: { values: [{}] }, mark: { type: "rule", color: "#999", strokeDash: [4, 3] }, encoding: { y: { datum: 0, type: "quantitative" } } },
       {
         mark: { type: "line", strokeWidth: 2, interpolate: "linear", point: few ? { size: 30, filled: true } : false },
         encoding: {

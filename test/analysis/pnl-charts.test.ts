@@ -3,8 +3,8 @@ import { createHash } from "node:crypto";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { DEFAULT_CHART, NO_DATA_NOTE, SERIES_AFTER_FEES, SERIES_BEFORE_FEES, chartData, pngSize, renderPnlChart, renderPnlCharts, type PnlChartDatum, type RenderedPnlChart } from "../../src/analysis/pnl-charts.js";
-import { collectPnlSeries, pnlWindows, type PnlSeries, type PnlWindow } from "../../src/analysis/pnl-series.js";
+import { DEFAULT_CHART, NO_DATA_NOTE, SERIES_AFTER_FEES, SERIES_BEFORE_FEES, chartData, decimate, pngSize, renderPnlChart, renderPnlCharts, type PnlChartDatum, type RenderedPnlChart } from "../../src/analysis/pnl-charts.js";
+import { collectPnlSeries, pnlWindows, type PnlSeries, type PnlWindow, type PnlWindowPoint } from "../../src/analysis/pnl-series.js";
 import { MODEL, T, buildPnlFixture } from "./pnl-fixture.js";
 
 /** Looked at by eye (gitignored). */
@@ -123,5 +123,32 @@ describe("PnL charts", () => {
     const none = await renderPnlCharts(MODEL, pnlWindows({ stage: "dev", model: MODEL, runs: [], bars: [] }, { fallbackYear: 2024 }));
     expect(none.map((c) => c.artifacts[0].fileName)).toEqual(["cumulative_pnl.since_inception.png", "cumulative_pnl.since_2024.png", "cumulative_pnl.last_24hours.png", "cumulative_pnl.last_5minutes.png"]);
     for (const c of none) expect(c.svg).toContain(NO_DATA_NOTE);
+  });
+
+  it("a long series is thinned for drawing, keeping first, last and every column's extremes of both series", async () => {
+    const points: PnlWindowPoint[] = [];
+    let x = 0;
+    for (let i = 0; i < 105_120; i++) {
+      x += Math.sin(i * 0.37) * 5 + (i % 9973 === 0 ? 400 : 0);
+      points.push({ timestamp: Date.UTC(2024, 0, 1) + i * 300_000, pnl: x, pnlAfterFees: x - i * 0.01 });
+    }
+    const thin = decimate(points, 900);
+    expect(thin.length).toBeLessThanOrEqual(5 * 900);
+    expect(thin[0]).toEqual(points[0]);
+    expect(thin.at(-1)).toEqual(points.at(-1));
+    for (const key of ["pnl", "pnlAfterFees"] as const) {
+      const values = points.map((p) => p[key]);
+      const thinValues = thin.map((p) => p[key]);
+      expect(Math.max(...thinValues)).toBe(Math.max(...values));
+      expect(Math.min(...thinValues)).toBe(Math.min(...values));
+    }
+    // Order kept, and only real points.
+    expect(thin.map((p) => p.timestamp)).toEqual([...thin.map((p) => p.timestamp)].sort((a, b) => a - b));
+    const w: PnlWindow = { kind: "since_inception", name: "since_inception", label: "since inception", fromMs: points[0]?.timestamp, toMs: points.at(-1)?.timestamp, points, bars: points.length - 1, totalPnl: x, totalFees: 0 };
+    const t0 = performance.now();
+    const c = await renderPnlChart(MODEL, w);
+    expect(performance.now() - t0).toBeLessThan(5_000);
+    expect(specValues(c)).toHaveLength(2 * thin.length);
+    writeFileSync(join(OUT, "year_of_5min_bars.png"), c.png);
   });
 });
