@@ -2,11 +2,11 @@
 // interval, with the run key as the seed of client order ids, resuming from its last checkpoint
 // when an earlier try of the same run was interrupted.
 
-import { ConfigError, resolveConfig } from "../src/system/config.js";
+import { ConfigError, resolveConfig, type SystemConfig } from "../src/system/config.js";
 import { runIdentity, runSystem } from "../src/system/run-system.js";
 import { runDir } from "../src/storage/run-layout.js";
-import { runStoreTarget, ThrottledRunSync } from "./run-store-target.js";
-import type { TaskHandler } from "../src/orchestration/task.js";
+import { runStoreTarget, ThrottledRunSync, type RunStoreTarget } from "./run-store-target.js";
+import { permanentError, type TaskContext, type TaskHandler } from "../src/orchestration/task.js";
 
 export interface RunSystemTaskOutput {
   runDir: string;
@@ -35,12 +35,21 @@ export function systemConfigFor(conf: Readonly<Record<string, unknown>>, interva
   };
 }
 
+/** Config, layout and store-URL errors are the conf's fault: no retry can fix them. */
+function checkedConf(ctx: TaskContext): { given: Record<string, unknown>; cfg: SystemConfig; localRunDir: string; target: RunStoreTarget | undefined } {
+  try {
+    const given = systemConfigFor(ctx.conf, { start: ctx.logicalStart, end: ctx.logicalEnd, runType: ctx.runType }, ctx.dataRoot);
+    const cfg = resolveConfig(given, `dag ${ctx.dagId} conf.system`);
+    const localRunDir = runDir(cfg.outputRoot, runIdentity(cfg));
+    return { given, cfg, localRunDir, target: runStoreTarget(ctx.conf, ctx.dataRoot, localRunDir) };
+  } catch (err) {
+    throw permanentError(err);
+  }
+}
+
 export const runSystemTask: TaskHandler = async (ctx) => {
-  const given = systemConfigFor(ctx.conf, { start: ctx.logicalStart, end: ctx.logicalEnd, runType: ctx.runType }, ctx.dataRoot);
-  const cfg = resolveConfig(given, `dag ${ctx.dagId} conf.system`);
+  const { given, cfg, localRunDir, target } = checkedConf(ctx);
   const everyBars = Math.max(1, Math.round((cfg.end - cfg.start) / (cfg.barMinutes * 60_000) / 10));
-  const localRunDir = runDir(cfg.outputRoot, runIdentity(cfg));
-  const target = runStoreTarget(ctx.conf, ctx.dataRoot, localRunDir);
   // Fails fast (bucket missing, access denied, endpoint down) before a day is computed for nothing.
   if (target !== undefined) await target.store.exists(`${target.prefix}/_SUCCESS`);
   const sync = target === undefined ? undefined : new ThrottledRunSync(localRunDir, target, RUN_SYNC_INTERVAL_MS, ctx.log);

@@ -7,7 +7,7 @@ import { hostname } from "node:os";
 import type { DagDefinition, TaskDefinition } from "./dag.js";
 import type { RunRecordStore } from "./run-record-store.js";
 import { advanceRun, emptyTask, finishedState, outputsOf, type DagRun } from "./run-records.js";
-import type { TaskContext } from "./task.js";
+import { isPermanent, type TaskContext } from "./task.js";
 
 export interface TaskTryOptions {
   dag: DagDefinition;
@@ -83,13 +83,15 @@ export async function runTaskTry(o: TaskTryOptions): Promise<TaskTryResult> {
   };
   let output: unknown;
   let error: string | undefined;
+  let permanent = false;
   try {
     output = await untilAborted(task.handler(ctx), signal, task.timeoutMs);
   } catch (err) {
     error = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+    permanent = isPermanent(err);
   }
 
-  const willRetry = error !== undefined && o.attempt <= task.retries;
+  const willRetry = error !== undefined && !permanent && o.attempt <= task.retries;
   const retryAt = willRetry ? o.now() + retryDelayMs(task, o.attempt) : undefined;
   let queued: string[] = [];
   const after = await o.store.update(o.runKey, (run) => {

@@ -29,3 +29,17 @@ export interface TaskContext {
 
 /** Returns a JSON-serialisable output that downstream tasks read from `upstream`. */
 export type TaskHandler = (ctx: TaskContext) => Promise<unknown>;
+
+/**
+ * Marks an error that no retry can fix (bad conf, a name that would escape the data root): the
+ * task fails at once instead of spending its retries.
+ */
+export function permanentError(err: unknown): Error {
+  const e = err instanceof Error ? err : new Error(String(err));
+  (e as Error & { retryable?: boolean }).retryable = false;
+  return e;
+}
+
+export function isPermanent(err: unknown): boolean {
+  return err instanceof Error && (err as Error & { retryable?: boolean }).retryable === false;
+}

@@ -186,3 +186,28 @@ describe("local executor", () => {
     await expect(orch.store.get(run.runKey)).rejects.toThrow(new RegExp(`${run.runKey}.json: field state`));
   });
 });
+
+describe("conf that would escape the data root", () => {
+  it("a stage or model name with '..' or '/' fails the run with the field named, writing nothing outside the root", async () => {
+    const { loadDags } = await import("../../dags/index.js");
+    const root = tmp();
+    const orch = new Orchestrator(await loadDags(), new FileRunStore(root));
+    const ex = new LocalExecutor(orch, { dataRoot: root });
+    const bad = [
+      { system: { stage: "../../etc", mode: "simulation" } },
+      { system: { stage: "dev", model: { name: "a/b" }, mode: "simulation" } },
+      { system: { outputRoot: "/tmp" } },
+      { runStore: "s3://bucket/../other" },
+    ];
+    const keys: string[] = [];
+    for (const [i, conf] of bad.entries()) keys.push((await orch.trigger("simulation.momentum", { ...conf, start: `2024-01-0${i + 1}T00:00:00Z`, end: `2024-01-0${i + 1}T01:00:00Z` })).run.runKey);
+    await ex.dispatch();
+    const errors = await Promise.all(keys.map(async (k) => (await orch.store.get(k))?.tasks["run_system"]?.error ?? ""));
+    expect(errors[0]).toMatch(/stage/);
+    expect(errors[1]).toMatch(/model/);
+    expect(errors[2]).toMatch(/outputRoot is not allowed/);
+    expect(errors[3]).toMatch(/\.\./);
+    // A bad conf is not retried: one try each, though the DAG allows two retries.
+    for (const k of keys) expect((await orch.store.get(k))?.tasks["run_system"]?.history.length).toBe(1);
+  }, 30_000);
+});
