@@ -1,12 +1,12 @@
 // Task handler: the historical run of a model (src/system/historical-run.ts): one simulation
 // backfill run per UTC day from conf.start to conf.end (both included, `YYYY-MM-DD`), under the data
-// root, skipping days already complete. Conf: model, start, end, and `system` (the system config of
-// every day, without start/end/mode/dagRunMode/outputRoot).
+// root, skipping days already complete. Conf: model, start, end, stage (default of system.stage),
+// and `system` (the system config of every day, without start/end/mode/dagRunMode/outputRoot).
 
 import { z } from "zod";
-import type { TaskHandler } from "../src/orchestration/task.js";
+import { permanentError, type TaskHandler } from "../src/orchestration/task.js";
 import { ConfigError, formatIssues, pathSegment } from "../src/system/config.js";
-import { runHistorical, type HistoricalDay } from "../src/system/historical-run.js";
+import { HistoricalRunError, runHistorical, type HistoricalDay, type HistoricalRunResult } from "../src/system/historical-run.js";
 
 const day = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, "a UTC day such as 2024-01-01");
 
@@ -15,6 +15,7 @@ const historicalConfSchema = z
     model: pathSegment,
     start: day,
     end: day,
+    stage: pathSegment.optional(),
     system: z.record(z.string(), z.unknown()).default({}),
   })
   .passthrough();
@@ -28,22 +29,31 @@ export interface HistoricalPnlTaskOutput {
 export const historicalPnlTask: TaskHandler = async (ctx) => {
   const where = `dag ${ctx.dagId} task ${ctx.taskId} conf`;
   const r = historicalConfSchema.safeParse(ctx.conf);
-  if (!r.success) throw new ConfigError(formatIssues(where, r.error));
-  const { model, start, end, system } = r.data;
-  if ("outputRoot" in system) throw new ConfigError(`${where}: system.outputRoot is not allowed: runs are written under the executor's data root`);
+  // A bad conf stays bad on every retry: fail the task at once.
+  if (!r.success) throw permanentError(new ConfigError(formatIssues(where, r.error)));
+  const { model, start, end, system, stage } = r.data;
+  if ("outputRoot" in system) throw permanentError(new ConfigError(`${where}: system.outputRoot is not allowed: runs are written under the executor's data root`));
   const modelConf = system["model"];
-  const base = { ...system, model: { ...(modelConf !== null && typeof modelConf === "object" ? modelConf : {}), name: model }, outputRoot: ctx.dataRoot };
-  const result = await runHistorical({
-    base,
-    firstDay: start,
-    lastDay: end,
-    where: `${where}.system`,
-    signal: ctx.signal,
-    onProgress: (p) => {
-      ctx.progress(p.barsDone, p.barsTotal, `${p.day} (day ${p.dayIndex + 1}/${p.days})`);
-      if (p.event !== "bar") ctx.log(`${p.day} ${p.event === "skipped" ? "skipped (already complete)" : "done"} (${p.dayIndex + 1}/${p.days} days, ${p.barsDone}/${p.barsTotal} bars)`);
-    },
-  });
+  // conf.stage is where the charts look for runs (plot_pnl / publish_pnl): write them there too.
+  const base = { ...(stage === undefined ? {} : { stage }), ...system, model: { ...(modelConf !== null && typeof modelConf === "object" ? modelConf : {}), name: model }, outputRoot: ctx.dataRoot };
+  let result: HistoricalRunResult;
+  try {
+    result = await runHistorical({
+      base,
+      firstDay: start,
+      lastDay: end,
+      where: `${where}.system`,
+      signal: ctx.signal,
+      onProgress: (p) => {
+        ctx.progress(p.barsDone, p.barsTotal, `${p.day} (day ${p.dayIndex + 1}/${p.days})`);
+        if (p.event !== "bar") ctx.log(`${p.day} ${p.event === "skipped" ? "skipped (already complete)" : "done"} (${p.dayIndex + 1}/${p.days} days, ${p.barsDone}/${p.barsTotal} bars)`);
+      },
+    });
+  } catch (e) {
+    // A config or range the historical run refuses is refused again on a retry; an abort is not that.
+    if (!ctx.signal.aborted && (e instanceof ConfigError || e instanceof HistoricalRunError)) throw permanentError(e);
+    throw e;
+  }
   const out: HistoricalPnlTaskOutput = { ran: result.ran, skipped: result.skipped, days: result.days };
   return out;
 };

@@ -4,7 +4,7 @@
 
 import { z } from "zod";
 import { defaultPlotDir, plotModelPnl, writePnlCharts, type PlottedPnl } from "../src/analysis/pnl-publish.js";
-import type { TaskContext, TaskHandler } from "../src/orchestration/task.js";
+import { permanentError, type TaskContext, type TaskHandler } from "../src/orchestration/task.js";
 import { ConfigError, formatIssues, pathSegment } from "../src/system/config.js";
 
 const pnlConfSchema = z
@@ -22,7 +22,8 @@ export type PnlTaskConf = z.output<typeof pnlConfSchema>;
 
 export function pnlTaskConf(ctx: TaskContext): PnlTaskConf {
   const r = pnlConfSchema.safeParse(ctx.conf);
-  if (!r.success) throw new ConfigError(formatIssues(`dag ${ctx.dagId} task ${ctx.taskId} conf`, r.error));
+  // A bad conf stays bad on every retry: fail the task at once.
+  if (!r.success) throw permanentError(new ConfigError(formatIssues(`dag ${ctx.dagId} task ${ctx.taskId} conf`, r.error)));
   return r.data;
 }
 

@@ -8,7 +8,7 @@ import { collectPnlSeries } from "../../src/analysis/pnl-series.js";
 import { SUCCESS_MARKER } from "../../src/storage/run-layout.js";
 import { daySeed, runHistorical, utcDayStart, type HistoricalProgress } from "../../src/system/historical-run.js";
 import { historicalPnlTask } from "../../jobs/historical-pnl.js";
-import type { TaskContext } from "../../src/orchestration/task.js";
+import { isPermanent, type TaskContext } from "../../src/orchestration/task.js";
 import { MODEL, tmp } from "./pnl-fixture.js";
 
 const base = (root: string): Record<string, unknown> => ({
@@ -132,5 +132,14 @@ describe("historical run", () => {
     aborted.abort();
     await expect(historicalPnlTask(ctx({ model: MODEL, start: "2024-01-02", end: "2024-01-03", system }, aborted.signal))).rejects.toThrow(/aborted before 2024-01-02/);
     await expect(historicalPnlTask(ctx({ model: MODEL, start: "2024-1-2", end: "2024-01-03" }))).rejects.toThrow(/conf: start: .*2024-01-01/);
+    // Bad conf is permanent (no retry can fix it); an abort is not.
+    const permanent = async (p: Promise<unknown>): Promise<boolean> => p.then(() => false, (e: unknown) => isPermanent(e));
+    expect(await permanent(historicalPnlTask(ctx({ model: MODEL, start: "2024-1-2", end: "2024-01-03" })))).toBe(true);
+    expect(await permanent(historicalPnlTask(ctx({ model: MODEL, start: "2024-02-30", end: "2024-03-01", system })))).toBe(true);
+    expect(await permanent(historicalPnlTask(ctx({ model: MODEL, start: "2024-01-01", end: "2024-01-01", system: { ...system, mode: "prod" } })))).toBe(true);
+    expect(await permanent(historicalPnlTask(ctx({ model: MODEL, start: "2024-01-02", end: "2024-01-03", system }, aborted.signal)))).toBe(false);
+    // conf.stage places the runs where the chart tasks look.
+    const staged = (await historicalPnlTask(ctx({ model: MODEL, stage: "preprod", start: "2024-01-01", end: "2024-01-01", system }))) as { days: { runDir: string }[] };
+    expect(staged.days[0]?.runDir).toBe(join(root, "preprod", MODEL, "simulation", "backfill", "20240101_000000.20240102_000000"));
   }, 120_000);
 });

@@ -10,7 +10,7 @@ import type { RenderedPnlChart } from "../../src/analysis/pnl-charts.js";
 import { CACHE_CONTROL, plotModelPnl, publishPnlCharts } from "../../src/analysis/pnl-publish.js";
 import { openStore } from "../../src/storage/open-store.js";
 import { S3Store } from "../../src/storage/s3-store.js";
-import type { TaskContext } from "../../src/orchestration/task.js";
+import { isPermanent, type TaskContext } from "../../src/orchestration/task.js";
 import { S3RVER_CREDENTIALS, startS3rver, type S3rverHandle } from "../helpers/s3rver.js";
 import { plotPnlTask } from "../../jobs/plot-pnl.js";
 import { publishPnlTask } from "../../jobs/publish-pnl.js";
@@ -147,5 +147,6 @@ describe("plot_pnl and publish_pnl tasks", () => {
   it("a bad conf is named", async () => {
     await expect(plotPnlTask(ctx({}))).rejects.toThrow(/conf: model: /);
     await expect(plotPnlTask(ctx({ model: MODEL, asOf: "yesterday" }))).rejects.toThrow(/conf: asOf: /);
+    await expect(publishPnlTask(ctx({ model: "../x" }))).rejects.toSatisfy((e: unknown) => isPermanent(e) && /conf: model: /.test(String(e)));
   });
 });
