@@ -25,6 +25,7 @@ export class BullmqScheduler {
   private readonly log: (m: string) => void;
   /** Ticks this process has run (through the job scheduler or by hand). */
   ticks = 0;
+  private last: Promise<unknown> = Promise.resolve();
 
   constructor(
     readonly executor: BullmqExecutor,
@@ -46,8 +47,17 @@ export class BullmqScheduler {
     await this.tick();
   }
 
-  /** One scheduling pass: runs for due slots, then dispatch (start queued runs, add their jobs). */
-  async tick(): Promise<TickResult> {
+  /**
+   * One scheduling pass: runs for due slots, then dispatch (start queued runs, add their jobs).
+   * Ticks of one process run one after the other (overlapping ones would be safe, only noisy).
+   */
+  tick(): Promise<TickResult> {
+    const next = this.last.then(() => this.tickOnce());
+    this.last = next.catch(() => undefined);
+    return next;
+  }
+
+  private async tickOnce(): Promise<TickResult> {
     this.ticks++;
     const r = await this.executor.orchestrator.scheduleTick();
     for (const run of r.created) this.log(`created ${run.runKey} for [${new Date(run.logicalStart).toISOString()}, ${new Date(run.logicalEnd).toISOString()})`);

@@ -251,6 +251,21 @@ describe("BullMQ executor", () => {
     await h.close();
   });
 
+  it("a worker that finishes a run starts the next queued run of the DAG (maxActiveRuns 1), with no scheduler tick", async () => {
+    const order: string[] = [];
+    const dag = defineDag({ id: "one_at_a_time", maxActiveRuns: 1, tasks: [task({ id: "a", handler: async (ctx) => order.push(ctx.runKey) })] });
+    const h = await setup("r7", [dag]);
+    const keys: string[] = [];
+    for (const d of [2, 1, 3]) keys.push((await h.ex.orchestrator.trigger("one_at_a_time", { start: `2024-01-0${d}T00:00:00Z` })).run.runKey);
+    await h.ex.dispatch();
+    expect((await h.ex.orchestrator.store.list()).map((r) => r.state)).toEqual(["running", "queued", "queued"]);
+    await h.worker();
+    for (const k of keys) expect((await finished(h.ex, k)).state).toBe("success");
+    // Oldest logical start first, one at a time.
+    expect(order).toEqual([...keys].sort());
+    await h.close();
+  });
+
   it("stops a task whose lock was lost (its signal aborts), hands it back uncounted, and runs it again", async () => {
     const reasons: unknown[] = [];
     let calls = 0;
@@ -286,6 +301,40 @@ describe("BullMQ executor", () => {
     expect(s?.tries).toBe(1);
     expect(s?.history.map((x) => [x.try, x.state])).toEqual([[1, "failed"], [1, "success"]]);
     expect(s?.history[0]?.error).toMatch(/handed back: .*not counted as a try/);
+    await h.close();
+  });
+
+  it("a job BullMQ fails on its own (stalled more than maxStalledCount) fails its task in the record, so the run ends", async () => {
+    let calls = 0;
+    const dag = defineDag({
+      id: "stall_dag",
+      tasks: [
+        task({ id: "session", retries: 2, handler: async (ctx) => {
+          calls++;
+          await new Promise<void>((_, reject) => ctx.signal.addEventListener("abort", () => reject(ctx.signal.reason as Error), { once: true }));
+        } }),
+        task({ id: "after", upstream: ["session"], triggerRule: "all_done", handler: async () => "ran" }),
+      ],
+    });
+    const h = await setup("r8", [dag]);
+    await h.worker({ maxStalledCount: 1 });
+    const { run } = await h.ex.orchestrator.trigger("stall_dag", { start: "2024-01-01T00:00:00Z" });
+    await h.ex.dispatch();
+    const lockKey = `r8:tasks:${taskJobId(run.runKey, "session", 0)}:lock`;
+    const r = srv.client();
+    // Lose the lock twice: the second stall is one more than BullMQ allows.
+    for (const n of [1, 2]) {
+      await until(`try ${n} to run`, async () => (calls >= n && (await r.exists(lockKey)) === 1 ? true : undefined));
+      await r.del(lockKey);
+    }
+    r.disconnect();
+    const done = await finished(h.ex, run.runKey);
+    expect(done.state).toBe("failed");
+    expect(done.tasks["session"]?.state).toBe("failed");
+    expect(done.tasks["session"]?.error).toMatch(/queue: job stalled more than allowable limit/);
+    // The failure released the downstream all_done task (ignoreDependencyOnFailure), which ran.
+    expect(done.tasks["after"]?.state).toBe("success");
+    expect(calls).toBe(2);
     await h.close();
   });
 
