@@ -7,8 +7,10 @@ import { positiveInt, utcTime } from "./parse.js";
 import { registerPnl } from "./pnl-command.js";
 import { registerDags } from "./dags-command.js";
 import { registerDemo, registerRun } from "./run-command.js";
+import { registerScheduler } from "./scheduler-command.js";
 import { registerShow } from "./show-command.js";
 import { runVenueDemo } from "./venue-demo.js";
+import { registerWorker } from "./worker-command.js";
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -35,6 +37,8 @@ export function buildProgram(): Command {
   registerDemo(program);
   registerPnl(program);
   registerDags(program);
+  registerScheduler(program);
+  registerWorker(program);
   return program;
 }
 
