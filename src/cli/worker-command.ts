@@ -58,5 +58,8 @@ export function registerWorker(program: Command): void {
       process.stdout.write(stamp(`${sig}: taking no new job${running.length > 0 ? `; handing back ${running.join(", ")}` : ""}`));
       await w.close(`${sig} received`);
       process.stdout.write(stamp("worker closed"));
+      // A task that did not stop within the grace period must not go on (its job will be given
+      // to another worker): the process ends here, whatever timers it still holds.
+      process.exit(process.exitCode ?? 0);
     });
 }

@@ -3,7 +3,7 @@
 // task whose lock it may have lost (so a trading session places no order another worker may also
 // place), and on SIGTERM hands its running tasks back to the queue without spending a retry.
 
-import { DelayedError, Queue, WaitingError, Worker, type ConnectionOptions, type Job } from "bullmq";
+import { DelayedError, Queue, UnrecoverableError, WaitingError, Worker, type ConnectionOptions, type Job } from "bullmq";
 import { parseTaskJobData, TASK_QUEUE, taskJobId, type TaskJobData } from "./bullmq-flows.js";
 import type { RunGenerations } from "./bullmq-generations.js";
 import { markLostTries, recordQueueFailure, TryRecordStore } from "./bullmq-records.js";
@@ -168,7 +168,13 @@ export class TaskWorker {
 
   private async process(job: Job<TaskJobData, TaskJobResult>, token: string | undefined): Promise<TaskJobResult> {
     const jobId = job.id ?? "?";
-    const data = parseTaskJobData(job.id, job.data);
+    let data: TaskJobData;
+    try {
+      data = parseTaskJobData(job.id, job.data);
+    } catch (err) {
+      // Not a job this executor added: no retry will make it one.
+      throw new UnrecoverableError(err instanceof Error ? err.message : String(err));
+    }
     const { store } = this.opts.orchestrator;
     const now = this.opts.orchestrator.now;
     if (this.stopping !== undefined && token !== undefined) {
@@ -247,8 +253,14 @@ export class TaskWorker {
       // Wait for the handler to stop for real (runTaskTry returns as soon as the signal aborts) so
       // the next worker never resumes a session this one is still writing.
       const stopped = await settledWithin(tracked.settled(), this.settings.handOffGraceMs);
-      if (!stopped) this.log(`${data.runKey} ${data.taskId}: the task did not stop within ${this.settings.handOffGraceMs} ms; handing its job back anyway`);
       this.opts.onTaskEvent?.({ kind: "end", jobId, runKey: data.runKey, taskId: data.taskId, attempt, outcome: "handed_back", error: entry.interruption });
+      if (!stopped) {
+        // Still running (a real-clock session asleep until its next bar): its job is not handed
+        // to anyone while it might write. It stays locked to this worker until the lock expires
+        // (this process is about to exit), then the stalled check gives it back.
+        this.log(`${data.runKey} ${data.taskId}: the task did not stop within ${this.settings.handOffGraceMs} ms; its job goes back to the queue when its lock expires`);
+        throw new WaitingError();
+      }
       if (token !== undefined) {
         // Back to `wait` with the lock token, without counting an attempt: BullMQ's manual-retry
         // pattern (job.moveToWait(token), then throw WaitingError so the worker leaves the job

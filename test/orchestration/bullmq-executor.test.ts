@@ -383,6 +383,43 @@ describe("BullMQ executor", () => {
   });
 });
 
+describe("BullMQ executor: a task that ignores the hand-off", () => {
+  it("is not handed to another worker while it may still run: its job comes back only once its lock expires", async () => {
+    let calls = 0;
+    let firstEndedAt = 0;
+    const dag = defineDag({
+      id: "stubborn_dag",
+      tasks: [
+        task({ id: "session", handler: async () => {
+          calls++;
+          if (calls > 1) return "second";
+          // Asleep until its next bar, deaf to the signal (as a real-clock session between bars).
+          await sleep(1500);
+          firstEndedAt = Date.now();
+          return "first";
+        } }),
+      ],
+    });
+    const h = await setup("r9", [dag]);
+    const first = await h.worker({ handOffGraceMs: 200 });
+    const { run } = await h.ex.orchestrator.trigger("stubborn_dag", { start: "2024-01-01T00:00:00Z" });
+    await h.ex.dispatch();
+    const jobId = taskJobId(run.runKey, "session", 0);
+    await until("the session to run", () => (first.worker.activeJobIds().includes(jobId) ? true : undefined));
+    await first.close("SIGTERM received");
+    expect(await (await h.ex.queue.getJob(jobId))?.getState()).toBe("active");
+    await h.worker();
+    const done = await finished(h.ex, run.runKey);
+    expect(done.state).toBe("success");
+    expect(done.tasks["session"]?.output).toBe("second");
+    // The second try started only after the lock of the first had expired (2 s lock).
+    expect((done.tasks["session"]?.startedAt ?? 0) - (done.tasks["session"]?.history[0]?.startedAt ?? 0)).toBeGreaterThan(1900);
+    expect(done.tasks["session"]?.history[0]?.error).toMatch(/handed back: SIGTERM received/);
+    await until("the first handler to end", () => (firstEndedAt > 0 ? true : undefined));
+    await h.close();
+  });
+});
+
 describe("BullMQ scheduler", () => {
   it("two schedulers ticking at once create each run and each job once", async () => {
     const now = Date.UTC(2024, 5, 1, 12, 2);
