@@ -31,7 +31,8 @@ export interface RedisServerOptions {
   persistence?: "none" | "aof";
 }
 
-const REDIS_SERVER = "/usr/bin/redis-server";
+/** Debian's redis-server, from PATH (scripts/ensure-test-services.sh installs it when absent). */
+const REDIS_SERVER = "redis-server";
 
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
