@@ -105,9 +105,7 @@ export class DifferenceList {
 /** Percent difference of two values: 0 when equal, else 100 * |a - b| / max(|a|, |b|). */
 export function pctDiff(a: Decimal, b: Decimal): number {
   if (a.eq(b)) return 0;
-  const ax = Math.abs(a.toNumber());
-  const bx = Math.abs(b.toNumber());
-  return (100 * Math.abs(a.toNumber() - b.toNumber())) / Math.max(ax, bx);
+  return pctDiffNumber(a.toNumber(), b.toNumber());
 }
 
 function pctDiffNumber(a: number, b: number): number {
@@ -159,6 +157,20 @@ function columnOf(a: SideAssetBar | undefined, col: PortfolioColumn): Decimal | 
 
 const ZERO = new Decimal(0);
 
+/** Column values as floats (NaN: nothing to compare), computed once per row: a side is in two pairs. */
+const FLOATS = new WeakMap<SideAssetBar, Float64Array>();
+const ABSENT = Float64Array.from(PORTFOLIO_COLUMNS, (c) => (c === "price" ? NaN : 0));
+
+function floatsOf(row: SideAssetBar | undefined): Float64Array {
+  if (row === undefined) return ABSENT;
+  let f = FLOATS.get(row);
+  if (f === undefined) {
+    f = Float64Array.from(PORTFOLIO_COLUMNS, (c) => columnOf(row, c)?.toNumber() ?? NaN);
+    FLOATS.set(row, f);
+  }
+  return f;
+}
+
 export interface CompareOptions {
   names: [SideName, SideName];
   symbolOf: ReadonlyMap<number, string>;
@@ -175,7 +187,7 @@ export interface CompareOptions {
 export function comparePortfolios(a: readonly SidePortfolioBar[], b: readonly SidePortfolioBar[], opts: CompareOptions): PortfolioComparison {
   const [na, nb] = opts.names;
   const n = Math.min(a.length, b.length);
-  const stats = PORTFOLIO_COLUMNS.map((column) => ({ column, cells: 0, differing: 0, maxAbsPctDiff: 0, maxAbsDiff: ZERO, at: null as string | null }));
+  const stats = PORTFOLIO_COLUMNS.map((column) => ({ column, cells: 0, differing: 0, maxAbsPctDiff: 0, maxAbsDiff: ZERO, maxAbsDiffFloat: 0, at: null as string | null }));
   const barsOnlyIn: Partial<Record<SideName, number>> = {};
   if (a.length > n) barsOnlyIn[na] = a.length - n;
   if (b.length > n) barsOnlyIn[nb] = b.length - n;
@@ -197,22 +209,34 @@ export function comparePortfolios(a: readonly SidePortfolioBar[], b: readonly Si
     for (const id of ids) {
       const ra = ma.get(id);
       const rb = mb.get(id);
-      for (const s of stats) {
-        const va = columnOf(ra, s.column);
-        const vb = columnOf(rb, s.column);
-        if (va === undefined || vb === undefined) continue;
+      const fa = floatsOf(ra);
+      const fb = floatsOf(rb);
+      for (let c = 0; c < stats.length; c++) {
+        const s = stats[c] as (typeof stats)[number];
+        const xa = fa[c] as number;
+        const xb = fb[c] as number;
+        if (Number.isNaN(xa) || Number.isNaN(xb)) continue;
         s.cells++;
-        if (va.eq(vb)) continue;
-        const pct = pctDiff(va, vb);
-        const abs = va.sub(vb).abs();
-        if (abs.gt(s.maxAbsDiff)) s.maxAbsDiff = abs;
-        const symbol = opts.symbolOf.get(id) ?? String(id);
+        // Equal floats may still hide a difference beyond 17 digits: only then is the exact test needed.
+        if (xa === xb && (columnOf(ra, s.column) as Decimal).eq(columnOf(rb, s.column) as Decimal)) continue;
+        const va = columnOf(ra, s.column) as Decimal;
+        const vb = columnOf(rb, s.column) as Decimal;
+        const pct = xa === xb ? pctDiff(va, vb) : pctDiffNumber(xa, xb);
+        // The exact difference only where it may be the largest: most cells of a research pair differ.
+        if (Math.abs(xa - xb) >= s.maxAbsDiffFloat * (1 - 1e-12)) {
+          const abs = va.sub(vb).abs();
+          if (abs.gt(s.maxAbsDiff)) {
+            s.maxAbsDiff = abs;
+            s.maxAbsDiffFloat = abs.toNumber();
+          }
+        }
         if (pct > s.maxAbsPctDiff) {
           s.maxAbsPctDiff = pct;
-          s.at = `bar ${i} ${symbol}`;
+          s.at = `bar ${i} ${opts.symbolOf.get(id) ?? String(id)}`;
         }
         if (pct <= opts.tolerancePct) continue;
         s.differing++;
+        const symbol = opts.symbolOf.get(id) ?? String(id);
         opts.differences?.add({
           kind: "portfolio", gated: opts.gated ?? false, bar: i, symbol, field: s.column,
           values: { [na]: va.toFixed(), [nb]: vb.toFixed() },

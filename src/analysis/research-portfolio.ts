@@ -7,9 +7,9 @@
 
 import { Decimal } from "decimal.js";
 import { loadRecordedMarketData } from "../marketdata/recorded-files.js";
+import { MINUTE_MS } from "../marketdata/types.js";
 import { Portfolio, type PortfolioBar } from "../oms/portfolio.js";
 import { onGrid } from "../system/bar-loop.js";
-import { lastClose } from "../system/known-data.js";
 import { targetWeights, type TargetConfig } from "../system/targets.js";
 
 export interface ResearchAsset {
@@ -102,6 +102,9 @@ export function buildResearchPortfolio(inp: ResearchInputs): ResearchPortfolio {
   return { bars, targets };
 }
 
+/** The bar loop's look-back for the newest close (known-data.ts lastClose). */
+const MARK_LOOKBACK_MS = 60 * MINUTE_MS;
+
 export interface MarkAsset extends ResearchAsset {
   /** The exchange's price tick: marks go onto its grid, as the run's marks do. */
   priceStep: Decimal;
@@ -116,12 +119,14 @@ export async function barMarksFromRecording(marketDataDir: string, assets: reado
   const last = timestamps[timestamps.length - 1];
   if (first === undefined || last === undefined) return [];
   // The bar loop looks back an hour for the newest close; a bar opening at `last` is not known yet.
-  const store = await loadRecordedMarketData(marketDataDir, { fromMs: first - 61 * 60_000, toMs: last, types: ["ohlcv"], symbols: assets.map((a) => a.symbol) });
+  const store = await loadRecordedMarketData(marketDataDir, { fromMs: first - MARK_LOOKBACK_MS - MINUTE_MS, toMs: last, types: ["ohlcv"], symbols: assets.map((a) => a.symbol) });
   return timestamps.map((t) => {
     const m = new Map<number, Decimal>();
     for (const a of assets) {
-      const c = lastClose(store, a.symbol, t);
-      if (c !== undefined) m.set(a.assetId, onGrid(c, a.priceStep));
+      // lastClose(store, symbol, t) without building its hour of bars: the newest bar known at t,
+      // if it started within the hour it looks back.
+      const bar = store.lastBars(a.symbol, MINUTE_MS, 1, t)[0];
+      if (bar !== undefined && bar.start >= t - MARK_LOOKBACK_MS) m.set(a.assetId, onGrid(bar.close, a.priceStep));
     }
     return m;
   });

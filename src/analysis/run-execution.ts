@@ -5,7 +5,7 @@
 // Order timestamps are on the run's own clock, so a simulated run's delays replay exactly; model
 // time is measured (timing.jsonl) and is reported as such.
 
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Decimal } from "decimal.js";
 import { z } from "zod";
@@ -57,6 +57,23 @@ export interface RunExecution {
   perAsset: AssetExecution[];
 }
 
+const ORDER_FIELDS = /\border_id=(\d+) .*\basset_id=(\d+) .*\bdiff_num_shares=([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)(?: |$)/;
+
+/**
+ * The three fields reconciliation needs from an order's text form (DOMAIN.md section 1). The full
+ * parser (oms/parent-order.ts parseOrder) reads timestamps, time zones and extra_params too, which
+ * cost more than the rest of the reconciliation on a day of 1-minute bars; an order that does not
+ * match here is handed to it, so a bad line still fails with parseOrder's own words.
+ */
+export function orderFields(text: string, where: string): { orderId: number; assetId: number; diff: Decimal } {
+  const m = ORDER_FIELDS.exec(text);
+  if (m === null || !text.startsWith("Order: ")) {
+    const p = parseOrder(text, where);
+    return { orderId: p.orderId, assetId: p.assetId, diff: p.diffNumShares };
+  }
+  return { orderId: Number(m[1]), assetId: Number(m[2]), diff: new Decimal(m[3] as string) };
+}
+
 /** Parent orders of a run (orders.jsonl) joined with their fills and arrival prices (targets.jsonl). */
 export function parentOutcomes(log: SystemLog, symbolOf: ReadonlyMap<number, string>): ParentOutcome[] {
   const arrival = new Map<string, string>();
@@ -64,8 +81,9 @@ export function parentOutcomes(log: SystemLog, symbolOf: ReadonlyMap<number, str
   const fillOf = new Map<number, SystemLog["fills"][number]>();
   for (const f of log.fills) fillOf.set(f.parentOrderId, f);
   const ordersFile = join(log.dir, `${SYSTEM_LOG_FILES.orders}.jsonl`);
+  const zero = new Decimal(0);
   return log.orders.map((o, i) => {
-    const p = parseOrder(o.text, `${ordersFile}:${i + 1}`);
+    const p = orderFields(o.text, `${ordersFile}:${i + 1}`);
     const price = arrival.get(`${o.bar}:${p.assetId}`);
     if (price === undefined) throw new RunExecutionError(`${ordersFile}:${i + 1}: parent ${p.orderId} (asset ${p.assetId}) has no target row with a price at bar ${o.bar} in targets.jsonl`);
     const f = fillOf.get(p.orderId);
@@ -75,47 +93,98 @@ export function parentOutcomes(log: SystemLog, symbolOf: ReadonlyMap<number, str
       assetId: p.assetId,
       parentOrderId: p.orderId,
       symbol: symbolOf.get(p.assetId) ?? String(p.assetId),
-      targetShares: p.diffNumShares,
-      filledShares: f?.numShares ?? new Decimal(0),
+      targetShares: p.diff,
+      filledShares: f?.numShares ?? zero,
       fillPrice: f?.price,
       arrivalPrice: new Decimal(price),
-      fees: f?.fees ?? new Decimal(0),
+      fees: f?.fees ?? zero,
       hasFill: f !== undefined,
     };
   });
 }
 
-const orderStateSchema = z.object({ bar: z.number(), wave: z.number(), clientOrderId: z.string(), order: z.object({ amount: z.number(), filled: z.number() }).passthrough() });
-const tradeSchema = z.object({ bar: z.number(), wave: z.number(), trade: z.object({ amount: z.number(), takerOrMaker: z.enum(["maker", "taker"]).optional() }).passthrough() });
-
-function readStream<T>(dir: string, stream: string, schema: z.ZodType<T>, keep?: (r: Record<string, unknown>) => boolean): T[] {
-  try {
-    return readJsonlTyped(join(dir, `${stream}.jsonl`), schema, { tolerateTruncatedTail: true }, keep).records;
-  } catch (e) {
-    if (e instanceof JsonlError) throw new BrokerLogError(e.message);
-    throw e;
+/**
+ * Reads the records of a JSON-lines stream that `keepLine` (a cheap test on the raw text) lets
+ * through, and takes `pick` of each; `pick` names a bad field by throwing a FieldError. Errors name
+ * the file and line. Broker logs of a day hold hundreds of thousands of lines of which a
+ * reconciliation needs a few fields: parsing only the lines wanted, with no schema object per record,
+ * is most of its speed.
+ */
+export function readStreamFields<T>(file: string, pick: (r: Record<string, unknown>) => T, keepLine?: (line: string) => boolean): T[] {
+  if (!existsSync(file)) return [];
+  const text = readFileSync(file, "utf8");
+  const out: T[] = [];
+  let start = 0;
+  let line = 0;
+  while (start < text.length) {
+    const end = text.indexOf("\n", start);
+    // A torn last line (a run killed mid-write) is skipped, as the loaders do when asked to.
+    if (end < 0) break;
+    line++;
+    const raw = text.slice(start, end);
+    start = end + 1;
+    if (raw === "" || (keepLine !== undefined && !keepLine(raw))) continue;
+    let rec: unknown;
+    try {
+      rec = JSON.parse(raw);
+    } catch (e) {
+      throw new BrokerLogError(`${file}:${line}: corrupt record: ${(e as Error).message}`);
+    }
+    if (rec === null || typeof rec !== "object") throw new BrokerLogError(`${file}:${line}: not a JSON object`);
+    try {
+      out.push(pick(rec as Record<string, unknown>));
+    } catch (e) {
+      if (e instanceof FieldError) throw new BrokerLogError(`${file}:${line}: field "${e.field}": ${e.message}`);
+      throw e;
+    }
   }
+  return out;
+}
+
+export class FieldError extends Error {
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+function numberAt(r: Record<string, unknown>, path: string): number {
+  let v: unknown = r;
+  for (const k of path.split(".")) v = v !== null && typeof v === "object" ? (v as Record<string, unknown>)[k] : undefined;
+  if (typeof v !== "number" || !Number.isFinite(v)) throw new FieldError(path, `expected a number, got ${JSON.stringify(v)}`);
+  return v;
+}
+
+function optionalStringAt(r: Record<string, unknown>, path: string): string | undefined {
+  let v: unknown = r;
+  for (const k of path.split(".")) v = v !== null && typeof v === "object" ? (v as Record<string, unknown>)[k] : undefined;
+  if (v !== undefined && typeof v !== "string") throw new FieldError(path, `expected a string, got ${JSON.stringify(v)}`);
+  return v;
 }
 
 /** Per child order of a TWAP wave: its size, fill, and maker/taker split (broker log streams). */
 export function waveFills(brokerLogDir: string): WaveFill[] {
   if (!existsSync(brokerLogDir)) return [];
-  const states = readStream(brokerLogDir, "ccxt_fills", orderStateSchema);
+  const states = readStreamFields(join(brokerLogDir, "ccxt_fills.jsonl"), (r) => ({ bar: numberAt(r, "bar"), wave: numberAt(r, "wave"), amount: numberAt(r, "order.amount"), filled: numberAt(r, "order.filled") }));
   const byWave = new Map<string, { maker: Decimal; taker: Decimal }>();
-  for (const t of readStream(brokerLogDir, "ccxt_trades", tradeSchema)) {
+  const trades = readStreamFields(join(brokerLogDir, "ccxt_trades.jsonl"), (r) => ({ bar: numberAt(r, "bar"), wave: numberAt(r, "wave"), amount: numberAt(r, "trade.amount"), maker: optionalStringAt(r, "trade.takerOrMaker") === "maker" }));
+  for (const t of trades) {
     const k = `${t.bar}:${t.wave}`;
     const agg = byWave.get(k) ?? { maker: new Decimal(0), taker: new Decimal(0) };
-    if (t.trade.takerOrMaker === "maker") agg.maker = agg.maker.add(String(t.trade.amount));
-    else agg.taker = agg.taker.add(String(t.trade.amount));
+    if (t.maker) agg.maker = agg.maker.add(String(t.amount));
+    else agg.taker = agg.taker.add(String(t.amount));
     byWave.set(k, agg);
   }
   // Maker/taker is known per trade, not per child: it is carried once per (bar, wave).
   const seen = new Set<string>();
+  const zero = new Decimal(0);
   return states.map((s) => {
     const k = `${s.bar}:${s.wave}`;
     const agg = seen.has(k) ? undefined : byWave.get(k);
     seen.add(k);
-    return { wave: s.wave, childAmount: new Decimal(String(s.order.amount)), filled: new Decimal(String(s.order.filled)), makerAmount: agg?.maker ?? new Decimal(0), takerAmount: agg?.taker ?? new Decimal(0) };
+    return { wave: s.wave, childAmount: new Decimal(String(s.amount)), filled: new Decimal(String(s.filled)), makerAmount: agg?.maker ?? zero, takerAmount: agg?.taker ?? zero };
   });
 }
 
@@ -123,32 +192,46 @@ export function runExecution(parents: readonly ParentOutcome[], waves: readonly 
   const summary = summarizeExecution(parents, waves);
   const perBar: BarExecution[] = [];
   const perAsset = new Map<number, AssetExecution>();
-  let k = 0;
-  while (k < parents.length) {
-    const first = parents[k] as ParentOutcome;
-    let j = k;
-    while (j < parents.length && (parents[j] as ParentOutcome).bar === first.bar) j++;
-    const s = summarizeExecution(parents.slice(k, j), []);
+  // Per bar the figures only feed a chart: floats, the same formulas as summarizeExecution.
+  let cur: { bar: number; timestamp: number; parents: number; target: number; filled: number; notional: number; slip: number; fees: number } | undefined;
+  const flush = (): void => {
+    if (cur === undefined) return;
     perBar.push({
-      bar: first.bar, timestamp: first.timestamp, parents: j - k, fillRate: s.parents === 0 ? null : s.fillRate,
-      slippageBps: finiteOrNull(s.slippageBps), feesBps: finiteOrNull(s.feesBps), filledNotional: s.filledNotional,
+      bar: cur.bar, timestamp: cur.timestamp, parents: cur.parents, fillRate: cur.target === 0 ? null : cur.filled / cur.target,
+      slippageBps: cur.notional === 0 ? null : (1e4 * cur.slip) / cur.notional, feesBps: cur.notional === 0 ? null : (1e4 * cur.fees) / cur.notional, filledNotional: cur.notional,
     });
-    k = j;
-  }
+  };
   for (const p of parents) {
+    if (cur === undefined || cur.bar !== p.bar) {
+      flush();
+      cur = { bar: p.bar, timestamp: p.timestamp, parents: 0, target: 0, filled: 0, notional: 0, slip: 0, fees: 0 };
+    }
+    const target = p.targetShares.toNumber();
+    const filled = p.filledShares.toNumber();
+    cur.parents++;
+    cur.target += Math.abs(target);
+    cur.filled += Math.abs(filled);
+    if (p.fillPrice !== undefined && filled !== 0) {
+      const price = p.fillPrice.toNumber();
+      const arrival = p.arrivalPrice.toNumber();
+      const n = Math.abs(filled) * price;
+      cur.notional += n;
+      cur.slip += (((target > 0 ? 1 : -1) * (price - arrival)) / arrival) * n;
+      cur.fees += p.fees.toNumber();
+    }
     const a = perAsset.get(p.assetId) ?? { assetId: p.assetId, symbol: p.symbol, parents: 0, targetShares: new Decimal(0), executedShares: new Decimal(0) };
     a.parents++;
     a.targetShares = a.targetShares.add(p.targetShares.abs());
     a.executedShares = a.executedShares.add(p.filledShares.abs());
     perAsset.set(p.assetId, a);
   }
-  return { parents: [...parents], summary, perBar, perAsset: [...perAsset.values()].sort((a, b) => a.symbol.localeCompare(b.symbol)) };
+  flush();
+  return { parents: [...parents], summary, perBar, perAsset: [...perAsset.values()].sort((a, b) => (a.symbol < b.symbol ? -1 : a.symbol > b.symbol ? 1 : 0)) };
 }
 
 // ---- timing ----
 
 const timingSchema = z.object({ bar: z.number().int(), timestamp: z.number(), wallMs: z.number(), modelMs: z.number().optional() });
-const childSendSchema = z.object({ bar: z.number(), wave: z.number(), attempt: z.number(), event: z.string(), submittedAt: z.number(), waveStart: z.number() }).passthrough();
 
 export interface BarTiming {
   bar: number;
@@ -202,7 +285,12 @@ export function runTiming(log: SystemLog, opts: { measured: boolean }): RunTimin
   const first = new Map<number, number>();
   const last = new Map<number, number>();
   const firstWave = new Map<number, number>();
-  const children = existsSync(log.brokerLogDir) ? readStream(log.brokerLogDir, "oms_child_orders", childSendSchema, (r) => r["event"] === "sending" && r["attempt"] === 0) : [];
+  const children = readStreamFields(
+    join(log.brokerLogDir, "oms_child_orders.jsonl"),
+    (r) => ({ bar: numberAt(r, "bar"), wave: numberAt(r, "wave"), attempt: numberAt(r, "attempt"), submittedAt: numberAt(r, "submittedAt") }),
+    // Only first attempts being sent; acknowledgements and other events are most of the stream.
+    (line) => line.includes('"event":"sending"'),
+  ).filter((c) => c.attempt === 0);
   for (const c of children) {
     const w = firstWave.get(c.bar);
     if (w === undefined || c.wave < w) {
@@ -220,8 +308,4 @@ export function runTiming(log: SystemLog, opts: { measured: boolean }): RunTimin
   });
   const pick = (f: (b: BarTiming) => number | undefined): number[] => perBar.flatMap((b) => (f(b) === undefined ? [] : [f(b) as number]));
   return { perBar, measuredModelMs: distribution(pick((b) => b.measuredModelMs)), orderDelayMs: distribution(pick((b) => b.orderDelayMs)), lastOrderDelayMs: distribution(pick((b) => b.lastOrderDelayMs)) };
-}
-
-function finiteOrNull(x: number): number | null {
-  return Number.isFinite(x) ? x : null;
 }
