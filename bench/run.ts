@@ -10,7 +10,7 @@
 //   --budget=S    seconds a timed run may take before it is cut to a prefix of the window (default
 //                 1; never below 300,000 ops, and then with fewer runs)
 //   --leadin=N    untimed ops replayed before each timed window (default 200,000)
-//   --only=...    sections among book,engine,nob,mem,broker,system,charts (default all)
+//   --only=...    sections among book,engine,nob,mem,broker,system,charts,reconcile (default all)
 //   --variants=.. among shallow,deep,deep750 (default all; the engine runs shallow and deep only)
 //   --seed=N
 //   --bars=N      broker: 5-minute bars to simulate (default 288, one day; the target is scaled to
@@ -39,6 +39,7 @@ import { createRequire } from "node:module";
 import os from "node:os";
 import { BROKER_TARGET_S, benchBroker } from "./broker.js";
 import { runSystemBench } from "./system.js";
+import { runReconcileBench } from "./reconcile.js";
 import { benchPnlCharts, formatChartsBench } from "./pnl-charts.js";
 import { fmtInt, settledHeapBytes, timeRuns, type RunSeries } from "./measure.js";
 import {
@@ -94,7 +95,7 @@ function parseOptions(argv: readonly string[]): Options {
     budget: 1,
     leadIn: 200_000,
     seed: 20240601,
-    sections: new Set([...OP_SECTIONS, "broker", "system", "charts"]),
+    sections: new Set([...OP_SECTIONS, "broker", "system", "charts", "reconcile"]),
     variants: new Set(VARIANTS),
     bars: 288,
     dayRuns: 1,
@@ -123,7 +124,7 @@ function parseOptions(argv: readonly string[]): Options {
     else throw new Error(`bench: unknown option --${key}`);
   }
   for (const sec of opts.sections) {
-    if (sec !== "broker" && sec !== "system" && sec !== "charts" && !(OP_SECTIONS as readonly string[]).includes(sec)) throw new Error(`bench: unknown section "${sec}" in --only (expected ${[...OP_SECTIONS, "broker", "system", "charts"].join(",")})`);
+    if (sec !== "broker" && sec !== "system" && sec !== "charts" && sec !== "reconcile" && !(OP_SECTIONS as readonly string[]).includes(sec)) throw new Error(`bench: unknown section "${sec}" in --only (expected ${[...OP_SECTIONS, "broker", "system", "charts", "reconcile"].join(",")})`);
   }
   return opts;
 }
@@ -406,8 +407,12 @@ async function main(): Promise<void> {
     charts = { pnl_charts_s: Math.round(c.totalS * 1000) / 1000, pnl_charts_series_s: Math.round(c.seriesS * 1000) / 1000, pnl_charts_target_met: c.targetMet };
   }
 
+  // ---- reconciliation (issue 6) of a simulated day of 1-minute bars x 100 assets, in a child ----
+  let reconcile: Record<string, number | boolean> = {};
+  if (o.sections.has("reconcile")) reconcile = runReconcileBench();
+
   console.log(`bench took ${((performance.now() - started) / 1000).toFixed(1)}s`);
-  console.log(JSON.stringify({ ...result, ...system, ...charts }));
+  console.log(JSON.stringify({ ...result, ...system, ...charts, ...reconcile }));
 }
 
 await main();

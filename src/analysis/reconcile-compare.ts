@@ -165,7 +165,8 @@ function floatsOf(row: SideAssetBar | undefined): Float64Array {
   if (row === undefined) return ABSENT;
   let f = FLOATS.get(row);
   if (f === undefined) {
-    f = Float64Array.from(PORTFOLIO_COLUMNS, (c) => columnOf(row, c)?.toNumber() ?? NaN);
+    f = new Float64Array(PORTFOLIO_COLUMNS.length);
+    for (let c = 0; c < PORTFOLIO_COLUMNS.length; c++) f[c] = columnOf(row, PORTFOLIO_COLUMNS[c] as PortfolioColumn)?.toNumber() ?? NaN;
     FLOATS.set(row, f);
   }
   return f;

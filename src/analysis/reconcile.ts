@@ -17,12 +17,13 @@ import { z } from "zod";
 import { compactUtc } from "../core/timestamp.js";
 import { decimalText } from "../oms/broker-log-reader.js";
 import { JsonlError, readJsonFile, readJsonlTyped, writeJsonAtomic, writeTextAtomic } from "../storage/jsonl.js";
-import { runSegments, SYSTEM_LOG_DIR } from "../storage/run-layout.js";
+import { runSegments, SYSTEM_LOG_DIR, type RunIdentity } from "../storage/run-layout.js";
 import { ConfigError, formatIssues, resolveConfig } from "../system/config.js";
 import { getModel } from "../system/model-registry.js";
 import { portfolioStatistics } from "../system/run-summary.js";
 import { runSystem } from "../system/run-system.js";
-import { loadSystemLog, type LoggedPortfolioBar, type SystemLog } from "../system/system-log-loader.js";
+import { loadSystemLog, resolveSystemLogDir, type LoggedDagOutput, type LoggedFill, type LoggedPortfolioBar, type SystemLog } from "../system/system-log-loader.js";
+import { SYSTEM_LOG_FILES } from "../system/system-log.js";
 import { targetConfigSchema } from "../system/targets.js";
 import { MARKETS_FILE } from "../system/trading-setup.js";
 import type { WaveQuality } from "./execution-quality.js";
@@ -47,7 +48,7 @@ import {
 } from "./reconcile-compare.js";
 import { renderReconciliationReport, type ReportSeries } from "./reconciliation-report.js";
 import { barMarksFromRecording, buildResearchPortfolio, type MarkAsset, type ResearchPortfolio } from "./research-portfolio.js";
-import { parentOutcomes, runExecution, runTiming, waveFills, type Distribution, type RunExecution, type RunTiming } from "./run-execution.js";
+import { parentOutcomes, runExecution, runTiming, waveFills, type Distribution, type ParentOutcome, type RunExecution, type RunTiming } from "./run-execution.js";
 import type { SummaryStatistics } from "./statistics.js";
 
 export class ReconcileError extends Error {
@@ -239,19 +240,26 @@ export async function reconcileRun(runDir: string, optionsInput: ReconcileOption
   const runTimestamp = opts.runTimestamp ?? (deps.now === undefined ? undefined : compactUtc(deps.now()));
   if (runTimestamp === undefined) throw new ReconcileError("reconcile: no run timestamp: pass options.runTimestamp (YYYYMMDD_HHMMSS) or a clock");
 
-  say(`loading ${runDir}`);
-  const prod = loadSystemLog(runDir, { tolerateTruncatedTail: true });
-  const runRoot = basename(prod.dir) === SYSTEM_LOG_DIR ? dirname(prod.dir) : prod.dir;
-  const outDir = reconciliationDir(prod.dir, runTimestamp);
+  // Only the config is read before the simulation: the logs are loaded after it, one at a time, and
+  // reduced to what the comparisons need, so the simulation and the comparisons never carry two
+  // whole logs in memory (on a day of 1-minute bars that was most of the time, in the collector).
+  say(`reading the config of ${runDir}`);
+  const logDir = resolveSystemLogDir(runDir);
+  const cfgFile = join(logDir, SYSTEM_LOG_FILES.configResolved);
+  if (!existsSync(cfgFile)) throw new ReconcileError(`${runDir}: not a system log directory (no ${SYSTEM_LOG_FILES.configResolved})`);
+  const configResolved = readJson(cfgFile);
+  const parsedCfg = resolvedConfigSchema.safeParse(configResolved);
+  if (!parsedCfg.success) throw new ReconcileError(formatIssues(cfgFile, parsedCfg.error));
+  const cfg = parsedCfg.data;
+  const barMs = cfg.barMinutes * 60_000;
+  const runRoot = basename(logDir) === SYSTEM_LOG_DIR ? dirname(logDir) : logDir;
+  const outDir = reconciliationDir(logDir, runTimestamp);
   if (existsSync(outDir)) {
     if (!opts.replaceExisting) throw new ReconcileError(`${outDir} already exists: a reconciliation with run timestamp ${runTimestamp} was written; choose another timestamp or pass replaceExisting`);
     rmSync(outDir, { recursive: true, force: true });
   }
-  const cfgFile = join(prod.dir, "config.resolved.json");
-  const parsedCfg = resolvedConfigSchema.safeParse(prod.configResolved);
-  if (!parsedCfg.success) throw new ReconcileError(formatIssues(cfgFile, parsedCfg.error));
-  const cfg = parsedCfg.data;
-  const barMs = cfg.barMinutes * 60_000;
+  const marketDataDir = join(logDir, SYSTEM_LOG_FILES.marketData);
+  const brokerLogDir = join(logDir, SYSTEM_LOG_FILES.brokerLog);
 
   // ---- (a) the simulation over the recorded market data ----
   const replaysRunBroker = cfg.broker.kind === "instant_fill";
@@ -260,12 +268,12 @@ export async function reconcileRun(runDir: string, optionsInput: ReconcileOption
     ? null
     : `the run traded through the ${cfg.broker.kind} broker, which cannot be replayed from recorded market data; the sim fills every child order at once at the recorded mid (instant_fill, fee rate ${simBroker.feeRate}), so prod vs sim differences measure execution`;
   const simRoot = join(outDir, "sim");
-  const runKey = brokerRunKey(prod.brokerLogDir);
+  const runKey = brokerRunKey(brokerLogDir);
   const simGiven: Record<string, unknown> = {
-    ...prod.configResolved,
+    ...(configResolved as Record<string, unknown>),
     mode: "simulation",
     clock: { kind: "simulated" },
-    data: { source: "files", dir: prod.marketDataDir },
+    data: { source: "files", dir: marketDataDir },
     broker: simBroker,
     confirmProd: false,
     outputRoot: simRoot,
@@ -282,47 +290,41 @@ export async function reconcileRun(runDir: string, optionsInput: ReconcileOption
   try {
     simResult = await runSystem(simCfg, { given: simGiven, ...(runKey === undefined ? {} : { runKey }) });
   } catch (e) {
-    throw new ReconcileError(`reconcile ${runRoot}: the simulation on ${prod.marketDataDir} failed: ${(e as Error).message}`, { cause: e });
+    throw new ReconcileError(`reconcile ${runRoot}: the simulation on ${marketDataDir} failed: ${(e as Error).message}`, { cause: e });
   }
-  const sim = loadSystemLog(simResult.systemLogDir);
+
+  // ---- each log, reduced to what is compared ----
+  const th = opts.thresholds;
+  const gateExecution = replaysRunBroker || opts.gateExecutionDifferences;
+  const diffs = new DifferenceList(opts.maxListedDifferences);
+  const model = await getModel(cfg.model.name);
+  say("loading the run's log and the simulation's log");
+  const p = readProd(logDir, brokerLogDir, model.predictionNode, diffs);
+  const { prod, symbolOf, universe } = p;
+  const sim = reduceLog(loadSystemLog(simResult.systemLogDir), symbolOf, { measured: false });
+  sim.parents = [];
 
   // ---- (b) the research portfolio from the predictions ----
   say("computing the research portfolio");
-  const symbolOf = symbolsOf(prod, sim);
-  const universe = universeOf(prod, sim);
-  const markets = readMarkets(prod.marketDataDir);
+  const markets = readMarkets(marketDataDir);
   const markAssets: MarkAsset[] = universe.map((a) => {
     const m = markets[a.symbol];
-    if (m === undefined) throw new ReconcileError(`${join(prod.marketDataDir, MARKETS_FILE)}: no market for ${a.symbol}, which the run traded`);
+    if (m === undefined) throw new ReconcileError(`${join(marketDataDir, MARKETS_FILE)}: no market for ${a.symbol}, which the run traded`);
     return { ...a, priceStep: new Decimal(m.precision.price) };
   });
   const timestamps = prod.portfolio.map((b) => b.timestamp);
-  const model = await getModel(cfg.model.name);
-  const predictions = byBar(prod.dag.get(model.predictionNode) ?? [], timestamps.length - 1, (r) => r.values);
-  const volatility = byBar(prod.targets, timestamps.length - 1, (t) => {
-    const m = new Map<string, number>();
-    for (const r of t.rows) {
-      const v = (r as Record<string, unknown>)["volatility"];
-      if (typeof v === "number") m.set(r.symbol, v);
-    }
-    return m;
-  });
   const research = buildResearchPortfolio({
     timestamps,
     universe,
-    predictions,
-    volatility,
-    marks: await barMarksFromRecording(prod.marketDataDir, markAssets, timestamps),
+    predictions: p.predictions,
+    volatility: p.volatility,
+    marks: await barMarksFromRecording(marketDataDir, markAssets, timestamps),
     targets: cfg.targets,
     initialCash: cfg.initialCash,
   });
 
   // ---- comparisons ----
   say("comparing prod, sim and research");
-  const th = opts.thresholds;
-  const gateExecution = replaysRunBroker || opts.gateExecutionDifferences;
-  const diffs = new DifferenceList(opts.maxListedDifferences);
-  const logConsistency = checkRunLog("prod", prod.portfolio, prod.fills, readBrokerFills(prod.brokerLogDir), { symbolOf, differences: diffs, gated: true });
   const modelOutputs = compareModelOutputs(prod.dag, sim.dag, { names: ["prod", "sim"], tolerancePct: th.modelOutputPct, differences: diffs, gated: true });
   const fills = compareFills(prod.fills, sim.fills, { names: ["prod", "sim"], symbolOf, tolerancePct: th.portfolioPct, differences: diffs, gated: gateExecution });
   const portfolio = [
@@ -330,18 +332,6 @@ export async function reconcileRun(runDir: string, optionsInput: ReconcileOption
     comparePortfolios(prod.portfolio, research.bars, { names: ["prod", "research"], symbolOf, tolerancePct: th.portfolioPct }),
     comparePortfolios(sim.portfolio, research.bars, { names: ["sim", "research"], symbolOf, tolerancePct: th.portfolioPct }),
   ];
-  const prodExec = runExecution(parentOutcomes(prod, symbolOf), waveFills(prod.brokerLogDir));
-  const simExec = runExecution(parentOutcomes(sim, symbolOf), waveFills(sim.brokerLogDir));
-  for (const p of prodExec.parents) {
-    if (p.filledShares.abs().gte(p.targetShares.abs())) continue;
-    diffs.add({
-      kind: "underfill", gated: false, bar: p.bar, symbol: p.symbol, parentOrderId: p.parentOrderId,
-      values: { prod: p.filledShares.toFixed(), expected: p.targetShares.toFixed() },
-      message: `bar ${p.bar} ${p.symbol}: executed ${p.filledShares.toFixed()} of target ${p.targetShares.toFixed()} (parent ${p.parentOrderId}, prod)`,
-    });
-  }
-  const prodTiming = runTiming(prod, { measured: true });
-  const simTiming = runTiming(sim, { measured: false });
   const correlation = {
     prod_vs_sim: pnlCorrelation(prod.portfolio, sim.portfolio),
     prod_vs_research: pnlCorrelation(prod.portfolio, research.bars),
@@ -352,8 +342,8 @@ export async function reconcileRun(runDir: string, optionsInput: ReconcileOption
     sim: sideStatistics(sim.portfolio, barMs),
     research: sideStatistics(research.bars, barMs),
   };
-  const complete = prod.summary !== undefined && prod.truncated.length === 0;
-  const checks = verdictChecks({ th, gateExecution, complete, prod, logConsistency, modelOutputs, fills, portfolio: portfolio[0] as PortfolioComparison, correlation, prodExec, simExec, prodTiming, diffs });
+  const { complete, incompleteWhy, logConsistency } = p;
+  const checks = verdictChecks({ th, gateExecution, complete, incompleteWhy, logConsistency, modelOutputs, fills, portfolio: portfolio[0] as PortfolioComparison, correlation, prodExec: prod.execution, simExec: sim.execution, prodTiming: prod.timing, diffs });
   const failed = checks.filter((c) => c.gated && !c.pass);
 
   const simRel = opts.keepSimRun ? toPosix(relative(outDir, simResult.runDir)) : null;
@@ -367,7 +357,7 @@ export async function reconcileRun(runDir: string, optionsInput: ReconcileOption
     schema: "tradeloop.reconciliation/1",
     runTimestamp,
     run: {
-      path: prod.run === undefined ? basename(runRoot) : runSegments(prod.run).join("/"),
+      path: p.identity === undefined ? basename(runRoot) : runSegments(p.identity).join("/"),
       model: cfg.model.name,
       mode: cfg.mode,
       broker: cfg.broker.kind,
@@ -387,20 +377,25 @@ export async function reconcileRun(runDir: string, optionsInput: ReconcileOption
     portfolio,
     modelOutputs,
     fills,
-    targetVsExecuted: targetVsExecuted(prodExec, simExec, research, symbolOf),
+    targetVsExecuted: targetVsExecuted(prod.execution, sim.execution, research, symbolOf),
     statistics,
     pnlCorrelation: correlation,
-    execution: { prod: sideExecution(prodExec), sim: sideExecution(simExec), research: { note: "fills 100% at the bar's mark: no slippage, no fees by construction" } },
+    execution: { prod: sideExecution(prod.execution), sim: sideExecution(sim.execution), research: { note: "fills 100% at the bar's mark: no slippage, no fees by construction" } },
     timing: {
-      prod: { measuredModelMsPerBar: prodTiming.measuredModelMs, orderDelayMs: prodTiming.orderDelayMs, lastOrderDelayMs: prodTiming.lastOrderDelayMs },
-      sim: { orderDelayMs: simTiming.orderDelayMs, lastOrderDelayMs: simTiming.lastOrderDelayMs },
+      prod: { measuredModelMsPerBar: prod.timing.measuredModelMs, orderDelayMs: prod.timing.orderDelayMs, lastOrderDelayMs: prod.timing.lastOrderDelayMs },
+      sim: { orderDelayMs: sim.timing.orderDelayMs, lastOrderDelayMs: sim.timing.lastOrderDelayMs },
       note: "order delays are on each run's own clock (first child order after the bar); model time is measured by the run (timing.jsonl); the sim's measured times are not reported, so this summary is reproducible",
     },
     files: { summary: "summary.json", report: "report.html", sim: simRel },
   };
 
   say("writing the report");
-  const series: ReportSeries = reportSeries(prod, sim, research, prodExec, simExec, prodTiming, simTiming, symbolOf);
+  const series: ReportSeries = {
+    portfolios: [{ side: "prod", bars: prod.portfolio }, { side: "sim", bars: sim.portfolio }, { side: "research", bars: research.bars }],
+    execution: [{ side: "prod", perBar: prod.execution.perBar }, { side: "sim", perBar: sim.execution.perBar }],
+    timing: [{ side: "prod", perBar: prod.timing.perBar }, { side: "sim", perBar: sim.timing.perBar }],
+    symbolOf,
+  };
   const html = await renderReconciliationReport(summary, series, opts.charts);
   const summaryPath = join(outDir, "summary.json");
   const reportPath = join(outDir, "report.html");
@@ -408,6 +403,81 @@ export async function reconcileRun(runDir: string, optionsInput: ReconcileOption
   writeTextAtomic(reportPath, html);
   if (!opts.keepSimRun) rmSync(simRoot, { recursive: true, force: true });
   return { summary, dir: outDir, summaryPath, reportPath, simRunDir: opts.keepSimRun ? simResult.runDir : undefined };
+}
+
+interface ProdLog {
+  prod: ReducedLog;
+  /** Asset id -> symbol (the sim's are added when it names more). */
+  symbolOf: Map<number, string>;
+  universe: { assetId: number; symbol: string }[];
+  identity: RunIdentity | undefined;
+  predictions: (Readonly<Record<string, number | null>> | undefined)[];
+  volatility: (ReadonlyMap<string, number> | undefined)[];
+  complete: boolean;
+  incompleteWhy: string;
+  logConsistency: ConsistencyReport;
+}
+
+/**
+ * Loads the run's log, checks it against itself, names its underfills, and keeps only what the rest
+ * needs: the whole log (targets, orders...) is garbage once this returns.
+ */
+function readProd(logDir: string, brokerLogDir: string, predictionNode: string, diffs: DifferenceList): ProdLog {
+  const log = loadSystemLog(logDir, { tolerateTruncatedTail: true });
+  const symbolOf = symbolsOf(log);
+  const prod = reduceLog(log, symbolOf, { measured: true });
+  const n = log.portfolio.length - 1;
+  const logConsistency = checkRunLog("prod", log.portfolio, log.fills, readBrokerFills(brokerLogDir), { symbolOf, differences: diffs, gated: true });
+  for (const p of prod.parents) {
+    if (p.filledShares.abs().gte(p.targetShares.abs())) continue;
+    diffs.add({
+      kind: "underfill", gated: false, bar: p.bar, symbol: p.symbol, parentOrderId: p.parentOrderId,
+      values: { prod: p.filledShares.toFixed(), expected: p.targetShares.toFixed() },
+      message: `bar ${p.bar} ${p.symbol}: executed ${p.filledShares.toFixed()} of target ${p.targetShares.toFixed()} (parent ${p.parentOrderId}, prod)`,
+    });
+  }
+  prod.parents = [];
+  return {
+    prod,
+    symbolOf,
+    universe: universeOf(log),
+    identity: log.run,
+    predictions: byBar(log.dag.get(predictionNode) ?? [], n, (r) => r.values),
+    volatility: byBar(log.targets, n, (t) => {
+      const m = new Map<string, number>();
+      for (const r of t.rows) {
+        const v = (r as Record<string, unknown>)["volatility"];
+        if (typeof v === "number") m.set(r.symbol, v);
+      }
+      return m;
+    }),
+    complete: log.summary !== undefined && log.truncated.length === 0,
+    incompleteWhy: log.summary === undefined ? "no summary.json" : "a torn last record",
+    logConsistency,
+  };
+}
+
+/** What the comparisons keep of one run's log; the rest of it is let go once this is built. */
+interface ReducedLog {
+  portfolio: LoggedPortfolioBar[];
+  fills: LoggedFill[];
+  dag: Map<string, LoggedDagOutput[]>;
+  /** Emptied once the underfills are named (the largest table kept otherwise). */
+  parents: ParentOutcome[];
+  execution: RunExecution;
+  timing: RunTiming;
+}
+
+function reduceLog(log: SystemLog, symbolOf: ReadonlyMap<number, string>, opts: { measured: boolean }): ReducedLog {
+  const parents = parentOutcomes(log, symbolOf);
+  return {
+    portfolio: log.portfolio,
+    fills: log.fills,
+    dag: log.dag,
+    parents,
+    execution: runExecution(parents, waveFills(log.brokerLogDir)),
+    timing: runTiming(log, opts),
+  };
 }
 
 // ---- inputs ----
@@ -453,19 +523,17 @@ function readBrokerFills(brokerLogDir: string): BrokerParentFill[] | undefined {
   }
 }
 
-/** Asset id -> symbol from every record that names both (targets and portfolio rows of both runs). */
-function symbolsOf(...logs: SystemLog[]): Map<number, string> {
+/** Asset id -> symbol from every record that names both (target and portfolio rows). */
+function symbolsOf(log: SystemLog): Map<number, string> {
   const out = new Map<number, string>();
-  for (const log of logs) {
-    for (const t of log.targets) for (const r of t.rows) if (!out.has(r.assetId)) out.set(r.assetId, r.symbol);
-    for (const b of log.portfolio) for (const a of b.assets) if (a.symbol !== undefined && !out.has(a.assetId)) out.set(a.assetId, a.symbol);
-  }
+  for (const t of log.targets) for (const r of t.rows) if (!out.has(r.assetId)) out.set(r.assetId, r.symbol);
+  for (const b of log.portfolio) for (const a of b.assets) if (a.symbol !== undefined && !out.has(a.assetId)) out.set(a.assetId, a.symbol);
   return out;
 }
 
 /** The universe in the run's order: its target rows list every asset, in the order weights are summed. */
-function universeOf(prod: SystemLog, sim: SystemLog): { assetId: number; symbol: string }[] {
-  const first = prod.targets[0] ?? sim.targets[0];
+function universeOf(prod: SystemLog): { assetId: number; symbol: string }[] {
+  const first = prod.targets[0];
   if (first === undefined) throw new ReconcileError(`${prod.dir}: no target positions logged (targets.jsonl is empty): nothing to reconcile`);
   return first.rows.map((r) => ({ assetId: r.assetId, symbol: r.symbol }));
 }
@@ -529,7 +597,7 @@ interface VerdictInputs {
   th: ReconcileThresholds;
   gateExecution: boolean;
   complete: boolean;
-  prod: SystemLog;
+  incompleteWhy: string;
   logConsistency: ConsistencyReport;
   modelOutputs: NodeComparison[];
   fills: FillComparison;
@@ -551,7 +619,7 @@ function verdictChecks(v: VerdictInputs): Check[] {
   const check = (name: string, gated: boolean, pass: boolean, value: number | string | null, threshold: number | string | null, message: string): void => {
     out.push({ name, gated, pass, value, threshold, message: `${name}: ${message}` });
   };
-  check("run_complete", true, v.complete, v.complete ? "complete" : "incomplete", "complete", v.complete ? "the run finished and its log is whole" : `the run did not finish (${v.prod.summary === undefined ? "no summary.json" : "a torn last record"}): it is reconciled up to its last complete bar`);
+  check("run_complete", true, v.complete, v.complete ? "complete" : "incomplete", "complete", v.complete ? "the run finished and its log is whole" : `the run did not finish (${v.incompleteWhy}): it is reconciled up to its last complete bar`);
   check("log_consistency", true, v.logConsistency.issues === 0, v.logConsistency.issues, 0, v.logConsistency.issues === 0 ? "the run's fills, broker log and portfolio agree" : `${v.logConsistency.issues} inconsistencies in the run's own log${first("log_inconsistency")}`);
   const worstNode = [...v.modelOutputs].sort((a, b) => b.maxPctChange - a.maxPctChange)[0];
   const nodeDiff = v.modelOutputs.reduce((n, x) => n + x.differing, 0);
@@ -587,16 +655,6 @@ function verdictChecks(v: VerdictInputs): Check[] {
   const model = v.prodTiming.measuredModelMs.mean;
   check("model_time", true, model === null || model <= th.maxModelMsPerBar, model, th.maxModelMsPerBar, model === null ? "no model timing logged" : `mean measured model time ${model.toFixed(3)} ms per bar ${model <= th.maxModelMsPerBar ? "<=" : ">"} ${th.maxModelMsPerBar} ms`);
   return out;
-}
-
-function reportSeries(prod: SystemLog, sim: SystemLog, research: ResearchPortfolio, prodExec: RunExecution, simExec: RunExecution, prodTiming: RunTiming, simTiming: RunTiming, symbolOf: ReadonlyMap<number, string>): ReportSeries {
-  const sides: [SideName, readonly SidePortfolioBar[]][] = [["prod", prod.portfolio], ["sim", sim.portfolio], ["research", research.bars]];
-  return {
-    portfolios: sides.map(([side, bars]) => ({ side, bars })),
-    execution: [{ side: "prod", perBar: prodExec.perBar }, { side: "sim", perBar: simExec.perBar }],
-    timing: [{ side: "prod", perBar: prodTiming.perBar }, { side: "sim", perBar: simTiming.perBar }],
-    symbolOf,
-  };
 }
 
 /** JSON has no NaN or Infinity: they are written as null, explicitly rather than by accident. */

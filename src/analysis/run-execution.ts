@@ -14,7 +14,7 @@ import { parseOrder } from "../oms/parent-order.js";
 import { JsonlError, readJsonlTyped } from "../storage/jsonl.js";
 import type { SystemLog } from "../system/system-log-loader.js";
 import { SYSTEM_LOG_FILES } from "../system/system-log.js";
-import { summarizeExecution, type ExecutionSummary, type ParentExecution, type WaveFill } from "./execution-quality.js";
+import type { ExecutionSummary, ParentExecution, WaveQuality } from "./execution-quality.js";
 
 export class RunExecutionError extends Error {
   override readonly name = "RunExecutionError";
@@ -51,7 +51,6 @@ export interface AssetExecution {
 }
 
 export interface RunExecution {
-  parents: ParentOutcome[];
   summary: ExecutionSummary;
   perBar: BarExecution[];
   perAsset: AssetExecution[];
@@ -164,35 +163,48 @@ function optionalStringAt(r: Record<string, unknown>, path: string): string | un
   return v;
 }
 
-/** Per child order of a TWAP wave: its size, fill, and maker/taker split (broker log streams). */
-export function waveFills(brokerLogDir: string): WaveFill[] {
+/** One child order's wave, size and fill, with the maker/taker split of its (bar, wave). */
+export interface ChildWaveFill {
+  wave: number;
+  amount: number;
+  filled: number;
+  /** Traded amounts of the child's (bar, wave), carried by its first child only. */
+  makerAmount: number;
+  takerAmount: number;
+}
+
+/** Per child order of a wave: its size, fill, and the maker/taker split (broker log streams). */
+export function waveFills(brokerLogDir: string): ChildWaveFill[] {
   if (!existsSync(brokerLogDir)) return [];
   const states = readStreamFields(join(brokerLogDir, "ccxt_fills.jsonl"), (r) => ({ bar: numberAt(r, "bar"), wave: numberAt(r, "wave"), amount: numberAt(r, "order.amount"), filled: numberAt(r, "order.filled") }));
-  const byWave = new Map<string, { maker: Decimal; taker: Decimal }>();
+  const byWave = new Map<string, { maker: number; taker: number }>();
   const trades = readStreamFields(join(brokerLogDir, "ccxt_trades.jsonl"), (r) => ({ bar: numberAt(r, "bar"), wave: numberAt(r, "wave"), amount: numberAt(r, "trade.amount"), maker: optionalStringAt(r, "trade.takerOrMaker") === "maker" }));
   for (const t of trades) {
     const k = `${t.bar}:${t.wave}`;
-    const agg = byWave.get(k) ?? { maker: new Decimal(0), taker: new Decimal(0) };
-    if (t.maker) agg.maker = agg.maker.add(String(t.amount));
-    else agg.taker = agg.taker.add(String(t.amount));
+    const agg = byWave.get(k) ?? { maker: 0, taker: 0 };
+    if (t.maker) agg.maker += t.amount;
+    else agg.taker += t.amount;
     byWave.set(k, agg);
   }
-  // Maker/taker is known per trade, not per child: it is carried once per (bar, wave).
   const seen = new Set<string>();
-  const zero = new Decimal(0);
-  return states.map((s) => {
-    const k = `${s.bar}:${s.wave}`;
+  return states.map((st) => {
+    const k = `${st.bar}:${st.wave}`;
     const agg = seen.has(k) ? undefined : byWave.get(k);
     seen.add(k);
-    return { wave: s.wave, childAmount: new Decimal(String(s.amount)), filled: new Decimal(String(s.filled)), makerAmount: agg?.maker ?? zero, takerAmount: agg?.taker ?? zero };
+    return { wave: st.wave, amount: st.amount, filled: st.filled, makerAmount: agg?.maker ?? 0, takerAmount: agg?.taker ?? 0 };
   });
 }
 
-export function runExecution(parents: readonly ParentOutcome[], waves: readonly WaveFill[]): RunExecution {
-  const summary = summarizeExecution(parents, waves);
+/**
+ * Execution quality of a run: the formulas of execution-quality.ts (summarizeExecution), summed in
+ * floats: these are statistics, not balances, and exact sums over the 100,000 parents and children
+ * of a day of 1-minute bars cost seconds. Per bar and per asset too (the per-asset share totals stay
+ * exact: they are compared as shares).
+ */
+export function runExecution(parents: readonly ParentOutcome[], waves: readonly ChildWaveFill[]): RunExecution {
   const perBar: BarExecution[] = [];
   const perAsset = new Map<number, AssetExecution>();
-  // Per bar the figures only feed a chart: floats, the same formulas as summarizeExecution.
+  const run = { target: 0, filled: 0, notional: 0, slip: 0, fees: 0 };
   let cur: { bar: number; timestamp: number; parents: number; target: number; filled: number; notional: number; slip: number; fees: number } | undefined;
   const flush = (): void => {
     if (cur === undefined) return;
@@ -200,6 +212,11 @@ export function runExecution(parents: readonly ParentOutcome[], waves: readonly 
       bar: cur.bar, timestamp: cur.timestamp, parents: cur.parents, fillRate: cur.target === 0 ? null : cur.filled / cur.target,
       slippageBps: cur.notional === 0 ? null : (1e4 * cur.slip) / cur.notional, feesBps: cur.notional === 0 ? null : (1e4 * cur.fees) / cur.notional, filledNotional: cur.notional,
     });
+    run.target += cur.target;
+    run.filled += cur.filled;
+    run.notional += cur.notional;
+    run.slip += cur.slip;
+    run.fees += cur.fees;
   };
   for (const p of parents) {
     if (cur === undefined || cur.bar !== p.bar) {
@@ -216,6 +233,7 @@ export function runExecution(parents: readonly ParentOutcome[], waves: readonly 
       const arrival = p.arrivalPrice.toNumber();
       const n = Math.abs(filled) * price;
       cur.notional += n;
+      // side * (trade price - arrival price) / arrival price, weighted by traded notional.
       cur.slip += (((target > 0 ? 1 : -1) * (price - arrival)) / arrival) * n;
       cur.fees += p.fees.toNumber();
     }
@@ -226,7 +244,33 @@ export function runExecution(parents: readonly ParentOutcome[], waves: readonly 
     perAsset.set(p.assetId, a);
   }
   flush();
-  return { parents: [...parents], summary, perBar, perAsset: [...perAsset.values()].sort((a, b) => (a.symbol < b.symbol ? -1 : a.symbol > b.symbol ? 1 : 0)) };
+  const byWave = new Map<number, { children: number; amount: number; filled: number; maker: number; taker: number }>();
+  for (const w of waves) {
+    const agg = byWave.get(w.wave) ?? { children: 0, amount: 0, filled: 0, maker: 0, taker: 0 };
+    agg.children++;
+    agg.amount += w.amount;
+    agg.filled += w.filled;
+    agg.maker += w.makerAmount;
+    agg.taker += w.takerAmount;
+    byWave.set(w.wave, agg);
+  }
+  let maker = 0;
+  let taker = 0;
+  const perWave: WaveQuality[] = [...byWave.entries()].sort((x, y) => x[0] - y[0]).map(([wave, w]) => {
+    maker += w.maker;
+    taker += w.taker;
+    return { wave, children: w.children, fillRate: w.amount === 0 ? 0 : w.filled / w.amount, makerShare: w.maker + w.taker === 0 ? NaN : w.maker / (w.maker + w.taker) };
+  });
+  const summary: ExecutionSummary = {
+    parents: parents.length,
+    fillRate: run.target === 0 ? 0 : run.filled / run.target,
+    slippageBps: run.notional === 0 ? NaN : (1e4 * run.slip) / run.notional,
+    feesBps: run.notional === 0 ? NaN : (1e4 * run.fees) / run.notional,
+    makerShare: maker + taker === 0 ? NaN : maker / (maker + taker),
+    filledNotional: run.notional,
+    perWave,
+  };
+  return { summary, perBar, perAsset: [...perAsset.values()].sort((x, y) => (x.symbol < y.symbol ? -1 : x.symbol > y.symbol ? 1 : 0)) };
 }
 
 // ---- timing ----

@@ -13,10 +13,13 @@ import { Decimal } from "decimal.js";
 import { chromium } from "playwright-core";
 import { beforeAll, describe, expect, it } from "vitest";
 import { reconcileTask } from "../../jobs/reconcile.js";
+import { summarizeExecution } from "../../src/analysis/execution-quality.js";
 import { reconcileRun, type ReconciliationResult, type ReconciliationSummary } from "../../src/analysis/reconcile.js";
+import { parentOutcomes, runExecution, waveFills } from "../../src/analysis/run-execution.js";
 import type { TaskContext } from "../../src/orchestration/task.js";
 import { resolveConfig, type SystemConfigInput } from "../../src/system/config.js";
 import { runSystem, type RunSystemResult } from "../../src/system/run-system.js";
+import { loadSystemLog } from "../../src/system/system-log-loader.js";
 
 const base: SystemConfigInput = {
   model: { name: "momentum", params: { lookbackBars: 2, volatilityBars: 4 } },
@@ -245,6 +248,29 @@ describe("an embedded-venue TWAP run", () => {
     const filled = fills.reduce((a, f) => a.add(new Decimal(f.numShares).abs()), new Decimal(0));
     expect(s.execution.prod.fillRate).toBeCloseTo(filled.div(target).toNumber(), 12);
     expect(s.statistics.prod.totalFees).toBe(fills.reduce((a, f) => a.add(f.fees), new Decimal(0)).toFixed());
+  });
+});
+
+describe("execution quality", () => {
+  it("the run's float summary agrees with execution-quality.ts summarizeExecution (exact decimals) on a TWAP run", () => {
+    const log = loadSystemLog(venue.runDir);
+    const symbolOf = new Map(log.targets.flatMap((t) => t.rows.map((r) => [r.assetId, r.symbol] as const)));
+    const parents = parentOutcomes(log, symbolOf);
+    const waves = waveFills(log.brokerLogDir);
+    const fast = runExecution(parents, waves).summary;
+    const exact = summarizeExecution(parents, waves.map((w) => ({ wave: w.wave, childAmount: new Decimal(w.amount), filled: new Decimal(w.filled), makerAmount: new Decimal(w.makerAmount), takerAmount: new Decimal(w.takerAmount) })));
+    expect(fast.parents).toBe(exact.parents);
+    expect(fast.fillRate).toBeCloseTo(exact.fillRate, 12);
+    expect(fast.slippageBps).toBeCloseTo(exact.slippageBps, 9);
+    expect(fast.feesBps).toBeCloseTo(exact.feesBps, 9);
+    expect(fast.makerShare).toBeCloseTo(exact.makerShare, 12);
+    expect(fast.filledNotional).toBeCloseTo(exact.filledNotional, 6);
+    expect(fast.perWave.map((w) => [w.wave, w.children])).toEqual(exact.perWave.map((w) => [w.wave, w.children]));
+    fast.perWave.forEach((w, i) => {
+      expect(w.fillRate).toBeCloseTo(exact.perWave[i]?.fillRate as number, 12);
+      expect(w.makerShare).toBeCloseTo(exact.perWave[i]?.makerShare as number, 12);
+    });
+    expect(exact.perWave.length).toBeGreaterThan(1);
   });
 });
 

@@ -1,0 +1,109 @@
+// Reconciliation benchmark (issue 6): reconcile one simulated day of 1-minute bars x 100 assets
+// (instant fills on synthetic history), target <= 2 s. The input run is built first and not timed;
+// the reconciliation is timed whole and by phase (load the run, re-run it as a simulation on its
+// recorded data and load that, research portfolio, comparisons, report), since the simulation
+// re-run is the system benchmark's instant_fill scenario again and dominates. Runs in a fresh child
+// process so its memory and GC are its own.
+// Run: npx tsx bench/reconcile.ts   (or npm run bench -- --only=reconcile)
+
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const RECONCILE_TARGET_S = 2;
+
+interface ReconcileBenchResult {
+  assets: number;
+  bars: number;
+  inputRunS: number;
+  wallS: number;
+  cpuS: number;
+  phases: Record<string, number>;
+  peakRssMb: number;
+  pass: boolean;
+  differences: number;
+  parents: number;
+}
+
+/** Which phase a progress message of reconcileRun starts. */
+function phaseOf(message: string): string {
+  if (message.startsWith("reading the config")) return "read_config";
+  if (message.startsWith("simulating ")) return "simulate";
+  if (message.startsWith("loading ")) return "load_logs";
+  if (message.startsWith("computing the research")) return "research";
+  if (message.startsWith("comparing ")) return "compare";
+  if (message.startsWith("writing ")) return "report";
+  return "other";
+}
+
+async function child(assets: number): Promise<void> {
+  const { resolveConfig } = await import("../src/system/config.js");
+  const { runSystem } = await import("../src/system/run-system.js");
+  const { reconcileRun } = await import("../src/analysis/reconcile.js");
+  const root = mkdtempSync(join(tmpdir(), "tl-bench-reconcile-"));
+  try {
+    const t0 = performance.now();
+    const run = await runSystem(resolveConfig({
+      model: { name: "momentum" }, mode: "simulation", start: "2024-01-02T00:00:00Z", end: "2024-01-03T00:00:00Z", barMinutes: 1,
+      universe: { kind: "synthetic", assets, seed: 1 }, data: { source: "synthetic", seed: 1 }, broker: { kind: "instant_fill" }, outputRoot: root, seed: 1,
+    }));
+    const inputRunS = (performance.now() - t0) / 1000;
+    const phases: Record<string, number> = {};
+    let phase: string | undefined;
+    let mark = performance.now();
+    const cpu0 = process.cpuUsage();
+    const r0 = performance.now();
+    const r = await reconcileRun(run.runDir, { runTimestamp: "20240103_000000" }, {
+      progress: (m) => {
+        const now = performance.now();
+        if (phase !== undefined) phases[phase] = (phases[phase] ?? 0) + (now - mark) / 1000;
+        phase = phaseOf(m);
+        mark = now;
+      },
+    });
+    const end = performance.now();
+    if (phase !== undefined) phases[phase] = (phases[phase] ?? 0) + (end - mark) / 1000;
+    const cpu = process.cpuUsage(cpu0);
+    const out: ReconcileBenchResult = {
+      assets, bars: r.summary.run.portfolioBars - 1, inputRunS, wallS: (end - r0) / 1000, cpuS: (cpu.user + cpu.system) / 1e6, phases,
+      peakRssMb: process.resourceUsage().maxRSS / 1024, pass: r.summary.verdict.pass, differences: r.summary.differences.total, parents: r.summary.execution.prod.parents,
+    };
+    process.stdout.write(JSON.stringify(out) + "\n");
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+}
+
+export function runReconcileBench(assets = 100): Record<string, number | boolean> {
+  const p = spawnSync(process.execPath, ["--import", "tsx", fileURLToPath(import.meta.url), "--child", String(assets)], { encoding: "utf8", maxBuffer: 1 << 24 });
+  if (p.status !== 0) throw new Error(`reconcile bench failed (exit ${p.status}):\n${p.stderr}`);
+  const r = JSON.parse(p.stdout.trim().split("\n").at(-1) as string) as ReconcileBenchResult;
+  const ph = (k: string): number => r.phases[k] ?? 0;
+  const analysis = ph("research") + ph("compare") + ph("report");
+  const met = r.wallS <= RECONCILE_TARGET_S;
+  process.stdout.write(
+    `reconcile: ${r.assets} assets x ${r.bars} one-minute bars (${r.parents} parent orders; input run built in ${r.inputRunS.toFixed(1)} s, not timed): ` +
+      `wall ${r.wallS.toFixed(2)} s, cpu ${r.cpuS.toFixed(2)} s (target <= ${RECONCILE_TARGET_S} s: ${met ? "met" : "MISSED"}); ` +
+      `phases: simulation re-run ${ph("simulate").toFixed(2)} s, load both logs and reduce them ${ph("load_logs").toFixed(2)} s, research ${ph("research").toFixed(2)} s, ` +
+      `compare ${ph("compare").toFixed(2)} s, report ${ph("report").toFixed(2)} s (research + compare + report ${analysis.toFixed(2)} s); ` +
+      `peak RSS ${r.peakRssMb.toFixed(0)} MB; verdict ${r.pass ? "pass" : "fail"}, ${r.differences} differences\n`,
+  );
+  return {
+    reconcile_wall_s: r.wallS,
+    reconcile_cpu_s: r.cpuS,
+    reconcile_sim_rerun_s: ph("simulate"),
+    reconcile_load_logs_s: ph("load_logs"),
+    reconcile_analysis_s: analysis,
+    reconcile_peak_rss_mb: r.peakRssMb,
+    reconcile_target_met: met,
+  };
+}
+
+const argv = process.argv.slice(2);
+if (argv[0] === "--child") await child(Number(argv[1] ?? "100"));
+else if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const assets = argv[0] === undefined ? 100 : Number(argv[0]);
+  process.stdout.write(JSON.stringify(runReconcileBench(assets)) + "\n");
+}
