@@ -7,6 +7,7 @@ import { positiveInt, utcTime } from "./parse.js";
 import { registerPnl } from "./pnl-command.js";
 import { registerDags } from "./dags-command.js";
 import { registerDemo, registerRun } from "./run-command.js";
+import { registerReconcile } from "./reconcile-command.js";
 import { registerScheduler } from "./scheduler-command.js";
 import { registerShow } from "./show-command.js";
 import { runVenueDemo } from "./venue-demo.js";
@@ -34,6 +35,7 @@ export function buildProgram(): Command {
   registerBrokerExperiment(program);
   registerRun(program);
   registerShow(program);
+  registerReconcile(program);
   registerDemo(program);
   registerPnl(program);
   registerDags(program);
