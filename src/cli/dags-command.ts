@@ -38,7 +38,7 @@ export async function openCliExecutor(f: ExecutorFlags): Promise<Executor> {
   const log = f.quiet === true ? () => undefined : (m: string) => process.stderr.write(`${m}\n`);
   if (f.executor === "bullmq") {
     const { openExecutor } = await import("../orchestration/open-executor.js");
-    return openExecutor("bullmq", { root: f.root, redisUrl: process.env["REDIS_URL"], log });
+    return openExecutor("bullmq", { root: f.root, redisUrl: process.env["REDIS_URL"], log, dags: await loadDags() });
   }
   if (f.executor !== "local") throw new InvalidArgumentError(`--executor must be local or bullmq, got "${f.executor}"`);
   const orch = new Orchestrator(await loadDags(), new FileRunStore(f.root));

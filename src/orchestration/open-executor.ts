@@ -22,20 +22,15 @@ export interface OpenExecutorOptions {
   /** BullMQ key prefix (default "tradeloop"). */
   prefix?: string;
   log?: (message: string) => void;
-  /**
-   * The DAGs to run. When absent they are loaded from dags/ (which sits above orchestration/: the
-   * import is lazy so this module has no static arrow pointing up).
-   */
-  dags?: readonly DagDefinition[];
+  /** The DAGs to run (the CLI loads them from dags/, which sits above orchestration/). */
+  dags: readonly DagDefinition[];
   /** Local only: passed on to the LocalExecutor. */
   local?: Omit<LocalExecutorOptions, "dataRoot" | "log">;
   now?: () => number;
 }
 
 async function dagsOf(o: OpenExecutorOptions): Promise<readonly DagDefinition[]> {
-  if (o.dags !== undefined) return o.dags;
-  const { loadDags } = await import("../../dags/index.js");
-  return loadDags();
+  return o.dags;
 }
 
 export async function openExecutor(kind: "local", o: OpenExecutorOptions): Promise<LocalExecutor>;

@@ -94,10 +94,9 @@ export class Orchestrator {
           advanceRun(dag, run, this.now());
           startedNow = true;
         });
-        if (startedNow) {
-          started.push(updated);
-          active++;
-        }
+        if (startedNow) started.push(updated);
+        // Started here or by another dispatcher since our list: either way it is active now.
+        if (startedNow || updated.state === "running") active++;
       }
     }
     return started;

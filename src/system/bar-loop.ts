@@ -39,6 +39,8 @@ export interface BarLoopParts {
   orderType: ParentOrderType;
   /** Called at each bar boundary before reading data (a live feed closes its bars). */
   beforeBar?: (t: number) => void;
+  /** Stops the loop at the next bar boundary (or during the wait for it) once aborted. */
+  signal?: AbortSignal;
   /** Continue an interrupted run after its last logged bar (real and scaled clocks). */
   resume?: BarLoopResume;
   /** Called after each bar is logged (checkpoints, progress). */
@@ -80,7 +82,8 @@ export async function runBarLoop(parts: BarLoopParts, startMs: number, endMs: nu
   for (let i = first; i <= total; i++) {
     const t = startMs + i * barMs;
     const wall0 = performance.now();
-    if (clock.now() < t) await clock.sleepUntil(t);
+    parts.signal?.throwIfAborted();
+    if (clock.now() < t) await sleepUntilOrAborted(clock, t, parts.signal);
     parts.beforeBar?.(t);
     const prices = new Map<number, Decimal>();
     for (const u of universe) {
@@ -177,4 +180,20 @@ export function portfolioRecord(bar: number, p: PortfolioBar, symbolOf: Readonly
 /** A float price as the exact multiple of the tick it stands for (0.30000000000000004 -> 0.3). */
 export function onGrid(price: number, step: Decimal): Decimal {
   return new Decimal(price).div(step).toDecimalPlaces(0, Decimal.ROUND_HALF_EVEN).mul(step);
+}
+
+/** A live run waits hours for its next bar: an abort (hand-off, lost lock) must not wait with it. */
+async function sleepUntilOrAborted(clock: Clock, t: number, signal: AbortSignal | undefined): Promise<void> {
+  if (signal === undefined) return clock.sleepUntil(t);
+  signal.throwIfAborted();
+  let onAbort: (() => void) | undefined;
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = () => reject(signal.reason instanceof Error ? signal.reason : new Error(String(signal.reason)));
+    signal.addEventListener("abort", onAbort, { once: true });
+  });
+  try {
+    await Promise.race([clock.sleepUntil(t), aborted]);
+  } finally {
+    if (onAbort !== undefined) signal.removeEventListener("abort", onAbort);
+  }
 }

@@ -125,7 +125,7 @@ export async function runSystem(cfg: SystemConfig, opts: RunSystemOptions = {}):
     result = await drive(
       runBarLoop(
         {
-          clock, data: setup.store, model, modelParams: params, broker, portfolio, universe, writer, targets: cfg.targets, orderType: cfg.order.type, resume: restored?.resume,
+          clock, data: setup.store, model, modelParams: params, broker, portfolio, universe, writer, targets: cfg.targets, orderType: cfg.order.type, resume: restored?.resume, signal: opts.signal,
           beforeBar: (t) => {
             setup.beforeBar(t);
             recorder.recordUpTo(t);
