@@ -75,15 +75,17 @@ export function orderFields(text: string, where: string): { orderId: number; ass
 
 /** Parent orders of a run (orders.jsonl) joined with their fills and arrival prices (targets.jsonl). */
 export function parentOutcomes(log: SystemLog, symbolOf: ReadonlyMap<number, string>): ParentOutcome[] {
-  const arrival = new Map<string, string>();
-  for (const t of log.targets) for (const r of t.rows) if (r.price !== undefined) arrival.set(`${t.bar}:${r.assetId}`, r.price);
+  // Keyed by bar x 2^32 + asset id (asset ids are 32-bit hashes): exact, and no string per row.
+  const key = (bar: number, assetId: number): number => bar * 4294967296 + assetId;
+  const arrival = new Map<number, string>();
+  for (const t of log.targets) for (const r of t.rows) if (r.price !== undefined) arrival.set(key(t.bar, r.assetId), r.price);
   const fillOf = new Map<number, SystemLog["fills"][number]>();
   for (const f of log.fills) fillOf.set(f.parentOrderId, f);
   const ordersFile = join(log.dir, `${SYSTEM_LOG_FILES.orders}.jsonl`);
   const zero = new Decimal(0);
   return log.orders.map((o, i) => {
     const p = orderFields(o.text, `${ordersFile}:${i + 1}`);
-    const price = arrival.get(`${o.bar}:${p.assetId}`);
+    const price = arrival.get(key(o.bar, p.assetId));
     if (price === undefined) throw new RunExecutionError(`${ordersFile}:${i + 1}: parent ${p.orderId} (asset ${p.assetId}) has no target row with a price at bar ${o.bar} in targets.jsonl`);
     const f = fillOf.get(p.orderId);
     return {

@@ -44,6 +44,12 @@ function sideColor(sides: readonly string[]) {
   return { field: "side", type: "nominal", title: null, scale: { domain, range: domain.map((s) => SIDE_COLORS[s] as string) } } as const;
 }
 
+/** Dashes for the sim: where it follows prod exactly (a faithful replay) both lines stay visible. */
+function sideDash(sides: readonly string[]) {
+  const domain = SIDES.filter((s) => sides.includes(s));
+  return { field: "side", type: "nominal", title: null, scale: { domain, range: domain.map((s) => (s === "sim" ? [5, 3] : [1, 0])) } } as const;
+}
+
 function present(rows: readonly { side: string }[]): string[] {
   return [...new Set(rows.map((r) => r.side))];
 }
@@ -58,7 +64,7 @@ export function cumulativePnlSpec(points: readonly TimePoint[], subtitle: string
       { mark: { type: "rule", color: "#999", strokeDash: [4, 3] }, encoding: { y: { datum: 0, type: "quantitative" } } },
       {
         mark: { type: "line", strokeWidth: 2 },
-        encoding: { x: timeX(), y: { field: "value", type: "quantitative", title: "cumulative PnL (USD)", axis: { format: ",.2~f" } }, color: sideColor(present(points)) },
+        encoding: { x: timeX(), y: { field: "value", type: "quantitative", title: "cumulative PnL (USD)", axis: { format: ",.2~f" } }, color: sideColor(present(points)), strokeDash: sideDash(present(points)) },
       },
     ],
   } as TopLevelSpec;
@@ -74,7 +80,7 @@ export function holdingsPerAssetSpec(points: readonly AssetTimePoint[], symbols:
       width: 190,
       height: 110,
       mark: { type: "line", strokeWidth: 1.5 },
-      encoding: { x: timeX(""), y: { field: "value", type: "quantitative", title: "USD", axis: { format: "~s" } }, color: sideColor(present(points)) },
+      encoding: { x: timeX(""), y: { field: "value", type: "quantitative", title: "USD", axis: { format: "~s" } }, color: sideColor(present(points)), strokeDash: sideDash(present(points)) },
     },
     resolve: { scale: { y: "independent" } },
   } as TopLevelSpec;
@@ -106,7 +112,7 @@ export function metricsSpec(title: string, points: readonly MetricTimePoint[], m
       width: 860,
       height: 130,
       mark: { type: "line", strokeWidth: 1.5, point: points.length <= 200 ? { size: 14, filled: true } : false },
-      encoding: { x: timeX(), y: { field: "value", type: "quantitative", title: null }, color: sideColor(present(points)) },
+      encoding: { x: timeX(), y: { field: "value", type: "quantitative", title: null }, color: sideColor(present(points)), strokeDash: sideDash(present(points)) },
     },
     resolve: { scale: { y: "independent" } },
   } as TopLevelSpec;
