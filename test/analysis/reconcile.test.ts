@@ -13,13 +13,18 @@ import { Decimal } from "decimal.js";
 import { chromium } from "playwright-core";
 import { beforeAll, describe, expect, it } from "vitest";
 import { reconcileTask } from "../../jobs/reconcile.js";
+import { HeadObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { summarizeExecution } from "../../src/analysis/execution-quality.js";
+import { reconcileRunAt } from "../../src/analysis/reconcile-at.js";
 import { reconcileRun, type ReconciliationResult, type ReconciliationSummary } from "../../src/analysis/reconcile.js";
 import { parentOutcomes, runExecution, waveFills } from "../../src/analysis/run-execution.js";
 import type { TaskContext } from "../../src/orchestration/task.js";
+import { uploadRunDir } from "../../src/storage/run-store.js";
+import { S3Store } from "../../src/storage/s3-store.js";
 import { resolveConfig, type SystemConfigInput } from "../../src/system/config.js";
 import { runSystem, type RunSystemResult } from "../../src/system/run-system.js";
 import { loadSystemLog } from "../../src/system/system-log-loader.js";
+import { S3RVER_CREDENTIALS, startS3rver } from "../helpers/s3rver.js";
 
 const base: SystemConfigInput = {
   model: { name: "momentum", params: { lookbackBars: 2, volatilityBars: 4 } },
@@ -329,6 +334,33 @@ describe("the HTML report in headless chromium", () => {
       }
     } finally {
       await browser.close();
+    }
+  }, 60_000);
+});
+
+describe("a run on S3", () => {
+  it("is fetched by its s3:// URL, reconciled, and its summary and report are put beside it with their content types", async () => {
+    const server = await startS3rver(["tl-runs"]);
+    const s3Options = { endpoint: server.endpoint, region: "us-east-1", credentials: S3RVER_CREDENTIALS };
+    const store = new S3Store({ bucket: "tl-runs", prefix: "runs", ...s3Options });
+    try {
+      const prefix = `dev/momentum/simulation/manual/${PERIOD}`;
+      await uploadRunDir(instant.systemLogDir, store, `${prefix}/system_log_dir`);
+      const r = await reconcileRunAt(`s3://tl-runs/runs/${prefix}`, { runTimestamp: "20240106_000000", keepSimRun: false }, { s3: s3Options, cacheRoot: tmp("tl-rec-cache-") });
+      expect(r.summary.verdict.pass).toBe(true);
+      expect(r.summary.differences.total).toBe(0);
+      expect(r.published).toEqual([`s3://tl-runs/runs/${prefix}/reconciliation/20240106_000000/summary.json`, `s3://tl-runs/runs/${prefix}/reconciliation/20240106_000000/report.html`]);
+      expect(Buffer.from(await store.get(`${prefix}/reconciliation/20240106_000000/summary.json`)).equals(readFileSync(r.summaryPath))).toBe(true);
+      const raw = new S3Client({ ...s3Options, forcePathStyle: true });
+      try {
+        const head = await raw.send(new HeadObjectCommand({ Bucket: "tl-runs", Key: `runs/${prefix}/reconciliation/20240106_000000/report.html` }));
+        expect(head.ContentType).toBe("text/html; charset=utf-8");
+      } finally {
+        raw.destroy();
+      }
+    } finally {
+      store.close();
+      await server.stop();
     }
   }, 60_000);
 });
