@@ -53,7 +53,8 @@ export const reconcileTask: TaskHandler = async (ctx) => {
     now: () => Date.now(),
     progress: (m) => ctx.log(m),
   });
-  ctx.log(`reconcile ${r.summary.verdict.pass ? "PASS" : "FAIL"}: ${r.summary.differences.total} differences; report ${r.reportPath}`);
+  const d = r.summary.differences;
+  ctx.log(`reconcile ${r.summary.verdict.pass ? "PASS" : "FAIL"}: ${d.total} differences (${d.gated} counted by the verdict); report ${r.reportPath}`);
   const out: ReconcileTaskOutput = { verdict: r.summary.verdict.pass ? "pass" : "fail", reasons: r.summary.verdict.reasons, summaryPath: r.summaryPath, reportPath: r.reportPath, published: r.published };
   return out;
 };
