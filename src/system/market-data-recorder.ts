@@ -34,6 +34,14 @@ export class MarketDataRecorder {
     writeJsonAtomic(join(dir, MARKETS_FILE), listed);
   }
 
+  /**
+   * A resumed run's recording goes on after what the interrupted process recorded: data known at
+   * or before `t` is in the files already (and a restarted feed may serve older rows again).
+   */
+  resumeAfter(t: number): void {
+    this.last = t;
+  }
+
   /** Records what became known in (previous call, t]. The first call records the warm-up window. */
   recordUpTo(t: number): void {
     const from = this.last ?? -Infinity;

@@ -114,6 +114,7 @@ export async function runSystem(cfg: SystemConfig, opts: RunSystemOptions = {}):
   const restored = restore === undefined ? undefined : restoredState(logDir, restore.checkpoint);
   const portfolio = restored?.portfolio ?? new Portfolio(new Decimal(cfg.initialCash));
   if (restore !== undefined && restored !== undefined) {
+    recorder.resumeAfter(restore.checkpoint.timestamp);
     broker.askBeforeSending(restore.maybeSent);
     writer.log(clock.now(), `resumed after bar ${restore.checkpoint.bar} from its checkpoint: portfolio restored (net wealth ${restore.checkpoint.netWealth}); a fresh ${setup.client.id} client does not carry the holdings, the portfolio does`);
   }
