@@ -1,9 +1,9 @@
 // Reconciliation benchmark (issue 6): reconcile one simulated day of 1-minute bars x 100 assets
 // (instant fills on synthetic history), target <= 2 s. The input run is built first and not timed;
-// the reconciliation is timed whole and by phase (load the run, re-run it as a simulation on its
-// recorded data and load that, research portfolio, comparisons, report), since the simulation
-// re-run is the system benchmark's instant_fill scenario again and dominates. Runs in a fresh child
-// process so its memory and GC are its own.
+// the reconciliation is timed whole and by phase (read the config, re-run it as a simulation on its
+// recorded data, load both logs, research portfolio, comparisons, report), since the simulation
+// re-run is the system benchmark's instant_fill scenario again and dominates. The input run and the
+// reconciliation each run in a fresh child process, so the reconciliation's memory and GC are its own.
 // Run: npx tsx bench/reconcile.ts   (or npm run bench -- --only=reconcile)
 
 import { spawnSync } from "node:child_process";
@@ -38,48 +38,59 @@ function phaseOf(message: string): string {
   return "other";
 }
 
-async function child(assets: number): Promise<void> {
+/** Child 1: builds the input run under `root` and prints its run directory and wall time. */
+async function buildInput(root: string, assets: number): Promise<void> {
   const { resolveConfig } = await import("../src/system/config.js");
   const { runSystem } = await import("../src/system/run-system.js");
+  const t0 = performance.now();
+  const run = await runSystem(resolveConfig({
+    model: { name: "momentum" }, mode: "simulation", start: "2024-01-02T00:00:00Z", end: "2024-01-03T00:00:00Z", barMinutes: 1,
+    universe: { kind: "synthetic", assets, seed: 1 }, data: { source: "synthetic", seed: 1 }, broker: { kind: "instant_fill" }, outputRoot: root, seed: 1,
+  }));
+  process.stdout.write(JSON.stringify({ runDir: run.runDir, wallS: (performance.now() - t0) / 1000 }) + "\n");
+}
+
+/** Child 2: reconciles the run in a fresh process (its heap and peak memory are the reconciliation's own). */
+async function reconcileChild(runDir: string, inputRunS: number): Promise<void> {
   const { reconcileRun } = await import("../src/analysis/reconcile.js");
-  const root = mkdtempSync(join(tmpdir(), "tl-bench-reconcile-"));
-  try {
-    const t0 = performance.now();
-    const run = await runSystem(resolveConfig({
-      model: { name: "momentum" }, mode: "simulation", start: "2024-01-02T00:00:00Z", end: "2024-01-03T00:00:00Z", barMinutes: 1,
-      universe: { kind: "synthetic", assets, seed: 1 }, data: { source: "synthetic", seed: 1 }, broker: { kind: "instant_fill" }, outputRoot: root, seed: 1,
-    }));
-    const inputRunS = (performance.now() - t0) / 1000;
-    const phases: Record<string, number> = {};
-    let phase: string | undefined;
-    let mark = performance.now();
-    const cpu0 = process.cpuUsage();
-    const r0 = performance.now();
-    const r = await reconcileRun(run.runDir, { runTimestamp: "20240103_000000" }, {
-      progress: (m) => {
-        const now = performance.now();
-        if (phase !== undefined) phases[phase] = (phases[phase] ?? 0) + (now - mark) / 1000;
-        phase = phaseOf(m);
-        mark = now;
-      },
-    });
-    const end = performance.now();
-    if (phase !== undefined) phases[phase] = (phases[phase] ?? 0) + (end - mark) / 1000;
-    const cpu = process.cpuUsage(cpu0);
-    const out: ReconcileBenchResult = {
-      assets, bars: r.summary.run.portfolioBars - 1, inputRunS, wallS: (end - r0) / 1000, cpuS: (cpu.user + cpu.system) / 1e6, phases,
-      peakRssMb: process.resourceUsage().maxRSS / 1024, pass: r.summary.verdict.pass, differences: r.summary.differences.total, parents: r.summary.execution.prod.parents,
-    };
-    process.stdout.write(JSON.stringify(out) + "\n");
-  } finally {
-    rmSync(root, { recursive: true, force: true });
-  }
+  const phases: Record<string, number> = {};
+  let phase: string | undefined;
+  let mark = performance.now();
+  const cpu0 = process.cpuUsage();
+  const r0 = performance.now();
+  const r = await reconcileRun(runDir, { runTimestamp: "20240103_000000" }, {
+    progress: (m) => {
+      const now = performance.now();
+      if (phase !== undefined) phases[phase] = (phases[phase] ?? 0) + (now - mark) / 1000;
+      phase = phaseOf(m);
+      mark = now;
+    },
+  });
+  const end = performance.now();
+  if (phase !== undefined) phases[phase] = (phases[phase] ?? 0) + (end - mark) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  const out: ReconcileBenchResult = {
+    assets: r.summary.targetVsExecuted.length, bars: r.summary.run.portfolioBars - 1, inputRunS, wallS: (end - r0) / 1000, cpuS: (cpu.user + cpu.system) / 1e6, phases,
+    peakRssMb: process.resourceUsage().maxRSS / 1024, pass: r.summary.verdict.pass, differences: r.summary.differences.total, parents: r.summary.execution.prod.parents,
+  };
+  process.stdout.write(JSON.stringify(out) + "\n");
+}
+
+function spawnChild(args: string[]): string {
+  const p = spawnSync(process.execPath, ["--import", "tsx", fileURLToPath(import.meta.url), ...args], { encoding: "utf8", maxBuffer: 1 << 24 });
+  if (p.status !== 0) throw new Error(`reconcile bench (${args[0]}) failed (exit ${p.status}):\n${p.stderr}`);
+  return p.stdout.trim().split("\n").at(-1) as string;
 }
 
 export function runReconcileBench(assets = 100): Record<string, number | boolean> {
-  const p = spawnSync(process.execPath, ["--import", "tsx", fileURLToPath(import.meta.url), "--child", String(assets)], { encoding: "utf8", maxBuffer: 1 << 24 });
-  if (p.status !== 0) throw new Error(`reconcile bench failed (exit ${p.status}):\n${p.stderr}`);
-  const r = JSON.parse(p.stdout.trim().split("\n").at(-1) as string) as ReconcileBenchResult;
+  const root = mkdtempSync(join(tmpdir(), "tl-bench-reconcile-"));
+  let r: ReconcileBenchResult;
+  try {
+    const input = JSON.parse(spawnChild(["--build", root, String(assets)])) as { runDir: string; wallS: number };
+    r = JSON.parse(spawnChild(["--reconcile", input.runDir, String(input.wallS)])) as ReconcileBenchResult;
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
   const ph = (k: string): number => r.phases[k] ?? 0;
   const analysis = ph("research") + ph("compare") + ph("report");
   const met = r.wallS <= RECONCILE_TARGET_S;
@@ -102,7 +113,8 @@ export function runReconcileBench(assets = 100): Record<string, number | boolean
 }
 
 const argv = process.argv.slice(2);
-if (argv[0] === "--child") await child(Number(argv[1] ?? "100"));
+if (argv[0] === "--build") await buildInput(argv[1] as string, Number(argv[2] ?? "100"));
+else if (argv[0] === "--reconcile") await reconcileChild(argv[1] as string, Number(argv[2] ?? "0"));
 else if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const assets = argv[0] === undefined ? 100 : Number(argv[0]);
   process.stdout.write(JSON.stringify(runReconcileBench(assets)) + "\n");
