@@ -31,9 +31,20 @@ export function nextFire(schedule: Schedule, t: number): number {
   return parse(schedule, t).next().getTime();
 }
 
-/** The last fire time strictly before `t`. */
+/**
+ * The last fire time strictly before `t`, as the forward walk (which BullMQ's job schedulers use)
+ * sees it. cron-parser's backward walk differs from its forward walk across DST changes (it skipped
+ * the 03:30 CEST fire of a spring-forward day and invented a second 02:30 on the fall-back day), so
+ * a backward step is checked and corrected forward.
+ */
 export function prevFire(schedule: Schedule, t: number): number {
-  return parse(schedule, t).prev().getTime();
+  let p = parse(schedule, t).prev().getTime();
+  for (let i = 0; i < 16 && nextFire(schedule, p - 1) !== p; i++) p = parse(schedule, p).prev().getTime();
+  for (;;) {
+    const n = nextFire(schedule, p);
+    if (n >= t) return p;
+    p = n;
+  }
 }
 
 export function slotAt(dag: DagDefinition, fireAt: number): Slot {
@@ -66,11 +77,10 @@ export function dueSlots(dag: DagDefinition, lastFire: number | undefined, now: 
   if (dag.schedule === null) return { due: [], skipped: 0 };
   const floor = Math.max(dag.startDate - 1, lastFire ?? -Infinity);
   const fires: number[] = [];
-  const it = parse(dag.schedule, now + 1);
   let skipped = 0;
+  let t = now + 1;
   for (;;) {
-    if (!it.hasPrev()) break;
-    const t = it.prev().getTime();
+    t = prevFire(dag.schedule, t);
     if (t <= floor) break;
     if (fires.length < dag.catchupLimit) fires.push(t);
     else {
