@@ -5,13 +5,13 @@
 // Debian chromium, the job handler, the CLI, and bad input.
 
 import { spawnSync } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, relative } from "node:path";
 import { pathToFileURL } from "node:url";
 import { Decimal } from "decimal.js";
 import { chromium } from "playwright-core";
-import { beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { reconcileTask } from "../../jobs/reconcile.js";
 import { HeadObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { summarizeExecution } from "../../src/analysis/execution-quality.js";
@@ -40,9 +40,17 @@ const PERIOD = "20240102_000000.20240102_040000";
 const TS = "20240103_000000";
 const REPO = join(dirname(new URL(import.meta.url).pathname), "..", "..");
 
+const made: string[] = [];
+
 function tmp(prefix: string): string {
-  return mkdtempSync(join(tmpdir(), prefix));
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  made.push(dir);
+  return dir;
 }
+
+afterAll(() => {
+  for (const d of made) rmSync(d, { recursive: true, force: true });
+});
 
 function lines(file: string): string[] {
   return readFileSync(file, "utf8").split("\n").filter((l) => l !== "");
