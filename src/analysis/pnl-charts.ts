@@ -5,8 +5,8 @@
 
 import { existsSync } from "node:fs";
 import { Resvg } from "@resvg/resvg-js";
-import * as vega from "vega";
-import { compile, type TopLevelSpec } from "vega-lite";
+import type { TopLevelSpec } from "vega-lite";
+import { ChartError, renderVegaLiteSvg } from "./charts/vega-svg.js";
 import type { PnlWindow, PnlWindowKind, PnlWindowPoint } from "./pnl-series.js";
 
 export interface PnlChartOptions {
@@ -38,7 +38,7 @@ export interface RenderedPnlChart {
   artifacts: [ChartArtifact, ChartArtifact];
 }
 
-export class PnlChartError extends Error {
+export class PnlChartError extends ChartError {
   override readonly name = "PnlChartError";
 }
 
@@ -206,56 +206,9 @@ export function pnlChartSpec(model: string, window: PnlWindow, opts: PnlChartOpt
   } as TopLevelSpec;
 }
 
-/** Vega numbers clip paths from a process-wide counter; renumber them per document. */
-function normaliseIds(svg: string): string {
-  const ids = new Map<string, string>();
-  return svg.replace(/\bclip(\d+)\b/g, (m) => {
-    let id = ids.get(m);
-    if (id === undefined) {
-      id = `clip${ids.size + 1}`;
-      ids.set(m, id);
-    }
-    return id;
-  });
-}
-
-type CompileLogger = NonNullable<NonNullable<Parameters<typeof compile>[1]>["logger"]>;
-
-/**
- * Our specs are generated, so a vega-lite warning (a dropped encoding, an ignored property) is a
- * defect in this file: it fails the render instead of printing to the console and drawing
- * something else.
- */
-function strictLogger(): CompileLogger {
-  const logger: CompileLogger = {
-    level: () => logger,
-    error: (...args: unknown[]) => {
-      throw new PnlChartError(`vega-lite: ${args.map(String).join(" ")}`);
-    },
-    warn: (...args: unknown[]) => {
-      throw new PnlChartError(`vega-lite warned about the chart spec: ${args.map(String).join(" ")}`);
-    },
-    info: () => logger,
-    debug: () => logger,
-  };
-  return logger;
-}
-
+/** The chart as SVG: the shared vega-lite renderer, ids numbered per document so renders match byte for byte. */
 export async function renderSvg(spec: TopLevelSpec): Promise<string> {
-  let compiled;
-  try {
-    // A copy: Vega tags inline data objects in place, and the caller's spec should stay as it was.
-    compiled = compile(structuredClone(spec), { logger: strictLogger() }).spec;
-  } catch (e) {
-    if (e instanceof PnlChartError) throw e;
-    throw new PnlChartError(`vega-lite could not compile the chart spec: ${(e as Error).message}`, { cause: e });
-  }
-  const view = new vega.View(vega.parse(compiled), { renderer: "none" });
-  try {
-    return normaliseIds(await view.toSVG());
-  } finally {
-    view.finalize();
-  }
+  return renderVegaLiteSvg(spec, "pnl");
 }
 
 let fontFiles: string[] | undefined;

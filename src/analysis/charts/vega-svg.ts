@@ -8,7 +8,7 @@ import { compile, type TopLevelSpec } from "vega-lite";
 export type { TopLevelSpec };
 
 export class ChartError extends Error {
-  override readonly name = "ChartError";
+  override readonly name: string = "ChartError";
 }
 
 /** Fonts a reader's machine is likely to have; the SVG names them, nothing is embedded. */
@@ -75,7 +75,8 @@ export function namespaceSvgIds(svg: string, prefix: string): string {
 export async function renderVegaLiteSvg(spec: TopLevelSpec, idPrefix: string): Promise<string> {
   let compiled;
   try {
-    compiled = compile(spec, { logger: strictLogger() }).spec;
+    // A copy: Vega tags inline data objects in place, and the caller's spec should stay as it was.
+    compiled = compile(structuredClone(spec), { logger: strictLogger() }).spec;
   } catch (e) {
     if (e instanceof ChartError) throw e;
     throw new ChartError(`vega-lite could not compile the chart spec: ${(e as Error).message}`, { cause: e });
