@@ -29,15 +29,11 @@ export interface OpenExecutorOptions {
   now?: () => number;
 }
 
-async function dagsOf(o: OpenExecutorOptions): Promise<readonly DagDefinition[]> {
-  return o.dags;
-}
-
 export async function openExecutor(kind: "local", o: OpenExecutorOptions): Promise<LocalExecutor>;
 export async function openExecutor(kind: "bullmq", o: OpenExecutorOptions): Promise<BullmqExecutor>;
 export async function openExecutor(kind: "local" | "bullmq", o: OpenExecutorOptions): Promise<Executor>;
 export async function openExecutor(kind: "local" | "bullmq", o: OpenExecutorOptions): Promise<Executor> {
-  const dags = await dagsOf(o);
+  const dags = o.dags;
   const log = o.log ?? (() => undefined);
   if (kind === "local") {
     const ex = new LocalExecutor(new Orchestrator(dags, new FileRunStore(o.root), o.now), { ...o.local, dataRoot: o.root, log });
@@ -66,7 +62,7 @@ export interface BullmqWorkerProcess {
 
 /** A task worker on Redis (with an executor to start the next queued runs when a run ends). */
 export async function openBullmqWorker(o: OpenExecutorOptions & { settings?: Partial<WorkerSettings>; onTaskEvent?: (e: TaskEvent) => void; onProgress?: (runKey: string, taskId: string, done: number, total: number, detail: string) => void }): Promise<BullmqWorkerProcess> {
-  const executor = openBullmq(o, await dagsOf(o));
+  const executor = openBullmq(o, o.dags);
   const redisOpts = executor.options;
   const worker = new TaskWorker({
     orchestrator: executor.orchestrator,
@@ -99,7 +95,7 @@ export interface BullmqSchedulerProcess {
 
 /** The BullMQ scheduler (started: the tick is registered and has run once). */
 export async function openBullmqScheduler(o: OpenExecutorOptions & { tickEveryMs?: number }): Promise<BullmqSchedulerProcess> {
-  const executor = openBullmq(o, await dagsOf(o));
+  const executor = openBullmq(o, o.dags);
   const scheduler = new BullmqScheduler(executor, { connection: executor.options.connection, prefix: executor.options.prefix, ...(o.tickEveryMs !== undefined ? { everyMs: o.tickEveryMs } : {}), ...(o.log !== undefined ? { log: o.log } : {}) });
   await scheduler.start();
   return {
