@@ -68,12 +68,30 @@ export function newDagRun(dag: DagDefinition, runType: RunType, interval: { star
     runType,
     logicalStart: interval.start,
     logicalEnd: interval.end,
-    conf: { ...dag.defaultConf, ...conf },
+    conf: mergeConf(dag.defaultConf, conf),
     state: "queued",
     createdAt: now,
     version: 0,
     tasks: Object.fromEntries(dag.tasks.map((t) => [t.id, emptyTask()])),
   };
+}
+
+/**
+ * A trigger's conf laid over the DAG's default conf, key by key into nested objects, so
+ * `{"system":{"barMinutes":1}}` changes the bar length and keeps the default system's model.
+ * Arrays and other values replace.
+ */
+export function mergeConf(base: Readonly<Record<string, unknown>>, over: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...base };
+  for (const [k, v] of Object.entries(over)) {
+    const b = out[k];
+    out[k] = isPlainObject(b) && isPlainObject(v) ? mergeConf(b, v) : v;
+  }
+  return out;
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === "object" && !Array.isArray(v);
 }
 
 export function emptyTask(): TaskInstance {

@@ -211,3 +211,12 @@ describe("conf that would escape the data root", () => {
     for (const k of keys) expect((await orch.store.get(k))?.tasks["run_system"]?.history.length).toBe(1);
   }, 30_000);
 });
+
+describe("trigger conf", () => {
+  it("is laid over the DAG's default conf key by key into nested objects", async () => {
+    const dag = defineDag({ id: "conf", defaultConf: { system: { model: { name: "m" }, barMinutes: 5 }, tags: ["a"] }, tasks: [task({ id: "a", handler: ok })] });
+    const { orch } = setup([dag]);
+    const { run } = await orch.trigger("conf", { start: "2024-01-01T00:00:00Z", system: { barMinutes: 1 }, tags: ["b"] });
+    expect(run.conf).toEqual({ start: "2024-01-01T00:00:00Z", system: { model: { name: "m" }, barMinutes: 1 }, tags: ["b"] });
+  });
+});
