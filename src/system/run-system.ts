@@ -37,6 +37,11 @@ export interface RunSystemOptions {
   resume?: boolean;
   /** Stops the run (no further order is placed) when aborted: a timeout, a hand-off, a lost lock. */
   signal?: AbortSignal;
+  /**
+   * Write the Parquet copies of the large broker-log streams at the end (default true). A throwaway
+   * run, such as reconciliation's re-simulation, skips them: they only serve later column-wise reading.
+   */
+  brokerLogParquet?: boolean;
 }
 
 export interface RunSystemResult {
@@ -158,7 +163,7 @@ export async function runSystem(cfg: SystemConfig, opts: RunSystemOptions = {}):
     recorder.close();
     brokerLog.close();
   }
-  writeBrokerLogParquet(writer.brokerLogDir);
+  if (opts.brokerLogParquet !== false) writeBrokerLogParquet(writer.brokerLogDir);
   writer.flush();
   // A restored run's earlier bars were done by another process: its summary comes from the log.
   const whole = restore === undefined ? undefined : loadSystemLog(logDir);
