@@ -288,7 +288,8 @@ export async function reconcileRun(runDir: string, optionsInput: ReconcileOption
   say(`simulating ${cfg.model.name} ${cfg.start} .. ${cfg.end} on the recorded market data (${simBroker.kind})`);
   let simResult;
   try {
-    simResult = await runSystem(simCfg, { given: simGiven, ...(runKey === undefined ? {} : { runKey }) });
+    // The sim is compared from its JSON-lines logs: the Parquet copies of its broker log are not read.
+    simResult = await runSystem(simCfg, { given: simGiven, brokerLogParquet: false, ...(runKey === undefined ? {} : { runKey }) });
   } catch (e) {
     throw new ReconcileError(`reconcile ${runRoot}: the simulation on ${marketDataDir} failed: ${(e as Error).message}`, { cause: e });
   }
