@@ -7,7 +7,12 @@ export class Rng {
   private b: number;
   private c: number;
   private d: number;
-  private spareNormal: number | undefined;
+  /**
+   * The second normal of the last Box-Muller pair, valid while `hasSpare`. A flag beside a plain
+   * double (not `number | undefined`) keeps the field an unboxed double: no heap number per draw.
+   */
+  private spareNormal = 0;
+  private hasSpare = false;
 
   constructor(seed: number) {
     let s = seed >>> 0;
@@ -59,16 +64,16 @@ export class Rng {
 
   /** Standard normal (Box-Muller, caching the second draw). */
   normal(): number {
-    if (this.spareNormal !== undefined) {
-      const v = this.spareNormal;
-      this.spareNormal = undefined;
-      return v;
+    if (this.hasSpare) {
+      this.hasSpare = false;
+      return this.spareNormal;
     }
     let u = 0;
     while (u === 0) u = this.next();
     const v = this.next();
     const r = Math.sqrt(-2 * Math.log(u));
     this.spareNormal = r * Math.sin(2 * Math.PI * v);
+    this.hasSpare = true;
     return r * Math.cos(2 * Math.PI * v);
   }
 

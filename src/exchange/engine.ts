@@ -153,7 +153,10 @@ export type PlaceResult =
   | { ok: true; orderId: number; status: OrderStatus }
   | { ok: false; reason: RejectReason; message: string };
 
-export type OpResult = { ok: true } | { ok: false; reason: RejectReason; message: string };
+export type OpResult = { readonly ok: true } | { ok: false; reason: RejectReason; message: string };
+
+/** The one success result of cancels (the market maker cancels millions of quotes a day). */
+const OK: OpResult = Object.freeze({ ok: true as const });
 
 /** A decimal view of an order, for clients and logs. */
 export interface OrderSnapshot {
@@ -375,6 +378,10 @@ export class ExchangeEngine {
    */
   private listening = false;
   private readonly fills = new FillBuffer();
+  /** The status the last accepted `submitUnits` order was left in. */
+  lastStatus: OrderStatus = "new";
+  /** Why the last rejected `submitUnits` order was rejected. */
+  lastRejection: { readonly reason: RejectReason; readonly message: string } | undefined;
   private nextOrderId = 1;
   private seq = 0;
   /** Deposits minus withdrawals per asset, for conservation checks. */
@@ -675,10 +682,21 @@ export class ExchangeEngine {
 
   /** Submits an order in integer form. Never throws for bad input: rejects it. */
   submit(o: OrderUnits): PlaceResult {
+    const id = this.submitUnits(o);
+    if (id > 0) return { ok: true, orderId: id, status: this.lastStatus };
+    const r = this.lastRejection as Rejection;
+    return { ok: false, reason: r.reason, message: r.message };
+  }
+
+  /**
+   * `submit` without a result object, for flow that submits millions of orders (the synthetic
+   * market): returns the new order's id, or 0 when the order was rejected (`lastRejection` then
+   * says why). The order's status after matching is in `lastStatus`. Same checks, same events.
+   */
+  submitUnits(o: OrderUnits): number {
     const s = this.symbols[o.symbol];
-    const symName = s?.instrument.symbol ?? `#${o.symbol}`;
     const check = this.validate(o, s);
-    if (check instanceof Rejection) return this.reject(o.account, o.clientOrderId, symName, check.reason, check.message);
+    if (check !== undefined) return this.rejectUnits(o, s, check);
     const st = s as SymbolState;
     const inst = st.instrument;
     const acc = this.accounts[o.account] as Account;
@@ -691,14 +709,14 @@ export class ExchangeEngine {
 
     // Funds: what the whole order could cost at worst must be available before anything trades.
     const funding = this.checkFunds(o, st, acc, limit, market, leverage);
-    if (funding instanceof Rejection) return this.reject(o.account, o.clientOrderId, symName, funding.reason, funding.message);
+    if (funding !== undefined) return this.rejectUnits(o, s, funding);
 
     const rec = new OrderRecord(this.nextOrderId++, o.clientOrderId, o.account, o.symbol, o.side, market, tif, o.postOnly === true, o.reduceOnly === true, market ? 0 : o.price, o.qty, leverage, now);
     this.open.add(rec);
     if (rec.clientOrderId !== undefined) this.openByClientId.set(clientKey(rec.account, rec.clientOrderId), rec.id);
     if (this.listening && !this.unwanted(EV_ACCEPTED, rec.account)) {
       this.emit(EV_ACCEPTED, rec.account, NO_ACCOUNT, {
-        type: "accepted", seq: 0, ts: now, symbol: symName, orderId: rec.id, account: rec.account, clientOrderId: rec.clientOrderId,
+        type: "accepted", seq: 0, ts: now, symbol: inst.symbol, orderId: rec.id, account: rec.account, clientOrderId: rec.clientOrderId,
         side: sideName(rec.side), orderType: market ? "market" : "limit", tif: TIF_NAMES[tif] as TimeInForce,
         postOnly: rec.postOnly, reduceOnly: rec.reduceOnly, price: rec.price, qty: rec.qty,
       });
@@ -710,16 +728,26 @@ export class ExchangeEngine {
       if (can < o.qty) {
         this.finish(rec, st, "expired", "fok_unfillable");
         this.flushBook(st);
-        return { ok: true, orderId: rec.id, status: rec.status };
+        this.lastStatus = rec.status;
+        return rec.id;
       }
     }
     if (roPlan !== undefined) for (const [maker, lots] of roPlan.trims) this.trimReduceOnly(maker, st, lots);
 
-    const rem = st.book.match(o.side, limit, o.qty, o.account, stp, this.fills);
-    this.settleFills(rec, st);
+    // An order that meets nothing on the other side (a quote joining the book, the common case)
+    // skips the matching pass: it would find no row and leave the whole quantity.
+    const opp = o.side === BUY ? st.book.bestAsk() : st.book.bestBid();
+    const crosses = opp !== NO_PRICE && (o.side === BUY ? opp <= limit : opp >= limit);
+    let rem = o.qty;
+    let takerCancelled = false;
+    if (crosses) {
+      rem = st.book.match(o.side, limit, o.qty, o.account, stp, this.fills);
+      this.settleFills(rec, st);
+      takerCancelled = this.fills.takerCancelled;
+    }
     if (rec.status === "filled") {
       // done by settleFills
-    } else if (this.fills.takerCancelled) {
+    } else if (takerCancelled) {
       this.finish(rec, st, "canceled", "self_trade_prevention");
     } else if (rem > 0 && tif !== TIF_GTC) {
       this.finish(rec, st, "expired", market ? "market_remainder" : "ioc_remainder");
@@ -727,7 +755,15 @@ export class ExchangeEngine {
       this.rest(rec, st, acc);
     }
     this.flushBook(st);
-    return { ok: true, orderId: rec.id, status: rec.status };
+    this.lastStatus = rec.status;
+    return rec.id;
+  }
+
+  private rejectUnits(o: OrderUnits, s: SymbolState | undefined, r: Rejection): number {
+    const symName = s?.instrument.symbol ?? `#${o.symbol}`;
+    this.reject(o.account, o.clientOrderId, symName, r.reason, r.message);
+    this.lastRejection = r;
+    return 0;
   }
 
   /** Cancels an open order of the account. Cancelling a closed or unknown order changes nothing. */
@@ -740,7 +776,7 @@ export class ExchangeEngine {
     const st = this.symbols[rec.symbol] as SymbolState;
     this.cancelRecord(rec, st, "user");
     this.flushBook(st);
-    return { ok: true };
+    return OK;
   }
 
   cancelByClientId(account: number, clientOrderId: string): OpResult {

@@ -86,6 +86,9 @@ export class LiquidityProvider {
   private readonly spacing: number;
   /** One request object, refilled per quote (the engine does not keep it). */
   private readonly order: OrderUnits;
+  /** The grid tops of the last refresh (ticks). */
+  private lastTopBid = -1;
+  private lastTopAsk = -1;
   /** The order refresh is cancelling right now (-1: none). */
   private cancelling = -1;
   readonly stats: LiquidityStats = { quotesPlaced: 0, quotesCanceled: 0, rejected: 0 };
@@ -146,6 +149,17 @@ export class LiquidityProvider {
     const half = Math.max(1, (fair * this.cfg.halfSpreadBps) / 1e4);
     const topBid = Math.max(1, Math.floor(fair - half));
     const topAsk = Math.max(topBid + 1, Math.ceil(fair + half));
+    // The grid did not move and no level is missing (a side holds only grid prices, each once, so
+    // a full count means every level is there): nothing to cancel, nothing to place.
+    if (
+      topBid === this.lastTopBid && topAsk === this.lastTopAsk &&
+      this.quotes[SELL].count === this.levels &&
+      this.quotes[BUY].count === Math.min(this.levels, Math.floor((topBid - 1) / this.spacing) + 1)
+    ) {
+      return;
+    }
+    this.lastTopBid = topBid;
+    this.lastTopAsk = topAsk;
     // Cancel first, both sides, so new quotes never meet our own stale ones.
     this.cancelOffGrid(BUY, topBid);
     this.cancelOffGrid(SELL, topAsk);
@@ -214,16 +228,17 @@ export class LiquidityProvider {
     o.side = side;
     o.price = price;
     o.qty = lots;
-    const r = this.engine.submit(o);
-    if (!r.ok) {
+    const id = this.engine.submitUnits(o);
+    if (id === 0) {
       this.stats.rejected++;
       return;
     }
     this.stats.quotesPlaced++;
-    if (r.status === "new" || r.status === "partially_filled") {
+    const status = this.engine.lastStatus;
+    if (status === "new" || status === "partially_filled") {
       const list = this.quotes[side];
       list.price[list.count] = price;
-      list.id[list.count] = r.orderId;
+      list.id[list.count] = id;
       list.count++;
     }
   }

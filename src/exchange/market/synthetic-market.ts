@@ -120,19 +120,52 @@ export class SyntheticMarket {
     return { takerOrders: this.takerOrders, takerRejected: this.takerRejected, quotesPlaced, quotesCanceled, makerRejected };
   }
 
-  /** Quotes the initial books and schedules refreshes and taker arrivals on the engine's clock. */
+  /**
+   * Quotes the initial books and schedules refreshes and taker arrivals on the engine's clock.
+   *
+   * Refreshes are batched: the symbols that share a refresh interval are refreshed by one timer per
+   * tick, in symbol order, instead of one timer per symbol (25 symbols at 1 s: 25 heap pushes and
+   * pops a simulated second saved). The first tick still has one timer per symbol, because those
+   * are interleaved with the first taker arrivals in the order they were set; from then on the
+   * per-symbol timers of a tick were set back to back, so one timer in their place fires them in
+   * the same order relative to every other timer of that instant.
+   */
   start(): void {
     if (this.running) return;
     this.running = true;
     const clock = this.engine.clock;
+    // Per refresh interval: its symbols, the timer callback of a tick, and how many first-tick
+    // timers have yet to fire.
+    const groups = new Map<number, { drivers: SymbolDriver[]; tick: () => void; firstLeft: number }>();
+    for (const d of this.drivers) {
+      const ms = d.lp.refreshMs;
+      let g = groups.get(ms);
+      if (g === undefined) {
+        const drivers: SymbolDriver[] = [];
+        const tick = (): void => {
+          if (!this.running) return;
+          for (let i = 0; i < drivers.length; i++) {
+            const x = drivers[i] as SymbolDriver;
+            x.lp.refresh(x.model.step(ms));
+          }
+          clock.setTimer(clock.now() + ms, tick);
+        };
+        g = { drivers, tick, firstLeft: 0 };
+        groups.set(ms, g);
+      }
+      g.drivers.push(d);
+      g.firstLeft++;
+    }
     for (const d of this.drivers) {
       d.lp.refresh(d.model.price);
-      const refresh = (): void => {
+      const ms = d.lp.refreshMs;
+      const g = groups.get(ms) as { tick: () => void; firstLeft: number };
+      const first = (): void => {
         if (!this.running) return;
-        d.lp.refresh(d.model.step(d.lp.refreshMs));
-        clock.setTimer(clock.now() + d.lp.refreshMs, refresh);
+        d.lp.refresh(d.model.step(ms));
+        if (--g.firstLeft === 0) clock.setTimer(clock.now() + ms, g.tick);
       };
-      clock.setTimer(clock.now() + d.lp.refreshMs, refresh);
+      clock.setTimer(clock.now() + ms, first);
       if (d.flow.ordersPerMinute > 0) {
         const meanGapMs = 60_000 / d.flow.ordersPerMinute;
         const arrive = (): void => {
@@ -167,8 +200,7 @@ export class SyntheticMarket {
     o.symbol = d.inst.index;
     o.side = side;
     o.qty = lots;
-    const r = this.engine.submit(o);
-    if (!r.ok) this.takerRejected++;
+    if (this.engine.submitUnits(o) === 0) this.takerRejected++;
   }
 }
 
