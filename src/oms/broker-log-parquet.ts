@@ -22,8 +22,9 @@
 
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { BrokerLogError, loadStream, type BrokerLogStream, type LoadOptions } from "./broker-log.js";
-import { readParquetTable, writeParquetTable, type JsonValue, type ParquetColumn, type ParquetColumnSpec } from "../storage/parquet-table.js";
+import { BrokerLogError, type BrokerLogStream, type LoadOptions } from "./broker-log.js";
+import { forEachJsonlRecord, JsonlError } from "../storage/jsonl.js";
+import { ParquetTableWriter, readParquetTable, type ParquetColumn, type ParquetColumnSpec } from "../storage/parquet-table.js";
 
 /** The streams that get a Parquet copy: the ones read column-wise and that grow with the run. */
 export const BROKER_LOG_PARQUET_STREAMS = ["ccxt_trades", "oms_child_orders", "bid_ask", "ccxt_fills", "oms_fills"] as const satisfies readonly BrokerLogStream[];
@@ -46,6 +47,8 @@ export interface BrokerLogParquetFile {
 export interface BrokerLogParquetOptions extends LoadOptions {
   /** Default: BROKER_LOG_PARQUET_STREAMS. */
   streams?: readonly BrokerLogStream[];
+  /** Rows per row group (default PARQUET_ROW_GROUP_ROWS). */
+  rowGroupRows?: number;
 }
 
 /**
@@ -55,15 +58,72 @@ export interface BrokerLogParquetOptions extends LoadOptions {
 export function writeBrokerLogParquet(logDir: string, opts: BrokerLogParquetOptions = {}): BrokerLogParquetFile[] {
   const out: BrokerLogParquetFile[] = [];
   for (const stream of opts.streams ?? BROKER_LOG_PARQUET_STREAMS) {
-    const { records } = loadStream(logDir, stream, opts);
-    if (records.length === 0) continue;
-    const file = join(logDir, `${stream}.jsonl`);
-    const columns = flattenRecords(file, records);
-    const path = join(logDir, `${stream}.parquet`);
-    writeParquetTable(path, columns, { metadata: { "tradeloop.source": `${stream}.jsonl`, "tradeloop.flatten": FLATTEN_NOTE } });
-    out.push({ stream, path, rows: records.length, columns: columns.map((c) => ({ name: c.name, type: c.type })) });
+    const written = writeStreamParquet(logDir, stream, opts);
+    if (written !== undefined) out.push(written);
   }
   return out;
+}
+
+/**
+ * Rows per Parquet row group. The stream is read twice (once to learn its columns, once to write
+ * them) and never held whole: a day of a busy run has streams of a million records, which as
+ * parsed objects took more memory than the whole run before them.
+ */
+export const PARQUET_ROW_GROUP_ROWS = 16_384;
+
+function writeStreamParquet(logDir: string, stream: BrokerLogStream, opts: BrokerLogParquetOptions): BrokerLogParquetFile | undefined {
+  const file = join(logDir, `${stream}.jsonl`);
+  const root = newNode([]);
+  const scan = readStream(file, opts, (rec, line) => {
+    if (!isPlainObject(rec)) throw new BrokerLogError(`${file}:${line}: record is not a JSON object`);
+    for (const k in rec) {
+      if (badKey(k)) throw new BrokerLogError(`${file}:${line}: top-level field ${JSON.stringify(k)} cannot be a Parquet column name (empty, dotted or __proto__)`);
+    }
+    observeObject(root, rec);
+  });
+  if (scan.count === 0) return undefined;
+  const leaves: FieldNode[] = [];
+  collectLeaves(root, leaves);
+  const columns = leaves.map((leaf) => ({ name: leaf.path.join("."), type: columnType(leaf) }));
+  const path = join(logDir, `${stream}.parquet`);
+  const writer = new ParquetTableWriter(path, columns, { metadata: { "tradeloop.source": `${stream}.jsonl`, "tradeloop.flatten": FLATTEN_NOTE } });
+  const groupRows = opts.rowGroupRows ?? PARQUET_ROW_GROUP_ROWS;
+  let row = 0;
+  const startGroup = (rows: number): void => {
+    for (const leaf of leaves) leaf.values = new Array<unknown>(rows).fill(null);
+    row = 0;
+  };
+  const writeGroup = (): void => writer.writeRowGroup(leaves.map((leaf) => toColumn(leaf)));
+  let left = scan.count;
+  startGroup(Math.min(left, groupRows));
+  try {
+    readStream(file, opts, (rec, line) => {
+      // The second read must see what the first did: a log still being appended to is not converted.
+      if (line > scan.count) throw new BrokerLogError(`${file}: grew while its Parquet copy was written (${scan.count} records, then more)`);
+      fill(root, rec as Record<string, unknown>, row++);
+      if (row === groupRows || row === left) {
+        writeGroup();
+        left -= row;
+        if (left > 0) startGroup(Math.min(left, groupRows));
+      }
+    });
+    if (left !== 0) throw new BrokerLogError(`${file}: shrank while its Parquet copy was written (${scan.count} records, then ${scan.count - left})`);
+    writer.finish();
+  } catch (e) {
+    writer.abort();
+    throw e;
+  }
+  for (const leaf of leaves) leaf.values = undefined;
+  return { stream, path, rows: scan.count, columns };
+}
+
+function readStream(file: string, opts: LoadOptions, each: (record: unknown, line: number) => void): { count: number } {
+  try {
+    return forEachJsonlRecord(file, opts, each);
+  } catch (e) {
+    if (e instanceof JsonlError) throw new BrokerLogError(e.message);
+    throw e;
+  }
 }
 
 /**
@@ -198,17 +258,18 @@ function fill(node: FieldNode, obj: Record<string, unknown>, row: number): void 
   }
 }
 
-function toColumn(leaf: FieldNode): ParquetColumn {
-  const name = leaf.path.join(".");
-  const values = leaf.values as unknown[];
-  if (leaf.arrays || leaf.objects || scalarKinds(leaf) > 1) return { name, type: "json", values: values as JsonValue[] };
+function columnType(leaf: FieldNode): ParquetColumnSpec["type"] {
+  if (leaf.arrays || leaf.objects || scalarKinds(leaf) > 1) return "json";
   if (leaf.numbers) {
     const field = leaf.path[leaf.path.length - 1] as string;
     const typed = !leaf.fractional && !leaf.path.slice(0, -1).includes(RAW_PAYLOAD_KEY);
-    const type = typed && TIMESTAMP_FIELDS.has(field) ? "timestamp_ms" : typed && INT64_FIELDS.has(field) ? "int64" : "double";
-    return { name, type, values: values as (number | null)[] };
+    return typed && TIMESTAMP_FIELDS.has(field) ? "timestamp_ms" : typed && INT64_FIELDS.has(field) ? "int64" : "double";
   }
-  if (leaf.booleans) return { name, type: "boolean", values: values as (boolean | null)[] };
+  if (leaf.booleans) return "boolean";
   // Strings, or a field that was null in every record.
-  return { name, type: "string", values: values as (string | null)[] };
+  return "string";
+}
+
+function toColumn(leaf: FieldNode): ParquetColumn {
+  return { name: leaf.path.join("."), type: columnType(leaf), values: leaf.values as never[] } as ParquetColumn;
 }

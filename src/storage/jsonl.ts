@@ -3,7 +3,8 @@
 // complete record readable and at worst one torn last line, which the reader reports with its file
 // and line; pandas, DuckDB and jq read the format directly. Whole documents are written atomically.
 
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync, writeSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, renameSync, writeFileSync, writeSync } from "node:fs";
+import { StringDecoder } from "node:string_decoder";
 import { dirname, join } from "node:path";
 import { Decimal } from "decimal.js";
 
@@ -157,6 +158,58 @@ export function readJsonl(file: string, opts: ReadJsonlOptions = {}): JsonlRecor
     }
   }
   return { records, truncatedTail };
+}
+
+const STREAM_BLOCK_BYTES = 8 << 20;
+
+/**
+ * Calls `each` with every record of a JSON-lines file and its 1-based line, reading the file in
+ * blocks so a large log is never held whole (readJsonl's errors and torn-tail rule, the same words).
+ * Returns the number of records and the torn tail, if one was skipped. A missing file has none.
+ */
+export function forEachJsonlRecord(file: string, opts: ReadJsonlOptions, each: (record: unknown, line: number) => void): { count: number; truncatedTail: JsonlRecords["truncatedTail"] } {
+  if (!existsSync(file)) return { count: 0, truncatedTail: undefined };
+  const fd = openSync(file, "r");
+  const decoder = new StringDecoder("utf8");
+  const block = Buffer.allocUnsafe(STREAM_BLOCK_BYTES);
+  let carry = "";
+  let line = 0;
+  let count = 0;
+  const parse = (text: string, last: boolean): boolean => {
+    line++;
+    try {
+      each(JSON.parse(text), line);
+      count++;
+      return true;
+    } catch (e) {
+      if (!(e instanceof SyntaxError)) throw e;
+      if (last) {
+        if (opts.tolerateTruncatedTail === true) return false;
+        throw new JsonlError(`${file}:${line}: truncated record (the run was probably killed mid-write): ${e.message}`);
+      }
+      throw new JsonlError(`${file}:${line}: corrupt record: ${e.message}`);
+    }
+  };
+  try {
+    for (;;) {
+      const n = readSync(fd, block, 0, STREAM_BLOCK_BYTES, null);
+      if (n === 0) break;
+      const text = carry + decoder.write(n === STREAM_BLOCK_BYTES ? block : block.subarray(0, n));
+      let from = 0;
+      for (let nl = text.indexOf("\n"); nl !== -1; nl = text.indexOf("\n", from)) {
+        parse(text.slice(from, nl), false);
+        from = nl + 1;
+      }
+      carry = text.slice(from);
+    }
+    carry += decoder.end();
+  } finally {
+    closeSync(fd);
+  }
+  // A last line without its newline: a record torn by a killed writer (or, if it parses, a
+  // writer that never ended it; readJsonl accepts that too).
+  if (carry !== "" && !parse(carry, true)) return { count, truncatedTail: { file, line } };
+  return { count, truncatedTail: undefined };
 }
 
 /** Minimal structural view of a zod schema, so this module does not depend on zod's types. */

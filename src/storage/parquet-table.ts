@@ -12,7 +12,7 @@
 
 import { readFileSync, renameSync, rmSync } from "node:fs";
 import { parquetMetadata, parquetReadObjects, type FileMetaData, type SchemaElement } from "hyparquet";
-import { fileWriter, parquetWrite, type ColumnSource } from "hyparquet-writer";
+import { fileWriter, ParquetWriter, parquetWrite, type ColumnSource } from "hyparquet-writer";
 
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 
@@ -98,11 +98,8 @@ const MAGIC = "PAR1";
  */
 export function writeParquetTable(path: string, columns: readonly ParquetColumn[], opts: WriteParquetOptions = {}): void {
   const columnData = prepareColumns(path, columns);
-  const schema: SchemaElement[] = [
-    { name: "root", num_children: columns.length },
-    ...columns.map((c): SchemaElement => ({ name: c.name, repetition_type: "OPTIONAL", ...SCHEMA_ELEMENT[c.type] })),
-  ];
-  const kvMetadata = Object.entries(opts.metadata ?? {}).map(([key, value]) => ({ key, value }));
+  const schema = schemaOf(columns);
+  const kvMetadata = kvMetadataOf(opts);
   const tmp = `${path}.tmp-${process.pid}`;
   try {
     // fileWriter streams the file out in 1 MB chunks, so a large table is never held twice.
@@ -117,6 +114,81 @@ export function writeParquetTable(path: string, columns: readonly ParquetColumn[
     if (e instanceof ParquetTableError) throw e;
     throw new ParquetTableError(`${path}: cannot write Parquet table: ${(e as Error).message}`);
   }
+}
+
+/**
+ * Writes one Parquet file a row group at a time, so a table larger than memory can be written from a
+ * stream: the columns are fixed up front, each `writeRowGroup` adds rows, `finish` writes the footer
+ * and moves the file into place (a temporary file until then; `abort` removes it).
+ */
+export class ParquetTableWriter {
+  private readonly tmp: string;
+  private readonly pq: ParquetWriter;
+  private readonly fileOut: ReturnType<typeof fileWriter>;
+  private done = false;
+
+  constructor(
+    readonly path: string,
+    private readonly columns: readonly ParquetColumnSpec[],
+    opts: WriteParquetOptions = {},
+  ) {
+    if (columns.length === 0) throw new ParquetTableError(`${path}: a Parquet table needs at least one column`);
+    this.tmp = `${path}.tmp-${process.pid}`;
+    this.fileOut = fileWriter(this.tmp);
+    this.pq = new ParquetWriter({ writer: this.fileOut, schema: schemaOf(columns), kvMetadata: kvMetadataOf(opts), createdBy: CREATED_BY });
+  }
+
+  /** Adds one row group; `columns` must be the writer's columns, in order, each with the same rows. */
+  writeRowGroup(columns: readonly ParquetColumn[]): void {
+    if (this.done) throw new ParquetTableError(`${this.path}: the table is already finished`);
+    columns.forEach((c, j) => {
+      const want = this.columns[j];
+      if (want === undefined || want.name !== c.name || want.type !== c.type) {
+        this.abort();
+        throw new ParquetTableError(`${this.path}: row group column ${j} is ${c.name} (${c.type}), the table's is ${want === undefined ? "none" : `${want.name} (${want.type})`}`);
+      }
+    });
+    if (columns.length !== this.columns.length) {
+      this.abort();
+      throw new ParquetTableError(`${this.path}: a row group has ${columns.length} columns, the table ${this.columns.length}`);
+    }
+    this.guard(() => {
+      const w = this.pq.write({ columnData: prepareColumns(this.path, columns), rowGroupSize: columns[0]?.values.length ?? 0 });
+      if (w instanceof Promise) throw new Error("hyparquet-writer returned a promise for a synchronous file writer");
+    });
+  }
+
+  finish(): void {
+    if (this.done) throw new ParquetTableError(`${this.path}: the table is already finished`);
+    this.guard(() => {
+      this.pq.finish();
+      renameSync(this.tmp, this.path);
+    });
+    this.done = true;
+  }
+
+  abort(): void {
+    this.done = true;
+    rmSync(this.tmp, { force: true });
+  }
+
+  private guard(fn: () => void): void {
+    try {
+      fn();
+    } catch (e) {
+      this.abort();
+      if (e instanceof ParquetTableError) throw e;
+      throw new ParquetTableError(`${this.path}: cannot write Parquet table: ${(e as Error).message}`);
+    }
+  }
+}
+
+function schemaOf(columns: readonly ParquetColumnSpec[]): SchemaElement[] {
+  return [{ name: "root", num_children: columns.length }, ...columns.map((c): SchemaElement => ({ name: c.name, repetition_type: "OPTIONAL", ...SCHEMA_ELEMENT[c.type] }))];
+}
+
+function kvMetadataOf(opts: WriteParquetOptions): { key: string; value: string }[] {
+  return Object.entries(opts.metadata ?? {}).map(([key, value]) => ({ key, value }));
 }
 
 function prepareColumns(path: string, columns: readonly ParquetColumn[]): ColumnSource[] {

@@ -127,6 +127,22 @@ describe("broker log parquet copies", () => {
     expect(Object.keys((back?.[2]?.["weird"] ?? {}) as object)).toEqual(["__proto__"]);
   });
 
+  it("writes a stream in row groups, with columns learned from the whole stream", async () => {
+    const records = Array.from({ length: 10 }, (_, i) => (i < 7 ? { bar: i, price: 1.5 } : { bar: i, price: i === 9 ? "x" : 2, late: { a: i } }));
+    const dir = jsonlLog(records);
+    const [w] = writeBrokerLogParquet(dir, { rowGroupRows: 4 });
+    expect(w?.columns).toEqual([
+      { name: "bar", type: "int64" },
+      { name: "price", type: "json" },
+      { name: "late.a", type: "double" },
+    ]);
+    const { parquetMetadata } = await import("hyparquet");
+    const bytes = readFileSync(join(dir, "ccxt_trades.parquet"));
+    const meta = parquetMetadata(new Uint8Array(bytes).buffer);
+    expect(meta.row_groups.map((g) => Number(g.num_rows))).toEqual([4, 4, 2]);
+    expect(await readBrokerLogParquet(dir, "ccxt_trades")).toEqual(records);
+  });
+
   it("writes nothing for an empty or missing stream and names a record it cannot flatten", async () => {
     const dir = jsonlLog([]);
     expect(writeBrokerLogParquet(dir)).toEqual([]);
@@ -159,11 +175,12 @@ describe("broker log parquet copies", () => {
     }));
     const record = fc.dictionary(key, value, { minKeys: 1, maxKeys: 5 });
     await fc.assert(
-      fc.asyncProperty(fc.array(record, { minLength: 1, maxLength: 12 }), async (records) => {
+      fc.asyncProperty(fc.array(record, { minLength: 1, maxLength: 12 }), fc.integer({ min: 1, max: 13 }), async (records, rowGroupRows) => {
         const parsed = records.map((r) => JSON.parse(JSON.stringify(r)) as unknown);
         const dir = jsonlLog(parsed, "bid_ask");
         try {
-          writeBrokerLogParquet(dir, { streams: ["bid_ask"] });
+          // Any row-group size: a field or a kind first seen in a later group still shapes every group.
+          writeBrokerLogParquet(dir, { streams: ["bid_ask"], rowGroupRows });
           expect(await readBrokerLogParquet(dir, "bid_ask")).toEqual(parsed);
         } finally {
           rmSync(dir, { recursive: true, force: true });
