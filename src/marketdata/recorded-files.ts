@@ -76,8 +76,17 @@ export function recordedFilePath(dir: string, type: RecordedFileType, ms: EpochM
 }
 
 /** ISO-8601 UTC with milliseconds, the form written to files. */
+// Recorded rows come in runs of one timestamp (every symbol's quote of an instant), so the last
+// formatted instant is kept: toISOString builds a Date per call and was a tenth of recording.
+let lastIsoMs = Number.NaN;
+let lastIso = "";
+
 export function isoUtc(ms: EpochMs): string {
-  return new Date(ms).toISOString();
+  if (ms !== lastIsoMs) {
+    lastIso = new Date(ms).toISOString();
+    lastIsoMs = ms;
+  }
+  return lastIso;
 }
 
 /** Epoch ms from an ISO-8601 timestamp (UTC unless it carries an offset) or an integer of epoch ms. */
