@@ -5,28 +5,40 @@
 // go straight to the line; the counts and maxima feed the verdict.
 
 import { Decimal } from "decimal.js";
-import type { LoggedDagOutput, LoggedFill } from "../system/system-log-loader.js";
+import type { LoggedDagOutput } from "../system/system-log-loader.js";
+import { ExactSum, fixed, numEq, productEq, sumIsZero, toDec, toNum, type Num } from "./exact-num.js";
 import { pearson } from "./statistics.js";
 
 export type SideName = "prod" | "sim" | "research";
 
+/** Exact values are Decimals (the research portfolio) or the text a log holds (exact-num.ts). */
 export interface SideAssetBar {
   assetId: number;
-  holdingsShares: Decimal;
-  price: Decimal;
-  holdingsNotional: Decimal;
-  executedTradesShares: Decimal;
-  executedTradesNotional: Decimal;
-  pnl: Decimal | undefined;
-  fees: Decimal;
+  holdingsShares: Num;
+  price: Num;
+  holdingsNotional: Num;
+  executedTradesShares: Num;
+  executedTradesNotional: Num;
+  pnl: Num | undefined;
+  fees: Num;
 }
 
 /** A portfolio bar as both the run's log and the research portfolio give it. */
 export interface SidePortfolioBar {
   timestamp: number;
-  pnl: Decimal | undefined;
-  fees: Decimal;
+  pnl: Num | undefined;
+  fees: Num;
   assets: readonly SideAssetBar[];
+}
+
+/** A parent fill as the system log (fills.jsonl) or the broker log (oms_fills.jsonl) has it. */
+export interface SideFill {
+  bar: number;
+  assetId: number;
+  parentOrderId: number;
+  numShares: Num;
+  price: Num;
+  fees: Num;
 }
 
 export const PORTFOLIO_COLUMNS = ["holdings_shares", "holdings_notional", "executed_trades_shares", "executed_trades_notional", "pnl", "price", "fees"] as const;
@@ -103,9 +115,9 @@ export class DifferenceList {
 }
 
 /** Percent difference of two values: 0 when equal, else 100 * |a - b| / max(|a|, |b|). */
-export function pctDiff(a: Decimal, b: Decimal): number {
-  if (a.eq(b)) return 0;
-  return pctDiffNumber(a.toNumber(), b.toNumber());
+export function pctDiff(a: Num, b: Num): number {
+  if (numEq(a, b)) return 0;
+  return pctDiffNumber(toNum(a), toNum(b));
 }
 
 function pctDiffNumber(a: number, b: number): number {
@@ -134,8 +146,8 @@ export interface PortfolioComparison {
   columns: ColumnComparison[];
 }
 
-function columnOf(a: SideAssetBar | undefined, col: PortfolioColumn): Decimal | undefined {
-  if (a === undefined) return col === "price" ? undefined : ZERO;
+function columnOf(a: SideAssetBar | undefined, col: PortfolioColumn): Num | undefined {
+  if (a === undefined) return col === "price" ? undefined : "0";
   switch (col) {
     case "holdings_shares":
       return a.holdingsShares;
@@ -149,13 +161,18 @@ function columnOf(a: SideAssetBar | undefined, col: PortfolioColumn): Decimal | 
       return a.pnl;
     case "price":
       // A mark of 0 means "not priced" (an asset the portfolio no longer holds): nothing to compare.
-      return a.price.isZero() ? undefined : a.price;
+      return isZero(a.price) ? undefined : a.price;
     case "fees":
       return a.fees;
   }
 }
 
 const ZERO = new Decimal(0);
+
+function isZero(x: Num): boolean {
+  // A value's double is 0 when it is 0, and when it is too small for a double: only then ask Decimal.
+  return typeof x === "string" ? Number(x) === 0 && toDec(x).isZero() : x.isZero();
+}
 
 /** Column values as floats (NaN: nothing to compare), computed once per row: a side is in two pairs. */
 const FLOATS = new WeakMap<SideAssetBar, Float64Array>();
@@ -166,7 +183,10 @@ function floatsOf(row: SideAssetBar | undefined): Float64Array {
   let f = FLOATS.get(row);
   if (f === undefined) {
     f = new Float64Array(PORTFOLIO_COLUMNS.length);
-    for (let c = 0; c < PORTFOLIO_COLUMNS.length; c++) f[c] = columnOf(row, PORTFOLIO_COLUMNS[c] as PortfolioColumn)?.toNumber() ?? NaN;
+    for (let c = 0; c < PORTFOLIO_COLUMNS.length; c++) {
+      const v = columnOf(row, PORTFOLIO_COLUMNS[c] as PortfolioColumn);
+      f[c] = v === undefined ? NaN : toNum(v);
+    }
     FLOATS.set(row, f);
   }
   return f;
@@ -219,13 +239,13 @@ export function comparePortfolios(a: readonly SidePortfolioBar[], b: readonly Si
         if (Number.isNaN(xa) || Number.isNaN(xb)) continue;
         s.cells++;
         // Equal floats may still hide a difference beyond 17 digits: only then is the exact test needed.
-        if (xa === xb && (columnOf(ra, s.column) as Decimal).eq(columnOf(rb, s.column) as Decimal)) continue;
-        const va = columnOf(ra, s.column) as Decimal;
-        const vb = columnOf(rb, s.column) as Decimal;
+        if (xa === xb && numEq(columnOf(ra, s.column) as Num, columnOf(rb, s.column) as Num)) continue;
+        const va = columnOf(ra, s.column) as Num;
+        const vb = columnOf(rb, s.column) as Num;
         const pct = xa === xb ? pctDiff(va, vb) : pctDiffNumber(xa, xb);
         // The exact difference only where it may be the largest: most cells of a research pair differ.
         if (Math.abs(xa - xb) >= s.maxAbsDiffFloat * (1 - 1e-12)) {
-          const abs = va.sub(vb).abs();
+          const abs = toDec(va).sub(toDec(vb)).abs();
           if (abs.gt(s.maxAbsDiff)) {
             s.maxAbsDiff = abs;
             s.maxAbsDiffFloat = abs.toNumber();
@@ -240,8 +260,8 @@ export function comparePortfolios(a: readonly SidePortfolioBar[], b: readonly Si
         const symbol = opts.symbolOf.get(id) ?? String(id);
         opts.differences?.add({
           kind: "portfolio", gated: opts.gated ?? false, bar: i, symbol, field: s.column,
-          values: { [na]: va.toFixed(), [nb]: vb.toFixed() },
-          message: `bar ${i} ${symbol}: ${s.column} ${va.toFixed()} vs ${nb} ${vb.toFixed()} (${fmtPct(pct)})`,
+          values: { [na]: fixed(va), [nb]: fixed(vb) },
+          message: `bar ${i} ${symbol}: ${s.column} ${fixed(va)} vs ${nb} ${fixed(vb)} (${fmtPct(pct)})`,
         });
       }
     }
@@ -335,11 +355,14 @@ export interface FillComparison {
  * Parent fills of two runs of the same orders, matched on (bar, asset): a fill the second has and the
  * first lacks is "dropped", the reverse "extra", and a matched pair must agree on shares, price and fees.
  */
-export function compareFills(a: readonly LoggedFill[], b: readonly LoggedFill[], opts: CompareOptions): FillComparison {
+export function compareFills(a: readonly SideFill[], b: readonly SideFill[], opts: CompareOptions): FillComparison {
   const [na, nb] = opts.names;
-  const key = (f: LoggedFill): string => `${f.bar}:${f.assetId}`;
-  const mb = new Map(b.map((f) => [key(f), f]));
-  const ma = new Map(a.map((f) => [key(f), f]));
+  // Bar x 2^32 + asset id (asset ids are 32-bit hashes): exact, and no string per fill.
+  const key = (f: SideFill): number => f.bar * 4294967296 + f.assetId;
+  const mb = new Map<number, SideFill>();
+  for (const f of b) mb.set(key(f), f);
+  const ma = new Map<number, SideFill>();
+  for (const f of a) ma.set(key(f), f);
   const out: FillComparison = { pair: `${na}_vs_${nb}`, fills: { [na]: a.length, [nb]: b.length }, matched: 0, dropped: 0, extra: 0, differing: 0 };
   const sym = (id: number): string => opts.symbolOf.get(id) ?? String(id);
   const gated = opts.gated ?? false;
@@ -348,8 +371,8 @@ export function compareFills(a: readonly LoggedFill[], b: readonly LoggedFill[],
     out.dropped++;
     opts.differences?.add({
       kind: "fill_dropped", gated, bar: f.bar, symbol: sym(f.assetId), parentOrderId: f.parentOrderId,
-      values: { [na]: null, [nb]: `${f.numShares.toFixed()} @ ${f.price.toFixed()}` },
-      message: `fill dropped: parent ${f.parentOrderId} (bar ${f.bar} ${sym(f.assetId)}): ${nb} filled ${f.numShares.toFixed()} at ${f.price.toFixed()}, ${na} has no fill`,
+      values: { [na]: null, [nb]: `${fixed(f.numShares)} @ ${fixed(f.price)}` },
+      message: `fill dropped: parent ${f.parentOrderId} (bar ${f.bar} ${sym(f.assetId)}): ${nb} filled ${fixed(f.numShares)} at ${fixed(f.price)}, ${na} has no fill`,
     });
   }
   for (const f of a) {
@@ -358,8 +381,8 @@ export function compareFills(a: readonly LoggedFill[], b: readonly LoggedFill[],
       out.extra++;
       opts.differences?.add({
         kind: "fill_extra", gated, bar: f.bar, symbol: sym(f.assetId), parentOrderId: f.parentOrderId,
-        values: { [na]: `${f.numShares.toFixed()} @ ${f.price.toFixed()}`, [nb]: null },
-        message: `extra fill: parent ${f.parentOrderId} (bar ${f.bar} ${sym(f.assetId)}): ${na} filled ${f.numShares.toFixed()} at ${f.price.toFixed()}, ${nb} has no fill`,
+        values: { [na]: `${fixed(f.numShares)} @ ${fixed(f.price)}`, [nb]: null },
+        message: `extra fill: parent ${f.parentOrderId} (bar ${f.bar} ${sym(f.assetId)}): ${na} filled ${fixed(f.numShares)} at ${fixed(f.price)}, ${nb} has no fill`,
       });
       continue;
     }
@@ -369,22 +392,15 @@ export function compareFills(a: readonly LoggedFill[], b: readonly LoggedFill[],
     out.differing++;
     opts.differences?.add({
       kind: "fill_differs", gated, bar: f.bar, symbol: sym(f.assetId), parentOrderId: f.parentOrderId,
-      values: { [na]: `${f.numShares.toFixed()} @ ${f.price.toFixed()} fees ${f.fees.toFixed()}`, [nb]: `${g.numShares.toFixed()} @ ${g.price.toFixed()} fees ${g.fees.toFixed()}` },
-      message: `bar ${f.bar} ${sym(f.assetId)} (parent ${f.parentOrderId}): executed ${f.numShares.toFixed()} at ${f.price.toFixed()}, fees ${f.fees.toFixed()} vs ${nb} ${g.numShares.toFixed()} at ${g.price.toFixed()}, fees ${g.fees.toFixed()}`,
+      values: { [na]: `${fixed(f.numShares)} @ ${fixed(f.price)} fees ${fixed(f.fees)}`, [nb]: `${fixed(g.numShares)} @ ${fixed(g.price)} fees ${fixed(g.fees)}` },
+      message: `bar ${f.bar} ${sym(f.assetId)} (parent ${f.parentOrderId}): executed ${fixed(f.numShares)} at ${fixed(f.price)}, fees ${fixed(f.fees)} vs ${nb} ${fixed(g.numShares)} at ${fixed(g.price)}, fees ${fixed(g.fees)}`,
     });
   }
   return out;
 }
 
 /** A parent fill as the broker logged it (broker_log/oms_fills.jsonl). */
-export interface BrokerParentFill {
-  bar: number;
-  assetId: number;
-  parentOrderId: number;
-  numShares: Decimal;
-  price: Decimal;
-  fees: Decimal;
-}
+export type BrokerParentFill = SideFill;
 
 export interface PortfolioLogBar extends SidePortfolioBar {
   bar: number;
@@ -400,38 +416,47 @@ export interface ConsistencyReport {
  * The run's own log against itself: what the broker filled is what the system logged
  * (fills.jsonl vs broker_log/oms_fills.jsonl), and each portfolio bar follows from the previous one
  * and the fills (executed trades = fills of the previous bar's orders; holdings = previous + executed;
- * notional = shares x price; pnl = notional change - executed notional). Exact: these are identities.
+ * notional = shares x price; pnl = notional change - executed notional). Exact: these are identities
+ * (checked on scaled integers where they fit, in decimal.js otherwise: exact-num.ts).
  */
-export function checkRunLog(side: SideName, portfolio: readonly PortfolioLogBar[], fills: readonly LoggedFill[], brokerFills: readonly BrokerParentFill[] | undefined, opts: { symbolOf: ReadonlyMap<number, string>; differences: DifferenceList; gated: boolean }): ConsistencyReport {
+export function checkRunLog(side: SideName, portfolio: readonly PortfolioLogBar[], fills: readonly SideFill[], brokerFills: readonly SideFill[] | undefined, opts: { symbolOf: ReadonlyMap<number, string>; differences: DifferenceList; gated: boolean }): ConsistencyReport {
   const sym = (id: number): string => opts.symbolOf.get(id) ?? String(id);
   const add = (d: Omit<Difference, "kind" | "gated">): void => opts.differences.add({ kind: "log_inconsistency", gated: opts.gated, ...d });
   const checks = new Map<string, { checked: number; issues: number }>();
+  const counter = (name: string): { checked: number; issues: number } => {
+    let c = checks.get(name);
+    if (c === undefined) {
+      c = { checked: 0, issues: 0 };
+      checks.set(name, c);
+    }
+    return c;
+  };
   const tick = (name: string, ok: boolean): boolean => {
-    const c = checks.get(name) ?? { checked: 0, issues: 0 };
+    const c = counter(name);
     c.checked++;
     if (!ok) c.issues++;
-    checks.set(name, c);
     return ok;
   };
 
   if (brokerFills !== undefined) {
-    const logged = new Map(fills.map((f) => [f.parentOrderId, f]));
-    const broker = new Map(brokerFills.map((f) => [f.parentOrderId, f]));
+    const logged = new Map<number, SideFill>();
+    for (const f of fills) logged.set(f.parentOrderId, f);
+    const broker = new Map<number, SideFill>();
+    for (const f of brokerFills) broker.set(f.parentOrderId, f);
     for (const b of brokerFills) {
       const f = logged.get(b.parentOrderId);
       if (!tick("fills_match_broker_log", f !== undefined)) {
-        add({ bar: b.bar, symbol: sym(b.assetId), parentOrderId: b.parentOrderId, values: { broker_log: `${b.numShares.toFixed()} @ ${b.price.toFixed()}`, [side]: null }, message: `fill dropped: parent ${b.parentOrderId} (bar ${b.bar} ${sym(b.assetId)}) is in broker_log/oms_fills.jsonl (${b.numShares.toFixed()} at ${b.price.toFixed()}) but not in ${side}'s fills.jsonl` });
+        add({ bar: b.bar, symbol: sym(b.assetId), parentOrderId: b.parentOrderId, values: { broker_log: `${fixed(b.numShares)} @ ${fixed(b.price)}`, [side]: null }, message: `fill dropped: parent ${b.parentOrderId} (bar ${b.bar} ${sym(b.assetId)}) is in broker_log/oms_fills.jsonl (${fixed(b.numShares)} at ${fixed(b.price)}) but not in ${side}'s fills.jsonl` });
         continue;
       }
-      const same = f !== undefined && f.numShares.eq(b.numShares) && f.price.eq(b.price) && f.fees.eq(b.fees) && f.assetId === b.assetId;
+      const same = f !== undefined && numEq(f.numShares, b.numShares) && numEq(f.price, b.price) && numEq(f.fees, b.fees) && f.assetId === b.assetId;
       if (!same && f !== undefined) {
         add({
           bar: b.bar, symbol: sym(b.assetId), parentOrderId: b.parentOrderId,
-          values: { broker_log: `${b.numShares.toFixed()} @ ${b.price.toFixed()} fees ${b.fees.toFixed()}`, [side]: `${f.numShares.toFixed()} @ ${f.price.toFixed()} fees ${f.fees.toFixed()}` },
-          message: `fill differs from the broker log: parent ${b.parentOrderId} (bar ${b.bar} ${sym(b.assetId)}): fills.jsonl ${f.numShares.toFixed()} at ${f.price.toFixed()} (fees ${f.fees.toFixed()}), broker_log/oms_fills.jsonl ${b.numShares.toFixed()} at ${b.price.toFixed()} (fees ${b.fees.toFixed()})`,
+          values: { broker_log: `${fixed(b.numShares)} @ ${fixed(b.price)} fees ${fixed(b.fees)}`, [side]: `${fixed(f.numShares)} @ ${fixed(f.price)} fees ${fixed(f.fees)}` },
+          message: `fill differs from the broker log: parent ${b.parentOrderId} (bar ${b.bar} ${sym(b.assetId)}): fills.jsonl ${fixed(f.numShares)} at ${fixed(f.price)} (fees ${fixed(f.fees)}), broker_log/oms_fills.jsonl ${fixed(b.numShares)} at ${fixed(b.price)} (fees ${fixed(b.fees)})`,
         });
-        const c = checks.get("fills_match_broker_log") as { issues: number };
-        c.issues++;
+        counter("fills_match_broker_log").issues++;
       }
     }
     for (const f of fills) {
@@ -441,52 +466,86 @@ export function checkRunLog(side: SideName, portfolio: readonly PortfolioLogBar[
   }
 
   // Fills of the orders sent at bar i land in the portfolio of bar i + 1.
-  const execByBar = new Map<number, Map<number, { shares: Decimal; notional: Decimal; fees: Decimal }>>();
+  interface Executed {
+    shares: ExactSum;
+    notional: ExactSum;
+  }
+  const execByBar = new Map<number, Map<number, Executed>>();
   for (const f of fills) {
     let m = execByBar.get(f.bar + 1);
     if (m === undefined) {
       m = new Map();
       execByBar.set(f.bar + 1, m);
     }
-    const e = m.get(f.assetId) ?? { shares: ZERO, notional: ZERO, fees: ZERO };
-    m.set(f.assetId, { shares: e.shares.add(f.numShares), notional: e.notional.add(f.numShares.mul(f.price)), fees: e.fees.add(f.fees) });
+    let e = m.get(f.assetId);
+    if (e === undefined) {
+      e = { shares: new ExactSum(), notional: new ExactSum() };
+      m.set(f.assetId, e);
+    }
+    e.shares.add(f.numShares);
+    e.notional.addProduct(f.numShares, f.price);
   }
-  const prev = new Map<number, { shares: Decimal; notional: Decimal }>();
+  const none = new Map<number, Executed>();
+  const prev = new Map<number, { shares: Num; notional: Num }>();
+  const rows = new Map<number, SideAssetBar>();
+  const executedEqualsFills = counter("executed_equals_fills");
   for (const p of portfolio) {
-    const exec = execByBar.get(p.bar) ?? new Map<number, { shares: Decimal; notional: Decimal; fees: Decimal }>();
-    const rows = new Map(p.assets.map((a) => [a.assetId, a]));
-    const ids = [...new Set([...rows.keys(), ...exec.keys()])].sort((x, y) => x - y);
+    const exec = execByBar.get(p.bar) ?? none;
+    rows.clear();
+    let sorted = true;
+    let last = -Infinity;
+    for (const a of p.assets) {
+      rows.set(a.assetId, a);
+      if (a.assetId <= last) sorted = false;
+      last = a.assetId;
+    }
+    let ids: readonly number[];
+    let extra = false;
+    for (const id of exec.keys()) if (!rows.has(id)) extra = true;
+    if (sorted && !extra) ids = p.assets.map((a) => a.assetId);
+    else ids = [...new Set([...rows.keys(), ...exec.keys()])].sort((x, y) => x - y);
     for (const id of ids) {
       const a = rows.get(id);
-      const e = exec.get(id) ?? { shares: ZERO, notional: ZERO, fees: ZERO };
+      const e = exec.get(id);
       const s = sym(id);
-      const execShares = a?.executedTradesShares ?? ZERO;
-      if (!tick("executed_equals_fills", execShares.eq(e.shares) && (a?.executedTradesNotional ?? ZERO).eq(e.notional))) {
+      const execShares = a?.executedTradesShares ?? "0";
+      const execNotional = a?.executedTradesNotional ?? "0";
+      const ok = e === undefined ? numEq(execShares, "0") && numEq(execNotional, "0") : e.shares.eq(execShares) && e.notional.eq(execNotional);
+      executedEqualsFills.checked++;
+      if (!ok) {
+        executedEqualsFills.issues++;
+        const eShares = e?.shares.value() ?? ZERO;
+        const eNotional = e?.notional.value() ?? ZERO;
         add({
-          bar: p.bar, symbol: s, field: "executed_trades_shares", values: { [side]: execShares.toFixed(), expected: e.shares.toFixed() },
-          message: `bar ${p.bar} ${s}: portfolio executed_trades_shares ${execShares.toFixed()} (notional ${(a?.executedTradesNotional ?? ZERO).toFixed()}), but the fills of bar ${p.bar - 1} in fills.jsonl sum to ${e.shares.toFixed()} (notional ${e.notional.toFixed()})`,
+          bar: p.bar, symbol: s, field: "executed_trades_shares", values: { [side]: fixed(execShares), expected: eShares.toFixed() },
+          message: `bar ${p.bar} ${s}: portfolio executed_trades_shares ${fixed(execShares)} (notional ${fixed(execNotional)}), but the fills of bar ${p.bar - 1} in fills.jsonl sum to ${eShares.toFixed()} (notional ${eNotional.toFixed()})`,
         });
       }
       if (a === undefined) continue;
-      const before = prev.get(id) ?? { shares: ZERO, notional: ZERO };
-      const expectShares = before.shares.add(a.executedTradesShares);
-      if (!tick("holdings_follow_trades", a.holdingsShares.eq(expectShares))) {
-        add({ bar: p.bar, symbol: s, field: "holdings_shares", values: { [side]: a.holdingsShares.toFixed(), expected: expectShares.toFixed() }, message: `bar ${p.bar} ${s}: holdings_shares ${a.holdingsShares.toFixed()}, but the previous bar's ${before.shares.toFixed()} plus executed ${a.executedTradesShares.toFixed()} is ${expectShares.toFixed()}` });
+      const before = prev.get(id) ?? { shares: "0", notional: "0" };
+      // holdings = previous + executed, as Decimal would add them.
+      const holdsOk = sumIsZero([a.holdingsShares, before.shares, a.executedTradesShares], [1, -1, -1], () => toDec(a.holdingsShares).eq(toDec(before.shares).add(toDec(a.executedTradesShares))));
+      if (!tick("holdings_follow_trades", holdsOk)) {
+        const expectShares = toDec(before.shares).add(toDec(a.executedTradesShares));
+        add({ bar: p.bar, symbol: s, field: "holdings_shares", values: { [side]: fixed(a.holdingsShares), expected: expectShares.toFixed() }, message: `bar ${p.bar} ${s}: holdings_shares ${fixed(a.holdingsShares)}, but the previous bar's ${fixed(before.shares)} plus executed ${fixed(a.executedTradesShares)} is ${expectShares.toFixed()}` });
       }
-      const notional = a.holdingsShares.mul(a.price);
-      if (!tick("notional_is_shares_times_price", a.holdingsNotional.eq(notional))) {
-        add({ bar: p.bar, symbol: s, field: "holdings_notional", values: { [side]: a.holdingsNotional.toFixed(), expected: notional.toFixed() }, message: `bar ${p.bar} ${s}: holdings_notional ${a.holdingsNotional.toFixed()} is not shares ${a.holdingsShares.toFixed()} x price ${a.price.toFixed()} = ${notional.toFixed()}` });
+      if (!tick("notional_is_shares_times_price", productEq(a.holdingsShares, a.price, a.holdingsNotional))) {
+        const notional = toDec(a.holdingsShares).mul(toDec(a.price));
+        add({ bar: p.bar, symbol: s, field: "holdings_notional", values: { [side]: fixed(a.holdingsNotional), expected: notional.toFixed() }, message: `bar ${p.bar} ${s}: holdings_notional ${fixed(a.holdingsNotional)} is not shares ${fixed(a.holdingsShares)} x price ${fixed(a.price)} = ${notional.toFixed()}` });
       }
-      if (a.pnl !== undefined) {
-        const pnl = a.holdingsNotional.sub(before.notional).sub(a.executedTradesNotional);
-        if (!tick("pnl_identity", a.pnl.eq(pnl))) {
-          add({ bar: p.bar, symbol: s, field: "pnl", values: { [side]: a.pnl.toFixed(), expected: pnl.toFixed() }, message: `bar ${p.bar} ${s}: pnl ${a.pnl.toFixed()} is not notional ${a.holdingsNotional.toFixed()} - previous ${before.notional.toFixed()} - executed ${a.executedTradesNotional.toFixed()} = ${pnl.toFixed()}` });
+      const aPnl = a.pnl;
+      if (aPnl !== undefined) {
+        const expected = (): Decimal => toDec(a.holdingsNotional).sub(toDec(before.notional)).sub(toDec(a.executedTradesNotional));
+        const pnlOk = sumIsZero([a.holdingsNotional, before.notional, a.executedTradesNotional, aPnl], [1, -1, -1, -1], () => toDec(aPnl).eq(expected()));
+        if (!tick("pnl_identity", pnlOk)) {
+          const pnl = expected();
+          add({ bar: p.bar, symbol: s, field: "pnl", values: { [side]: fixed(aPnl), expected: pnl.toFixed() }, message: `bar ${p.bar} ${s}: pnl ${fixed(aPnl)} is not notional ${fixed(a.holdingsNotional)} - previous ${fixed(before.notional)} - executed ${fixed(a.executedTradesNotional)} = ${pnl.toFixed()}` });
         }
       }
       prev.set(id, { shares: a.holdingsShares, notional: a.holdingsNotional });
     }
   }
-  const list = [...checks.entries()].map(([name, c]) => ({ name, ...c }));
+  const list = [...checks.entries()].filter(([, c]) => c.checked > 0).map(([name, c]) => ({ name, ...c }));
   return { checks: list, issues: list.reduce((n, c) => n + c.issues, 0) };
 }
 
@@ -503,9 +562,9 @@ export function pnlCorrelation(a: readonly SidePortfolioBar[], b: readonly SideP
     const pa = (a[i] as SidePortfolioBar).pnl;
     const pb = (b[i] as SidePortfolioBar).pnl;
     if (pa === undefined || pb === undefined) continue;
-    if (!pa.eq(pb)) identical = false;
-    xs.push(pa.toNumber());
-    ys.push(pb.toNumber());
+    if (identical && !numEq(pa, pb)) identical = false;
+    xs.push(toNum(pa));
+    ys.push(toNum(pb));
   }
   if (xs.length >= 1 && identical) return 1;
   const r = pearson(xs, ys);

@@ -15,17 +15,16 @@ import { basename, dirname, join, relative, sep } from "node:path";
 import { Decimal } from "decimal.js";
 import { z } from "zod";
 import { compactUtc } from "../core/timestamp.js";
-import { decimalText } from "../oms/broker-log-reader.js";
-import { JsonlError, readJsonFile, readJsonlTyped, writeJsonAtomic, writeTextAtomic } from "../storage/jsonl.js";
+import { JsonlError, readJsonFile, writeJsonAtomic, writeTextAtomic } from "../storage/jsonl.js";
 import { runSegments, SYSTEM_LOG_DIR, type RunIdentity } from "../storage/run-layout.js";
 import { ConfigError, formatIssues, resolveConfig } from "../system/config.js";
 import { getModel } from "../system/model-registry.js";
-import { portfolioStatistics } from "../system/run-summary.js";
 import { runSystem } from "../system/run-system.js";
-import { loadSystemLog, resolveSystemLogDir, type LoggedDagOutput, type LoggedFill, type LoggedPortfolioBar, type SystemLog } from "../system/system-log-loader.js";
+import { resolveSystemLogDir, SystemLogError, type LoggedDagOutput } from "../system/system-log-loader.js";
 import { SYSTEM_LOG_FILES } from "../system/system-log.js";
 import { targetConfigSchema } from "../system/targets.js";
 import { MARKETS_FILE } from "../system/trading-setup.js";
+import { absGte, ExactSum, fixed, toNum, type Num } from "./exact-num.js";
 import type { WaveQuality } from "./execution-quality.js";
 import {
   checkRunLog,
@@ -44,12 +43,12 @@ import {
   type NodeComparison,
   type PortfolioComparison,
   type SideName,
-  type SidePortfolioBar,
 } from "./reconcile-compare.js";
+import { dec, eachRecord, num, readReconcileLog, type LogFill, type LogPortfolioBar, type ReconcileLog } from "./reconcile-log.js";
 import { renderReconciliationReport, type ReportSeries } from "./reconciliation-report.js";
 import { barMarksFromRecording, buildResearchPortfolio, type MarkAsset, type ResearchPortfolio } from "./research-portfolio.js";
-import { parentOutcomes, runExecution, runTiming, waveFills, type Distribution, type ParentOutcome, type RunExecution, type RunTiming } from "./run-execution.js";
-import type { SummaryStatistics } from "./statistics.js";
+import { parentRows, runExecution, runTiming, waveFills, type Distribution, type ParentRow, type RunExecution, type RunTiming } from "./run-execution.js";
+import { summaryStatistics, type SummaryStatistics } from "./statistics.js";
 
 export class ReconcileError extends Error {
   override readonly name = "ReconcileError";
@@ -220,7 +219,6 @@ const resolvedConfigSchema = z
   .passthrough();
 
 const marketsSchema = z.record(z.string(), z.object({ precision: z.object({ price: z.number().positive() }).passthrough() }).passthrough());
-const brokerFillSchema = z.object({ bar: z.number(), assetId: z.number(), parentOrderId: z.number(), numShares: decimalText, price: decimalText, fees: decimalText }).passthrough();
 
 /** The folder `reconciliation/<run_timestamp>/` of a run directory (or of its system_log_dir). */
 export function reconciliationDir(runDirOrLogDir: string, runTimestamp: string): string {
@@ -302,7 +300,7 @@ export async function reconcileRun(runDir: string, optionsInput: ReconcileOption
   say("loading the run's log and the simulation's log");
   const p = readProd(logDir, brokerLogDir, model.predictionNode, diffs);
   const { prod, symbolOf, universe } = p;
-  const sim = reduceLog(loadSystemLog(simResult.systemLogDir), symbolOf, { measured: false });
+  const sim = reduceLog(readReconcileLog(simResult.systemLogDir), symbolOf, { measured: false });
   sim.parents = [];
 
   // ---- (b) the research portfolio from the predictions ----
@@ -421,20 +419,20 @@ interface ProdLog {
 
 /**
  * Loads the run's log, checks it against itself, names its underfills, and keeps only what the rest
- * needs: the whole log (targets, orders...) is garbage once this returns.
+ * needs: the rest of the log (targets, orders...) is garbage once this returns.
  */
 function readProd(logDir: string, brokerLogDir: string, predictionNode: string, diffs: DifferenceList): ProdLog {
-  const log = loadSystemLog(logDir, { tolerateTruncatedTail: true });
-  const symbolOf = symbolsOf(log);
+  const log = readReconcileLog(logDir, { tolerateTruncatedTail: true, volatility: true });
+  const symbolOf = log.symbolOf;
   const prod = reduceLog(log, symbolOf, { measured: true });
   const n = log.portfolio.length - 1;
   const logConsistency = checkRunLog("prod", log.portfolio, log.fills, readBrokerFills(brokerLogDir), { symbolOf, differences: diffs, gated: true });
   for (const p of prod.parents) {
-    if (p.filledShares.abs().gte(p.targetShares.abs())) continue;
+    if (absGte(p.filledShares, p.targetShares)) continue;
     diffs.add({
       kind: "underfill", gated: false, bar: p.bar, symbol: p.symbol, parentOrderId: p.parentOrderId,
-      values: { prod: p.filledShares.toFixed(), expected: p.targetShares.toFixed() },
-      message: `bar ${p.bar} ${p.symbol}: executed ${p.filledShares.toFixed()} of target ${p.targetShares.toFixed()} (parent ${p.parentOrderId}, prod)`,
+      values: { prod: fixed(p.filledShares), expected: fixed(p.targetShares) },
+      message: `bar ${p.bar} ${p.symbol}: executed ${fixed(p.filledShares)} of target ${fixed(p.targetShares)} (parent ${p.parentOrderId}, prod)`,
     });
   }
   prod.parents = [];
@@ -444,33 +442,26 @@ function readProd(logDir: string, brokerLogDir: string, predictionNode: string, 
     universe: universeOf(log),
     identity: log.run,
     predictions: byBar(log.dag.get(predictionNode) ?? [], n, (r) => r.values),
-    volatility: byBar(log.targets, n, (t) => {
-      const m = new Map<string, number>();
-      for (const r of t.rows) {
-        const v = (r as Record<string, unknown>)["volatility"];
-        if (typeof v === "number") m.set(r.symbol, v);
-      }
-      return m;
-    }),
-    complete: log.summary !== undefined && log.truncated.length === 0,
-    incompleteWhy: log.summary === undefined ? "no summary.json" : "a torn last record",
+    volatility: byBar(log.volatility, n, (v) => v.bySymbol),
+    complete: log.hasSummary && log.truncated.length === 0,
+    incompleteWhy: !log.hasSummary ? "no summary.json" : "a torn last record",
     logConsistency,
   };
 }
 
 /** What the comparisons keep of one run's log; the rest of it is let go once this is built. */
 interface ReducedLog {
-  portfolio: LoggedPortfolioBar[];
-  fills: LoggedFill[];
+  portfolio: LogPortfolioBar[];
+  fills: LogFill[];
   dag: Map<string, LoggedDagOutput[]>;
   /** Emptied once the underfills are named (the largest table kept otherwise). */
-  parents: ParentOutcome[];
+  parents: ParentRow[];
   execution: RunExecution;
   timing: RunTiming;
 }
 
-function reduceLog(log: SystemLog, symbolOf: ReadonlyMap<number, string>, opts: { measured: boolean }): ReducedLog {
-  const parents = parentOutcomes(log, symbolOf);
+function reduceLog(log: ReconcileLog, symbolOf: ReadonlyMap<number, string>, opts: { measured: boolean }): ReducedLog {
+  const parents = parentRows(log, symbolOf);
   return {
     portfolio: log.portfolio,
     fills: log.fills,
@@ -516,27 +507,20 @@ function readMarkets(marketDataDir: string): z.output<typeof marketsSchema> {
 function readBrokerFills(brokerLogDir: string): BrokerParentFill[] | undefined {
   const file = join(brokerLogDir, "oms_fills.jsonl");
   if (!existsSync(file)) return undefined;
+  const out: BrokerParentFill[] = [];
   try {
-    return readJsonlTyped(file, brokerFillSchema, { tolerateTruncatedTail: true }).records;
+    eachRecord(file, true, [], (r) => out.push({ bar: num(r, "bar"), assetId: num(r, "assetId"), parentOrderId: num(r, "parentOrderId"), numShares: dec(r, "numShares"), price: dec(r, "price"), fees: dec(r, "fees") }));
   } catch (e) {
-    if (e instanceof JsonlError) throw new ReconcileError(e.message);
+    if (e instanceof SystemLogError) throw new ReconcileError(e.message);
     throw e;
   }
-}
-
-/** Asset id -> symbol from every record that names both (target and portfolio rows). */
-function symbolsOf(log: SystemLog): Map<number, string> {
-  const out = new Map<number, string>();
-  for (const t of log.targets) for (const r of t.rows) if (!out.has(r.assetId)) out.set(r.assetId, r.symbol);
-  for (const b of log.portfolio) for (const a of b.assets) if (a.symbol !== undefined && !out.has(a.assetId)) out.set(a.assetId, a.symbol);
   return out;
 }
 
 /** The universe in the run's order: its target rows list every asset, in the order weights are summed. */
-function universeOf(prod: SystemLog): { assetId: number; symbol: string }[] {
-  const first = prod.targets[0];
-  if (first === undefined) throw new ReconcileError(`${prod.dir}: no target positions logged (targets.jsonl is empty): nothing to reconcile`);
-  return first.rows.map((r) => ({ assetId: r.assetId, symbol: r.symbol }));
+function universeOf(prod: ReconcileLog): { assetId: number; symbol: string }[] {
+  if (prod.targets.length === 0) throw new ReconcileError(`${prod.dir}: no target positions logged (targets.jsonl is empty): nothing to reconcile`);
+  return prod.universe;
 }
 
 /** Records indexed by their bar, for bars 0..n-1 (bars without one are undefined). */
@@ -548,20 +532,39 @@ function byBar<R extends { bar: number }, T>(records: readonly R[], n: number, f
 
 // ---- results ----
 
-function sideStatistics(bars: readonly (LoggedPortfolioBar | SidePortfolioBar & { gmv: Decimal; nmv: Decimal; grossVolume: Decimal; netWealth: Decimal })[], barMs: number): SideStatistics {
-  let pnl = new Decimal(0);
-  let fees = new Decimal(0);
+/** A portfolio bar as the statistics read it: the run's log (decimal text) or the research portfolio. */
+interface StatisticsBar {
+  pnl: Num | undefined;
+  fees: Num;
+  gmv: Num;
+  nmv: Num;
+  grossVolume: Num;
+  netWealth: Num;
+}
+
+function sideStatistics(bars: readonly StatisticsBar[], barMs: number): SideStatistics {
+  const pnl = new ExactSum();
+  const fees = new ExactSum();
   for (const b of bars) {
-    if (b.pnl !== undefined) pnl = pnl.add(b.pnl);
-    fees = fees.add(b.fees);
+    if (b.pnl !== undefined) pnl.add(b.pnl);
+    fees.add(b.fees);
   }
+  // run-summary.ts portfolioStatistics: the first bar has no PnL; statistics use the bars that have one.
+  const withPnl = bars.filter((b) => b.pnl !== undefined);
+  const last = bars.at(-1);
   return {
     portfolioBars: bars.length,
-    totalPnl: pnl.toFixed(),
-    totalFees: fees.toFixed(),
-    pnlAfterFees: pnl.sub(fees).toFixed(),
-    finalNetWealth: bars.at(-1)?.netWealth.toFixed() ?? null,
-    statistics: portfolioStatistics(bars, barMs),
+    totalPnl: pnl.value().toFixed(),
+    totalFees: fees.value().toFixed(),
+    pnlAfterFees: pnl.value().sub(fees.value()).toFixed(),
+    finalNetWealth: last === undefined ? null : fixed(last.netWealth),
+    statistics: summaryStatistics({
+      barMs,
+      pnl: withPnl.map((b) => toNum(b.pnl as Num)),
+      gmv: withPnl.map((b) => toNum(b.gmv)),
+      nmv: withPnl.map((b) => toNum(b.nmv)),
+      grossVolume: withPnl.map((b) => toNum(b.grossVolume)),
+    }),
   };
 }
 

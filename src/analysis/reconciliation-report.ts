@@ -16,6 +16,7 @@ import {
   type TimePoint,
 } from "./charts/reconciliation-charts.js";
 import { renderVegaLiteSvg, thinSeries, type TopLevelSpec } from "./charts/vega-svg.js";
+import { ExactSum, toDec, toNum } from "./exact-num.js";
 import type { ReconciliationSummary, SideStatistics } from "./reconcile.js";
 import type { SideName, SidePortfolioBar } from "./reconcile-compare.js";
 import type { BarExecution, BarTiming, Distribution } from "./run-execution.js";
@@ -55,7 +56,7 @@ export function reportCharts(summary: ReconciliationSummary, series: ReportSerie
     let cum = ZERO;
     const pts: TimePoint[] = [];
     for (const b of bars) {
-      if (b.pnl !== undefined) cum = cum.add(b.pnl);
+      if (b.pnl !== undefined) cum = cum.add(toDec(b.pnl));
       pts.push({ time: b.timestamp, side, value: cum.toNumber() });
     }
     pnl.push(...thinSeries(pts, opts.maxPoints));
@@ -65,10 +66,21 @@ export function reportCharts(summary: ReconciliationSummary, series: ReportSerie
   // Assets with the most traded notional in prod (then sim, then research), ties by symbol.
   const traded = new Map<string, Map<string, Decimal>>();
   for (const { side, bars } of series.portfolios) {
-    const m = new Map<string, Decimal>();
+    // Summed per asset id (exactly, exact-num.ts), then named: one lookup per asset, not per row.
+    const byId = new Map<number, ExactSum>();
     for (const b of bars) for (const a of b.assets) {
-      const s = series.symbolOf.get(a.assetId) ?? String(a.assetId);
-      m.set(s, (m.get(s) ?? ZERO).add(a.executedTradesNotional.abs()));
+      let sum = byId.get(a.assetId);
+      if (sum === undefined) {
+        sum = new ExactSum();
+        byId.set(a.assetId, sum);
+      }
+      sum.addAbs(a.executedTradesNotional);
+    }
+    const m = new Map<string, Decimal>();
+    for (const [id, sum] of byId) {
+      const s = series.symbolOf.get(id) ?? String(id);
+      const prev = m.get(s);
+      m.set(s, prev === undefined ? sum.value() : prev.add(sum.value()));
     }
     traded.set(side, m);
   }
@@ -92,9 +104,14 @@ export function reportCharts(summary: ReconciliationSummary, series: ReportSerie
     const holdings: AssetTimePoint[] = [];
     for (const { side, bars } of series.portfolios) {
       const per = new Map<string, AssetTimePoint[]>(top.map((s) => [s, []]));
+      const row = new Map<string, number>();
       for (const b of bars) {
-        const row = new Map(b.assets.map((a) => [series.symbolOf.get(a.assetId) ?? String(a.assetId), a]));
-        for (const s of wanted) per.get(s)?.push({ time: b.timestamp, side, symbol: s, value: row.get(s)?.holdingsNotional.toNumber() ?? 0 });
+        row.clear();
+        for (const a of b.assets) {
+          const s = series.symbolOf.get(a.assetId) ?? String(a.assetId);
+          if (wanted.has(s)) row.set(s, toNum(a.holdingsNotional));
+        }
+        for (const s of wanted) per.get(s)?.push({ time: b.timestamp, side, symbol: s, value: row.get(s) ?? 0 });
       }
       for (const s of top) holdings.push(...thinSeries(per.get(s) ?? [], opts.maxPoints));
     }

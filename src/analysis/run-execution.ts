@@ -14,7 +14,9 @@ import { parseOrder } from "../oms/parent-order.js";
 import { JsonlError, readJsonlTyped } from "../storage/jsonl.js";
 import type { SystemLog } from "../system/system-log-loader.js";
 import { SYSTEM_LOG_FILES } from "../system/system-log.js";
+import { ExactSum, toNum, type Num } from "./exact-num.js";
 import type { ExecutionSummary, ParentExecution, WaveQuality } from "./execution-quality.js";
+import { barAssetKey, type ReconcileLog } from "./reconcile-log.js";
 
 export class RunExecutionError extends Error {
   override readonly name = "RunExecutionError";
@@ -26,6 +28,24 @@ export interface ParentOutcome extends ParentExecution {
   timestamp: number;
   assetId: number;
   /** Whether fills.jsonl has a fill for it (a parent can fill 0 and have none). */
+  hasFill: boolean;
+}
+
+/**
+ * A parent order with what became of it, as runExecution reads it: exact values either as Decimals
+ * (ParentOutcome) or as the text the log holds (parentRows).
+ */
+export interface ParentRow {
+  bar: number;
+  timestamp: number;
+  assetId: number;
+  parentOrderId: number;
+  symbol: string;
+  targetShares: Num;
+  filledShares: Num;
+  fillPrice: Num | undefined;
+  arrivalPrice: Num;
+  fees: Num;
   hasFill: boolean;
 }
 
@@ -65,12 +85,46 @@ const ORDER_FIELDS = /\border_id=(\d+) .*\basset_id=(\d+) .*\bdiff_num_shares=([
  * match here is handed to it, so a bad line still fails with parseOrder's own words.
  */
 export function orderFields(text: string, where: string): { orderId: number; assetId: number; diff: Decimal } {
+  const o = orderText(text, where);
+  return { orderId: o.orderId, assetId: o.assetId, diff: new Decimal(o.diff) };
+}
+
+/** orderFields with the shares as the order's own text (exact-num.ts), not a Decimal. */
+export function orderText(text: string, where: string): { orderId: number; assetId: number; diff: Num } {
   const m = ORDER_FIELDS.exec(text);
   if (m === null || !text.startsWith("Order: ")) {
     const p = parseOrder(text, where);
     return { orderId: p.orderId, assetId: p.assetId, diff: p.diffNumShares };
   }
-  return { orderId: Number(m[1]), assetId: Number(m[2]), diff: new Decimal(m[3] as string) };
+  return { orderId: Number(m[1]), assetId: Number(m[2]), diff: m[3] as string };
+}
+
+/** parentOutcomes from the reconciliation's reader of a log (reconcile-log.ts), values as logged. */
+export function parentRows(log: ReconcileLog, symbolOf: ReadonlyMap<number, string>): ParentRow[] {
+  const fillOf = new Map<number, ReconcileLog["fills"][number]>();
+  for (const f of log.fills) fillOf.set(f.parentOrderId, f);
+  const ordersFile = join(log.dir, `${SYSTEM_LOG_FILES.orders}.jsonl`);
+  const out = new Array<ParentRow>(log.orders.length);
+  for (let i = 0; i < log.orders.length; i++) {
+    const o = log.orders[i] as ReconcileLog["orders"][number];
+    const price = log.arrival.get(barAssetKey(o.bar, o.assetId));
+    if (price === undefined) throw new RunExecutionError(`${ordersFile}:${i + 1}: parent ${o.orderId} (asset ${o.assetId}) has no target row with a price at bar ${o.bar} in targets.jsonl`);
+    const f = fillOf.get(o.orderId);
+    out[i] = {
+      bar: o.bar,
+      timestamp: o.timestamp,
+      assetId: o.assetId,
+      parentOrderId: o.orderId,
+      symbol: symbolOf.get(o.assetId) ?? String(o.assetId),
+      targetShares: o.diff,
+      filledShares: f?.numShares ?? "0",
+      fillPrice: f?.price,
+      arrivalPrice: price,
+      fees: f?.fees ?? "0",
+      hasFill: f !== undefined,
+    };
+  }
+  return out;
 }
 
 /** Parent orders of a run (orders.jsonl) joined with their fills and arrival prices (targets.jsonl). */
@@ -203,9 +257,9 @@ export function waveFills(brokerLogDir: string): ChildWaveFill[] {
  * of a day of 1-minute bars cost seconds. Per bar and per asset too (the per-asset share totals stay
  * exact: they are compared as shares).
  */
-export function runExecution(parents: readonly ParentOutcome[], waves: readonly ChildWaveFill[]): RunExecution {
+export function runExecution(parents: readonly ParentRow[], waves: readonly ChildWaveFill[]): RunExecution {
   const perBar: BarExecution[] = [];
-  const perAsset = new Map<number, AssetExecution>();
+  const perAsset = new Map<number, { assetId: number; symbol: string; parents: number; target: ExactSum; executed: ExactSum }>();
   const run = { target: 0, filled: 0, notional: 0, slip: 0, fees: 0 };
   let cur: { bar: number; timestamp: number; parents: number; target: number; filled: number; notional: number; slip: number; fees: number } | undefined;
   const flush = (): void => {
@@ -225,25 +279,28 @@ export function runExecution(parents: readonly ParentOutcome[], waves: readonly 
       flush();
       cur = { bar: p.bar, timestamp: p.timestamp, parents: 0, target: 0, filled: 0, notional: 0, slip: 0, fees: 0 };
     }
-    const target = p.targetShares.toNumber();
-    const filled = p.filledShares.toNumber();
+    const target = toNum(p.targetShares);
+    const filled = toNum(p.filledShares);
     cur.parents++;
     cur.target += Math.abs(target);
     cur.filled += Math.abs(filled);
     if (p.fillPrice !== undefined && filled !== 0) {
-      const price = p.fillPrice.toNumber();
-      const arrival = p.arrivalPrice.toNumber();
+      const price = toNum(p.fillPrice);
+      const arrival = toNum(p.arrivalPrice);
       const n = Math.abs(filled) * price;
       cur.notional += n;
       // side * (trade price - arrival price) / arrival price, weighted by traded notional.
       cur.slip += (((target > 0 ? 1 : -1) * (price - arrival)) / arrival) * n;
-      cur.fees += p.fees.toNumber();
+      cur.fees += toNum(p.fees);
     }
-    const a = perAsset.get(p.assetId) ?? { assetId: p.assetId, symbol: p.symbol, parents: 0, targetShares: new Decimal(0), executedShares: new Decimal(0) };
+    let a = perAsset.get(p.assetId);
+    if (a === undefined) {
+      a = { assetId: p.assetId, symbol: p.symbol, parents: 0, target: new ExactSum(), executed: new ExactSum() };
+      perAsset.set(p.assetId, a);
+    }
     a.parents++;
-    a.targetShares = a.targetShares.add(p.targetShares.abs());
-    a.executedShares = a.executedShares.add(p.filledShares.abs());
-    perAsset.set(p.assetId, a);
+    a.target.addAbs(p.targetShares);
+    a.executed.addAbs(p.filledShares);
   }
   flush();
   const byWave = new Map<number, { children: number; amount: number; filled: number; maker: number; taker: number }>();
@@ -272,7 +329,8 @@ export function runExecution(parents: readonly ParentOutcome[], waves: readonly 
     filledNotional: run.notional,
     perWave,
   };
-  return { summary, perBar, perAsset: [...perAsset.values()].sort((x, y) => (x.symbol < y.symbol ? -1 : x.symbol > y.symbol ? 1 : 0)) };
+  const assets = [...perAsset.values()].map((a) => ({ assetId: a.assetId, symbol: a.symbol, parents: a.parents, targetShares: a.target.value(), executedShares: a.executed.value() }));
+  return { summary, perBar, perAsset: assets.sort((x, y) => (x.symbol < y.symbol ? -1 : x.symbol > y.symbol ? 1 : 0)) };
 }
 
 // ---- timing ----
@@ -316,7 +374,7 @@ export function distribution(values: readonly number[]): Distribution {
  * Model time per bar (timing.jsonl, measured) and order delay after the bar (broker log child
  * orders, on the run's clock) for the bars that ran the model.
  */
-export function runTiming(log: SystemLog, opts: { measured: boolean }): RunTiming {
+export function runTiming(log: Pick<SystemLog, "dir" | "brokerLogDir"> & { targets: readonly { bar: number; timestamp: number }[] }, opts: { measured: boolean }): RunTiming {
   const timingFile = join(log.dir, `${SYSTEM_LOG_FILES.timing}.jsonl`);
   let timing: z.output<typeof timingSchema>[] = [];
   if (opts.measured) {

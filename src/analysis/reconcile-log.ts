@@ -1,0 +1,305 @@
+// The reconciliation's reader of a system log (DOMAIN.md sections 8 and 10): only the streams a
+// reconciliation compares, each record checked by hand (no schema object per record) and reduced as
+// it is read to the fields used, with decimals kept as their logged text (exact-num.ts). A day of
+// 1-minute bars holds a million records per log: the general loader (system-log-loader.ts
+// loadSystemLog) builds a Decimal for every value of every one of them, which cost seconds and a
+// gigabyte of heap per log. Errors name the file, line and field, as the general loader's do.
+
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { readJsonFile, JsonlError } from "../storage/jsonl.js";
+import { parseRunDir, RunLayoutError, type RunIdentity } from "../storage/run-layout.js";
+import { SystemLogError, resolveSystemLogDir, type LoggedDagOutput } from "../system/system-log-loader.js";
+import { SYSTEM_LOG_FILES } from "../system/system-log.js";
+import { numOf, type Num } from "./exact-num.js";
+import { FieldError, orderText } from "./run-execution.js";
+
+export interface LogAssetRow {
+  assetId: number;
+  symbol: string | undefined;
+  holdingsShares: Num;
+  price: Num;
+  holdingsNotional: Num;
+  executedTradesShares: Num;
+  executedTradesNotional: Num;
+  pnl: Num | undefined;
+  fees: Num;
+}
+
+export interface LogPortfolioBar {
+  bar: number;
+  timestamp: number;
+  nmv: Num;
+  gmv: Num;
+  netWealth: Num;
+  grossVolume: Num;
+  pnl: Num | undefined;
+  fees: Num;
+  assets: LogAssetRow[];
+}
+
+export interface LogFill {
+  bar: number;
+  timestamp: number;
+  assetId: number;
+  parentOrderId: number;
+  numShares: Num;
+  price: Num;
+  fees: Num;
+}
+
+/** A parent order: the fields of its text form a reconciliation uses (DOMAIN.md section 1). */
+export interface LogOrder {
+  bar: number;
+  timestamp: number;
+  orderId: number;
+  assetId: number;
+  /** Signed shares to trade (diff_num_shares). */
+  diff: Num;
+}
+
+/** What a reconciliation reads of one run's log. */
+export interface ReconcileLog {
+  /** The system_log_dir itself. */
+  dir: string;
+  brokerLogDir: string;
+  run: RunIdentity | undefined;
+  hasSummary: boolean;
+  truncated: { file: string; line: number }[];
+  portfolio: LogPortfolioBar[];
+  fills: LogFill[];
+  orders: LogOrder[];
+  dag: Map<string, LoggedDagOutput[]>;
+  /** Bar and timestamp of each targets record (the bars that ran the model). */
+  targets: { bar: number; timestamp: number }[];
+  /** The first targets record's assets, in its order. */
+  universe: { assetId: number; symbol: string }[];
+  /** Asset id -> symbol from every targets row, then every portfolio row that names one. */
+  symbolOf: Map<number, string>;
+  /** Arrival price (the target row's price) by bar x 2^32 + asset id. */
+  arrival: Map<number, Num>;
+  /** Per bar (targets record): the volatility each symbol was scaled by, when `volatility` is asked for. */
+  volatility: { bar: number; bySymbol: Map<string, number> }[];
+}
+
+export interface ReadReconcileLogOptions {
+  /** Accept a torn final line (a run killed mid-write): it is reported in `truncated`. */
+  tolerateTruncatedTail?: boolean;
+  /** Keep the targets rows' volatility (the research portfolio scales by it). */
+  volatility?: boolean;
+}
+
+/** Bar x 2^32 + asset id (asset ids are 32-bit hashes): exact, and no string per row. */
+export function barAssetKey(bar: number, assetId: number): number {
+  return bar * 4294967296 + assetId;
+}
+
+export function readReconcileLog(path: string, opts: ReadReconcileLogOptions = {}): ReconcileLog {
+  const dir = resolveSystemLogDir(path);
+  if (!existsSync(join(dir, SYSTEM_LOG_FILES.configResolved))) throw new SystemLogError(`${path}: not a system log directory (no ${SYSTEM_LOG_FILES.configResolved})`);
+  const truncated: ReconcileLog["truncated"] = [];
+  const tolerate = opts.tolerateTruncatedTail === true;
+  const each = (name: string, f: (r: Record<string, unknown>) => void): void => eachRecord(join(dir, `${name}.jsonl`), tolerate, truncated, f);
+
+  const portfolio: LogPortfolioBar[] = [];
+  each(SYSTEM_LOG_FILES.portfolio, (r) => portfolio.push(portfolioBar(r)));
+
+  const targets: ReconcileLog["targets"] = [];
+  const universe: ReconcileLog["universe"] = [];
+  const symbolOf = new Map<number, string>();
+  const arrival = new Map<number, Num>();
+  const volatility: ReconcileLog["volatility"] = [];
+  each(SYSTEM_LOG_FILES.targets, (r) => {
+    const bar = int(r, "bar");
+    const timestamp = num(r, "timestamp");
+    const rows = r["rows"];
+    if (!Array.isArray(rows)) throw new FieldError("rows", `expected an array, got ${show(rows)}`);
+    const first = targets.length === 0;
+    const vol = opts.volatility === true ? new Map<string, number>() : undefined;
+    for (let i = 0; i < rows.length; i++) {
+      const row = obj(rows[i], `rows.${i}`);
+      const assetId = num(row, "assetId", `rows.${i}.`);
+      const symbol = str(row, "symbol", `rows.${i}.`);
+      num(row, "weight", `rows.${i}.`);
+      const price = row["price"];
+      if (price !== undefined) {
+        const p = numOf(typeof price === "string" ? price : undefined);
+        if (p === undefined) throw new FieldError(`rows.${i}.price`, typeof price === "string" ? `"${price}" is not a number` : `expected a string, got ${show(price)}`);
+        arrival.set(barAssetKey(bar, assetId), p);
+      }
+      if (first) universe.push({ assetId, symbol });
+      if (!symbolOf.has(assetId)) symbolOf.set(assetId, symbol);
+      const v = row["volatility"];
+      if (vol !== undefined && typeof v === "number") vol.set(symbol, v);
+    }
+    targets.push({ bar, timestamp });
+    if (vol !== undefined) volatility.push({ bar, bySymbol: vol });
+  });
+  for (const b of portfolio) for (const a of b.assets) if (a.symbol !== undefined && !symbolOf.has(a.assetId)) symbolOf.set(a.assetId, a.symbol);
+
+  const fills: LogFill[] = [];
+  each(SYSTEM_LOG_FILES.fills, (r) => fills.push({ bar: int(r, "bar"), timestamp: num(r, "timestamp"), assetId: num(r, "assetId"), parentOrderId: num(r, "parentOrderId"), numShares: dec(r, "numShares"), price: dec(r, "price"), fees: dec(r, "fees") }));
+
+  const orders: LogOrder[] = [];
+  const ordersFile = join(dir, `${SYSTEM_LOG_FILES.orders}.jsonl`);
+  eachRecord(ordersFile, tolerate, truncated, (r, line) => {
+    const bar = int(r, "bar");
+    const timestamp = num(r, "timestamp");
+    num(r, "orderId");
+    const o = orderText(str(r, "text"), `${ordersFile}:${line}`);
+    orders.push({ bar, timestamp, orderId: o.orderId, assetId: o.assetId, diff: o.diff });
+  });
+
+  const dag = new Map<string, LoggedDagOutput[]>();
+  const dagDir = join(dir, "dag");
+  if (existsSync(dagDir)) {
+    for (const f of readdirSync(dagDir).filter((x) => x.endsWith(".jsonl")).sort()) {
+      const out: LoggedDagOutput[] = [];
+      each(`dag/${f.slice(0, -6)}`, (r) => {
+        const values = obj(r["values"], "values") as Record<string, unknown>;
+        for (const k in values) {
+          const v = values[k];
+          if (v !== null && typeof v !== "number") throw new FieldError(`values.${k}`, `expected a number or null, got ${show(v)}`);
+        }
+        out.push({ bar: int(r, "bar"), timestamp: num(r, "timestamp"), values: values as Record<string, number | null> });
+      });
+      dag.set(f.slice(0, -6), out);
+    }
+  }
+
+  let run: RunIdentity | undefined;
+  try {
+    run = parseRunDir(dir);
+  } catch (e) {
+    // A system log copied out of the layout is still readable; it just has no identity from its path.
+    if (!(e instanceof RunLayoutError)) throw e;
+    run = undefined;
+  }
+  let summary: unknown;
+  try {
+    summary = readJsonFile(join(dir, SYSTEM_LOG_FILES.summary));
+  } catch (e) {
+    if (e instanceof JsonlError) throw new SystemLogError(e.message);
+    throw e;
+  }
+  return { dir, brokerLogDir: join(dir, SYSTEM_LOG_FILES.brokerLog), run, hasSummary: summary !== undefined, truncated, portfolio, fills, orders, dag, targets, universe, symbolOf, arrival, volatility };
+}
+
+/**
+ * Each record of a JSON-lines file, as the general reader takes them (storage/jsonl.ts readJsonl):
+ * a missing file is empty, a corrupt line fails with `<file>:<line>`, a torn last line fails or,
+ * when tolerated, ends the file and is reported; `f` names a bad field by throwing a FieldError.
+ */
+export function eachRecord(file: string, tolerateTruncatedTail: boolean, truncated: { file: string; line: number }[], f: (r: Record<string, unknown>, line: number) => void): void {
+  if (!existsSync(file)) return;
+  const text = readFileSync(file, "utf8");
+  let start = 0;
+  let line = 0;
+  while (start < text.length) {
+    let end = text.indexOf("\n", start);
+    const torn = end < 0;
+    if (torn) end = text.length;
+    line++;
+    const raw = text.slice(start, end);
+    start = end + 1;
+    let rec: unknown;
+    try {
+      rec = JSON.parse(raw);
+    } catch (e) {
+      if (torn) {
+        if (tolerateTruncatedTail) {
+          truncated.push({ file, line });
+          return;
+        }
+        throw new SystemLogError(`${file}:${line}: truncated record (the run was probably killed mid-write): ${(e as Error).message}`);
+      }
+      throw new SystemLogError(`${file}:${line}: corrupt record: ${(e as Error).message}`);
+    }
+    if (rec === null || typeof rec !== "object" || Array.isArray(rec)) throw new SystemLogError(`${file}:${line}: not a JSON object`);
+    try {
+      f(rec as Record<string, unknown>, line);
+    } catch (e) {
+      if (e instanceof FieldError) throw new SystemLogError(`${file}:${line}: field "${e.field}": ${e.message}`);
+      throw e;
+    }
+  }
+}
+
+// ---- field checks ----
+
+function show(v: unknown): string {
+  return v === undefined ? "nothing" : JSON.stringify(v);
+}
+
+function obj(v: unknown, path: string): Record<string, unknown> {
+  if (v === null || typeof v !== "object" || Array.isArray(v)) throw new FieldError(path, `expected an object, got ${show(v)}`);
+  return v as Record<string, unknown>;
+}
+
+export function num(r: Record<string, unknown>, k: string, at = ""): number {
+  const v = r[k];
+  if (typeof v !== "number") throw new FieldError(at + k, `expected a number, got ${show(v)}`);
+  return v;
+}
+
+export function int(r: Record<string, unknown>, k: string, at = ""): number {
+  const v = r[k];
+  if (typeof v !== "number" || !Number.isInteger(v)) throw new FieldError(at + k, `expected an integer, got ${show(v)}`);
+  return v;
+}
+
+function str(r: Record<string, unknown>, k: string, at = ""): string {
+  const v = r[k];
+  if (typeof v !== "string") throw new FieldError(at + k, `expected a string, got ${show(v)}`);
+  return v;
+}
+
+/** A logged decimal (text, or a number in older logs), as the general loader reads it. */
+export function dec(r: Record<string, unknown>, k: string, at = ""): Num {
+  const v = r[k];
+  const n = numOf(v);
+  if (n === undefined) throw new FieldError(at + k, typeof v === "string" || typeof v === "number" ? `"${String(v)}" is not a number` : `expected decimal text, got ${show(v)}`);
+  return n;
+}
+
+function decOrNull(r: Record<string, unknown>, k: string, at = ""): Num | undefined {
+  return r[k] === null ? undefined : dec(r, k, at);
+}
+
+function portfolioBar(r: Record<string, unknown>): LogPortfolioBar {
+  const assets = r["assets"];
+  if (!Array.isArray(assets)) throw new FieldError("assets", `expected an array, got ${show(assets)}`);
+  const rows: LogAssetRow[] = new Array<LogAssetRow>(assets.length);
+  for (let i = 0; i < assets.length; i++) {
+    const at = `assets.${i}.`;
+    const a = obj(assets[i], `assets.${i}`);
+    const symbol = a["symbol"];
+    if (symbol !== undefined && typeof symbol !== "string") throw new FieldError(`${at}symbol`, `expected a string, got ${show(symbol)}`);
+    rows[i] = {
+      assetId: num(a, "assetId", at),
+      symbol,
+      holdingsShares: dec(a, "holdingsShares", at),
+      price: dec(a, "price", at),
+      holdingsNotional: dec(a, "holdingsNotional", at),
+      executedTradesShares: dec(a, "executedTradesShares", at),
+      executedTradesNotional: dec(a, "executedTradesNotional", at),
+      pnl: decOrNull(a, "pnl", at),
+      fees: dec(a, "fees", at),
+    };
+  }
+  const leverage = r["leverage"];
+  if (leverage !== null && typeof leverage !== "number") throw new FieldError("leverage", `expected a number or null, got ${show(leverage)}`);
+  dec(r, "cash");
+  dec(r, "netVolume");
+  return {
+    bar: int(r, "bar"),
+    timestamp: num(r, "timestamp"),
+    nmv: dec(r, "nmv"),
+    gmv: dec(r, "gmv"),
+    netWealth: dec(r, "netWealth"),
+    grossVolume: dec(r, "grossVolume"),
+    pnl: decOrNull(r, "pnl"),
+    fees: dec(r, "fees"),
+    assets: rows,
+  };
+}
