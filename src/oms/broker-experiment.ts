@@ -16,7 +16,7 @@ import { VenueBidAskSampler } from "../marketdata/bid-ask-feed.js";
 import { summarizeExecution, type ExecutionSummary, type ParentExecution } from "../analysis/execution-quality.js";
 import { Broker, fnv1a32, roundToStep } from "./broker.js";
 import { BrokerLogWriter } from "./broker-log.js";
-import { writeBrokerLogParquet } from "./broker-log-parquet.js";
+import { writeBrokerLogParquetParallel } from "./broker-log-parquet.js";
 import { dec } from "./ccxt-types.js";
 import type { ParentOrder } from "./parent-order.js";
 
@@ -136,7 +136,7 @@ export async function runBrokerExperiment(raw: BrokerExperimentArgs, onBar?: (do
   const out = new BrokerLogWriter(logDir);
   out.writeJson("execution_quality.json", { summary, childOrders, parentOrders: executions.length, parentFills });
   out.close();
-  writeBrokerLogParquet(logDir);
+  await writeBrokerLogParquetParallel(logDir);
   return result;
 }
 

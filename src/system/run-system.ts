@@ -10,7 +10,7 @@ import { compactUtc } from "../core/timestamp.js";
 import { dec } from "../oms/ccxt-types.js";
 import { Broker, fnv1a32 } from "../oms/broker.js";
 import { BrokerLogWriter } from "../oms/broker-log.js";
-import { writeBrokerLogParquet } from "../oms/broker-log-parquet.js";
+import { writeBrokerLogParquetParallel } from "../oms/broker-log-parquet.js";
 import { Portfolio } from "../oms/portfolio.js";
 import { runDir as runDirOf, systemLogDir as systemLogDirOf, type RunIdentity } from "../storage/run-layout.js";
 import { runBarLoop, type BarLoopResume, type UniverseAsset } from "./bar-loop.js";
@@ -164,7 +164,7 @@ export async function runSystem(cfg: SystemConfig, opts: RunSystemOptions = {}):
     recorder.close();
     brokerLog.close();
   }
-  if (opts.brokerLogParquet !== false) writeBrokerLogParquet(writer.brokerLogDir);
+  if (opts.brokerLogParquet !== false) await writeBrokerLogParquetParallel(writer.brokerLogDir);
   writer.flush();
   // A restored run's earlier bars were done by another process: its summary comes from the log.
   const whole = restore === undefined ? undefined : loadSystemLog(logDir);

@@ -5,7 +5,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { runBrokerExperiment } from "../../src/oms/broker-experiment.js";
 import { BrokerLogError, loadStream, type BrokerLogStream } from "../../src/oms/broker-log.js";
-import { BROKER_LOG_PARQUET_STREAMS, readBrokerLogParquet, writeBrokerLogParquet } from "../../src/oms/broker-log-parquet.js";
+import { BROKER_LOG_PARQUET_STREAMS, readBrokerLogParquet, writeBrokerLogParquet, writeBrokerLogParquetParallel } from "../../src/oms/broker-log-parquet.js";
 import { readParquetTable, type ParquetCell, type ParquetColumnType } from "../../src/storage/parquet-table.js";
 
 const tmp = (): string => mkdtempSync(join(tmpdir(), "tl-blog-pq-"));
@@ -141,6 +141,25 @@ describe("broker log parquet copies", () => {
     const meta = parquetMetadata(new Uint8Array(bytes).buffer);
     expect(meta.row_groups.map((g) => Number(g.num_rows))).toEqual([4, 4, 2]);
     expect(await readBrokerLogParquet(dir, "ccxt_trades")).toEqual(records);
+  });
+
+  it("writes the same files when a worker thread converts half of the streams", async () => {
+    // Two streams of ~6 MB each, so the second thread is used.
+    const dir = tmp();
+    const row = (i: number, s: string): string => JSON.stringify({ bar: i >> 6, symbol: `S${i % 40}`, price: 100 + (i % 97) / 8, amount: String(i / 1000), note: s.repeat(1 + (i % 3)) }) + "\n";
+    for (const [stream, s] of [["ccxt_trades", "t"], ["bid_ask", "b"]] as const) {
+      writeFileSync(join(dir, `${stream}.jsonl`), Array.from({ length: 60_000 }, (_, i) => row(i, s)).join(""));
+    }
+    const serial = writeBrokerLogParquet(dir).map((w) => ({ ...w, bytes: readFileSync(w.path) }));
+    const parallel = await writeBrokerLogParquetParallel(dir);
+    expect(parallel.map((w) => w.stream)).toEqual(serial.map((w) => w.stream));
+    parallel.forEach((w, i) => {
+      expect(w.rows).toBe(60_000);
+      expect(readFileSync(w.path).equals(serial[i]!.bytes), w.stream).toBe(true);
+    });
+    // A bad record in the worker's half is reported with its file and line, as in this thread.
+    writeFileSync(join(dir, "bid_ask.jsonl"), Array.from({ length: 60_000 }, (_, i) => (i === 59_000 ? "{oops\n" : row(i, "b"))).join(""));
+    await expect(writeBrokerLogParquetParallel(dir)).rejects.toThrow(new BrokerLogError(`${join(dir, "bid_ask.jsonl")}:59001: corrupt record: Expected property name or '}' in JSON at position 1`));
   });
 
   it("writes nothing for an empty or missing stream and names a record it cannot flatten", async () => {
