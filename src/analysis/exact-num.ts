@@ -37,7 +37,34 @@ export function toDec(x: Num): Decimal {
 
 /** The double nearest the value (the same as Decimal's toNumber). */
 export function toNum(x: Num): number {
-  return typeof x === "string" ? Number(x) : x.toNumber();
+  return typeof x === "string" ? Number(x) : decimalToNumber(x);
+}
+
+/**
+ * Decimal's toNumber without its text: a value of at most 15 significant digits is an integer below
+ * 2^53 times a power of ten within 10^22, and one IEEE multiplication or division of two exact
+ * operands rounds correctly, so the double is the nearest one, as Number() of the text gives.
+ * Decimal's digits are base-1e7 words (d), the exponent of the leading digit (e) and the sign (s).
+ */
+export function decimalToNumber(x: Decimal): number {
+  const d = x.d as readonly number[] | null;
+  if (d === null || d.length > 3) return x.toNumber();
+  const w0 = d[0] as number;
+  if (w0 === 0) return x.s < 0 ? -0 : 0;
+  let m = w0;
+  let digits = w0 < 10 ? 1 : w0 < 100 ? 2 : w0 < 1e3 ? 3 : w0 < 1e4 ? 4 : w0 < 1e5 ? 5 : w0 < 1e6 ? 6 : 7;
+  for (let i = 1; i < d.length; i++) {
+    m = m * 1e7 + (d[i] as number);
+    digits += 7;
+  }
+  if (m >= SAFE) return x.toNumber();
+  const p = x.e - digits + 1;
+  let r: number;
+  if (p === 0) r = m;
+  else if (p > 0 && p <= 22) r = m * (POW10[p] as number);
+  else if (p < 0 && p >= -22) r = m / (POW10[-p] as number);
+  else return x.toNumber();
+  return x.s < 0 ? -r : r;
 }
 
 /** Normal notation, as Decimal's toFixed() writes it. */

@@ -4,7 +4,7 @@
 
 import { Decimal } from "decimal.js";
 import { describe, expect, it } from "vitest";
-import { absGte, ExactSum, fixed, numEq, numOf, productEq, sumIsZero, toNum, type Num } from "../../src/analysis/exact-num.js";
+import { absGte, decimalToNumber, ExactSum, fixed, numEq, numOf, productEq, sumIsZero, toNum, type Num } from "../../src/analysis/exact-num.js";
 
 /** A deterministic generator of decimal texts of every shape the logs hold, and some they do not. */
 function texts(seed: number, n: number): string[] {
@@ -41,7 +41,13 @@ describe("exact-num", () => {
     expect(numOf(null)).toBeUndefined();
     expect(numOf("0x1f")).toBeInstanceOf(Decimal);
     expect(toNum(numOf("0x1f") as Num)).toBe(31);
-    for (const v of vals) expect(toNum(v)).toBe(new Decimal(v).toNumber());
+    for (const v of vals) {
+      expect(toNum(v)).toBe(new Decimal(v).toNumber());
+      expect(Object.is(decimalToNumber(new Decimal(v)), new Decimal(v).toNumber())).toBe(true);
+      const product = new Decimal(v).mul("3.7").toSignificantDigits(12);
+      expect(decimalToNumber(product)).toBe(product.toNumber());
+    }
+    for (const v of ["-0", "0", "1e-30", "123456789012345678", "0.1", "-2.5e21", "99999999999999.9"]) expect(Object.is(decimalToNumber(new Decimal(v)), new Decimal(v).toNumber())).toBe(true);
   });
 
   it("equality, products and signed sums agree with decimal.js", () => {
