@@ -205,16 +205,28 @@ export class FieldError extends Error {
   }
 }
 
-function numberAt(r: Record<string, unknown>, path: string): number {
+/** The keys of a field path ("order.amount"), split once per path rather than once per record. */
+const PATH_KEYS = new Map<string, readonly string[]>();
+
+function valueAt(r: Record<string, unknown>, path: string): unknown {
+  let keys = PATH_KEYS.get(path);
+  if (keys === undefined) {
+    keys = path.split(".");
+    PATH_KEYS.set(path, keys);
+  }
   let v: unknown = r;
-  for (const k of path.split(".")) v = v !== null && typeof v === "object" ? (v as Record<string, unknown>)[k] : undefined;
+  for (const k of keys) v = v !== null && typeof v === "object" ? (v as Record<string, unknown>)[k] : undefined;
+  return v;
+}
+
+function numberAt(r: Record<string, unknown>, path: string): number {
+  const v = valueAt(r, path);
   if (typeof v !== "number" || !Number.isFinite(v)) throw new FieldError(path, `expected a number, got ${JSON.stringify(v)}`);
   return v;
 }
 
 function optionalStringAt(r: Record<string, unknown>, path: string): string | undefined {
-  let v: unknown = r;
-  for (const k of path.split(".")) v = v !== null && typeof v === "object" ? (v as Record<string, unknown>)[k] : undefined;
+  const v = valueAt(r, path);
   if (v !== undefined && typeof v !== "string") throw new FieldError(path, `expected a string, got ${JSON.stringify(v)}`);
   return v;
 }
@@ -233,18 +245,23 @@ export interface ChildWaveFill {
 export function waveFills(brokerLogDir: string): ChildWaveFill[] {
   if (!existsSync(brokerLogDir)) return [];
   const states = readStreamFields(join(brokerLogDir, "ccxt_fills.jsonl"), (r) => ({ bar: numberAt(r, "bar"), wave: numberAt(r, "wave"), amount: numberAt(r, "order.amount"), filled: numberAt(r, "order.filled") }));
-  const byWave = new Map<string, { maker: number; taker: number }>();
+  // One key per (bar, wave): a number when both are small integers (no string per record), else text.
+  const waveKey = (bar: number, wave: number): number | string => (Number.isInteger(bar) && Number.isInteger(wave) && wave >= 0 && wave < 1e6 && Math.abs(bar) < 1e9 ? bar * 1e6 + wave : `${bar}:${wave}`);
+  const byWave = new Map<number | string, { maker: number; taker: number }>();
   const trades = readStreamFields(join(brokerLogDir, "ccxt_trades.jsonl"), (r) => ({ bar: numberAt(r, "bar"), wave: numberAt(r, "wave"), amount: numberAt(r, "trade.amount"), maker: optionalStringAt(r, "trade.takerOrMaker") === "maker" }));
   for (const t of trades) {
-    const k = `${t.bar}:${t.wave}`;
-    const agg = byWave.get(k) ?? { maker: 0, taker: 0 };
+    const k = waveKey(t.bar, t.wave);
+    let agg = byWave.get(k);
+    if (agg === undefined) {
+      agg = { maker: 0, taker: 0 };
+      byWave.set(k, agg);
+    }
     if (t.maker) agg.maker += t.amount;
     else agg.taker += t.amount;
-    byWave.set(k, agg);
   }
-  const seen = new Set<string>();
+  const seen = new Set<number | string>();
   return states.map((st) => {
-    const k = `${st.bar}:${st.wave}`;
+    const k = waveKey(st.bar, st.wave);
     const agg = seen.has(k) ? undefined : byWave.get(k);
     seen.add(k);
     return { wave: st.wave, amount: st.amount, filled: st.filled, makerAmount: agg?.maker ?? 0, takerAmount: agg?.taker ?? 0 };
