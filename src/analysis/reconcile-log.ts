@@ -8,22 +8,16 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { readJsonFile, JsonlError } from "../storage/jsonl.js";
-import { parseRunDir, RunLayoutError, type RunIdentity } from "../storage/run-layout.js";
+import { runIdentityOf, type RunIdentity } from "../storage/run-layout.js";
 import { SystemLogError, resolveSystemLogDir, type LoggedDagOutput } from "../system/system-log-loader.js";
 import { SYSTEM_LOG_FILES } from "../system/system-log.js";
 import { numOf, type Num } from "./exact-num.js";
+import type { SideAssetBar } from "./reconcile-compare.js";
 import { FieldError, orderText } from "./run-execution.js";
 
-export interface LogAssetRow {
-  assetId: number;
+/** A portfolio asset row as compared, with the symbol the log gave it. */
+export interface LogAssetRow extends SideAssetBar {
   symbol: string | undefined;
-  holdingsShares: Num;
-  price: Num;
-  holdingsNotional: Num;
-  executedTradesShares: Num;
-  executedTradesNotional: Num;
-  pnl: Num | undefined;
-  fees: Num;
 }
 
 export interface LogPortfolioBar {
@@ -167,14 +161,7 @@ export function readReconcileLog(path: string, opts: ReadReconcileLogOptions = {
     }
   }
 
-  let run: RunIdentity | undefined;
-  try {
-    run = parseRunDir(dir);
-  } catch (e) {
-    // A system log copied out of the layout is still readable; it just has no identity from its path.
-    if (!(e instanceof RunLayoutError)) throw e;
-    run = undefined;
-  }
+  const run = runIdentityOf(dir);
   let summary: unknown;
   try {
     summary = readJsonFile(join(dir, SYSTEM_LOG_FILES.summary));

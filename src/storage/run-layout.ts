@@ -60,6 +60,19 @@ export function parseCompactUtc(text: string): number {
 }
 
 /** Reads the identity back from a run directory path (the last five segments). */
+/**
+ * The identity of a directory in the run layout, or undefined for one outside it (a system log
+ * copied elsewhere is still readable; it just has no identity from its path).
+ */
+export function runIdentityOf(path: string): RunIdentity | undefined {
+  try {
+    return parseRunDir(path);
+  } catch (e) {
+    if (!(e instanceof RunLayoutError)) throw e;
+    return undefined;
+  }
+}
+
 export function parseRunDir(path: string): RunIdentity {
   const parts = path.split(sep).filter((p) => p !== "");
   if (parts[parts.length - 1] === SYSTEM_LOG_DIR) parts.pop();

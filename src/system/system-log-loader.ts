@@ -7,7 +7,7 @@ import { basename, join } from "node:path";
 import { z } from "zod";
 import { decimalText } from "../oms/broker-log-reader.js";
 import { JsonlError, readJsonFile, readJsonlTyped, type ReadJsonlOptions } from "../storage/jsonl.js";
-import { parseRunDir, RunLayoutError, SYSTEM_LOG_DIR, type RunIdentity } from "../storage/run-layout.js";
+import { runIdentityOf, SYSTEM_LOG_DIR, type RunIdentity } from "../storage/run-layout.js";
 import { SYSTEM_LOG_FILES } from "./system-log.js";
 
 export class SystemLogError extends Error {
@@ -121,14 +121,7 @@ export function loadSystemLog(path: string, opts: ReadJsonlOptions = {}): System
   if (existsSync(dagDir)) {
     for (const f of readdirSync(dagDir).filter((x) => x.endsWith(".jsonl")).sort()) dag.set(f.slice(0, -6), read(`dag/${f.slice(0, -6)}`, dagOutputSchema));
   }
-  let run: RunIdentity | undefined;
-  try {
-    run = parseRunDir(dir);
-  } catch (e) {
-    // A system log copied out of the layout is still readable; it just has no identity from its path.
-    if (!(e instanceof RunLayoutError)) throw e;
-    run = undefined;
-  }
+  const run = runIdentityOf(dir);
   const logFile = join(dir, SYSTEM_LOG_FILES.logText);
   return {
     dir,
