@@ -863,6 +863,47 @@ export class ExchangeEngine {
     return { ok: true };
   }
 
+  /**
+   * Moves a resting order of the account to another price with `lots` remaining, at the back of
+   * that level's queue: an amend that gives up time priority, in integers, for a market maker that
+   * re-centres its quotes (the order keeps its id; an `amended` event reports it). Returns false
+   * and changes nothing when the order is not resting for this account, is reduce-only, or when
+   * the new price or quantity would be rejected, would cross the book, or would need more funds
+   * than are free: the caller then cancels and places a new order instead, which trades or
+   * reports the rejection as usual.
+   */
+  requote(account: number, orderId: number, price: number, lots: number): boolean {
+    const rec = this.open.get(orderId);
+    if (rec === undefined || rec.account !== account || rec.handle < 0 || rec.reduceOnly) return false;
+    const st = this.symbols[rec.symbol] as SymbolState;
+    const inst = st.instrument;
+    if (!Number.isSafeInteger(lots) || lots <= 0 || lots < inst.minQtyLots) return false;
+    if (!Number.isSafeInteger(price) || price <= 0 || this.bandCheck(st, price) !== undefined) return false;
+    if (inst.minNotionalUnits > 0 && price * lots * inst.notionalFactor < inst.minNotionalUnits) return false;
+    const book = st.book;
+    const opp = rec.side === BUY ? book.bestAsk() : book.bestBid();
+    if (opp !== NO_PRICE && (rec.side === BUY ? price >= opp : price <= opp)) return false;
+    const acc = this.accounts[account] as Account;
+    const newLock = this.lockNeed(rec, inst, price, lots);
+    const extra = newLock - rec.locked;
+    if (extra > 0 && acc.free(rec.lockAsset) < extra) return false;
+    book.cancel(rec.handle);
+    st.bySlot[rec.slot] = undefined;
+    rec.handle = book.add(rec.side, price, lots, account, rec.id);
+    rec.slot = slotOf(rec.handle);
+    st.bySlot[rec.slot] = rec;
+    acc.locked[rec.lockAsset] = (acc.locked[rec.lockAsset] as number) + extra;
+    rec.locked = newLock;
+    rec.price = price;
+    rec.qty = rec.filled + lots;
+    rec.updatedAt = this.clock.now();
+    if (this.listening && !this.unwanted(EV_AMENDED, account)) {
+      this.emit(EV_AMENDED, account, NO_ACCOUNT, { type: "amended", seq: 0, ts: rec.updatedAt, symbol: inst.symbol, orderId, account, price, qty: rec.qty, remaining: lots, keptPriority: false });
+    }
+    this.flushBook(st);
+    return true;
+  }
+
   /** Sets the leverage an account uses on a perpetual from now on. */
   setLeverage(account: number, symbol: string, leverage: number): OpResult {
     const sym = this.symbolByName.get(symbol);

@@ -426,3 +426,39 @@ describe("integer entry point", () => {
     expect(m.engine.submit({ account: alice, symbol: 42, side: BUY, price: 1000, qty: 100 })).toMatchObject({ ok: false, reason: "unknown_instrument" });
   });
 });
+
+describe("requote (integer amend for market makers)", () => {
+  const setup = (): { m: Market; alice: number; bob: number; a: number; b: number; sym: number } => {
+    const t = twoTraders();
+    const a = t.m.placeOk(t.alice, { symbol: SPOT, side: "buy", type: "limit", price: "100", quantity: "1" });
+    const b = t.m.placeOk(t.bob, { symbol: SPOT, side: "buy", type: "limit", price: "99", quantity: "1" });
+    return { ...t, a, b, sym: t.m.engine.symbolIndex(SPOT) as number };
+  };
+  const level = (m: Market, price: number): number[] => {
+    const book = m.engine.book(m.engine.symbolIndex(SPOT) as number);
+    return book.levelHandles(price).map((h) => book.tagOf(h));
+  };
+
+  it("moves the order (same id) to the back of the new level with the new size, re-pricing its lock", () => {
+    const { m, alice, a, b } = setup();
+    expect(m.engine.requote(alice, a, 990, 2000)).toBe(true);
+    expect(level(m, 1000)).toEqual([]);
+    expect(level(m, 990)).toEqual([b, a]);
+    expect(m.engine.getOrder(a)).toMatchObject({ price: "99", quantity: "2", remaining: "2", status: "new" });
+    expect(m.bal(alice, "USDT")).toEqual({ free: "99802", locked: "198", total: "100000" });
+    expect(ofType(m.events, "amended").at(-1)).toMatchObject({ orderId: a, price: 990, qty: 2000, remaining: 2000, keptPriority: false });
+  });
+
+  it("refuses, changing nothing, what an order could not do: cross, someone else's order, too small, unaffordable", () => {
+    const { m, alice, bob, a } = setup();
+    m.placeOk(bob, { symbol: SPOT, side: "sell", type: "limit", price: "101", quantity: "1" });
+    const before = m.engine.getOrder(a);
+    expect(m.engine.requote(alice, a, 1010, 1000)).toBe(false);
+    expect(m.engine.requote(bob, a, 990, 1000)).toBe(false);
+    expect(m.engine.requote(alice, a, 990, 1)).toBe(false);
+    expect(m.engine.requote(alice, a, 990, 10_000_000)).toBe(false);
+    expect(m.engine.requote(alice, 999_999, 990, 1000)).toBe(false);
+    expect(m.engine.getOrder(a)).toEqual(before);
+    expect(level(m, 1000)).toEqual([a]);
+  });
+});

@@ -1,7 +1,10 @@
 // A market maker that keeps a realistic book around the model price: a number of levels each side,
-// a spread, log-normal sizes, and a periodic refresh. On refresh it cancels only the quotes that
-// left its price grid and adds the missing ones, so resting quotes keep their queue position: an
-// order that joins a level behind them fills only after flow has eaten through them.
+// a spread, log-normal sizes, and a periodic refresh. On refresh it leaves the quotes that are still
+// on its price grid where they are, so resting quotes keep their queue position: an order that
+// joins a level behind them fills only after flow has eaten through them. A quote that left the
+// grid is moved (amended, losing its priority, with a new size) to a level the grid misses, as a
+// real market maker re-prices its orders instead of cancelling one and sending another; quotes
+// left over are cancelled and levels left over get new quotes.
 
 import { z } from "zod";
 import type { Rng } from "../../core/rng.js";
@@ -32,6 +35,8 @@ type Liquidity = z.output<typeof liquiditySchema>;
 
 export interface LiquidityStats {
   quotesPlaced: number;
+  /** Quotes moved to another level by a refresh (an amend: same order, new price and size). */
+  quotesMoved: number;
   quotesCanceled: number;
   rejected: number;
 }
@@ -64,14 +69,23 @@ class QuoteList {
 export class LiquidityProvider {
   private readonly cfg: Liquidity;
   /**
-   * Live quotes per side, in placement order: refresh cancels in that order, as it did when they
-   * were kept in insertion-ordered Maps, so the event stream is unchanged. Typed arrays, because
-   * refresh runs every second for every symbol and must not allocate. A side never holds more than
-   * `levels` quotes: refresh leaves only wanted prices, and a price is quoted at most once.
+   * Live quotes per side: price in ticks and order id. Typed arrays, because refresh runs every
+   * second for every symbol and must not allocate. A side never holds more than `levels` quotes:
+   * refresh leaves only grid prices, and a price is quoted at most once.
    */
   private readonly quotes: [QuoteList, QuoteList];
-  /** Order ids refresh is about to cancel (scratch, in cancel order). */
-  private readonly doomed: Float64Array;
+  /**
+   * Scratch of a refresh, per side: the ids of off-grid quotes inside the new top (toward the other
+   * side) and beyond it, in list order, and the grid levels no quote sits on, nearest first.
+   */
+  private readonly inside: [Float64Array, Float64Array];
+  private readonly beyond: [Float64Array, Float64Array];
+  private readonly missing: [Float64Array, Float64Array];
+  private readonly insideCount = [0, 0];
+  private readonly beyondCount = [0, 0];
+  /** Per side, missing[lo..hi) are the levels still to fill. */
+  private readonly missLo = [0, 0];
+  private readonly missHi = [0, 0];
   /**
    * Per level index of the grid: equal to `stamp` when a kept quote already sits there (scratch;
    * a new stamp per use empties it without clearing).
@@ -91,7 +105,7 @@ export class LiquidityProvider {
   private lastTopAsk = -1;
   /** The order refresh is cancelling right now (-1: none). */
   private cancelling = -1;
-  readonly stats: LiquidityStats = { quotesPlaced: 0, quotesCanceled: 0, rejected: 0 };
+  readonly stats: LiquidityStats = { quotesPlaced: 0, quotesMoved: 0, quotesCanceled: 0, rejected: 0 };
 
   constructor(
     private readonly engine: ExchangeEngine,
@@ -103,7 +117,9 @@ export class LiquidityProvider {
     this.cfg = liquiditySchema.parse(spec);
     const levels = this.cfg.levels;
     this.quotes = [new QuoteList(levels), new QuoteList(levels)];
-    this.doomed = new Float64Array(levels);
+    this.inside = [new Float64Array(levels), new Float64Array(levels)];
+    this.beyond = [new Float64Array(levels), new Float64Array(levels)];
+    this.missing = [new Float64Array(levels), new Float64Array(levels)];
     this.present = new Float64Array(levels);
     this.growth = new Float64Array(levels);
     for (let i = 0; i < levels; i++) this.growth[i] = this.cfg.depthGrowth ** i;
@@ -160,11 +176,18 @@ export class LiquidityProvider {
     }
     this.lastTopBid = topBid;
     this.lastTopAsk = topAsk;
-    // Cancel first, both sides, so new quotes never meet our own stale ones.
-    this.cancelOffGrid(BUY, topBid);
-    this.cancelOffGrid(SELL, topAsk);
-    this.fillGrid(BUY, topBid);
-    this.fillGrid(SELL, topAsk);
+    this.sortOut(BUY, topBid);
+    this.sortOut(SELL, topAsk);
+    // Off-grid quotes inside the new tops first, both sides: they go to the far end of their own
+    // side (away from the other side, so they cross nothing of ours), or are cancelled when no
+    // level is missing. Then the ones beyond the grid move to the missing levels nearest the top,
+    // which no stale quote of ours faces any more. Levels still missing get new quotes.
+    this.moveInside(BUY, topBid);
+    this.moveInside(SELL, topAsk);
+    this.moveBeyond(BUY, topBid);
+    this.moveBeyond(SELL, topAsk);
+    this.fillMissing(BUY, topBid);
+    this.fillMissing(SELL, topAsk);
   }
 
   /** Level index of `price` on the side's grid from `top`, or -1 when the grid does not hold it. */
@@ -182,48 +205,111 @@ export class LiquidityProvider {
     return i;
   }
 
-  private cancelOffGrid(side: Side, top: number): void {
+  /**
+   * Keeps the side's quotes that are on the grid from `top` (in list order), sorts the others into
+   * inside and beyond, and lists the levels no kept quote sits on, nearest the top first.
+   */
+  private sortOut(side: Side, top: number): void {
     const q = this.quotes[side];
     const n = q.count;
+    const inside = this.inside[side];
+    const beyond = this.beyond[side];
+    const present = this.present;
+    const stamp = ++this.stamp;
     let kept = 0;
-    let doomed = 0;
-    // Drop the off-grid quotes from the list first: the cancel events then find nothing to forget.
+    let nIn = 0;
+    let nOut = 0;
     for (let i = 0; i < n; i++) {
       const price = q.price[i] as number;
-      if (this.levelOf(side, top, price) >= 0) {
+      const level = this.levelOf(side, top, price);
+      if (level >= 0) {
         q.price[kept] = price;
         q.id[kept] = q.id[i] as number;
         kept++;
+        present[level] = stamp;
+      } else if (side === BUY ? price > top : price < top) {
+        inside[nIn++] = q.id[i] as number;
       } else {
-        this.doomed[doomed++] = q.id[i] as number;
+        beyond[nOut++] = q.id[i] as number;
       }
     }
     q.count = kept;
-    for (let i = 0; i < doomed; i++) {
-      this.cancelling = this.doomed[i] as number;
-      this.engine.cancelOrder(this.account, this.cancelling);
-      this.cancelling = -1;
-      this.stats.quotesCanceled++;
+    this.insideCount[side] = nIn;
+    this.beyondCount[side] = nOut;
+    const missing = this.missing[side];
+    const spacing = this.spacing;
+    let m = 0;
+    for (let i = 0; i < this.levels; i++) {
+      if (side === BUY && top - i * spacing < 1) break;
+      if (present[i] !== stamp) missing[m++] = i;
+    }
+    this.missLo[side] = 0;
+    this.missHi[side] = m;
+  }
+
+  private moveInside(side: Side, top: number): void {
+    const ids = this.inside[side];
+    const missing = this.missing[side];
+    for (let i = 0, n = this.insideCount[side] as number; i < n; i++) {
+      const id = ids[i] as number;
+      const hi = this.missHi[side] as number;
+      if (hi > (this.missLo[side] as number) && this.move(side, id, top, missing[hi - 1] as number)) this.missHi[side] = hi - 1;
+      else this.cancel(id);
     }
   }
 
-  private fillGrid(side: Side, top: number): void {
-    const q = this.quotes[side];
-    const present = this.present;
-    const stamp = ++this.stamp;
-    for (let i = 0; i < q.count; i++) present[this.levelOf(side, top, q.price[i] as number)] = stamp;
-    const spacing = this.spacing;
-    for (let i = 0; i < this.levels; i++) {
-      const price = side === BUY ? top - i * spacing : top + i * spacing;
-      if (price < 1) break;
-      if (present[i] === stamp) continue;
-      this.place(side, price, i);
+  private moveBeyond(side: Side, top: number): void {
+    const ids = this.beyond[side];
+    const missing = this.missing[side];
+    for (let i = 0, n = this.beyondCount[side] as number; i < n; i++) {
+      const id = ids[i] as number;
+      const lo = this.missLo[side] as number;
+      if (lo < (this.missHi[side] as number) && this.move(side, id, top, missing[lo] as number)) this.missLo[side] = lo + 1;
+      else this.cancel(id);
     }
+  }
+
+  private fillMissing(side: Side, top: number): void {
+    const missing = this.missing[side];
+    const spacing = this.spacing;
+    for (let j = this.missLo[side] as number, hi = this.missHi[side] as number; j < hi; j++) {
+      const level = missing[j] as number;
+      this.place(side, side === BUY ? top - level * spacing : top + level * spacing, level);
+    }
+  }
+
+  /** A quote's size at a level, in lots: log-normal notional, growing away from the top. */
+  private lotsAt(price: number, levelIndex: number): number {
+    const notional = this.rng.logNormal(this.cfg.medianNotional, this.cfg.sizeSigma) * (this.growth[levelIndex] as number);
+    return Math.max(this.inst.minQtyLots, Math.round(notional / (price * this.tick) / this.lot));
+  }
+
+  /**
+   * Moves a quote to a grid level with a new size. False when the engine would not amend it that
+   * way (it would cross someone's order, or be rejected): the caller cancels it, and the level
+   * stays missing for a new quote, which then trades or is rejected as any order would.
+   */
+  private move(side: Side, orderId: number, top: number, levelIndex: number): boolean {
+    const price = side === BUY ? top - levelIndex * this.spacing : top + levelIndex * this.spacing;
+    const lots = this.lotsAt(price, levelIndex);
+    if (!this.engine.requote(this.account, orderId, price, lots)) return false;
+    this.stats.quotesMoved++;
+    const list = this.quotes[side];
+    list.price[list.count] = price;
+    list.id[list.count] = orderId;
+    list.count++;
+    return true;
+  }
+
+  private cancel(orderId: number): void {
+    this.cancelling = orderId;
+    this.engine.cancelOrder(this.account, orderId);
+    this.cancelling = -1;
+    this.stats.quotesCanceled++;
   }
 
   private place(side: Side, price: number, levelIndex: number): void {
-    const notional = this.rng.logNormal(this.cfg.medianNotional, this.cfg.sizeSigma) * (this.growth[levelIndex] as number);
-    const lots = Math.max(this.inst.minQtyLots, Math.round(notional / (price * this.tick) / this.lot));
+    const lots = this.lotsAt(price, levelIndex);
     const o = this.order;
     o.side = side;
     o.price = price;

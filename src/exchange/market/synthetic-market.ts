@@ -49,6 +49,8 @@ export interface SyntheticStats {
   takerOrders: number;
   takerRejected: number;
   quotesPlaced: number;
+  /** Quotes the makers moved to another level (amended) instead of cancelling and re-placing. */
+  quotesMoved: number;
   quotesCanceled: number;
   makerRejected: number;
 }
@@ -110,14 +112,16 @@ export class SyntheticMarket {
 
   get stats(): SyntheticStats {
     let quotesPlaced = 0;
+    let quotesMoved = 0;
     let quotesCanceled = 0;
     let makerRejected = 0;
     for (const d of this.drivers) {
       quotesPlaced += d.lp.stats.quotesPlaced;
+      quotesMoved += d.lp.stats.quotesMoved;
       quotesCanceled += d.lp.stats.quotesCanceled;
       makerRejected += d.lp.stats.rejected;
     }
-    return { takerOrders: this.takerOrders, takerRejected: this.takerRejected, quotesPlaced, quotesCanceled, makerRejected };
+    return { takerOrders: this.takerOrders, takerRejected: this.takerRejected, quotesPlaced, quotesMoved, quotesCanceled, makerRejected };
   }
 
   /**

@@ -112,3 +112,48 @@ describe("queue position", () => {
     expect(engine.getOrder(r.orderId)?.status).toBe("partially_filled");
   });
 });
+
+describe("re-centring", () => {
+  function maker(levels: number) {
+    const clock = new SimulatedClock(START);
+    const engine = new ExchangeEngine({
+      clock,
+      instruments: [{ symbol: "BTC/USDT", kind: "spot", base: "BTC", quote: "USDT", tickSize: "0.1", lotSize: "0.001", makerFee: "0", takerFee: "0" }],
+    });
+    const account = engine.createAccount("maker");
+    engine.deposit(account, "USDT", "10000000");
+    engine.deposit(account, "BTC", "1000");
+    const inst = engine.instrument("BTC/USDT");
+    if (inst === undefined) throw new Error("no instrument");
+    const lp = new LiquidityProvider(engine, inst, account, { levels, halfSpreadBps: 1, medianNotional: 50_000, sizeSigma: 0.5 }, new Rng(5));
+    lp.attach();
+    return { engine, lp, account, book: engine.book(inst.index) };
+  }
+  const ids = (engine: ExchangeEngine, account: number): number[] => engine.openOrders(account).map((o) => o.orderId);
+
+  it("moves off-grid quotes to the missing levels (same orders), leaving kept quotes in place", () => {
+    const { engine, lp, account, book } = maker(5);
+    const prices = (side: typeof BUY | typeof SELL): number[] => book.depth(side, 10).map((l) => l.price);
+    lp.refresh(50_000);
+    const first = ids(engine, account);
+    expect(first).toHaveLength(10);
+    expect(prices(BUY)).toEqual([499_950, 499_949, 499_948, 499_947, 499_946]);
+    const kept = book.levelHandles(499_948);
+    // A few ticks up: the bottom bids and the lowest asks leave the grid and come back at its
+    // other end as the same orders; the quotes still on the grid keep their place.
+    lp.refresh(50_000.3);
+    expect(prices(BUY)).toEqual([499_952, 499_951, 499_950, 499_949, 499_948]);
+    expect(prices(SELL)).toEqual([500_054, 500_055, 500_056, 500_057, 500_058]);
+    expect(lp.stats).toMatchObject({ quotesPlaced: 10, quotesCanceled: 0, rejected: 0 });
+    expect(lp.stats.quotesMoved).toBe(6);
+    expect(ids(engine, account)).toEqual(first);
+    expect(kept).toHaveLength(1);
+    expect(book.levelHandles(499_948)).toEqual(kept);
+    // A jump beyond the whole grid moves every quote.
+    lp.refresh(51_000);
+    expect(lp.stats.quotesMoved).toBe(16);
+    expect(ids(engine, account)).toEqual(first);
+    expect(prices(BUY)[0]).toBe(509_949);
+    expect(prices(SELL)[0]).toBe(510_051);
+  });
+});
