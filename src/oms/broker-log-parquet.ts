@@ -115,7 +115,7 @@ const PARALLEL_MIN_BYTES = 4 << 20;
  * them) and never held whole: a day of a busy run has streams of a million records, which as
  * parsed objects took more memory than the whole run before them.
  */
-export const PARQUET_ROW_GROUP_ROWS = 16_384;
+export const PARQUET_ROW_GROUP_ROWS = 8_192;
 
 function writeStreamParquet(logDir: string, stream: BrokerLogStream, opts: BrokerLogParquetOptions): BrokerLogParquetFile | undefined {
   const file = join(logDir, `${stream}.jsonl`);
