@@ -6,7 +6,7 @@
 import { existsSync } from "node:fs";
 import { Resvg } from "@resvg/resvg-js";
 import type { TopLevelSpec } from "vega-lite";
-import { ChartError, renderVegaLiteSvg } from "./charts/vega-svg.js";
+import { ChartError, renderVegaLiteSvg, UTC_TIME_LABELS } from "./charts/vega-svg.js";
 import type { PnlWindow, PnlWindowKind, PnlWindowPoint } from "./pnl-series.js";
 
 export interface PnlChartOptions {
@@ -135,18 +135,6 @@ function subtitle(window: PnlWindow): string {
   return `${span}  |  after fees ${formatUsd(after)} USD, before fees ${formatUsd(window.totalPnl)} USD, fees ${formatUsd(window.totalFees).slice(1)} USD`;
 }
 
-/** Axis labels by tick granularity, in UTC, 24-hour clock (no AM/PM). */
-const TIME_LABELS = {
-  year: "%Y",
-  quarter: "%b %Y",
-  month: "%b %Y",
-  week: "%b %d",
-  date: "%b %d",
-  hours: "%H:%M",
-  minutes: "%H:%M",
-  seconds: "%H:%M:%S",
-  milliseconds: "%H:%M:%S.%L",
-};
 
 export const NO_DATA_NOTE = "no data: no bar with PnL in this window";
 
@@ -189,7 +177,7 @@ export function pnlChartSpec(model: string, window: PnlWindow, opts: PnlChartOpt
             type: "temporal",
             title: "time (UTC)",
             scale: { type: "utc", ...(window.fromMs !== undefined && window.toMs !== undefined && window.toMs > window.fromMs ? { domain: [window.fromMs, window.toMs] } : {}) },
-            axis: { format: TIME_LABELS, labelOverlap: true, labelFlush: true, tickCount: 8 },
+            axis: { format: UTC_TIME_LABELS, labelOverlap: true, labelFlush: true, tickCount: 8 },
           },
           y: { field: "usd", type: "quantitative", title: "cumulative PnL (USD)", axis: { format: ",.2~f", tickCount: 6 }, scale: { zero: true, nice: true } },
           color: {

@@ -299,17 +299,7 @@ export class Broker {
       this.deps.signal?.throwIfAborted();
       if (this.askFirst.delete(child.clientOrderId)) {
         // A process before us may have sent this very order before it died: adopt it if it exists.
-        const found = await this.findByClientId(child.clientOrderId, st.symbol);
-        if (found === "unknown") {
-          child.status = "unknown";
-          log.append("oms_child_orders", { ...child, event: "unknown_outcome" });
-          return;
-        }
-        if (found !== undefined) {
-          log.append("oms_child_orders", { event: "adopted", clientOrderId: child.clientOrderId });
-          this.acknowledge(st, child, found);
-          return;
-        }
+        if (await this.settleByLookup(st, child, true)) return;
       }
       try {
         const order = await this.deps.client.createOrder(st.symbol, market ? "market" : "limit", spec.side, spec.amount.toNumber(), market ? undefined : Number(spec.limitPrice), { clientOrderId: child.clientOrderId });
@@ -318,19 +308,7 @@ export class Broker {
       } catch (e) {
         const cls = classifyExchangeError(e);
         child.error = errorMessage(e);
-        if (cls === "unknown_outcome") {
-          const found = await this.findByClientId(child.clientOrderId, st.symbol);
-          if (found === "unknown") {
-            // Still unknown: sending again could double the order. Leave it for the wave-end sweep.
-            child.status = "unknown";
-            log.append("oms_child_orders", { ...child, event: "unknown_outcome" });
-            return;
-          }
-          if (found !== undefined) {
-            this.acknowledge(st, child, found);
-            return;
-          }
-        }
+        if (cls === "unknown_outcome" && (await this.settleByLookup(st, child, false))) return;
         if ((cls === "retryable" || cls === "unknown_outcome") && attempt < this.config.submitRetries) {
           log.append("ccxt_child_order_responses", { clientOrderId: child.clientOrderId, symbol: st.symbol, empty: true, id: -1, error: child.error, retry: true });
           await clock.sleepUntil(clock.now() + this.config.retryDelayMs);
@@ -342,6 +320,24 @@ export class Broker {
         return;
       }
     }
+  }
+
+  /**
+   * Asks the exchange for a child by its client id. Settled (true) when the exchange has it (it is
+   * acknowledged, and logged as adopted when `adopted`) or cannot tell: sending again could double
+   * the order, so it is left unknown for the wave-end sweep. False when the exchange has no such order.
+   */
+  private async settleByLookup(st: ParentState, child: ChildOrder, adopted: boolean): Promise<boolean> {
+    const found = await this.findByClientId(child.clientOrderId, st.symbol);
+    if (found === undefined) return false;
+    if (found === "unknown") {
+      child.status = "unknown";
+      this.deps.log.append("oms_child_orders", { ...child, event: "unknown_outcome" });
+      return true;
+    }
+    if (adopted) this.deps.log.append("oms_child_orders", { event: "adopted", clientOrderId: child.clientOrderId });
+    this.acknowledge(st, child, found);
+    return true;
   }
 
   /** Prepares every parent's child of a wave, makes the log durable, then sends them concurrently. */

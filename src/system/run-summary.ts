@@ -14,26 +14,6 @@ export interface PortfolioSeriesBar {
   netWealth: { toFixed(): string };
 }
 
-export interface RunSummary {
-  model: string;
-  mode: string;
-  start: string;
-  end: string;
-  barMinutes: number;
-  barsPlanned: number;
-  barsDone: number;
-  parentOrders: number;
-  parentFills: number;
-  childOrders: number;
-  exchangeTrades: number;
-  totalPnl: number;
-  totalFees: number;
-  finalNetWealth: string | undefined;
-  statistics: SummaryStatistics;
-  warnings: string[];
-  complete: boolean;
-}
-
 /** What a summary needs besides the bars: the run's identity and its counts. */
 export interface RunSummaryFacts {
   model: string;
@@ -49,6 +29,13 @@ export interface RunSummaryFacts {
   exchangeTrades: number;
   warnings: string[];
   complete: boolean;
+}
+
+export interface RunSummary extends RunSummaryFacts {
+  totalPnl: number;
+  totalFees: number;
+  finalNetWealth: string | undefined;
+  statistics: SummaryStatistics;
 }
 
 /** The summary of a run from its per-bar portfolio, for the run itself and for a reader of its log. */
