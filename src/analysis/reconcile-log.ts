@@ -5,9 +5,9 @@
 // loadSystemLog) builds a Decimal for every value of every one of them, which cost seconds and a
 // gigabyte of heap per log. Errors name the file, line and field, as the general loader's do.
 
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
-import { readJsonFile, JsonlError } from "../storage/jsonl.js";
+import { forEachJsonlRecord, readJsonFile, JsonlError } from "../storage/jsonl.js";
 import { runIdentityOf, type RunIdentity } from "../storage/run-layout.js";
 import { SystemLogError, resolveSystemLogDir, type LoggedDagOutput } from "../system/system-log-loader.js";
 import { SYSTEM_LOG_FILES } from "../system/system-log.js";
@@ -173,43 +173,27 @@ export function readReconcileLog(path: string, opts: ReadReconcileLogOptions = {
 }
 
 /**
- * Each record of a JSON-lines file, as the general reader takes them (storage/jsonl.ts readJsonl):
- * a missing file is empty, a corrupt line fails with `<file>:<line>`, a torn last line fails or,
- * when tolerated, ends the file and is reported; `f` names a bad field by throwing a FieldError.
+ * Each record of a JSON-lines file through the shared streaming reader (storage/jsonl.ts: a missing
+ * file is empty, a corrupt line fails with `<file>:<line>`, a torn last line fails or, when
+ * tolerated, ends the file and is reported); `f` names a bad field by throwing a FieldError.
  */
 export function eachRecord(file: string, tolerateTruncatedTail: boolean, truncated: { file: string; line: number }[], f: (r: Record<string, unknown>, line: number) => void): void {
-  if (!existsSync(file)) return;
-  const text = readFileSync(file, "utf8");
-  let start = 0;
-  let line = 0;
-  while (start < text.length) {
-    let end = text.indexOf("\n", start);
-    const torn = end < 0;
-    if (torn) end = text.length;
-    line++;
-    const raw = text.slice(start, end);
-    start = end + 1;
-    let rec: unknown;
-    try {
-      rec = JSON.parse(raw);
-    } catch (e) {
-      if (torn) {
-        if (tolerateTruncatedTail) {
-          truncated.push({ file, line });
-          return;
-        }
-        throw new SystemLogError(`${file}:${line}: truncated record (the run was probably killed mid-write): ${(e as Error).message}`);
+  let tail;
+  try {
+    tail = forEachJsonlRecord(file, { tolerateTruncatedTail }, (rec, line) => {
+      if (rec === null || typeof rec !== "object" || Array.isArray(rec)) throw new SystemLogError(`${file}:${line}: not a JSON object`);
+      try {
+        f(rec as Record<string, unknown>, line);
+      } catch (e) {
+        if (e instanceof FieldError) throw new SystemLogError(`${file}:${line}: field "${e.field}": ${e.message}`);
+        throw e;
       }
-      throw new SystemLogError(`${file}:${line}: corrupt record: ${(e as Error).message}`);
-    }
-    if (rec === null || typeof rec !== "object" || Array.isArray(rec)) throw new SystemLogError(`${file}:${line}: not a JSON object`);
-    try {
-      f(rec as Record<string, unknown>, line);
-    } catch (e) {
-      if (e instanceof FieldError) throw new SystemLogError(`${file}:${line}: field "${e.field}": ${e.message}`);
-      throw e;
-    }
+    }).truncatedTail;
+  } catch (e) {
+    if (e instanceof JsonlError) throw new SystemLogError(e.message);
+    throw e;
   }
+  if (tail !== undefined) truncated.push(tail);
 }
 
 // ---- field checks ----

@@ -134,29 +134,8 @@ export interface JsonlRecords {
 
 /** Reads a JSON-lines file; a corrupt record fails with `<file>:<line>`. A missing file is empty. */
 export function readJsonl(file: string, opts: ReadJsonlOptions = {}): JsonlRecords {
-  if (!existsSync(file)) return { records: [], truncatedTail: undefined };
-  const text = readFileSync(file, "utf8");
-  const lines = text.split("\n");
-  const endsClean = text.endsWith("\n") || text === "";
-  if (lines[lines.length - 1] === "") lines.pop();
   const records: unknown[] = [];
-  let truncatedTail: JsonlRecords["truncatedTail"];
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i] as string;
-    const last = i === lines.length - 1;
-    try {
-      records.push(JSON.parse(line));
-    } catch (e) {
-      if (last && !endsClean) {
-        if (opts.tolerateTruncatedTail === true) {
-          truncatedTail = { file, line: i + 1 };
-          break;
-        }
-        throw new JsonlError(`${file}:${i + 1}: truncated record (the run was probably killed mid-write): ${(e as Error).message}`);
-      }
-      throw new JsonlError(`${file}:${i + 1}: corrupt record: ${(e as Error).message}`);
-    }
-  }
+  const { truncatedTail } = forEachJsonlRecord(file, opts, (r) => records.push(r));
   return { records, truncatedTail };
 }
 
