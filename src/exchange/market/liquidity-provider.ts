@@ -182,10 +182,10 @@ export class LiquidityProvider {
     // side (away from the other side, so they cross nothing of ours), or are cancelled when no
     // level is missing. Then the ones beyond the grid move to the missing levels nearest the top,
     // which no stale quote of ours faces any more. Levels still missing get new quotes.
-    this.moveInside(BUY, topBid);
-    this.moveInside(SELL, topAsk);
-    this.moveBeyond(BUY, topBid);
-    this.moveBeyond(SELL, topAsk);
+    this.moveOffGrid(BUY, topBid, this.inside[BUY], this.insideCount[BUY] as number, true);
+    this.moveOffGrid(SELL, topAsk, this.inside[SELL], this.insideCount[SELL] as number, true);
+    this.moveOffGrid(BUY, topBid, this.beyond[BUY], this.beyondCount[BUY] as number, false);
+    this.moveOffGrid(SELL, topAsk, this.beyond[SELL], this.beyondCount[SELL] as number, false);
     this.fillMissing(BUY, topBid);
     this.fillMissing(SELL, topAsk);
   }
@@ -247,25 +247,23 @@ export class LiquidityProvider {
     this.missHi[side] = m;
   }
 
-  private moveInside(side: Side, top: number): void {
-    const ids = this.inside[side];
+  /**
+   * Moves the side's off-grid quotes listed in `ids` to missing levels, taking the level farthest
+   * from the top (`far`, for quotes inside the new top) or nearest it; a quote with no level left,
+   * or one the engine will not move there, is cancelled.
+   */
+  private moveOffGrid(side: Side, top: number, ids: Float64Array, n: number, far: boolean): void {
     const missing = this.missing[side];
-    for (let i = 0, n = this.insideCount[side] as number; i < n; i++) {
-      const id = ids[i] as number;
-      const hi = this.missHi[side] as number;
-      if (hi > (this.missLo[side] as number) && this.move(side, id, top, missing[hi - 1] as number)) this.missHi[side] = hi - 1;
-      else this.cancel(id);
-    }
-  }
-
-  private moveBeyond(side: Side, top: number): void {
-    const ids = this.beyond[side];
-    const missing = this.missing[side];
-    for (let i = 0, n = this.beyondCount[side] as number; i < n; i++) {
+    for (let i = 0; i < n; i++) {
       const id = ids[i] as number;
       const lo = this.missLo[side] as number;
-      if (lo < (this.missHi[side] as number) && this.move(side, id, top, missing[lo] as number)) this.missLo[side] = lo + 1;
-      else this.cancel(id);
+      const hi = this.missHi[side] as number;
+      if (lo < hi && this.move(side, id, top, missing[far ? hi - 1 : lo] as number)) {
+        if (far) this.missHi[side] = hi - 1;
+        else this.missLo[side] = lo + 1;
+      } else {
+        this.cancel(id);
+      }
     }
   }
 
