@@ -2,7 +2,9 @@
 // every asset with a TWAP parent each bar (1-minute waves), executed by the broker against the
 // embedded venue. Target: the day in <= 5 s wall. The whole run is timed, as a user of
 // `tradeloop broker-experiment` waits for it: engine and market set-up, the 2-minute warm-up, the
-// broker, its log (written to a temporary directory) and the execution-quality summary.
+// broker, its log (written to a temporary directory) and the execution-quality summary. The Parquet
+// copies of the log are not part of the experiment (`tradeloop parquet` or a DAG task writes them
+// after it): they are timed apart and printed beside it.
 //
 // The log digest (SHA-256 over every file of the log directory, names and bytes, in name order) is
 // printed so that a speed change can be checked to leave the output byte-identical.
@@ -12,6 +14,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import { join } from "node:path";
 import { runBrokerExperiment, type BrokerExperimentResult } from "../src/oms/broker-experiment.js";
+import { writeBrokerLogParquetParallel } from "../src/oms/broker-log-parquet.js";
 
 export const BROKER_TARGET_S = 5;
 
@@ -33,6 +36,8 @@ export interface BrokerBenchResult {
    * wall time. On a shared machine it says how much of the wall time was waiting for a core.
    */
   cpuS: number;
+  /** The Parquet copies of the log of the run with the median wall time, written after it. */
+  parquetS: number;
   simHours: number;
   childOrders: number;
   trades: number;
@@ -64,6 +69,7 @@ export function logDigest(dir: string): { digest: string; bytes: number } {
 export async function benchBroker(o: BrokerBenchOptions): Promise<BrokerBenchResult> {
   const wallS: number[] = [];
   const cpuS: number[] = [];
+  const parquetS: number[] = [];
   let last: BrokerExperimentResult | undefined;
   let digest = "";
   let bytes = 0;
@@ -86,6 +92,11 @@ export async function benchBroker(o: BrokerBenchOptions): Promise<BrokerBenchRes
       wallS.push((performance.now() - t0) / 1000);
       const c = process.cpuUsage(c0);
       cpuS.push((c.user + c.system) / 1e6);
+      // The Parquet copies are written after the experiment, as `tradeloop parquet` or a DAG task
+      // does: timed apart, and inside the digest so their bytes are checked too.
+      const t1 = performance.now();
+      await writeBrokerLogParquetParallel(r.logDir);
+      parquetS.push((performance.now() - t1) / 1000);
       const d = logDigest(r.logDir);
       // Every run of the same seed must write the same bytes; a difference is a determinism bug.
       if (run > 0 && d.digest !== digest) throw new Error(`bench broker: run ${run + 1} wrote a different log (digest ${d.digest}, first run ${digest})`);
@@ -109,6 +120,7 @@ export async function benchBroker(o: BrokerBenchOptions): Promise<BrokerBenchRes
     wallS,
     medianWallS,
     cpuS: cpuS[medianRun] as number,
+    parquetS: parquetS[medianRun] as number,
     simHours,
     childOrders: r.childOrders,
     trades: r.trades,

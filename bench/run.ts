@@ -267,6 +267,7 @@ async function main(): Promise<void> {
     broker_day_wall_s: null as number | null,
     broker_wall_s: null as number | null,
     broker_cpu_s: null as number | null,
+    broker_parquet_s: null as number | null,
     broker_sim_hours: null as number | null,
     broker_child_orders: null as number | null,
     broker_trades: null as number | null,
@@ -286,10 +287,11 @@ async function main(): Promise<void> {
         `${fmtInt(b.childOrders)} child orders, ${fmtInt(b.trades)} trades (fills), ${fmtInt(b.parentFills)} parent fills; ` +
         `target <= ${BROKER_TARGET_S} s per day met: ${b.targetMet ? "yes" : "no"}`,
     );
-    console.log(`broker log: ${fmtInt(b.logBytes)} bytes, sha256 ${b.logDigest}${b.logDir === undefined ? " (deleted)" : ` in ${b.logDir}`}`);
+    console.log(`broker log: ${fmtInt(b.logBytes)} bytes, sha256 ${b.logDigest}${b.logDir === undefined ? " (deleted)" : ` in ${b.logDir}`}; its Parquet copies, written after the run (tradeloop parquet), took ${b.parquetS.toFixed(2)} s apart`);
     result.broker_day_wall_s = Math.round(dayWall * 1000) / 1000;
     result.broker_wall_s = Math.round(b.medianWallS * 1000) / 1000;
     result.broker_cpu_s = Math.round(b.cpuS * 1000) / 1000;
+    result.broker_parquet_s = Math.round(b.parquetS * 1000) / 1000;
     result.broker_sim_hours = b.simHours;
     result.broker_child_orders = b.childOrders;
     result.broker_trades = b.trades;

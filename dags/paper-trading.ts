@@ -1,10 +1,12 @@
 // `paper_trading.<model>`: every day at 00:00 UTC, one ~24-hour paper-trading session of the model
 // over the day ahead, on the real clock, against the embedded venue's live market; then the
-// reconciliation of the session, its PnL charts, and their publication. The session is retried
+// reconciliation of the session, its PnL charts, their publication, and the Parquet copies of its
+// broker log. The session is retried
 // from its last checkpoint if its worker dies.
 
 import { defineDag, task, type DagDefinition } from "../src/orchestration/dag.js";
 import { runSystemTask } from "../jobs/run-system.js";
+import { brokerLogParquetTask } from "../jobs/broker-log-parquet.js";
 import { reconcileTask } from "../jobs/reconcile.js";
 import { plotPnlTask } from "../jobs/plot-pnl.js";
 import { publishPnlTask } from "../jobs/publish-pnl.js";
@@ -33,6 +35,9 @@ export function paperTradingDag(model: string): DagDefinition {
       // Charts are drawn whether or not the reconciliation passed or ran: investors see the PnL.
       task({ id: "plot_pnl", handler: plotPnlTask, upstream: ["reconcile"], triggerRule: "all_done", retries: 1, timeoutMs: HOUR }),
       task({ id: "publish_pnl", handler: publishPnlTask, upstream: ["plot_pnl"], retries: 3, retryBackoffMs: 10_000, timeoutMs: HOUR }),
+      // Last, and whatever publishing did: the copies are for later analysis (a task may feed only
+      // one downstream task, so they cannot branch off run_system).
+      task({ id: "broker_log_parquet", handler: brokerLogParquetTask, upstream: ["publish_pnl"], triggerRule: "all_done", retries: 1, timeoutMs: HOUR }),
     ],
     onRunSuccess: markRunDirSuccess,
   });

@@ -8,6 +8,7 @@ import { compactUtc } from "../src/core/timestamp.js";
 export const brokerExperimentTask: TaskHandler = async (ctx) => {
   const { outDir: _ignored, ...args } = ctx.conf as BrokerExperimentArgs & { outDir?: unknown };
   const outDir = join(ctx.dataRoot, "broker_experiment", compactUtc(ctx.logicalStart));
-  const r = await runBrokerExperiment({ ...args, outDir } as BrokerExperimentArgs);
+  // A DAG experiment is read later, column-wise: its Parquet copies are written with it.
+  const r = await runBrokerExperiment({ ...args, outDir } as BrokerExperimentArgs, undefined, { parquet: true });
   return { logDir: r.logDir, parentOrders: r.parentOrders, childOrders: r.childOrders, fillRate: r.summary.fillRate, slippageBps: r.summary.slippageBps };
 };

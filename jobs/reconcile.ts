@@ -6,8 +6,9 @@
 import { z } from "zod";
 import { reconcileRunAt } from "../src/analysis/reconcile-at.js";
 import { RUN_TIMESTAMP, type ReconcileOptionsInput } from "../src/analysis/reconcile.js";
-import type { TaskContext, TaskHandler } from "../src/orchestration/task.js";
+import type { TaskHandler } from "../src/orchestration/task.js";
 import { ConfigError, formatIssues } from "../src/system/config.js";
+import { upstreamRunDir } from "./upstream-run-dir.js";
 
 const confSchema = z
   .object({
@@ -16,8 +17,6 @@ const confSchema = z
     reconcile: z.record(z.string(), z.unknown()).optional(),
   })
   .passthrough();
-
-const upstreamSchema = z.object({ runDir: z.string().min(1) }).passthrough();
 
 export interface ReconcileTaskOutput {
   verdict: "pass" | "fail";
@@ -28,23 +27,8 @@ export interface ReconcileTaskOutput {
   published: string[];
 }
 
-/** The run to reconcile: the upstream run_system task's output, else conf.runDir. */
-export function reconcileTarget(ctx: TaskContext): string {
-  const where = `dag ${ctx.dagId} task ${ctx.taskId}`;
-  const up = ctx.upstream["run_system"];
-  if (up !== undefined) {
-    const r = upstreamSchema.safeParse(up);
-    if (!r.success) throw new ConfigError(formatIssues(`${where}: upstream run_system output`, r.error));
-    return r.data.runDir;
-  }
-  const c = confSchema.safeParse(ctx.conf);
-  if (!c.success) throw new ConfigError(formatIssues(`${where} conf`, c.error));
-  if (c.data.runDir === undefined) throw new ConfigError(`${where}: no run to reconcile: the DAG has no run_system task upstream and conf.runDir is not set`);
-  return c.data.runDir;
-}
-
 export const reconcileTask: TaskHandler = async (ctx) => {
-  const runDir = reconcileTarget(ctx);
+  const runDir = upstreamRunDir(ctx, "reconcile");
   const c = confSchema.safeParse(ctx.conf);
   if (!c.success) throw new ConfigError(formatIssues(`dag ${ctx.dagId} task ${ctx.taskId} conf`, c.error));
   const options = { ...(c.data.reconcile ?? {}), ...(c.data.runTimestamp === undefined ? {} : { runTimestamp: c.data.runTimestamp }) } as ReconcileOptionsInput;

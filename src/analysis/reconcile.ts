@@ -287,7 +287,7 @@ export async function reconcileRun(runDir: string, optionsInput: ReconcileOption
   let simResult;
   try {
     // The sim is compared from its JSON-lines logs: the Parquet copies of its broker log are not read.
-    simResult = await runSystem(simCfg, { given: simGiven, brokerLogParquet: false, ...(runKey === undefined ? {} : { runKey }) });
+    simResult = await runSystem(simCfg, { given: simGiven, ...(runKey === undefined ? {} : { runKey }) });
   } catch (e) {
     throw new ReconcileError(`reconcile ${runRoot}: the simulation on ${marketDataDir} failed: ${(e as Error).message}`, { cause: e });
   }

@@ -23,7 +23,8 @@ export function registerBrokerExperiment(program: Command): void {
     .option("--seed <n>", "random seed", positiveInt("--seed"), 1)
     .option("--start <time>", "simulated start (UTC)", utcTime, Date.UTC(2024, 0, 2))
     .option("--out <dir>", "output root", "storage/broker_experiment")
-    .action(async (o: { bars: number; barMinutes: number; assets: number; ordersPerBar: number; maxNotional: number; durationMinutes: number; frequencySeconds: number; passivity: number; dynamic?: boolean; seed: number; start: number; out: string }) => {
+    .option("--parquet", "also write the Parquet copies of the large streams at the end (later: tradeloop parquet <dir>)")
+    .action(async (o: { parquet?: boolean; bars: number; barMinutes: number; assets: number; ordersPerBar: number; maxNotional: number; durationMinutes: number; frequencySeconds: number; passivity: number; dynamic?: boolean; seed: number; start: number; out: string }) => {
       const bar = new SingleBar({ format: "bars {bar} {value}/{total} | sim {sim} | {rate} bars/s", hideCursor: true, noTTYOutput: true, notTTYSchedule: 2000, stream: process.stderr });
       const t0 = performance.now();
       bar.start(o.bars, 0, { sim: new Date(o.start).toISOString().slice(0, 16), rate: "0" });
@@ -34,6 +35,7 @@ export function registerBrokerExperiment(program: Command): void {
           childSizing: o.dynamic === true ? "dynamic" : "static", start: o.start, outDir: o.out,
         },
         (done, _total, sim) => bar.update(done, { sim: new Date(sim).toISOString().slice(0, 16), rate: (done / ((performance.now() - t0) / 1000)).toFixed(1) }),
+        { parquet: o.parquet === true },
       );
       bar.stop();
       const s = r.summary;
@@ -48,7 +50,7 @@ export function registerBrokerExperiment(program: Command): void {
           "Per wave:",
           formatTable(["wave", "children", "fill rate", "maker share"], s.perWave.map((w) => [String(w.wave), String(w.children), fmt(w.fillRate * 100, 1) + "%", fmt(w.makerShare * 100, 1) + "%"])),
           "",
-          `Broker log: ${r.logDir}`,
+          `Broker log: ${r.logDir}${o.parquet === true ? " (with Parquet copies)" : ""}`,
         ].join("\n") + "\n",
       );
     });

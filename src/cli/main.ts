@@ -4,6 +4,7 @@
 import { Command } from "commander";
 import { registerBrokerExperiment } from "./broker-experiment-command.js";
 import { positiveInt, utcTime } from "./parse.js";
+import { registerParquet } from "./parquet-command.js";
 import { registerPnl } from "./pnl-command.js";
 import { registerDags } from "./dags-command.js";
 import { registerDemo, registerRun } from "./run-command.js";
@@ -35,6 +36,7 @@ export function buildProgram(): Command {
   registerBrokerExperiment(program);
   registerRun(program);
   registerShow(program);
+  registerParquet(program);
   registerReconcile(program);
   registerDemo(program);
   registerPnl(program);

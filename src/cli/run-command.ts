@@ -40,6 +40,7 @@ interface RunFlags {
   grossExposure?: number;
   flattenAtEnd?: boolean;
   confirmProd?: boolean;
+  parquet?: boolean;
 }
 
 function collect(v: string, prev: string[]): string[] {
@@ -99,11 +100,11 @@ export function givenConfig(f: RunFlags): { given: Record<string, unknown>; wher
   return { given: g, where: f.config ?? "flags" };
 }
 
-export async function runWithProgress(given: unknown, where: string, opts: { replaceExisting?: boolean } = {}): Promise<RunSystemResult> {
+export async function runWithProgress(given: unknown, where: string, opts: { replaceExisting?: boolean; parquet?: boolean } = {}): Promise<RunSystemResult> {
   const cfg = resolveConfig(given, where);
   const progress = barProgress(`${cfg.model.name} ${cfg.mode}`, Math.round((cfg.end - cfg.start) / (cfg.barMinutes * 60_000)), cfg.start);
   try {
-    return await runSystem(cfg, { given, onBar: (done, _total, t) => progress.update(done, t), replaceExisting: opts.replaceExisting });
+    return await runSystem(cfg, { given, onBar: (done, _total, t) => progress.update(done, t), replaceExisting: opts.replaceExisting, brokerLogParquet: opts.parquet === true });
   } finally {
     progress.stop();
   }
@@ -135,9 +136,10 @@ export function registerRun(program: Command): void {
     .option("--gross-exposure <usdt>", "gross exposure budget", positiveNumber("--gross-exposure"))
     .option("--flatten-at-end", "close all positions with reduce-only orders when the run ends")
     .option("--confirm-prod", "required to start a prod run: it trades real money")
+    .option("--parquet", "also write the broker log's Parquet copies at the end (later: tradeloop parquet <run-dir>)")
     .action(async (f: RunFlags) => {
       const { given, where } = givenConfig(f);
-      const r = await runWithProgress(given, where);
+      const r = await runWithProgress(given, where, { parquet: f.parquet === true });
       process.stdout.write(formatRunSummary(r.summary, r.runDir) + `\nwall ${(r.wallMs / 1000).toFixed(2)} s\n`);
     });
 }

@@ -53,7 +53,20 @@ export interface BrokerExperimentResult {
 
 const WARMUP_MS = 2 * 60_000;
 
-export async function runBrokerExperiment(raw: BrokerExperimentArgs, onBar?: (done: number, total: number, simTime: number) => void): Promise<BrokerExperimentResult> {
+export interface BrokerExperimentOptions {
+  /**
+   * Write the Parquet copies of the large streams when the experiment ends (default false: they
+   * can be written later with `tradeloop parquet`, see broker-log-parquet.ts). Not an argument of
+   * the experiment: the log is the same either way.
+   */
+  parquet?: boolean;
+}
+
+export async function runBrokerExperiment(
+  raw: BrokerExperimentArgs,
+  onBar?: (done: number, total: number, simTime: number) => void,
+  opts: BrokerExperimentOptions = {},
+): Promise<BrokerExperimentResult> {
   const args = brokerExperimentSchema.parse(raw);
   const wallStart = performance.now();
   const barMs = args.barMinutes * 60_000;
@@ -136,7 +149,7 @@ export async function runBrokerExperiment(raw: BrokerExperimentArgs, onBar?: (do
   const out = new BrokerLogWriter(logDir);
   out.writeJson("execution_quality.json", { summary, childOrders, parentOrders: executions.length, parentFills });
   out.close();
-  await writeBrokerLogParquetParallel(logDir);
+  if (opts.parquet === true) await writeBrokerLogParquetParallel(logDir);
   return result;
 }
 

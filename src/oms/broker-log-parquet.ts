@@ -1,6 +1,13 @@
 // Parquet copies of the large broker-log streams (trades, child orders, bid/ask, order states,
-// parent fills), written beside their JSON-lines originals when a log is closed, for column-wise
-// analysis in pandas/DuckDB. The JSONL stays the source of truth; a copy can always be rebuilt.
+// parent fills), written beside their JSON-lines originals after a run, for column-wise analysis in
+// pandas/DuckDB. The JSONL stays the source of truth; a copy can always be rebuilt.
+//
+// When: not inside the run. A copy is a second full read of the stream plus the encoding, about as
+// much CPU as a fifth of a simulated day's run, and nothing in the run or in the analyses of this
+// product reads it. So the DAGs write the copies in their own `broker_log_parquet` task after
+// `run_system` (beside the reconciliation, on the other core), `tradeloop parquet <run>` writes them
+// for any finished run, and `tradeloop run --parquet` / `broker-experiment --parquet` write them at
+// the end of the run for a user who wants them right away.
 //
 // Flattening (one flat table per stream, one column per scalar field):
 // - nested objects are flattened into dotted column names: `trade.fee.cost`;
@@ -105,6 +112,17 @@ export async function writeBrokerLogParquetParallel(logDir: string, opts: Broker
   const theirs = await fromWorker;
   const byStream = new Map([...mine, ...theirs].map((f) => [f.stream, f]));
   return streams.flatMap((s) => byStream.get(s) ?? []);
+}
+
+/**
+ * The broker-log folder of `path`: a run directory (`<run>/system_log_dir/broker_log`), a system log
+ * directory, a broker experiment's `<start>.<end>/` folder, or the broker-log folder itself.
+ */
+export function locateBrokerLogDir(path: string): string {
+  const candidates = [path, join(path, "broker_log"), join(path, "system_log_dir", "broker_log")];
+  const found = candidates.find((dir) => BROKER_LOG_PARQUET_STREAMS.some((s) => existsSync(join(dir, `${s}.jsonl`))));
+  if (found === undefined) throw new BrokerLogError(`${path}: no broker log here (looked for ${BROKER_LOG_PARQUET_STREAMS.map((s) => `${s}.jsonl`).join(", ")} in it, in broker_log/ and in system_log_dir/broker_log/)`);
+  return found;
 }
 
 /** Below this many JSONL bytes for the second thread, starting it costs more than it saves. */

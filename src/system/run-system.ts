@@ -38,8 +38,9 @@ export interface RunSystemOptions {
   /** Stops the run (no further order is placed) when aborted: a timeout, a hand-off, a lost lock. */
   signal?: AbortSignal;
   /**
-   * Write the Parquet copies of the large broker-log streams at the end (default true). A throwaway
-   * run, such as reconciliation's re-simulation, skips them: they only serve later column-wise reading.
+   * Write the Parquet copies of the large broker-log streams at the end (default false). They only
+   * serve later column-wise reading, so the DAGs write them in a task of their own after the run
+   * (see broker-log-parquet.ts); `tradeloop run --parquet` asks for them here.
    */
   brokerLogParquet?: boolean;
 }
@@ -164,7 +165,7 @@ export async function runSystem(cfg: SystemConfig, opts: RunSystemOptions = {}):
     recorder.close();
     brokerLog.close();
   }
-  if (opts.brokerLogParquet !== false) await writeBrokerLogParquetParallel(writer.brokerLogDir);
+  if (opts.brokerLogParquet === true) await writeBrokerLogParquetParallel(writer.brokerLogDir);
   writer.flush();
   // A restored run's earlier bars were done by another process: its summary comes from the log.
   const whole = restore === undefined ? undefined : loadSystemLog(logDir);

@@ -1,11 +1,12 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { runBrokerExperiment } from "../../src/oms/broker-experiment.js";
 import { BrokerLogError, loadStream, type BrokerLogStream } from "../../src/oms/broker-log.js";
-import { BROKER_LOG_PARQUET_STREAMS, readBrokerLogParquet, writeBrokerLogParquet, writeBrokerLogParquetParallel } from "../../src/oms/broker-log-parquet.js";
+import { BROKER_LOG_PARQUET_STREAMS, locateBrokerLogDir, readBrokerLogParquet, writeBrokerLogParquet, writeBrokerLogParquetParallel } from "../../src/oms/broker-log-parquet.js";
 import { readParquetTable, type ParquetCell, type ParquetColumnType } from "../../src/storage/parquet-table.js";
 
 const tmp = (): string => mkdtempSync(join(tmpdir(), "tl-blog-pq-"));
@@ -160,6 +161,32 @@ describe("broker log parquet copies", () => {
     // A bad record in the worker's half is reported with its file and line, as in this thread.
     writeFileSync(join(dir, "bid_ask.jsonl"), Array.from({ length: 60_000 }, (_, i) => (i === 59_000 ? "{oops\n" : row(i, "b"))).join(""));
     await expect(writeBrokerLogParquetParallel(dir)).rejects.toThrow(new BrokerLogError(`${join(dir, "bid_ask.jsonl")}:59001: corrupt record: Expected property name or '}' in JSON at position 1`));
+  });
+
+  it("finds the broker log of a run directory, a system log directory, an experiment folder or the log itself", async () => {
+    const logDir = await experimentLog(4);
+    // An experiment writes <out>/<start>.<end>/broker_log and no copies unless asked.
+    expect(existsSync(join(logDir, "ccxt_trades.parquet"))).toBe(false);
+    expect(locateBrokerLogDir(logDir)).toBe(logDir);
+    expect(locateBrokerLogDir(join(logDir, ".."))).toBe(logDir);
+    const run = tmp();
+    const inRun = join(run, "system_log_dir", "broker_log");
+    mkdirSync(inRun, { recursive: true });
+    writeFileSync(join(inRun, "oms_fills.jsonl"), "");
+    expect(locateBrokerLogDir(run)).toBe(inRun);
+    expect(locateBrokerLogDir(join(run, "system_log_dir"))).toBe(inRun);
+    // `tradeloop parquet <folder>` writes the copies the DAG task writes.
+    const cli = spawnSync(process.execPath, ["--import", "tsx", "src/cli/main.ts", "parquet", join(logDir, "..")], { encoding: "utf8" });
+    expect(cli.status, cli.stderr).toBe(0);
+    for (const s of BROKER_LOG_PARQUET_STREAMS) {
+      expect(cli.stdout).toContain(join(logDir, `${s}.parquet`));
+      expect((await readParquetTable(join(logDir, `${s}.parquet`))).numRows).toBe(loadStream(logDir, s).records.length);
+    }
+    const bad = spawnSync(process.execPath, ["--import", "tsx", "src/cli/main.ts", "parquet", tmp()], { encoding: "utf8" });
+    expect(bad.status).not.toBe(0);
+    expect(bad.stderr).toMatch(/no broker log here/);
+    const empty = tmp();
+    expect(() => locateBrokerLogDir(empty)).toThrow(new BrokerLogError(`${empty}: no broker log here (looked for ccxt_trades.jsonl, oms_child_orders.jsonl, bid_ask.jsonl, ccxt_fills.jsonl, oms_fills.jsonl in it, in broker_log/ and in system_log_dir/broker_log/)`));
   });
 
   it("writes nothing for an empty or missing stream and names a record it cannot flatten", async () => {

@@ -10,6 +10,7 @@ import { loadDags } from "../../dags/index.js";
 import { FileRunStore } from "../../src/orchestration/file-run-store.js";
 import { LocalExecutor } from "../../src/orchestration/local-executor.js";
 import { Orchestrator } from "../../src/orchestration/orchestrator.js";
+import { readBrokerLogParquet } from "../../src/oms/broker-log-parquet.js";
 import { openStore } from "../../src/storage/open-store.js";
 import { openRunDir } from "../../src/storage/run-store.js";
 import { loadSystemLog } from "../../src/system/system-log-loader.js";
@@ -60,12 +61,21 @@ describe("run directories on S3", () => {
     const keys = await store.list(RUN);
     expect(keys).toContain(`${RUN}/_SUCCESS`);
     expect(keys).toContain(`${RUN}/system_log_dir/portfolio.jsonl`);
+    // The Parquet copies are written by their own task after the run and go up with the run.
+    const pq = run?.tasks["broker_log_parquet"];
+    expect(pq?.state).toBe("success");
+    const copies = (pq?.output as { files: { stream: string; rows: number }[] }).files;
+    expect(copies.map((f) => f.stream)).toEqual(["ccxt_trades", "oms_child_orders", "bid_ask", "ccxt_fills", "oms_fills"]);
+    for (const f of copies) expect(keys).toContain(`${RUN}/system_log_dir/broker_log/${f.stream}.parquet`);
     const local = await openRunDir(`s3://runs/team-a/${RUN}`, mkdtempSync(join(tmpdir(), "tl-cache-")));
     const fromS3 = loadSystemLog(join(local, "system_log_dir"));
     const fromDisk = loadSystemLog(join(root, RUN, "system_log_dir"));
     expect(fromS3.portfolio.length).toBe(37);
     expect(fromS3.portfolio.at(-1)?.netWealth.toFixed()).toBe(fromDisk.portfolio.at(-1)?.netWealth.toFixed());
     expect(readFileSync(join(local, "system_log_dir", "summary.json"), "utf8")).toBe(readFileSync(join(root, RUN, "system_log_dir", "summary.json"), "utf8"));
+    const fills = await readBrokerLogParquet(join(local, "system_log_dir", "broker_log"), "oms_fills");
+    expect(fills?.length).toBe(copies.find((f) => f.stream === "oms_fills")?.rows);
+    expect(fills?.length).toBe(fromDisk.fills.length);
   });
 
   it("a missing bucket fails the task, retried by its policy, with an error naming the bucket", async () => {

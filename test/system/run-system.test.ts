@@ -55,6 +55,8 @@ describe("system run (simulation against the embedded venue)", () => {
       expect(files).toContain(f);
     }
     expect(files.some((f) => /^market_data\/ohlcv\/ohlcv_20240102\.csv$/.test(f))).toBe(true);
+    // The broker log's Parquet copies are not written inside the run (a DAG task writes them after).
+    expect(files.filter((f) => f.startsWith("broker_log/") && f.endsWith(".parquet"))).toEqual([]);
     const log = loadSystemLog(r.runDir);
     expect(log.portfolio).toHaveLength(25);
     expect(log.targets).toHaveLength(24);
