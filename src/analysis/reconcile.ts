@@ -19,7 +19,6 @@ import { JsonlError, readJsonFile, writeJsonAtomic, writeTextAtomic } from "../s
 import { runSegments, SYSTEM_LOG_DIR, type RunIdentity } from "../storage/run-layout.js";
 import { ConfigError, formatIssues, resolveConfig } from "../system/config.js";
 import { getModel } from "../system/model-registry.js";
-import { runSystem } from "../system/run-system.js";
 import { resolveSystemLogDir, SystemLogError, type LoggedDagOutput } from "../system/system-log-loader.js";
 import { SYSTEM_LOG_FILES } from "../system/system-log.js";
 import { targetConfigSchema } from "../system/targets.js";
@@ -46,6 +45,7 @@ import {
 } from "./reconcile-compare.js";
 import { dec, eachRecord, num, readReconcileLog, type LogFill, type LogPortfolioBar, type ReconcileLog } from "./reconcile-log.js";
 import { renderReconciliationReport, type ReportSeries } from "./reconciliation-report.js";
+import { runSimulationInWorker } from "./reconcile-sim.js";
 import { barMarksFromRecording, buildResearchPortfolio, type MarkAsset, type ResearchPortfolio } from "./research-portfolio.js";
 import { parentRows, runExecution, runTiming, waveFills, type Distribution, type ParentRow, type RunExecution, type RunTiming } from "./run-execution.js";
 import { summaryStatistics, type SummaryStatistics } from "./statistics.js";
@@ -237,10 +237,12 @@ export async function reconcileRun(runDir: string, optionsInput: ReconcileOption
   const say = deps.progress ?? (() => undefined);
   const runTimestamp = opts.runTimestamp ?? (deps.now === undefined ? undefined : compactUtc(deps.now()));
   if (runTimestamp === undefined) throw new ReconcileError("reconcile: no run timestamp: pass options.runTimestamp (YYYYMMDD_HHMMSS) or a clock");
+  const stamp: string = runTimestamp;
 
-  // Only the config is read before the simulation: the logs are loaded after it, one at a time, and
-  // reduced to what the comparisons need, so the simulation and the comparisons never carry two
-  // whole logs in memory (on a day of 1-minute bars that was most of the time, in the collector).
+  // Only the config is read before the simulation starts on a worker thread. This thread then loads
+  // the run's log while the simulation runs, then the simulation's log: one at a time, each reduced
+  // to what the comparisons need, so this thread never carries two whole logs in memory (on a day of
+  // 1-minute bars that was most of the time, in the collector).
   say(`reading the config of ${runDir}`);
   const logDir = resolveSystemLogDir(runDir);
   const cfgFile = join(logDir, SYSTEM_LOG_FILES.configResolved);
@@ -259,7 +261,7 @@ export async function reconcileRun(runDir: string, optionsInput: ReconcileOption
   const marketDataDir = join(logDir, SYSTEM_LOG_FILES.marketData);
   const brokerLogDir = join(logDir, SYSTEM_LOG_FILES.brokerLog);
 
-  // ---- (a) the simulation over the recorded market data ----
+  // ---- (a) the simulation over the recorded market data, started on a worker thread ----
   const replaysRunBroker = cfg.broker.kind === "instant_fill";
   const simBroker = { kind: "instant_fill" as const, feeRate: replaysRunBroker ? (cfg.broker.feeRate ?? opts.simFeeRate) : opts.simFeeRate };
   const simNote = replaysRunBroker
@@ -276,132 +278,145 @@ export async function reconcileRun(runDir: string, optionsInput: ReconcileOption
     confirmProd: false,
     outputRoot: simRoot,
   };
-  let simCfg;
+  const simWhere = `${cfgFile} (as a simulation)`;
   try {
-    simCfg = resolveConfig(simGiven, `${cfgFile} (as a simulation)`);
+    resolveConfig(simGiven, simWhere);
   } catch (e) {
     if (e instanceof ConfigError) throw new ReconcileError(`reconcile ${runRoot}: the run's config cannot be re-run as a simulation:\n${e.message}`);
     throw e;
   }
-  say(`simulating ${cfg.model.name} ${cfg.start} .. ${cfg.end} on the recorded market data (${simBroker.kind})`);
-  let simResult;
+  say(`simulating ${cfg.model.name} ${cfg.start} .. ${cfg.end} on the recorded market data (${simBroker.kind}), on a worker thread`);
+  const simRun = runSimulationInWorker(simGiven, simWhere, runKey);
   try {
-    // The sim is compared from its JSON-lines logs: the Parquet copies of its broker log are not read.
-    simResult = await runSystem(simCfg, { given: simGiven, ...(runKey === undefined ? {} : { runKey }) });
-  } catch (e) {
-    throw new ReconcileError(`reconcile ${runRoot}: the simulation on ${marketDataDir} failed: ${(e as Error).message}`, { cause: e });
+    return await compareWithSimulation();
+  } finally {
+    await simRun.cancel();
   }
 
-  // ---- each log, reduced to what is compared ----
-  const th = opts.thresholds;
-  const gateExecution = replaysRunBroker || opts.gateExecutionDifferences;
-  const diffs = new DifferenceList(opts.maxListedDifferences);
-  const model = await getModel(cfg.model.name);
-  say("loading the run's log and the simulation's log");
-  const p = readProd(logDir, brokerLogDir, model.predictionNode, diffs);
-  const { prod, symbolOf, universe } = p;
-  const sim = reduceLog(readReconcileLog(simResult.systemLogDir), symbolOf, { measured: false });
-  sim.parents = [];
+  // Everything after the start of the simulation: the run's log and the research portfolio while it
+  // runs, then the simulation's log and the comparisons.
+  async function compareWithSimulation(): Promise<ReconciliationResult> {
+    // ---- the run's log, reduced to what is compared ----
+    const th = opts.thresholds;
+    const gateExecution = replaysRunBroker || opts.gateExecutionDifferences;
+    const diffs = new DifferenceList(opts.maxListedDifferences);
+    const model = await getModel(cfg.model.name);
+    say("loading the run's log");
+    const p = readProd(logDir, brokerLogDir, model.predictionNode, diffs);
+    const { prod, symbolOf, universe } = p;
 
-  // ---- (b) the research portfolio from the predictions ----
-  say("computing the research portfolio");
-  const markets = readMarkets(marketDataDir);
-  const markAssets: MarkAsset[] = universe.map((a) => {
-    const m = markets[a.symbol];
-    if (m === undefined) throw new ReconcileError(`${join(marketDataDir, MARKETS_FILE)}: no market for ${a.symbol}, which the run traded`);
-    return { ...a, priceStep: new Decimal(m.precision.price) };
-  });
-  const timestamps = prod.portfolio.map((b) => b.timestamp);
-  const research = buildResearchPortfolio({
-    timestamps,
-    universe,
-    predictions: p.predictions,
-    volatility: p.volatility,
-    marks: await barMarksFromRecording(marketDataDir, markAssets, timestamps),
-    targets: cfg.targets,
-    initialCash: cfg.initialCash,
-  });
+    // ---- (b) the research portfolio from the predictions ----
+    say("computing the research portfolio");
+    const markets = readMarkets(marketDataDir);
+    const markAssets: MarkAsset[] = universe.map((a) => {
+      const m = markets[a.symbol];
+      if (m === undefined) throw new ReconcileError(`${join(marketDataDir, MARKETS_FILE)}: no market for ${a.symbol}, which the run traded`);
+      return { ...a, priceStep: new Decimal(m.precision.price) };
+    });
+    const timestamps = prod.portfolio.map((b) => b.timestamp);
+    const research = buildResearchPortfolio({
+      timestamps,
+      universe,
+      predictions: p.predictions,
+      volatility: p.volatility,
+      marks: await barMarksFromRecording(marketDataDir, markAssets, timestamps),
+      targets: cfg.targets,
+      initialCash: cfg.initialCash,
+    });
 
-  // ---- comparisons ----
-  say("comparing prod, sim and research");
-  const modelOutputs = compareModelOutputs(prod.dag, sim.dag, { names: ["prod", "sim"], tolerancePct: th.modelOutputPct, differences: diffs, gated: true });
-  const fills = compareFills(prod.fills, sim.fills, { names: ["prod", "sim"], symbolOf, tolerancePct: th.portfolioPct, differences: diffs, gated: gateExecution });
-  const portfolio = [
-    comparePortfolios(prod.portfolio, sim.portfolio, { names: ["prod", "sim"], symbolOf, tolerancePct: th.portfolioPct, differences: diffs, gated: gateExecution }),
-    comparePortfolios(prod.portfolio, research.bars, { names: ["prod", "research"], symbolOf, tolerancePct: th.portfolioPct }),
-    comparePortfolios(sim.portfolio, research.bars, { names: ["sim", "research"], symbolOf, tolerancePct: th.portfolioPct }),
-  ];
-  const correlation = {
-    prod_vs_sim: pnlCorrelation(prod.portfolio, sim.portfolio),
-    prod_vs_research: pnlCorrelation(prod.portfolio, research.bars),
-    sim_vs_research: pnlCorrelation(sim.portfolio, research.bars),
-  };
-  const statistics = {
-    prod: sideStatistics(prod.portfolio, barMs),
-    sim: sideStatistics(sim.portfolio, barMs),
-    research: sideStatistics(research.bars, barMs),
-  };
-  const { complete, incompleteWhy, logConsistency } = p;
-  const checks = verdictChecks({ th, gateExecution, complete, incompleteWhy, logConsistency, modelOutputs, fills, portfolio: portfolio[0] as PortfolioComparison, correlation, prodExec: prod.execution, simExec: sim.execution, prodTiming: prod.timing, diffs });
-  const failed = checks.filter((c) => c.gated && !c.pass);
+    // ---- (a) the simulation over the recorded market data, and its log ----
+    say("waiting for the simulation");
+    let simResult;
+    try {
+      simResult = await simRun.done;
+    } catch (e) {
+      throw new ReconcileError(`reconcile ${runRoot}: the simulation on ${marketDataDir} failed: ${(e as Error).message}`, { cause: e });
+    }
+    say("loading the simulation's log");
+    const sim = reduceLog(readReconcileLog(simResult.systemLogDir), symbolOf, { measured: false });
+    sim.parents = [];
 
-  const simRel = opts.keepSimRun ? toPosix(relative(outDir, simResult.runDir)) : null;
-  const byKind: ReconciliationSummary["differences"]["byKind"] = {};
-  for (const k of DIFFERENCE_KINDS) {
-    const c = diffs.counts.get(k);
-    if (c !== undefined) byKind[k] = c;
+    // ---- comparisons ----
+    say("comparing prod, sim and research");
+    const modelOutputs = compareModelOutputs(prod.dag, sim.dag, { names: ["prod", "sim"], tolerancePct: th.modelOutputPct, differences: diffs, gated: true });
+    const fills = compareFills(prod.fills, sim.fills, { names: ["prod", "sim"], symbolOf, tolerancePct: th.portfolioPct, differences: diffs, gated: gateExecution });
+    const portfolio = [
+      comparePortfolios(prod.portfolio, sim.portfolio, { names: ["prod", "sim"], symbolOf, tolerancePct: th.portfolioPct, differences: diffs, gated: gateExecution }),
+      comparePortfolios(prod.portfolio, research.bars, { names: ["prod", "research"], symbolOf, tolerancePct: th.portfolioPct }),
+      comparePortfolios(sim.portfolio, research.bars, { names: ["sim", "research"], symbolOf, tolerancePct: th.portfolioPct }),
+    ];
+    const correlation = {
+      prod_vs_sim: pnlCorrelation(prod.portfolio, sim.portfolio),
+      prod_vs_research: pnlCorrelation(prod.portfolio, research.bars),
+      sim_vs_research: pnlCorrelation(sim.portfolio, research.bars),
+    };
+    const statistics = {
+      prod: sideStatistics(prod.portfolio, barMs),
+      sim: sideStatistics(sim.portfolio, barMs),
+      research: sideStatistics(research.bars, barMs),
+    };
+    const { complete, incompleteWhy, logConsistency } = p;
+    const checks = verdictChecks({ th, gateExecution, complete, incompleteWhy, logConsistency, modelOutputs, fills, portfolio: portfolio[0] as PortfolioComparison, correlation, prodExec: prod.execution, simExec: sim.execution, prodTiming: prod.timing, diffs });
+    const failed = checks.filter((c) => c.gated && !c.pass);
+
+    const simRel = opts.keepSimRun ? toPosix(relative(outDir, simResult.runDir)) : null;
+    const byKind: ReconciliationSummary["differences"]["byKind"] = {};
+    for (const k of DIFFERENCE_KINDS) {
+      const c = diffs.counts.get(k);
+      if (c !== undefined) byKind[k] = c;
+    }
+    const listed = diffs.listed(opts.maxListedDifferences);
+    const summary: ReconciliationSummary = {
+      schema: "tradeloop.reconciliation/1",
+      runTimestamp: stamp,
+      run: {
+        path: p.identity === undefined ? basename(runRoot) : runSegments(p.identity).join("/"),
+        model: cfg.model.name,
+        mode: cfg.mode,
+        broker: cfg.broker.kind,
+        start: cfg.start,
+        end: cfg.end,
+        barMinutes: cfg.barMinutes,
+        portfolioBars: prod.portfolio.length,
+        complete,
+      },
+      sim: { broker: `${simBroker.kind} (fee rate ${simBroker.feeRate})`, replaysRunBroker, note: simNote, dir: simRel },
+      research: { note: "targets from the run's predictions by its own target rules without exchange limits, filled in full at the bar's mark with no fee, marked at the next bar" },
+      verdict: { pass: failed.length === 0, reasons: failed.map((c) => c.message) },
+      checks,
+      thresholds: th,
+      differences: { total: diffs.total, gated: diffs.gatedCount(), byKind, listed, notListed: diffs.total - listed.length },
+      logConsistency,
+      portfolio,
+      modelOutputs,
+      fills,
+      targetVsExecuted: targetVsExecuted(prod.execution, sim.execution, research, symbolOf),
+      statistics,
+      pnlCorrelation: correlation,
+      execution: { prod: sideExecution(prod.execution), sim: sideExecution(sim.execution), research: { note: "fills 100% at the bar's mark: no slippage, no fees by construction" } },
+      timing: {
+        prod: { measuredModelMsPerBar: prod.timing.measuredModelMs, orderDelayMs: prod.timing.orderDelayMs, lastOrderDelayMs: prod.timing.lastOrderDelayMs },
+        sim: { orderDelayMs: sim.timing.orderDelayMs, lastOrderDelayMs: sim.timing.lastOrderDelayMs },
+        note: "order delays are on each run's own clock (first child order after the bar); model time is measured by the run (timing.jsonl); the sim's measured times are not reported, so this summary is reproducible",
+      },
+      files: { summary: "summary.json", report: "report.html", sim: simRel },
+    };
+
+    say("writing the report");
+    const series: ReportSeries = {
+      portfolios: [{ side: "prod", bars: prod.portfolio }, { side: "sim", bars: sim.portfolio }, { side: "research", bars: research.bars }],
+      execution: [{ side: "prod", perBar: prod.execution.perBar }, { side: "sim", perBar: sim.execution.perBar }],
+      timing: [{ side: "prod", perBar: prod.timing.perBar }, { side: "sim", perBar: sim.timing.perBar }],
+      symbolOf,
+    };
+    const html = await renderReconciliationReport(summary, series, opts.charts);
+    const summaryPath = join(outDir, "summary.json");
+    const reportPath = join(outDir, "report.html");
+    writeJsonAtomic(summaryPath, jsonSafe(summary));
+    writeTextAtomic(reportPath, html);
+    if (!opts.keepSimRun) rmSync(simRoot, { recursive: true, force: true });
+    return { summary, dir: outDir, summaryPath, reportPath, simRunDir: opts.keepSimRun ? simResult.runDir : undefined };
   }
-  const listed = diffs.listed(opts.maxListedDifferences);
-  const summary: ReconciliationSummary = {
-    schema: "tradeloop.reconciliation/1",
-    runTimestamp,
-    run: {
-      path: p.identity === undefined ? basename(runRoot) : runSegments(p.identity).join("/"),
-      model: cfg.model.name,
-      mode: cfg.mode,
-      broker: cfg.broker.kind,
-      start: cfg.start,
-      end: cfg.end,
-      barMinutes: cfg.barMinutes,
-      portfolioBars: prod.portfolio.length,
-      complete,
-    },
-    sim: { broker: `${simBroker.kind} (fee rate ${simBroker.feeRate})`, replaysRunBroker, note: simNote, dir: simRel },
-    research: { note: "targets from the run's predictions by its own target rules without exchange limits, filled in full at the bar's mark with no fee, marked at the next bar" },
-    verdict: { pass: failed.length === 0, reasons: failed.map((c) => c.message) },
-    checks,
-    thresholds: th,
-    differences: { total: diffs.total, gated: diffs.gatedCount(), byKind, listed, notListed: diffs.total - listed.length },
-    logConsistency,
-    portfolio,
-    modelOutputs,
-    fills,
-    targetVsExecuted: targetVsExecuted(prod.execution, sim.execution, research, symbolOf),
-    statistics,
-    pnlCorrelation: correlation,
-    execution: { prod: sideExecution(prod.execution), sim: sideExecution(sim.execution), research: { note: "fills 100% at the bar's mark: no slippage, no fees by construction" } },
-    timing: {
-      prod: { measuredModelMsPerBar: prod.timing.measuredModelMs, orderDelayMs: prod.timing.orderDelayMs, lastOrderDelayMs: prod.timing.lastOrderDelayMs },
-      sim: { orderDelayMs: sim.timing.orderDelayMs, lastOrderDelayMs: sim.timing.lastOrderDelayMs },
-      note: "order delays are on each run's own clock (first child order after the bar); model time is measured by the run (timing.jsonl); the sim's measured times are not reported, so this summary is reproducible",
-    },
-    files: { summary: "summary.json", report: "report.html", sim: simRel },
-  };
-
-  say("writing the report");
-  const series: ReportSeries = {
-    portfolios: [{ side: "prod", bars: prod.portfolio }, { side: "sim", bars: sim.portfolio }, { side: "research", bars: research.bars }],
-    execution: [{ side: "prod", perBar: prod.execution.perBar }, { side: "sim", perBar: sim.execution.perBar }],
-    timing: [{ side: "prod", perBar: prod.timing.perBar }, { side: "sim", perBar: sim.timing.perBar }],
-    symbolOf,
-  };
-  const html = await renderReconciliationReport(summary, series, opts.charts);
-  const summaryPath = join(outDir, "summary.json");
-  const reportPath = join(outDir, "report.html");
-  writeJsonAtomic(summaryPath, jsonSafe(summary));
-  writeTextAtomic(reportPath, html);
-  if (!opts.keepSimRun) rmSync(simRoot, { recursive: true, force: true });
-  return { summary, dir: outDir, summaryPath, reportPath, simRunDir: opts.keepSimRun ? simResult.runDir : undefined };
 }
 
 interface ProdLog {

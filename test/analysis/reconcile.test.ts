@@ -416,6 +416,17 @@ describe("bad input", () => {
     await expect(reconcileRun(dir, { runTimestamp: TS })).rejects.toThrow(new RegExp(`${relative("/", file).replace(/\//g, "\\/")}:3: field "price": "abc" is not a number`));
   });
 
+  it("a simulation that fails on its worker thread is named, with the recorded file and line at fault", async () => {
+    const dir = copyRun(instant);
+    // Bid/ask quotes are read by the simulation only (the research portfolio marks on bars).
+    const file = join(dir, "system_log_dir", "market_data", "bid_ask", "bid_ask_20240102.csv");
+    const ls = lines(file);
+    ls[5] = (ls[5] as string).replace(/,[^,]+$/, ",lots");
+    writeFileSync(file, ls.join("\n") + "\n");
+    const err = await reconcileRun(dir, { runTimestamp: TS }).then(() => undefined, (e: unknown) => e as Error);
+    expect(err?.message).toMatch(new RegExp(`the simulation on .*market_data failed: .*bid_ask_20240102\\.csv:6: `));
+  });
+
   it("a run without its recorded market data cannot be replayed, and says so", async () => {
     const dir = copyRun(instant);
     writeFileSync(join(dir, "system_log_dir", "market_data", "markets.json"), "{not json");
