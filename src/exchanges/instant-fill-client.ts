@@ -41,6 +41,8 @@ export class InstantFillClient implements ExchangeClient {
   private readonly trades = new Map<string, CcxtTrade[]>();
   private readonly balances = new Map<string, Decimal>();
   private readonly positions = new Map<string, { size: Decimal; cost: Decimal }>();
+  /** ISO text of the last order time: every order of a wave is created at the same instant. */
+  private lastDatetime: { ms: number; text: string } = { ms: NaN, text: "" };
   private nextId = 1;
   private readonly feeRate: Decimal;
 
@@ -72,19 +74,22 @@ export class InstantFillClient implements ExchangeClient {
     }
     const q = this.quoteOf(symbol);
     const fillPrice = new Decimal(q.bid).add(q.ask).div(2);
-    const qty = new Decimal(amount.toString());
+    // amount > 0 here, so the number converts as its shortest text would (no negative zero).
+    const qty = new Decimal(amount);
     const cost = fillPrice.mul(qty);
     const fee = cost.mul(this.feeRate);
     const now = this.opts.clock.now();
     const id = String(this.nextId++);
+    const feeStruct = { cost: fee.toNumber(), currency: market.quote };
+    const datetime = this.datetimeOf(now);
     const trade: CcxtTrade = {
-      id: `t${id}`, order: id, timestamp: now, datetime: new Date(now).toISOString(), symbol, type, side, takerOrMaker: "taker",
-      price: fillPrice.toNumber(), amount, cost: cost.toNumber(), fee: { cost: fee.toNumber(), currency: market.quote }, info: {},
+      id: `t${id}`, order: id, timestamp: now, datetime, symbol, type, side, takerOrMaker: "taker",
+      price: fillPrice.toNumber(), amount, cost: cost.toNumber(), fee: feeStruct, info: {},
     };
     const order: CcxtOrder = {
-      id, clientOrderId: params.clientOrderId, timestamp: now, datetime: trade.datetime, lastTradeTimestamp: now, lastUpdateTimestamp: now,
+      id, clientOrderId: params.clientOrderId, timestamp: now, datetime, lastTradeTimestamp: now, lastUpdateTimestamp: now,
       symbol, type, timeInForce: params.timeInForce ?? "GTC", side, price: type === "limit" ? price : undefined, average: trade.price,
-      amount, filled: amount, remaining: 0, cost: trade.cost, status: "closed", fee: trade.fee, reduceOnly: params.reduceOnly, postOnly: params.postOnly,
+      amount, filled: amount, remaining: 0, cost: trade.cost, status: "closed", fee: feeStruct, reduceOnly: params.reduceOnly, postOnly: params.postOnly,
       trades: [trade], info: {},
     };
     this.orders.set(id, order);
@@ -95,11 +100,18 @@ export class InstantFillClient implements ExchangeClient {
       this.trades.set(symbol, list);
     }
     list.push(trade);
+    // qty * price with the sign of the side: decimal.js rounds products by magnitude (half up,
+    // away from zero), so the signed notional is exactly +-cost and need not be multiplied again.
     const signed = side === "buy" ? qty : qty.neg();
-    this.move(market.quote, signed.mul(fillPrice).neg().sub(fee));
+    const notional = side === "buy" ? cost : cost.neg();
+    this.move(market.quote, notional.neg().sub(fee));
     if (market.spot) this.move(market.base, signed);
-    const pos = this.positions.get(symbol) ?? { size: new Decimal(0), cost: new Decimal(0) };
-    this.positions.set(symbol, { size: pos.size.add(signed), cost: pos.cost.add(signed.mul(fillPrice)) });
+    const pos = this.positions.get(symbol);
+    if (pos === undefined) this.positions.set(symbol, { size: new Decimal(0).add(signed), cost: new Decimal(0).add(notional) });
+    else {
+      pos.size = pos.size.add(signed);
+      pos.cost = pos.cost.add(notional);
+    }
     return { ...order };
   }
 
@@ -168,6 +180,11 @@ export class InstantFillClient implements ExchangeClient {
     const q = this.opts.quote(symbol);
     if (q === undefined) throw new InvalidOrder(`instant_fill: no reference price for ${symbol} yet`);
     return q;
+  }
+
+  private datetimeOf(ms: number): string {
+    if (this.lastDatetime.ms !== ms) this.lastDatetime = { ms, text: new Date(ms).toISOString() };
+    return this.lastDatetime.text;
   }
 
   private move(asset: string, delta: Decimal): void {

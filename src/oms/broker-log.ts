@@ -48,6 +48,16 @@ export class BrokerLogWriter {
     }
   }
 
+  /** Appends a record the caller serialized (one JSON text; see JsonlAppender.appendLine). */
+  appendLine(stream: BrokerLogStream, json: string): void {
+    try {
+      this.out.appendLine(stream, json);
+    } catch (e) {
+      if (e instanceof JsonlError) throw new BrokerLogError(e.message);
+      throw e;
+    }
+  }
+
   /** Writes every buffered record (the broker calls it before sending orders). */
   flush(): void {
     this.out.flush();

@@ -13,6 +13,7 @@ import { toEpochMs } from "../core/timestamp.js";
 import { classifyExchangeError, errorMessage } from "../exchanges/errors.js";
 import type { ExchangeClient } from "../exchanges/exchange-client.js";
 import type { BidAskFeed } from "../marketdata/bid-ask-feed.js";
+import { jsonMember, jsonObject, stringifyRecord } from "../storage/jsonl.js";
 import type { BrokerLogWriter } from "./broker-log.js";
 import { dec, type CcxtMarket, type CcxtOrder, type CcxtTrade } from "./ccxt-types.js";
 import { crossCheckChildFills, dedupeTrades, foldParentFill, type ParentFill } from "./fills.js";
@@ -84,17 +85,44 @@ interface ParentState {
   finalStates: Map<string, CcxtOrder>;
   /** The exchange's answer to each child's creation, by client order id. */
   acks: Map<string, CcxtOrder>;
+  /**
+   * The JSON of each ack as logged (without its trades), by client order id: an order final at
+   * creation is logged again as the child's final state, and serializing it once serves both.
+   */
+  ackJson: Map<string, string>;
   trades: CcxtTrade[];
   /** Signed shares filled so far by this parent's children. */
   filled: Decimal;
   target: Decimal | undefined;
 }
 
+interface ChildSpec {
+  bar: number;
+  wave: number;
+  side: "buy" | "sell";
+  amount: Decimal;
+  limitPrice: string;
+  limitInputs: LimitPriceInputs | undefined;
+  waveStart: number;
+}
+
 interface PreparedChild {
   st: ParentState;
-  spec: { bar: number; wave: number; side: "buy" | "sell"; amount: Decimal; limitPrice: string; limitInputs: LimitPriceInputs | undefined; waveStart: number };
+  spec: ChildSpec;
   child: ChildOrder;
   market: boolean;
+}
+
+/** A market's precision as decimals, worked out once instead of for every child. */
+interface MarketSteps {
+  amountStep: Decimal;
+  tick: Decimal;
+  priceDecimals: number;
+  /**
+   * The tick is 10^-priceDecimals: a price already rounded to priceDecimals places is on the tick
+   * grid, and the second rounding (for ticks like 0.5) would give back the same text.
+   */
+  tickIsPowerOfTen: boolean;
 }
 
 export interface FlattenResult {
@@ -128,6 +156,7 @@ export class Broker {
   childOrdersSent = 0;
   /** Client order ids an earlier process may have sent: looked up before they are sent. */
   private readonly askFirst = new Set<string>();
+  private readonly steps = new WeakMap<CcxtMarket, MarketSteps>();
 
   constructor(
     private readonly deps: BrokerDeps,
@@ -189,7 +218,9 @@ export class Broker {
       seen.add(p.assetId);
     }
     const states = parents.map((p) => this.stateFor(p));
-    for (const st of states) this.deps.log.append("oms_parent_orders", { bar, text: formatOrder(st.parent), symbol: st.symbol });
+    for (const st of states) {
+      this.deps.log.appendLine("oms_parent_orders", jsonObject(jsonMember(',"bar":', bar) + jsonMember(',"text":', formatOrder(st.parent)) + jsonMember(',"symbol":', st.symbol)));
+    }
     if (first.type === "price@twap") await this.runTwap(states, bar, start, end);
     else await this.runSingleWave(states, bar, start, end, first.type === "market");
     return this.finish(states, bar);
@@ -198,7 +229,7 @@ export class Broker {
   private stateFor(p: ParentOrder): ParentState {
     const symbol = this.deps.universe.get(p.assetId);
     if (symbol === undefined) throw new BrokerError(`parent ${p.orderId}: asset ${p.assetId} is not in the universe`);
-    return { parent: p, symbol, market: this.market(symbol), children: [], finalStates: new Map(), acks: new Map(), trades: [], filled: new Decimal(0), target: undefined };
+    return { parent: p, symbol, market: this.market(symbol), children: [], finalStates: new Map(), acks: new Map(), ackJson: new Map(), trades: [], filled: new Decimal(0), target: undefined };
   }
 
   private async runTwap(states: ParentState[], bar: number, start: number, end: number): Promise<void> {
@@ -245,7 +276,13 @@ export class Broker {
       const rows = this.deps.bidAsk.rows(st.symbol, now - this.config.bidAskLookbackMs, now);
       out.set(st.symbol, rows);
       const last = rows[rows.length - 1];
-      this.deps.log.append("bid_ask", { bar, wave, timestamp: now, symbol: st.symbol, rows: rows.length, bid: last?.bid, ask: last?.ask, knowledgeTime: last?.timestamp });
+      this.deps.log.appendLine(
+        "bid_ask",
+        jsonObject(
+          jsonMember(',"bar":', bar) + jsonMember(',"wave":', wave) + jsonMember(',"timestamp":', now) + jsonMember(',"symbol":', st.symbol) + jsonMember(',"rows":', rows.length) +
+            jsonMember(',"bid":', last?.bid) + jsonMember(',"ask":', last?.ask) + jsonMember(',"knowledgeTime":', last?.timestamp),
+        ),
+      );
     }
     return out;
   }
@@ -257,7 +294,8 @@ export class Broker {
    */
   private prepareChild(st: ParentState, bar: number, wave: number, waves: number, waveStart: number, rows: BidAskRow[], market: boolean): PreparedChild | undefined {
     const p = st.parent;
-    const amountStep = dec(st.market.precision.amount);
+    const steps = this.stepsOf(st.market);
+    const amountStep = steps.amountStep;
     let size: Decimal;
     if (market || p.type === "limit") {
       size = roundToStep(p.diffNumShares, amountStep);
@@ -276,14 +314,14 @@ export class Broker {
     let limitPrice = "0";
     if (!market) {
       if (rows.length === 0) {
-        this.recordChild(st, { bar, wave, attempt: 0, side, amount, limitPrice: "0", limitInputs: undefined, waveStart, status: "rejected", error: "no bid/ask data in the lookback window" });
+        this.recordChild(st, { bar, wave, side, amount, limitPrice: "0", limitInputs: undefined, waveStart }, 0, "rejected", "no bid/ask data in the lookback window");
         return undefined;
       }
-      limitInputs = this.computeLimit(rows, side, wave, st.market);
+      limitInputs = this.computeLimit(rows, side, wave, steps);
       limitPrice = limitInputs.limitPrice;
     }
-    const spec = { bar, wave, side, amount, limitPrice, limitInputs, waveStart } as const;
-    const child = this.recordChild(st, { ...spec, attempt: 0, status: "submitted", error: undefined });
+    const spec: ChildSpec = { bar, wave, side, amount, limitPrice, limitInputs, waveStart };
+    const child = this.recordChild(st, spec, 0, "submitted", undefined);
     return { st, spec, child, market };
   }
 
@@ -293,7 +331,7 @@ export class Broker {
     let child = prepared.child;
     for (let attempt = 0; ; attempt++) {
       if (attempt > 0) {
-        child = this.recordChild(st, { ...spec, attempt, status: "submitted", error: undefined });
+        child = this.recordChild(st, spec, attempt, "submitted", undefined);
         log.flush();
       }
       this.deps.signal?.throwIfAborted();
@@ -316,7 +354,7 @@ export class Broker {
         }
         child.status = "rejected";
         log.append("ccxt_child_order_responses", { clientOrderId: child.clientOrderId, symbol: st.symbol, empty: true, id: -1, error: child.error });
-        log.append("oms_child_orders", { ...child, event: "rejected" });
+        log.appendLine("oms_child_orders", childOrderLine(child, "rejected"));
         return;
       }
     }
@@ -332,7 +370,7 @@ export class Broker {
     if (found === undefined) return false;
     if (found === "unknown") {
       child.status = "unknown";
-      this.deps.log.append("oms_child_orders", { ...child, event: "unknown_outcome" });
+      this.deps.log.appendLine("oms_child_orders", childOrderLine(child, "unknown_outcome"));
       return true;
     }
     if (adopted) this.deps.log.append("oms_child_orders", { event: "adopted", clientOrderId: child.clientOrderId });
@@ -351,46 +389,56 @@ export class Broker {
     await Promise.all(prepared.map((p) => this.sendChild(p)));
   }
 
-  private computeLimit(rows: BidAskRow[], side: "buy" | "sell", wave: number, market: CcxtMarket): LimitPriceInputs {
-    const tick = dec(market.precision.price);
-    const decimals = Math.max(0, tick.decimalPlaces());
+  private computeLimit(rows: BidAskRow[], side: "buy" | "sell", wave: number, steps: MarketSteps): LimitPriceInputs {
+    const { tick, priceDecimals: decimals } = steps;
     const lp = this.config.limitPrice;
     const inputs =
       lp.computer === "passivity"
         ? passivityLimitPrice(rows, side, { passivityFactor: lp.passivityFactor, maxDeviation: lp.maxDeviation, priceDecimals: decimals, waveId: wave })
         : volatilityLimitPrice(rows, side, { volatilityMultiple: lp.volatilityMultiple, frequencySeconds: this.config.executionFrequencyMs / 1000, priceDecimals: decimals, waveId: wave });
     // Ticks that are not a power of ten (0.5, 0.25) need a second rounding onto the tick grid.
-    inputs.limitPrice = dec(inputs.limitPrice).div(tick).toDecimalPlaces(0, Decimal.ROUND_HALF_EVEN).mul(tick).toFixed();
+    if (!steps.tickIsPowerOfTen) inputs.limitPrice = dec(inputs.limitPrice).div(tick).toDecimalPlaces(0, Decimal.ROUND_HALF_EVEN).mul(tick).toFixed();
     return inputs;
   }
 
-  private recordChild(
-    st: ParentState,
-    c: { bar: number; wave: number; attempt: number; side: "buy" | "sell"; amount: Decimal; limitPrice: string; limitInputs: LimitPriceInputs | undefined; waveStart: number; status: ChildStatus; error: string | undefined },
-  ): ChildOrder {
+  private stepsOf(market: CcxtMarket): MarketSteps {
+    let s = this.steps.get(market);
+    if (s === undefined) {
+      const tick = dec(market.precision.price);
+      const priceDecimals = Math.max(0, tick.decimalPlaces());
+      // A price rounded to priceDecimals places has at most `precision` significant digits (it
+      // comes out of decimal.js arithmetic), so dividing by 10^-k, rounding and multiplying back is
+      // exact: the same value, the same text.
+      s = { amountStep: dec(market.precision.amount), tick, priceDecimals, tickIsPowerOfTen: tick.equals(new Decimal(10).pow(-priceDecimals)) };
+      this.steps.set(market, s);
+    }
+    return s;
+  }
+
+  private recordChild(st: ParentState, c: ChildSpec, attempt: number, status: ChildStatus, error: string | undefined): ChildOrder {
     const child: ChildOrder = {
-      clientOrderId: this.clientOrderId(c.bar, st.parent.orderId, c.wave, c.attempt),
+      clientOrderId: this.clientOrderId(c.bar, st.parent.orderId, c.wave, attempt),
       parentOrderId: st.parent.orderId,
       assetId: st.parent.assetId,
       symbol: st.symbol,
       bar: c.bar,
       wave: c.wave,
-      attempt: c.attempt,
+      attempt,
       side: c.side,
       amount: c.amount.toFixed(),
       limitPrice: c.limitPrice,
       limitInputs: c.limitInputs,
-      status: c.status,
+      status,
       exchangeOrderId: undefined,
-      error: c.error,
+      error,
       waveStart: c.waveStart,
       submittedAt: this.deps.clock.now(),
       ackAt: undefined,
     };
     st.children.push(child);
-    if (c.status === "submitted") this.childOrdersSent++;
+    if (status === "submitted") this.childOrdersSent++;
     // Persisted before the request goes out: after a crash the id is known and can be asked for.
-    this.deps.log.append("oms_child_orders", { ...child, event: c.status === "submitted" ? "sending" : c.status });
+    this.deps.log.appendLine("oms_child_orders", childOrderLine(child, status === "submitted" ? "sending" : status));
     return child;
   }
 
@@ -399,10 +447,14 @@ export class Broker {
     child.ackAt = this.deps.clock.now();
     child.status = "submitted";
     st.acks.set(child.clientOrderId, order);
-    this.deps.log.append("ccxt_child_order_responses", { clientOrderId: child.clientOrderId, response: withoutTrades(order) });
+    const json = orderJson(order);
+    st.ackJson.set(child.clientOrderId, json);
+    const log = this.deps.log;
+    const id = jsonMember(',"clientOrderId":', child.clientOrderId);
+    log.appendLine("ccxt_child_order_responses", jsonObject(id + ',"response":' + json));
     // The full child was logged when it was sent; these events carry only what changed.
-    this.deps.log.append("oms_child_orders", { event: "acknowledged", clientOrderId: child.clientOrderId, exchangeOrderId: order.id, ackAt: child.ackAt, status: order.status });
-    this.deps.log.append("oms_parent_orders", { event: "child_added", bar: child.bar, parentOrderId: st.parent.orderId, clientOrderId: child.clientOrderId });
+    log.appendLine("oms_child_orders", jsonObject(',"event":"acknowledged"' + id + jsonMember(',"exchangeOrderId":', order.id) + jsonMember(',"ackAt":', child.ackAt) + jsonMember(',"status":', order.status)));
+    log.appendLine("oms_parent_orders", jsonObject(',"event":"child_added"' + jsonMember(',"bar":', child.bar) + jsonMember(',"parentOrderId":', st.parent.orderId) + id));
   }
 
   /** Asks for an order by client id: the order, undefined when the exchange has none, "unknown" if it cannot tell. */
@@ -452,14 +504,16 @@ export class Broker {
         const ack = st.acks.get(c.clientOrderId);
         const state = ack !== undefined && isFinal(ack) ? ack : await this.withRetry(() => client.fetchOrder(c.exchangeOrderId as string, st.symbol));
         st.finalStates.set(state.id, state);
-        log.append("ccxt_fills", { bar, wave, clientOrderId: c.clientOrderId, order: withoutTrades(state) });
+        // An order final at creation is the ack itself (the broker never changes an exchange answer).
+        const json = (state === ack ? st.ackJson.get(c.clientOrderId) : undefined) ?? orderJson(state);
+        log.appendLine("ccxt_fills", jsonObject(jsonMember(',"bar":', bar) + jsonMember(',"wave":', wave) + jsonMember(',"clientOrderId":', c.clientOrderId) + ',"order":' + json));
         childAmount = childAmount.add(c.amount);
         waveFilled = waveFilled.add(dec(state.filled));
       }
       const trades = dedupeTrades((tradesBySymbol.get(st.symbol) ?? []).filter((t) => t.order !== undefined && ids.has(t.order)));
       this.tradesCollected += trades.length;
       for (const t of trades) {
-        log.append("ccxt_trades", { bar, wave, trade: t });
+        log.appendLine("ccxt_trades", jsonObject(jsonMember(',"bar":', bar) + jsonMember(',"wave":', wave) + jsonMember(',"trade":', t)));
         st.trades.push(t);
         if (t.takerOrMaker === "maker") maker = maker.add(dec(t.amount));
         else taker = taker.add(dec(t.amount));
@@ -545,7 +599,7 @@ export class Broker {
       const fill = foldParentFill(st.parent.orderId, children, st.trades);
       if (fill === undefined) continue;
       fills.push(fill);
-      this.deps.log.append("oms_fills", { bar, assetId: st.parent.assetId, symbol: st.symbol, ...fill });
+      this.deps.log.appendLine("oms_fills", fillLine(bar, st.parent.assetId, st.symbol, fill));
     }
     return fills;
   }
@@ -561,6 +615,54 @@ function isFinal(order: CcxtOrder | undefined): boolean {
 function withoutTrades(order: CcxtOrder): Omit<CcxtOrder, "trades"> {
   const { trades: _trades, ...rest } = order;
   return rest;
+}
+
+// Log lines of the hot records, built member by member: the same text as JSON.stringify of the
+// object literal in each comment (test/oms/broker-log-lines.test.ts pins that), without making the
+// object, a spread copy of the child, or serializing an order twice.
+
+/** JSON of `withoutTrades(order)` (a plain object: always a text). */
+function orderJson(order: CcxtOrder): string {
+  return stringifyRecord(withoutTrades(order));
+}
+
+/** `{ ...child, event }` */
+export function childOrderLine(c: ChildOrder, event: string): string {
+  return jsonObject(
+    jsonMember(',"clientOrderId":', c.clientOrderId) +
+      jsonMember(',"parentOrderId":', c.parentOrderId) +
+      jsonMember(',"assetId":', c.assetId) +
+      jsonMember(',"symbol":', c.symbol) +
+      jsonMember(',"bar":', c.bar) +
+      jsonMember(',"wave":', c.wave) +
+      jsonMember(',"attempt":', c.attempt) +
+      jsonMember(',"side":', c.side) +
+      jsonMember(',"amount":', c.amount) +
+      jsonMember(',"limitPrice":', c.limitPrice) +
+      jsonMember(',"limitInputs":', c.limitInputs) +
+      jsonMember(',"status":', c.status) +
+      jsonMember(',"exchangeOrderId":', c.exchangeOrderId) +
+      jsonMember(',"error":', c.error) +
+      jsonMember(',"waveStart":', c.waveStart) +
+      jsonMember(',"submittedAt":', c.submittedAt) +
+      jsonMember(',"ackAt":', c.ackAt) +
+      jsonMember(',"event":', event),
+  );
+}
+
+/** `{ bar, assetId, symbol, ...fill }` */
+export function fillLine(bar: number, assetId: number, symbol: string, f: ParentFill): string {
+  return jsonObject(
+    jsonMember(',"bar":', bar) +
+      jsonMember(',"assetId":', assetId) +
+      jsonMember(',"symbol":', symbol) +
+      jsonMember(',"parentOrderId":', f.parentOrderId) +
+      jsonMember(',"numShares":', f.numShares) +
+      jsonMember(',"price":', f.price) +
+      jsonMember(',"timestamp":', f.timestamp) +
+      jsonMember(',"fees":', f.fees) +
+      jsonMember(',"feeCurrencies":', f.feeCurrencies),
+  );
 }
 
 function signedFilled(st: ParentState): Decimal {

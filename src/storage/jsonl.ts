@@ -30,13 +30,53 @@ export function jsonReplacer(_key: string, value: unknown): unknown {
  * One record as one JSON line. Records hold no bigint in practice; when one does, JSON.stringify
  * refuses it with a TypeError and the record is written through the replacer instead.
  */
-function stringifyRecord(record: unknown): string {
+export function stringifyRecord(record: unknown): string {
   try {
     return JSON.stringify(record);
   } catch (e) {
     if (e instanceof TypeError && /BigInt/i.test(e.message)) return JSON.stringify(record, jsonReplacer);
     throw e;
   }
+}
+
+/**
+ * The text JSON.stringify gives a value where it is a member of a record, or undefined when it
+ * would leave the member out. Lets a hot writer build a record's line member by member (see
+ * jsonMember) without making an object only to have it serialized; objects go through
+ * stringifyRecord, so nested values print exactly as in a whole-record append.
+ */
+export function jsonValue(v: unknown): string | undefined {
+  switch (typeof v) {
+    case "string":
+      return JSON.stringify(v);
+    case "number":
+      return Number.isFinite(v) ? String(v) : "null";
+    case "boolean":
+      return v ? "true" : "false";
+    case "bigint":
+      // What stringifyRecord's fallback (jsonReplacer) prints for a bigint.
+      return JSON.stringify(v.toString());
+    case "object":
+      if (v === null) return "null";
+      if (v instanceof Decimal) return JSON.stringify(v.toString());
+      return stringifyRecord(v);
+    default:
+      return undefined;
+  }
+}
+
+/** `<prefix><value>` for a record built member by member, or "" where JSON.stringify leaves the member out. */
+export function jsonMember(prefix: string, v: unknown): string {
+  const j = jsonValue(v);
+  return j === undefined ? "" : prefix + j;
+}
+
+/**
+ * A JSON object from members made by jsonMember, each with the prefix `,"<key>":` (the first
+ * present member's comma is dropped here, so any member may be the one left out).
+ */
+export function jsonObject(members: string): string {
+  return members === "" ? "{}" : "{" + members.slice(1) + "}";
 }
 
 /**
@@ -61,12 +101,26 @@ export class JsonlAppender {
 
   append(name: string, record: unknown): void {
     if (this.closed) throw new JsonlError(`log ${this.dir} is closed; cannot append to ${name}`);
+    this.push(name, stringifyRecord(record));
+  }
+
+  /**
+   * Appends a record already serialized: one JSON text, no newline in it (JSON.stringify never
+   * writes one). For hot records whose writer builds the text cheaper than JSON.stringify of an
+   * object made only to be logged, or serializes a shared part once for two streams.
+   */
+  appendLine(name: string, json: string): void {
+    if (this.closed) throw new JsonlError(`log ${this.dir} is closed; cannot append to ${name}`);
+    this.push(name, json);
+  }
+
+  private push(name: string, json: string): void {
     let buf = this.pending.get(name);
     if (buf === undefined) {
       buf = [];
       this.pending.set(name, buf);
     }
-    buf.push(stringifyRecord(record));
+    buf.push(json);
     if (++this.pendingCount >= this.autoFlushRecords) this.flush();
   }
 
