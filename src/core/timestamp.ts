@@ -36,16 +36,41 @@ export function parseTimestamp(text: string): Timestamp {
 
 /** Prints like pandas: `YYYY-MM-DD HH:MM:SS[.ffffff]+HH:MM`, fraction only when non-zero. */
 export function formatTimestamp(t: Timestamp): string {
+  // Orders of one bar share their creation, start and end times: a few recent texts are kept.
+  for (let i = 0; i < RECENT; i++) {
+    const r = recent[i] as RecentText;
+    if (r.epochUs === t.epochUs && r.offsetMin === t.offsetMin) return r.text;
+  }
+  const text = printTimestamp(t);
+  recent[nextRecent] = { epochUs: t.epochUs, offsetMin: t.offsetMin, text };
+  nextRecent = (nextRecent + 1) % RECENT;
+  return text;
+}
+
+interface RecentText {
+  epochUs: number;
+  offsetMin: number;
+  text: string;
+}
+
+const RECENT = 4;
+const recent: RecentText[] = Array.from({ length: RECENT }, () => ({ epochUs: Number.NaN, offsetMin: Number.NaN, text: "" }));
+let nextRecent = 0;
+
+function pad2(n: number): string {
+  return n < 10 ? "0" + String(n) : String(n);
+}
+
+function printTimestamp(t: Timestamp): string {
   const localUs = t.epochUs + t.offsetMin * 60_000_000;
   const ms = Math.floor(localUs / 1000);
   const us = localUs - ms * 1000;
   const d = new Date(ms);
-  const pad = (n: number, w = 2): string => String(n).padStart(w, "0");
   const micros = (ms - Math.floor(ms / 1000) * 1000) * 1000 + us;
-  const frac = micros === 0 ? "" : "." + pad(micros, 6);
+  const frac = micros === 0 ? "" : "." + String(micros).padStart(6, "0");
   const sign = t.offsetMin < 0 ? "-" : "+";
   const off = Math.abs(t.offsetMin);
-  return `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())} ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())}${frac}${sign}${pad(Math.floor(off / 60))}:${pad(off % 60)}`;
+  return `${d.getUTCFullYear()}-${pad2(d.getUTCMonth() + 1)}-${pad2(d.getUTCDate())} ${pad2(d.getUTCHours())}:${pad2(d.getUTCMinutes())}:${pad2(d.getUTCSeconds())}${frac}${sign}${pad2(Math.floor(off / 60))}:${pad2(off % 60)}`;
 }
 
 export function timestampFromMs(epochMs: number, offsetMin = 0): Timestamp {

@@ -131,5 +131,8 @@ export interface CcxtLeverageTier {
 /** A ccxt number as an exact decimal: JS prints the shortest round-trip form, which is the decimal the exchange sent. */
 export function dec(n: number | string | undefined): Decimal {
   if (n === undefined) return new Decimal(0);
-  return new Decimal(typeof n === "number" ? n.toString() : n);
+  // decimal.js reads a non-zero number through its toString() already; only zero differs: the
+  // text "0" of -0 is a positive zero, which the number route would keep negative.
+  if (typeof n === "number") return n === 0 ? new Decimal(0) : new Decimal(n);
+  return new Decimal(n);
 }

@@ -109,19 +109,11 @@ export function parseOrder(line: string, where = "<order>"): ParentOrder {
 }
 
 export function formatOrder(o: ParentOrder): string {
-  const parts = [
-    `order_id=${o.orderId}`,
-    `creation_timestamp=${formatTimestamp(o.creationTimestamp)}`,
-    `asset_id=${o.assetId}`,
-    `type_=${o.type}`,
-    `start_timestamp=${formatTimestamp(o.startTimestamp)}`,
-    `end_timestamp=${formatTimestamp(o.endTimestamp)}`,
-    `curr_num_shares=${pythonFloat(o.currNumShares)}`,
-    `diff_num_shares=${pythonFloat(o.diffNumShares)}`,
-    `tz=${o.tz}`,
-  ];
-  if (o.hasExtraParams !== false) parts.push(`extra_params=${formatPythonDict(o.extraParams)}`);
-  return `Order: ${parts.join(" ")}`;
+  const text =
+    `Order: order_id=${o.orderId} creation_timestamp=${formatTimestamp(o.creationTimestamp)} asset_id=${o.assetId} type_=${o.type}` +
+    ` start_timestamp=${formatTimestamp(o.startTimestamp)} end_timestamp=${formatTimestamp(o.endTimestamp)}` +
+    ` curr_num_shares=${pythonFloat(o.currNumShares)} diff_num_shares=${pythonFloat(o.diffNumShares)} tz=${o.tz}`;
+  return o.hasExtraParams === false ? text : `${text} extra_params=${formatPythonDict(o.extraParams)}`;
 }
 
 /** Prints a number the way Python prints a float for the magnitudes orders use ("0.0", "-33.958"). */
@@ -148,6 +140,8 @@ function parsePythonDict(text: string, where: string): Record<string, unknown> {
 }
 
 function formatPythonDict(d: Record<string, unknown>): string {
+  // Almost every order has no extra params.
+  if (isEmpty(d)) return "{}";
   const py = (v: unknown): string => {
     if (v === null || v === undefined) return "None";
     if (v === true) return "True";
@@ -158,4 +152,10 @@ function formatPythonDict(d: Record<string, unknown>): string {
     return String(v);
   };
   return `{${Object.entries(d).map(([k, v]) => `'${k}': ${py(v)}`).join(", ")}}`;
+}
+
+/** No enumerable key (own or inherited): then Object.entries is empty too. */
+function isEmpty(d: Record<string, unknown>): boolean {
+  for (const _k in d) return false;
+  return true;
 }
