@@ -275,6 +275,26 @@ export class MarketDataStore implements MarketDataSource, BidAskFeed, MarketData
     return out;
   }
 
+  /**
+   * `visit(end, close)` for each bar `bars()` would return, in the same order. A model reads only
+   * closes, every bar, for every symbol: building the Bar rows was most of what it cost.
+   */
+  eachBarClose(symbol: string, intervalMs: number, fromMs: EpochMs, asOf: EpochMs, visit: (end: number, close: number) => void): void {
+    const s = this.bySymbol.get(symbol)?.bars.get(intervalMs);
+    if (s === undefined) return;
+    const end = s.knownEnd(asOf);
+    const v = s.vals;
+    for (let i = lowerBound(s.et, s.head, end, fromMs); i < end; i++) visit(v[i * BAR_WIDTH] as number, v[i * BAR_WIDTH + 4] as number);
+  }
+
+  /** The close of the last bar `bars()` would return, without building it (the per-bar mark price). */
+  lastBarClose(symbol: string, intervalMs: number, fromMs: EpochMs, asOf: EpochMs): number | undefined {
+    const s = this.bySymbol.get(symbol)?.bars.get(intervalMs);
+    if (s === undefined) return undefined;
+    const i = s.knownEnd(asOf) - 1;
+    return i >= s.head && (s.et[i] as number) >= fromMs ? (s.vals[i * BAR_WIDTH + 4] as number) : undefined;
+  }
+
   /** The newest `count` bars known at `asOf`, oldest first. */
   lastBars(symbol: string, intervalMs: number, count: number, asOf: EpochMs): Bar[] {
     const s = this.bySymbol.get(symbol)?.bars.get(intervalMs);
@@ -291,6 +311,26 @@ export class MarketDataStore implements MarketDataSource, BidAskFeed, MarketData
     const [lo, hi] = exchangeWindow(s, fromMs, asOf);
     const out: BidAskQuote[] = [];
     for (let i = lo; i < hi; i++) out.push(this.bidAskAt(symbol, s, i));
+    return out;
+  }
+
+  /**
+   * What a recorder keeps of `bidAsk(symbol, fromMs, asOf)`: the rows known after `knownAfter`,
+   * thinned to the first row of each `everyMs` bucket of exchange time. Found by binary search
+   * rather than by building every row of the window (60 a minute per symbol) to keep one.
+   */
+  bidAskFirstPerBucket(symbol: string, fromMs: EpochMs, asOf: EpochMs, knownAfter: EpochMs, everyMs: number): BidAskQuote[] {
+    const s = this.bySymbol.get(symbol)?.bidAsk;
+    if (s === undefined) return [];
+    const [lo, hi] = exchangeWindow(s, fromMs, asOf);
+    const out: BidAskQuote[] = [];
+    // Knowledge times never decrease, so the rows known by `knownAfter` are a prefix of the window.
+    let i = upperBound(s.kt, lo, hi, knownAfter);
+    while (i < hi) {
+      out.push(this.bidAskAt(symbol, s, i));
+      const next = Math.floor((s.et[i] as number) / everyMs) * everyMs + everyMs;
+      i = lowerBound(s.et, i + 1, hi, next);
+    }
     return out;
   }
 

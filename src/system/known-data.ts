@@ -6,6 +6,20 @@ import type { EpochMs } from "../core/clock.js";
 import { MINUTE_MS, type MarketDataSource } from "../marketdata/types.js";
 import type { KnownData } from "./model-dag.js";
 
+/**
+ * A source that hands bar ends and closes over without building Bar rows (the in-memory store).
+ * The per-bar reads below take this path when they can: they run for every symbol at every bar.
+ */
+interface CloseColumns {
+  eachBarClose(symbol: string, intervalMs: number, fromMs: EpochMs, asOf: EpochMs, visit: (end: number, close: number) => void): void;
+  lastBarClose(symbol: string, intervalMs: number, fromMs: EpochMs, asOf: EpochMs): number | undefined;
+}
+
+function hasCloseColumns(source: MarketDataSource): source is MarketDataSource & CloseColumns {
+  const s = source as Partial<CloseColumns>;
+  return typeof s.eachBarClose === "function" && typeof s.lastBarClose === "function";
+}
+
 export function knownDataAt(source: MarketDataSource, now: EpochMs): KnownData {
   return {
     closes: (symbol, barMs, n) => barCloses(source, symbol, barMs, n, now),
@@ -21,23 +35,27 @@ export function barCloses(source: MarketDataSource, symbol: string, barMs: numbe
   const lastBoundary = Math.floor(asOf / barMs) * barMs;
   const first = lastBoundary - (n - 1) * barMs;
   // One extra bar length of history so the first boundary can fall back to an earlier minute.
-  const bars = source.bars(symbol, MINUTE_MS, first - barMs, asOf);
+  const from = first - barMs;
   const out = new Array<number>(n).fill(NaN);
-  let j = 0;
-  let last = NaN;
-  for (let k = 0; k < n; k++) {
-    const boundary = first + k * barMs;
-    while (j < bars.length && (bars[j] as (typeof bars)[number]).end <= boundary) {
-      last = (bars[j] as (typeof bars)[number]).close;
-      j++;
-    }
-    out[k] = last;
-  }
+  // Each boundary takes the close of the last bar ending at or before it.
+  let k = 0;
+  let prev = NaN;
+  eachBarClose(source, symbol, from, asOf, (barEnd, close) => {
+    while (k < n && first + k * barMs < barEnd) out[k++] = prev;
+    prev = close;
+  });
+  while (k < n) out[k++] = prev;
   return out;
+}
+
+function eachBarClose(source: MarketDataSource, symbol: string, fromMs: EpochMs, asOf: EpochMs, visit: (end: number, close: number) => void): void {
+  if (hasCloseColumns(source)) return source.eachBarClose(symbol, MINUTE_MS, fromMs, asOf, visit);
+  for (const b of source.bars(symbol, MINUTE_MS, fromMs, asOf)) visit(b.end, b.close);
 }
 
 /** The newest close known at `asOf` (the mark price), or undefined. */
 export function lastClose(source: MarketDataSource, symbol: string, asOf: EpochMs, lookbackMs = 60 * MINUTE_MS): number | undefined {
+  if (hasCloseColumns(source)) return source.lastBarClose(symbol, MINUTE_MS, asOf - lookbackMs, asOf);
   const bars = source.bars(symbol, MINUTE_MS, asOf - lookbackMs, asOf);
   return bars[bars.length - 1]?.close;
 }

@@ -49,12 +49,7 @@ export class MarketDataRecorder {
       for (const b of this.store.bars(s, MINUTE_MS, Number.isFinite(from) ? from - 2 * MINUTE_MS : 0, t)) {
         if (b.knowledgeTime > from) this.writer.addBar(b);
       }
-      let next = -Infinity;
-      for (const q of this.store.bidAsk(s, Number.isFinite(from) ? from : 0, t)) {
-        if (q.knowledgeTime <= from || q.exchangeTime < next) continue;
-        this.writer.addBidAsk(q);
-        next = Math.floor(q.exchangeTime / this.opts.bidAskEveryMs) * this.opts.bidAskEveryMs + this.opts.bidAskEveryMs;
-      }
+      for (const q of this.store.bidAskFirstPerBucket(s, Number.isFinite(from) ? from : 0, t, from, this.opts.bidAskEveryMs)) this.writer.addBidAsk(q);
       if (this.opts.l2) {
         const snap = this.store.latestL2(s, t);
         if (snap !== undefined && snap.knowledgeTime > from) this.writer.addL2(snap);

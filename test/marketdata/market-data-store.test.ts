@@ -206,3 +206,63 @@ describe("no look-ahead (property)", () => {
     );
   });
 });
+
+describe("column reads agree with the row reads they stand for", () => {
+  const lateBars = fc.array(fc.tuple(fc.integer({ min: 1, max: 1000 }), fc.integer({ min: 0, max: 3 * MINUTE_MS }), fc.boolean()), { minLength: 1, maxLength: 50 });
+
+  it("property: eachBarClose and lastBarClose match bars() for any window", () => {
+    fc.assert(
+      fc.property(lateBars, fc.integer({ min: -5, max: 60 }), fc.integer({ min: 0, max: 70 * 60 }), (rows, fromMin, atSec) => {
+        const store = new MarketDataStore();
+        let known = -Infinity;
+        rows.forEach(([close, lateMs, gap], i) => {
+          if (gap) return; // a missing minute
+          const b = bar(i, { close });
+          known = Math.max(known, b.end + lateMs);
+          store.addBar({ ...b, knowledgeTime: known });
+        });
+        const from = T0 + fromMin * MINUTE_MS;
+        const asOf = T0 + atSec * 1000;
+        const expected = store.bars(S, MINUTE_MS, from, asOf);
+        const seen: [number, number][] = [];
+        store.eachBarClose(S, MINUTE_MS, from, asOf, (end, c) => seen.push([end, c]));
+        expect(seen).toEqual(expected.map((b) => [b.end, b.close]));
+        expect(store.lastBarClose(S, MINUTE_MS, from, asOf)).toBe(expected[expected.length - 1]?.close);
+      }),
+    );
+  });
+
+  it("property: bidAskFirstPerBucket keeps the first row of each bucket among those known after knownAfter", () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.integer({ min: 0, max: 3 }), fc.integer({ min: 0, max: 2500 })), { minLength: 1, maxLength: 80 }),
+        fc.integer({ min: 0, max: 200 }), fc.integer({ min: 0, max: 250 }), fc.integer({ min: -1, max: 80 }), fc.constantFrom(1000, 5000, 60_000),
+        (steps, fromSec, toSec, knownIdx, everyMs) => {
+          const store = new MarketDataStore();
+          let sec = 0;
+          let known = -Infinity;
+          const knowns: number[] = [];
+          for (const [dt, lat] of steps) {
+            sec += dt + 1;
+            const q = quote(sec);
+            known = Math.max(known, q.exchangeTime + lat);
+            knowns.push(known);
+            store.addBidAsk({ ...q, knowledgeTime: known });
+          }
+          const from = T0 + fromSec * 1000;
+          const asOf = T0 + toSec * 1000;
+          // The recorder passes the knowledge time of the last row it took: often exactly a row's.
+          const knownAfter = knownIdx < 0 ? -Infinity : (knowns[knownIdx % knowns.length] as number);
+          const expected: BidAskQuote[] = [];
+          let next = -Infinity;
+          for (const q of store.bidAsk(S, from, asOf)) {
+            if (q.knowledgeTime <= knownAfter || q.exchangeTime < next) continue;
+            expected.push(q);
+            next = Math.floor(q.exchangeTime / everyMs) * everyMs + everyMs;
+          }
+          expect(store.bidAskFirstPerBucket(S, from, asOf, knownAfter, everyMs)).toEqual(expected);
+        },
+      ),
+    );
+  });
+});
