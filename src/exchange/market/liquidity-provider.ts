@@ -1,10 +1,12 @@
 // A market maker that keeps a realistic book around the model price: a number of levels each side,
-// a spread, log-normal sizes, and a periodic refresh. On refresh it leaves the quotes that are still
-// on its price grid where they are, so resting quotes keep their queue position: an order that
-// joins a level behind them fills only after flow has eaten through them. A quote that left the
-// grid is moved (amended, losing its priority, with a new size) to a level the grid misses, as a
-// real market maker re-prices its orders instead of cancelling one and sending another; quotes
-// left over are cancelled and levels left over get new quotes.
+// a spread, log-normal sizes, and a periodic refresh. Its price grid is fixed (levels at multiples
+// of the level spacing), and the spread around the model price picks which of its levels are
+// quoted. On refresh it leaves the quotes that are still on the quoted levels where they are, so
+// resting quotes keep their queue position: an order that joins a level behind them fills only
+// after flow has eaten through them. A quote that left the grid is moved (amended, losing its
+// priority, with a new size) to a level the grid misses, as a real market maker re-prices its
+// orders instead of cancelling one and sending another; quotes left over are cancelled and levels
+// left over get new quotes.
 
 import { z } from "zod";
 import type { Rng } from "../../core/rng.js";
@@ -158,13 +160,24 @@ export class LiquidityProvider {
     return this.cfg.refreshMs;
   }
 
-  /** Re-centres the quote grid on `fairPrice` (a float in price units). */
+  /**
+   * Re-centres the quote grid on `fairPrice` (a float in price units).
+   *
+   * The grid is anchored to absolute prices: every level is a multiple of the level spacing (in
+   * ticks), the top bid the highest multiple at or below fair - half spread, the top ask the lowest
+   * at or above fair + half (at least one spacing above the bid). Anchoring at fair - half itself
+   * would shift every level whenever the price moved by one tick, and the whole book would be
+   * re-quoted nearly every second; on the fixed grid a quote stays put, keeping its place in the
+   * queue, until the price has moved a whole level, as a real market maker's does. With a spacing
+   * of one tick this is the same grid as anchoring at fair - half.
+   */
   refresh(fairPrice: number): void {
     const tick = this.tick;
+    const spacing = this.spacing;
     const fair = fairPrice / tick;
     const half = Math.max(1, (fair * this.cfg.halfSpreadBps) / 1e4);
-    const topBid = Math.max(1, Math.floor(fair - half));
-    const topAsk = Math.max(topBid + 1, Math.ceil(fair + half));
+    const topBid = Math.max(spacing, Math.floor((fair - half) / spacing) * spacing);
+    const topAsk = Math.max(topBid + spacing, Math.ceil((fair + half) / spacing) * spacing);
     // The grid did not move and no level is missing (a side holds only grid prices, each once, so
     // a full count means every level is there): nothing to cancel, nothing to place.
     if (

@@ -28,6 +28,10 @@ export function syntheticUniverse(n: number, seed: number, opts: { ordersPerMinu
     // A lot worth roughly 0.001..0.01 USDT keeps rounding of small orders negligible.
     const lotExp = Math.min(3, Math.max(-6, Math.floor(Math.log10(0.01 / price))));
     const initialPrice = Number((Math.round(price / 10 ** tickExp) * 10 ** tickExp).toPrecision(6));
+    // Levels about 1 bp apart (1..10 ticks, as ticks are 0.1..1 bp): ten levels make a book ~10 bps
+    // deep, the shape of a liquid perpetual's. One-tick levels made the whole book 1..10 bps deep,
+    // so a usual second's move of 1-2 bps re-priced most of it every second.
+    const levelSpacingTicks = Math.max(1, Math.round((1e-4 * initialPrice) / 10 ** tickExp));
     instruments.push({
       symbol: `${name}/USDT:USDT`, kind: "perpetual", base: name, quote: "USDT",
       tickSize: pow10Text(tickExp), lotSize: pow10Text(lotExp), minNotional: "5",
@@ -36,7 +40,7 @@ export function syntheticUniverse(n: number, seed: number, opts: { ordersPerMinu
     symbols.push({
       symbol: `${name}/USDT:USDT`, initialPrice,
       model: { kind: "gbm", volatility: rng.uniform(0.4, 1.0) },
-      liquidity: { levels: 10, halfSpreadBps: rng.uniform(0.5, 3), levelSpacingTicks: 1, medianNotional: 3_000, refreshMs: opts.refreshMs ?? 1_000 },
+      liquidity: { levels: 10, halfSpreadBps: rng.uniform(0.5, 3), levelSpacingTicks, medianNotional: 3_000, refreshMs: opts.refreshMs ?? 1_000 },
       flow: { ordersPerMinute: opts.ordersPerMinute ?? 20, medianNotional: 1_500 },
     });
   }

@@ -31,13 +31,16 @@ function streamHash(instruments: InstrumentSpec[], symbols: SyntheticSymbolSpec[
 // Re-pinned once, deliberately: the liquidity provider now moves (amends) an off-grid quote to a
 // missing level instead of cancelling it and placing a new order, so its events are "amended"
 // where they were "canceled" + "accepted", and order ids are no longer spent on re-quotes.
+// Re-pinned a second time, deliberately: the provider's grid is anchored to multiples of its level
+// spacing instead of to fair - half spread (a quote stays put until the price moved a whole level),
+// and the synthetic universe spaces levels ~1 bp apart instead of one tick: far fewer amends.
 describe("synthetic market event stream (pinned)", () => {
-  it("default instruments, seed 42, 3 minutes (1-tick and multi-tick level spacing, GBM and mean-reverting)", () => {
-    expect(streamHash(DEFAULT_INSTRUMENTS, DEFAULT_SYNTHETIC_SYMBOLS, 42, 3)).toEqual({ events: 31120, hash: "603d8d52843e6653dc5a3d82d1ab7dc37948e987d9f2ab2a4f19234da7832414" });
+  it("default instruments, seed 42, 3 minutes (50- and 5-tick level spacing, GBM and mean-reverting)", () => {
+    expect(streamHash(DEFAULT_INSTRUMENTS, DEFAULT_SYNTHETIC_SYMBOLS, 42, 3)).toEqual({ events: 12007, hash: "2617f7d83a5b9f8495050ff197704276e7ba1f5f7e0004ce4f7e96d3f216a93f" });
   });
 
   it("synthetic universe of 8 perpetuals, seed 3, 5 minutes", () => {
     const u = syntheticUniverse(8, 3);
-    expect(streamHash(u.instruments, u.symbols, 3, 5)).toEqual({ events: 67465, hash: "851c540728cde8607ad20721706c47ddc6fc4871535e09158cecf02eda7e0544" });
+    expect(streamHash(u.instruments, u.symbols, 3, 5)).toEqual({ events: 22369, hash: "8be045f52db96c155e73997410bfa40a78b16bbc9ff05ba79c0df60b19852d14" });
   });
 });
