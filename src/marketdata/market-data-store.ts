@@ -315,17 +315,16 @@ export class MarketDataStore implements MarketDataSource, BidAskFeed, MarketData
   }
 
   /**
-   * What a recorder keeps of `bidAsk(symbol, fromMs, asOf)`: the rows known after `knownAfter`,
-   * thinned to the first row of each `everyMs` bucket of exchange time. Found by binary search
+   * The bid/ask rows known at `asOf` with exchange time at or after `fromMs`, thinned to the first
+   * row of each `everyMs` bucket of exchange time: what a recorder keeps. Found by binary search
    * rather than by building every row of the window (60 a minute per symbol) to keep one.
    */
-  bidAskFirstPerBucket(symbol: string, fromMs: EpochMs, asOf: EpochMs, knownAfter: EpochMs, everyMs: number): BidAskQuote[] {
+  bidAskFirstPerBucket(symbol: string, fromMs: EpochMs, asOf: EpochMs, everyMs: number): BidAskQuote[] {
     const s = this.bySymbol.get(symbol)?.bidAsk;
     if (s === undefined) return [];
-    const [lo, hi] = exchangeWindow(s, fromMs, asOf);
+    const hi = Math.min(s.knownEnd(asOf), upperBound(s.et, s.head, s.tail, asOf));
     const out: BidAskQuote[] = [];
-    // Knowledge times never decrease, so the rows known by `knownAfter` are a prefix of the window.
-    let i = upperBound(s.kt, lo, hi, knownAfter);
+    let i = lowerBound(s.et, s.head, hi, fromMs);
     while (i < hi) {
       out.push(this.bidAskAt(symbol, s, i));
       const next = Math.floor((s.et[i] as number) / everyMs) * everyMs + everyMs;

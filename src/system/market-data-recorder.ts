@@ -20,6 +20,13 @@ export interface RecorderOptions {
 export class MarketDataRecorder {
   private readonly writer: RecordedMarketDataWriter;
   private last: number | undefined;
+  /**
+   * Per symbol, the exchange time from which bid/ask rows are still to be recorded: the end of the
+   * bucket of the last row recorded. A cursor on the rows rather than on the recording times,
+   * because a quote stamped exactly at a recording time can reach the store just after that
+   * recording (the feed's timer at the same instant fires later); a time window would skip it.
+   */
+  private readonly bidAskFrom = new Map<string, number>();
 
   constructor(
     dir: string,
@@ -40,16 +47,25 @@ export class MarketDataRecorder {
    */
   resumeAfter(t: number): void {
     this.last = t;
+    // Whether a quote stamped exactly at t made it into the files is not known: start after it.
+    for (const s of this.symbols) this.bidAskFrom.set(s, t + 1);
   }
 
-  /** Records what became known in (previous call, t]. The first call records the warm-up window. */
+  /**
+   * Records what became known in (previous call, t], and bid/ask rows not recorded yet. The first
+   * call records the warm-up window.
+   */
   recordUpTo(t: number): void {
     const from = this.last ?? -Infinity;
     for (const s of this.symbols) {
       for (const b of this.store.bars(s, MINUTE_MS, Number.isFinite(from) ? from - 2 * MINUTE_MS : 0, t)) {
         if (b.knowledgeTime > from) this.writer.addBar(b);
       }
-      for (const q of this.store.bidAskFirstPerBucket(s, Number.isFinite(from) ? from : 0, t, from, this.opts.bidAskEveryMs)) this.writer.addBidAsk(q);
+      const every = this.opts.bidAskEveryMs;
+      const quotes = this.store.bidAskFirstPerBucket(s, this.bidAskFrom.get(s) ?? 0, t, every);
+      for (const q of quotes) this.writer.addBidAsk(q);
+      const lastQuote = quotes[quotes.length - 1];
+      if (lastQuote !== undefined) this.bidAskFrom.set(s, Math.floor(lastQuote.exchangeTime / every) * every + every);
       if (this.opts.l2) {
         const snap = this.store.latestL2(s, t);
         if (snap !== undefined && snap.knowledgeTime > from) this.writer.addL2(snap);

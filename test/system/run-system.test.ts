@@ -138,6 +138,24 @@ describe("system run (simulation against the embedded venue)", () => {
     await expect(run({}, root)).rejects.toThrow(/already holds a run/);
   });
 
+  it("records the bid/ask every wave priced from: one row stamped at each wave start, bar boundaries included", () => {
+    const resolved = JSON.parse(readFileSync(join(r.systemLogDir, "config.resolved.json"), "utf8")) as { order: { executionFrequencySeconds: number } };
+    const waveMs = resolved.order.executionFrequencySeconds * 1000;
+    const start = Date.parse(base.start as string);
+    const end = Date.parse(base.end as string);
+    const expected: number[] = [];
+    for (let t = start; t < end; t += waveMs) expected.push(t);
+    const csv = readFileSync(join(r.systemLogDir, "market_data", "bid_ask", "bid_ask_20240102.csv"), "utf8").trim().split("\n").slice(1);
+    const bySymbol = new Map<string, number[]>();
+    for (const line of csv) {
+      const [ts, symbol] = line.split(",") as [string, string];
+      const t = Date.parse(ts);
+      if (t < end) bySymbol.set(symbol, [...(bySymbol.get(symbol) ?? []), t]);
+    }
+    expect(bySymbol.size).toBe(4);
+    for (const times of bySymbol.values()) expect(times).toEqual(expected);
+  });
+
   it("replays the recorded market data as a simulation with instant fills", async () => {
     const replay = await run({ data: { source: "files", dir: join(r.systemLogDir, "market_data") }, broker: { kind: "instant_fill" } });
     const log = loadSystemLog(replay.runDir);
