@@ -6,12 +6,13 @@
 import { DelayedError, Queue, UnrecoverableError, WaitingError, Worker, type ConnectionOptions, type Job } from "bullmq";
 import { parseTaskJobData, TASK_QUEUE, taskJobId, type TaskJobData } from "./bullmq-flows.js";
 import type { RunGenerations } from "./bullmq-generations.js";
-import { markLostTries, recordQueueFailure, TryRecordStore } from "./bullmq-records.js";
+import { markLostTries, recordQueueFailure } from "./bullmq-records.js";
 import { workerSettings, type WorkerSettings } from "./bullmq-settings.js";
 import type { DagDefinition } from "./dag.js";
 import type { Orchestrator } from "./orchestrator.js";
 import { isTerminal, type DagRun } from "./run-records.js";
 import { runTaskTry, type TaskTryResult } from "./task-runner.js";
+import { settledWithin, TaskInterruptedError, trackHandler, TryRecordStore } from "./try-hand-back.js";
 
 export type TaskJobOutcome = "success" | "failed" | "retry" | "noop" | "superseded" | "handed_back";
 
@@ -51,10 +52,6 @@ export class TaskTryFailedError extends Error {
   override readonly name = "TaskTryFailedError";
 }
 
-/** The reason a running try's signal is aborted with when the executor interrupts it. */
-export class TaskInterruptedError extends Error {
-  override readonly name = "TaskInterruptedError";
-}
 
 interface ActiveTry {
   jobId: string;
@@ -323,51 +320,5 @@ export class TaskWorker {
     await recordQueueFailure(dag, store, data.runKey, data.taskId, job.failedReason || err.message, this.recordOpts());
     const after = await store.get(data.runKey);
     if (after !== undefined && (after.state === "success" || after.state === "failed")) await this.opts.afterRunFinished?.(after);
-  }
-}
-
-/** The DAG with the one task's handler wrapped, to know when the handler itself has stopped. */
-function trackHandler(dag: DagDefinition, taskId: string): { dag: DagDefinition; succeeded: boolean; settled: () => Promise<void> } {
-  let running: Promise<unknown> | undefined;
-  const out = {
-    succeeded: false,
-    settled: (): Promise<void> => (running ?? Promise.resolve()).then(
-      () => undefined,
-      () => undefined,
-    ),
-    dag: {
-      ...dag,
-      tasks: dag.tasks.map((t) =>
-        t.id !== taskId
-          ? t
-          : {
-              ...t,
-              handler: (ctx: Parameters<typeof t.handler>[0]) => {
-                const p = t.handler(ctx);
-                running = p;
-                p.then(
-                  () => {
-                    out.succeeded = true;
-                  },
-                  () => undefined,
-                );
-                return p;
-              },
-            },
-      ),
-    },
-  };
-  return out;
-}
-
-async function settledWithin(p: Promise<void>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<boolean>((resolve) => {
-    timer = setTimeout(() => resolve(false), ms);
-  });
-  try {
-    return await Promise.race([p.then(() => true), timeout]);
-  } finally {
-    clearTimeout(timer);
   }
 }

@@ -8,6 +8,7 @@ import type { Executor } from "./executor.js";
 import type { Orchestrator } from "./orchestrator.js";
 import { emptyTask, type DagRun } from "./run-records.js";
 import { runTaskTry, WORKER_ID, type TaskTryResult } from "./task-runner.js";
+import { settledWithin, TaskInterruptedError, trackHandler, TryRecordStore } from "./try-hand-back.js";
 
 export interface LocalExecutorOptions {
   dataRoot: string;
@@ -17,6 +18,8 @@ export interface LocalExecutorOptions {
   /** Called after every task try (progress output, tests). */
   onTaskDone?: (run: DagRun, taskId: string, result: TaskTryResult) => void;
   onProgress?: (runKey: string, taskId: string, done: number, total: number, detail: string) => void;
+  /** How long `stop()` waits for an interrupted task's handler to stop before giving up on it. */
+  handOffGraceMs?: number;
 }
 
 export class LocalExecutor implements Executor {
@@ -34,9 +37,18 @@ export class LocalExecutor implements Executor {
     this.log = opts.log ?? (() => undefined);
   }
 
-  /** Stops starting tasks and aborts the running ones (they checkpoint and end). */
+  /**
+   * Stops starting tasks and interrupts the running ones: they checkpoint and end, and go back to
+   * the queue without spending a try (as a BullMQ hand-off), so the next start resumes them.
+   */
   stop(reason = "executor stopping"): void {
-    this.abort.abort(new Error(reason));
+    this.abort.abort(new TaskInterruptedError(reason));
+  }
+
+  /** Why the executor interrupted its tries, once it has. */
+  private interruption(): string | undefined {
+    const r: unknown = this.abort.signal.reason;
+    return !this.abort.signal.aborted ? undefined : r instanceof Error ? r.message : String(r);
   }
 
   /**
@@ -98,14 +110,7 @@ export class LocalExecutor implements Executor {
           const due = ti.state === "queued" || (ti.state === "up_for_retry" && (ti.retryAt ?? 0) <= now);
           if (ti.state === "up_for_retry" && !due) nextRetry = Math.min(nextRetry, ti.retryAt ?? now);
           if (!due) continue;
-          const p = runTaskTry({
-            dag, store: this.orchestrator.store, runKey: run.runKey, taskId: t.id, attempt: ti.tries + 1, dataRoot: this.opts.dataRoot,
-            now: this.orchestrator.now, signal: this.abort.signal, log: (m) => this.log(`${run.runKey} ${t.id}: ${m}`),
-            progress: (done, total, detail) => this.opts.onProgress?.(run.runKey, t.id, done, total, detail),
-          }).then((result) => {
-            if (result.kind === "failed") this.log(`${run.runKey} ${t.id} try ${ti.tries + 1} failed${result.willRetry ? " (will retry)" : ""}: ${result.error}`);
-            this.opts.onTaskDone?.(run, t.id, result);
-          }).finally(() => running.delete(key));
+          const p = this.runTry(run, t.id, ti.tries + 1).finally(() => running.delete(key));
           running.set(key, p);
         }
       }
@@ -117,6 +122,27 @@ export class LocalExecutor implements Executor {
       await sleep(Math.max(0, nextRetry - this.orchestrator.now()), this.abort.signal);
     }
     await Promise.allSettled(running.values());
+  }
+
+  private async runTry(run: DagRun, taskId: string, attempt: number): Promise<void> {
+    const dag = this.orchestrator.dag(run.dagId);
+    const tracked = trackHandler(dag, taskId);
+    const interrupted = (): string | undefined => (tracked.succeeded ? undefined : this.interruption());
+    const records = new TryRecordStore(this.orchestrator.store, taskId, this.orchestrator.now, interrupted);
+    const result = await runTaskTry({
+      dag: tracked.dag, store: records, runKey: run.runKey, taskId, attempt, dataRoot: this.opts.dataRoot,
+      now: this.orchestrator.now, signal: this.abort.signal, log: (m) => this.log(`${run.runKey} ${taskId}: ${m}`),
+      progress: (done, total, detail) => this.opts.onProgress?.(run.runKey, taskId, done, total, detail),
+    });
+    const reason = interrupted();
+    if (reason !== undefined && records.handedBack) {
+      // runTaskTry returns as soon as the signal aborts; the handler may still be finishing its bar.
+      const stopped = await settledWithin(tracked.settled(), this.opts.handOffGraceMs ?? 30_000);
+      this.log(`${run.runKey} ${taskId}: interrupted (${reason}); back in the queue, not counted as a try${stopped ? "" : `; it did not stop within ${this.opts.handOffGraceMs ?? 30_000} ms`}`);
+      return;
+    }
+    if (result.kind === "failed") this.log(`${run.runKey} ${taskId} try ${attempt} failed${result.willRetry ? " (will retry)" : ""}: ${result.error}`);
+    this.opts.onTaskDone?.(run, taskId, result);
   }
 
   /** Schedules, then drains, every minute (and once now), until `stop()`. */

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import type { Job } from "bullmq";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { taskJobId } from "../../src/orchestration/bullmq-flows.js";
-import { TaskInterruptedError } from "../../src/orchestration/bullmq-worker.js";
+import { TaskInterruptedError } from "../../src/orchestration/try-hand-back.js";
 import { defineDag, task, type DagDefinition } from "../../src/orchestration/dag.js";
 import { openBullmqScheduler, openBullmqWorker, openExecutor, type BullmqWorkerProcess } from "../../src/orchestration/open-executor.js";
 import { RedisRunStore } from "../../src/orchestration/redis-run-store.js";

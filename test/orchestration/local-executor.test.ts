@@ -98,6 +98,43 @@ describe("local executor", () => {
     expect((await orch.store.get(run.runKey))?.tasks["a"]?.error).toMatch(/TaskTimeoutError: timed out after 50 ms/);
   });
 
+  it("stop() hands a running try back to the queue, not counted, after its handler has stopped; the next executor runs it", async () => {
+    let calls = 0;
+    let handlerEnded = false;
+    let started!: () => void;
+    const running = new Promise<void>((r) => (started = r));
+    // Stops at its next "bar" once aborted, as a trading session does, a little after the signal.
+    const session: TaskHandler = async (ctx) => {
+      calls++;
+      if (calls > 1) return { resumed: true };
+      started();
+      while (!ctx.signal.aborted) await new Promise((r) => setTimeout(r, 5));
+      await new Promise((r) => setTimeout(r, 40));
+      handlerEnded = true;
+      throw new Error("stopped at a bar");
+    };
+    // retries: 0, so a counted failure would fail the run on this very try.
+    const dag = chain("handoff", [{ id: "a", handler: session, retries: 0 }]);
+    const { root, orch, ex } = setup([dag]);
+    const { run } = await orch.trigger("handoff", { start: "2024-01-01T00:00:00Z" });
+    const drained = ex.dispatch();
+    await running;
+    ex.stop("SIGTERM");
+    await drained;
+    expect(handlerEnded).toBe(true);
+    const after = await orch.store.get(run.runKey);
+    expect(after?.state).toBe("running");
+    expect(after?.tasks["a"]).toMatchObject({ state: "queued", tries: 0 });
+    expect(after?.tasks["a"]?.history).toHaveLength(1);
+    expect(after?.tasks["a"]?.history[0]?.error).toMatch(/handed back: SIGTERM; not counted as a try/);
+
+    const next = new LocalExecutor(orch, { dataRoot: root });
+    await next.dispatch();
+    const done = await orch.store.get(run.runKey);
+    expect(done?.state).toBe("success");
+    expect(done?.tasks["a"]).toMatchObject({ state: "success", tries: 1, output: { resumed: true } });
+  });
+
   it("runs at most maxActiveRuns runs of a DAG at once", async () => {
     let active = 0;
     let peak = 0;
