@@ -12,25 +12,17 @@ import { LiquidityProvider, type LiquiditySpec } from "../../../src/exchange/mar
 import { SyntheticMarket } from "../../../src/exchange/market/synthetic-market.js";
 import { syntheticUniverse } from "../../../src/exchange/market/synthetic-universe.js";
 import { BUY, SELL, type Side } from "../../../src/exchange/order-book.js";
+import { btcMakerEngine } from "./btc-maker-engine.js";
 
 const START = Date.UTC(2024, 0, 2, 0, 0, 0);
 /** Price units per tick of the test instrument. */
 const TICK = 0.1;
 
 function maker(spec: LiquiditySpec, seed = 5) {
-  const clock = new SimulatedClock(START);
-  const engine = new ExchangeEngine({
-    clock,
-    instruments: [{ symbol: "BTC/USDT", kind: "spot", base: "BTC", quote: "USDT", tickSize: "0.1", lotSize: "0.001", makerFee: "0", takerFee: "0" }],
-  });
-  const account = engine.createAccount("maker");
-  engine.deposit(account, "USDT", "10000000");
-  engine.deposit(account, "BTC", "1000");
+  const { engine, maker: account, inst } = btcMakerEngine(START);
   const taker = engine.createAccount("taker");
   engine.deposit(taker, "USDT", "10000000");
   engine.deposit(taker, "BTC", "1000");
-  const inst = engine.instrument("BTC/USDT");
-  if (inst === undefined) throw new Error("no instrument");
   const lp = new LiquidityProvider(engine, inst, account, spec, new Rng(seed));
   lp.attach();
   let events = 0;

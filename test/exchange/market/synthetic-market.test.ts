@@ -7,6 +7,7 @@ import { DEFAULT_INSTRUMENTS, DEFAULT_SYNTHETIC_SYMBOLS } from "../../../src/exc
 import { LiquidityProvider } from "../../../src/exchange/market/liquidity-provider.js";
 import { SyntheticMarket } from "../../../src/exchange/market/synthetic-market.js";
 import { BUY, SELL } from "../../../src/exchange/order-book.js";
+import { btcMakerEngine } from "./btc-maker-engine.js";
 
 const START = Date.UTC(2024, 0, 2, 0, 0, 0);
 
@@ -69,16 +70,7 @@ describe("synthetic market", () => {
 describe("queue position", () => {
   // A flat market (zero volatility, no background flow): only our own scripted takers trade.
   function flatMarket() {
-    const clock = new SimulatedClock(START);
-    const engine = new ExchangeEngine({
-      clock,
-      instruments: [{ symbol: "BTC/USDT", kind: "spot", base: "BTC", quote: "USDT", tickSize: "0.1", lotSize: "0.001", makerFee: "0", takerFee: "0" }],
-    });
-    const maker = engine.createAccount("maker");
-    engine.deposit(maker, "USDT", "10000000");
-    engine.deposit(maker, "BTC", "1000");
-    const inst = engine.instrument("BTC/USDT");
-    if (inst === undefined) throw new Error("no instrument");
+    const { engine, maker, inst } = btcMakerEngine(START);
     const lp = new LiquidityProvider(engine, inst, maker, { levels: 3, halfSpreadBps: 1, medianNotional: 50_000, sizeSigma: 0 }, new Rng(1));
     lp.attach();
     lp.refresh(50_000);
