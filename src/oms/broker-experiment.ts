@@ -13,7 +13,7 @@ import { SyntheticMarket } from "../exchange/market/synthetic-market.js";
 import { syntheticUniverse } from "../exchange/market/synthetic-universe.js";
 import { EmbeddedVenueClient } from "../exchanges/embedded-venue-client.js";
 import { VenueBidAskSampler } from "../marketdata/bid-ask-feed.js";
-import { summarizeExecution, type ExecutionSummary, type ParentExecution } from "../analysis/execution-quality.js";
+import { summarizeExecution, type ExecutionSummary, type ParentExecution, type WaveFill } from "../analysis/execution-quality.js";
 import { Broker, fnv1a32, roundToStep } from "./broker.js";
 import { BrokerLogWriter } from "./broker-log.js";
 import { writeBrokerLogParquetParallel } from "./broker-log-parquet.js";
@@ -92,8 +92,9 @@ export async function runBrokerExperiment(
   const { outDir: _outDir, ...experimentArgs } = args;
   log.writeJson("experiment_args.json", { ...experimentArgs, runKey });
   const assetIds = new Map<number, string>(symbols.map((s) => [fnv1a32(s), s]));
+  const waves: WaveFill[] = [];
   const broker = new Broker(
-    { client, clock, bidAsk: sampler, log, universe: assetIds },
+    { client, clock, bidAsk: sampler, log, universe: assetIds, onWaveReport: (w) => waves.push({ wave: w.wave, childAmount: w.childAmount, filled: w.filled, makerAmount: w.makerAmount, takerAmount: w.takerAmount }) },
     { runKey, childSizing: args.childSizing, executionFrequencyMs: args.frequencySeconds * 1000, limitPrice: { computer: "passivity", passivityFactor: args.passivityFactor } },
   );
   const rng = new Rng(args.seed ^ 0x5eed);
@@ -141,7 +142,6 @@ export async function runBrokerExperiment(
     sampler.stop();
     log.close();
   }
-  const waves = broker.waveReports.map((w) => ({ wave: w.wave, childAmount: w.childAmount, filled: w.filled, makerAmount: w.makerAmount, takerAmount: w.takerAmount }));
   const trades = broker.tradesCollected;
   const summary = summarizeExecution(executions, waves);
   const childOrders = client.requestCounts.createOrder;

@@ -75,6 +75,11 @@ export interface BrokerDeps {
   universe: ReadonlyMap<number, string>;
   /** Once aborted, no further order is sent: the wave in progress throws the abort reason. */
   signal?: AbortSignal;
+  /**
+   * Receives each wave's fill figures, for execution-quality reports. A callback rather than a
+   * list on the broker: a day-long system run has ~100k waves and no use for them.
+   */
+  onWaveReport?: (report: WaveReport) => void;
 }
 
 interface ParentState {
@@ -148,8 +153,6 @@ export class Broker {
   readonly config: BrokerConfig;
   private markets: Record<string, CcxtMarket> | undefined;
   private readonly runTag: string;
-  /** Per-wave fill figures, for execution-quality reports. */
-  readonly waveReports: WaveReport[] = [];
   /** Exchange trades collected for children so far. */
   tradesCollected = 0;
   /** Child order requests sent (retries included). */
@@ -519,7 +522,7 @@ export class Broker {
         else taker = taker.add(dec(t.amount));
       }
       st.filled = signedFilled(st);
-      this.waveReports.push({ bar, wave, parentOrderId: st.parent.orderId, childAmount, filled: waveFilled, takerAmount: taker, makerAmount: maker });
+      this.deps.onWaveReport?.({ bar, wave, parentOrderId: st.parent.orderId, childAmount, filled: waveFilled, takerAmount: taker, makerAmount: maker });
     }
   }
 

@@ -10,6 +10,7 @@ import type { Broker } from "../oms/broker.js";
 import { formatOrder } from "../oms/parent-order.js";
 import type { MarketLimits } from "../oms/exchange-limits.js";
 import type { Portfolio, PortfolioBar } from "../oms/portfolio.js";
+import type { PortfolioSeriesBar } from "./run-summary.js";
 import { knownDataAt, lastClose, realizedVolatility } from "./known-data.js";
 import { runDag, topologicalOrder, type ModelDefinition, type NodeOutput } from "./model-dag.js";
 import type { SystemLogWriter } from "./system-log.js";
@@ -55,7 +56,8 @@ export interface BarLoopResume {
 }
 
 export interface BarLoopResult {
-  bars: PortfolioBar[];
+  /** The portfolio of every bar without its per-asset rows (those are in portfolio.jsonl). */
+  bars: PortfolioSeriesBar[];
   parentOrders: number;
   parentFills: number;
   warnings: string[];
@@ -67,13 +69,17 @@ export async function runBarLoop(parts: BarLoopParts, startMs: number, endMs: nu
   const total = Math.round((endMs - startMs) / barMs);
   const symbols = universe.map((u) => u.symbol);
   const symbolOf = new Map(universe.map((u) => [u.assetId, u.symbol]));
-  const bars: PortfolioBar[] = [];
+  // Only the run-level figures of each bar are kept for the summary: the per-asset rows of a
+  // 100-asset day were ~150k objects of Decimals, most of the heap, and made every GC slower.
+  const bars: PortfolioSeriesBar[] = [];
+  let lastBar: PortfolioBar | undefined;
   const warnings: string[] = [];
   let nextOrderId = 0;
   let parentFills = 0;
   let first = 0;
   if (parts.resume !== undefined) {
-    bars.push(parts.resume.lastPortfolio);
+    lastBar = parts.resume.lastPortfolio;
+    bars.push(seriesBar(lastBar));
     nextOrderId = parts.resume.nextOrderId;
     // Bars whose boundary passed while no process ran are gone: trading resumes at the next one.
     first = Math.max(parts.resume.lastBar + 1, Math.ceil((clock.now() - startMs) / barMs));
@@ -93,13 +99,14 @@ export async function runBarLoop(parts: BarLoopParts, startMs: number, endMs: nu
     const missing = universe.filter((u) => !prices.has(u.assetId) && !portfolio.shares(u.assetId).isZero());
     for (const u of missing) {
       // Marking a held asset at zero would fake a loss: carry the last mark and say so.
-      const prev = bars.at(-1)?.assets.find((a) => a.assetId === u.assetId)?.price;
+      const prev = lastBar?.assets.find((a) => a.assetId === u.assetId)?.price;
       if (prev === undefined) throw new Error(`bar ${i}: no price known for ${u.symbol}, which the portfolio holds`);
       prices.set(u.assetId, prev);
       warn(`bar ${i}: no new price for ${u.symbol}; marked at the previous price ${prev.toFixed()}`);
     }
     const pbar = portfolio.markBar(t, prices);
-    bars.push(pbar);
+    lastBar = pbar;
+    bars.push(seriesBar(pbar));
     writer.append("portfolio", portfolioRecord(i, pbar, symbolOf));
     if (i === total) {
       writer.append("timing", { bar: i, timestamp: t, wallMs: performance.now() - wall0 });
@@ -155,6 +162,10 @@ export async function runBarLoop(parts: BarLoopParts, startMs: number, endMs: nu
     warnings.push(message);
     writer.log(clock.now(), `WARNING ${message}`);
   }
+}
+
+function seriesBar(p: PortfolioBar): PortfolioSeriesBar {
+  return { timestamp: p.timestamp, pnl: p.pnl, gmv: p.gmv, nmv: p.nmv, grossVolume: p.grossVolume, fees: p.fees, netWealth: p.netWealth };
 }
 
 export function portfolioRecord(bar: number, p: PortfolioBar, symbolOf: ReadonlyMap<number, string>): unknown {

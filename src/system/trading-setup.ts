@@ -139,6 +139,8 @@ function instantSetup(cfg: SystemConfig, clock: Clock, store: MarketDataStore, m
     async start() {
       client = new InstantFillClient({
         clock, markets: await markets(), feeRate, initialBalances: { USDT: cfg.initialCash },
+        // The broker asks about a wave's orders within its bar: two bars (at least an hour) is ample.
+        historyMs: Math.max(3_600_000, 2 * cfg.barMinutes * 60_000),
         quote: (s) => {
           const q = store.latestBidAsk(s, clock.now());
           return q === undefined ? undefined : { bid: q.bid, ask: q.ask };
