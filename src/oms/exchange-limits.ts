@@ -23,12 +23,19 @@ export interface LimitedTrade {
 export const DEFAULT_MIN_COST = new Decimal(10);
 
 export function applyExchangeLimits(tradeShares: Decimal.Value, price: Decimal.Value, limits: MarketLimits): LimitedTrade {
-  const before = new Decimal(tradeShares);
+  // Decimals are immutable: the ones given are used as they are (this runs for every asset, every bar).
+  const before = decimalOf(tradeShares);
   const abs = before.abs();
-  if (abs.lt(limits.minAmount)) return { shares: new Decimal(0), sharesBeforeLimits: before, outcome: "below_min_amount" };
+  if (abs.lt(limits.minAmount)) return { shares: ZERO, sharesBeforeLimits: before, outcome: "below_min_amount" };
   // `<=` on purpose: the exchange rejects an order whose notional equals the minimum.
-  if (new Decimal(price).mul(abs).lte(limits.minCost)) return { shares: new Decimal(0), sharesBeforeLimits: before, outcome: "below_min_cost" };
-  const step = new Decimal(limits.amountStep);
+  if (decimalOf(price).mul(abs).lte(limits.minCost)) return { shares: ZERO, sharesBeforeLimits: before, outcome: "below_min_cost" };
+  const step = decimalOf(limits.amountStep);
   const rounded = before.div(step).toDecimalPlaces(0, Decimal.ROUND_HALF_EVEN).mul(step);
   return { shares: rounded, sharesBeforeLimits: before, outcome: rounded.isZero() ? "rounded_to_zero" : "ok" };
+}
+
+const ZERO = new Decimal(0);
+
+function decimalOf(v: Decimal.Value): Decimal {
+  return v instanceof Decimal ? v : new Decimal(v);
 }

@@ -101,7 +101,7 @@ export async function runSystem(cfg: SystemConfig, opts: RunSystemOptions = {}):
     return {
       assetId: fnv1a32(symbol),
       symbol,
-      limits: { minAmount: dec(m.limits.amount.min ?? 0), minCost: Math.max(cfg.minCost, m.limits.cost.min ?? 0), amountStep: dec(m.precision.amount) },
+      limits: { minAmount: dec(m.limits.amount.min ?? 0), minCost: dec(Math.max(cfg.minCost, m.limits.cost.min ?? 0)), amountStep: dec(m.precision.amount) },
       priceStep: dec(m.precision.price),
     };
   });

@@ -92,31 +92,39 @@ export function capWeights(raw: readonly number[], cap: number): number[] {
 
 export function computeTargets(inputs: readonly TargetInputs[], cfg: TargetConfig): TargetRow[] {
   const weights = targetWeights(inputs, cfg);
-  return inputs.map((inp, k) => {
-    const weight = weights[k] as number;
-    const base = { assetId: inp.assetId, symbol: inp.symbol, prediction: inp.prediction, volatility: inp.volatility, weight, holdingsShares: inp.holdings.toFixed() };
-    if (inp.price === undefined || !inp.price.isPositive()) {
-      const h = inp.holdings.toFixed();
-      return { ...base, price: undefined, targetNotionalBeforeLimits: "0", targetHoldingsSharesBeforeLimits: h, targetTradesSharesBeforeLimits: "0", targetTradesShares: "0", targetHoldingsShares: h, targetTradesNotional: "0", limitOutcome: "no_price" };
-    }
-    // 12 significant digits: enough for any exchange step, and stable across platforms.
-    const notional = new Decimal(weight * cfg.grossExposure).toSignificantDigits(12);
-    const targetShares = notional.div(inp.price).toSignificantDigits(12);
-    const trade = targetShares.sub(inp.holdings);
-    const limited = applyExchangeLimits(trade, inp.price, inp.limits);
+  const rows: TargetRow[] = new Array<TargetRow>(inputs.length);
+  for (let k = 0; k < inputs.length; k++) rows[k] = targetRow(inputs[k] as TargetInputs, weights[k] as number, cfg.grossExposure);
+  return rows;
+}
+
+function targetRow(inp: TargetInputs, weight: number, grossExposure: number): TargetRow {
+  const holdings = inp.holdings.toFixed();
+  const price = inp.price;
+  if (price === undefined || !price.isPositive()) {
     return {
-      ...base,
-      price: inp.price.toFixed(),
-      targetNotionalBeforeLimits: notional.toFixed(),
-      targetHoldingsSharesBeforeLimits: targetShares.toFixed(),
-      targetTradesSharesBeforeLimits: trade.toFixed(),
-      targetTradesShares: limited.shares.toFixed(),
-      // When the limits zero a trade, the target is simply what is held.
-      targetHoldingsShares: inp.holdings.add(limited.shares).toFixed(),
-      targetTradesNotional: limited.shares.mul(inp.price).toFixed(),
-      limitOutcome: limited.outcome,
+      assetId: inp.assetId, symbol: inp.symbol, prediction: inp.prediction, volatility: inp.volatility, weight, holdingsShares: holdings,
+      price: undefined, targetNotionalBeforeLimits: "0", targetHoldingsSharesBeforeLimits: holdings, targetTradesSharesBeforeLimits: "0",
+      targetTradesShares: "0", targetHoldingsShares: holdings, targetTradesNotional: "0", limitOutcome: "no_price",
     };
-  });
+  }
+  // 12 significant digits: enough for any exchange step, and stable across platforms.
+  const notional = new Decimal(weight * grossExposure).toSignificantDigits(12);
+  const targetShares = notional.div(price).toSignificantDigits(12);
+  const trade = targetShares.sub(inp.holdings);
+  const limited = applyExchangeLimits(trade, price, inp.limits);
+  const zeroTrade = limited.shares.isZero();
+  return {
+    assetId: inp.assetId, symbol: inp.symbol, prediction: inp.prediction, volatility: inp.volatility, weight, holdingsShares: holdings,
+    price: price.toFixed(),
+    targetNotionalBeforeLimits: notional.toFixed(),
+    targetHoldingsSharesBeforeLimits: targetShares.toFixed(),
+    targetTradesSharesBeforeLimits: trade.toFixed(),
+    targetTradesShares: zeroTrade ? "0" : limited.shares.toFixed(),
+    // When the limits zero a trade, the target is simply what is held.
+    targetHoldingsShares: zeroTrade ? holdings : inp.holdings.add(limited.shares).toFixed(),
+    targetTradesNotional: zeroTrade ? "0" : limited.shares.mul(price).toFixed(),
+    limitOutcome: limited.outcome,
+  };
 }
 
 export type ParentOrderType = ParentOrder["type"];
