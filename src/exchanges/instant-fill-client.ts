@@ -50,6 +50,7 @@ export class InstantFillClient implements ExchangeClient {
   /** ISO text of the last order time: every order of a wave is created at the same instant. */
   private lastDatetime: { ms: number; text: string } = { ms: NaN, text: "" };
   private nextId = 1;
+  private lastForget = Number.NEGATIVE_INFINITY;
   private readonly feeRate: Decimal;
 
   constructor(private readonly opts: InstantFillOptions) {
@@ -85,7 +86,11 @@ export class InstantFillClient implements ExchangeClient {
     const cost = fillPrice.mul(qty);
     const fee = cost.mul(this.feeRate);
     const now = this.opts.clock.now();
-    if (now !== this.lastDatetime.ms) this.forgetBefore(now - (this.opts.historyMs ?? Infinity));
+    if (this.opts.historyMs !== undefined && now - this.lastForget >= this.opts.historyMs / 8) {
+      // Now and then, not at every new instant: what is kept is then between 1 and 9/8 of historyMs.
+      this.forgetBefore(now - this.opts.historyMs);
+      this.lastForget = now;
+    }
     const id = String(this.nextId++);
     const feeStruct = { cost: fee.toNumber(), currency: market.quote };
     const datetime = this.datetimeOf(now);
@@ -191,7 +196,6 @@ export class InstantFillClient implements ExchangeClient {
 
   /** Drops orders and trades stamped before `cutoff` (orders are kept in creation order). */
   private forgetBefore(cutoff: number): void {
-    if (!Number.isFinite(cutoff)) return;
     for (const [id, o] of this.orders) {
       if (o.timestamp >= cutoff) break;
       this.orders.delete(id);

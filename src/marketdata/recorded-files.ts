@@ -77,16 +77,21 @@ export function recordedFilePath(dir: string, type: RecordedFileType, ms: EpochM
 
 /** ISO-8601 UTC with milliseconds, the form written to files. */
 // Recorded rows come in runs of one timestamp (every symbol's quote of an instant), so the last
-// formatted instant is kept: toISOString builds a Date per call and was a tenth of recording.
-let lastIsoMs = Number.NaN;
-let lastIso = "";
+// formatted instants are kept: toISOString builds a Date per call and was a tenth of recording.
+// Two of them, because a bar line formats its start and its knowledge time, which alternate.
+let isoMsA = Number.NaN;
+let isoA = "";
+let isoMsB = Number.NaN;
+let isoB = "";
 
 export function isoUtc(ms: EpochMs): string {
-  if (ms !== lastIsoMs) {
-    lastIso = new Date(ms).toISOString();
-    lastIsoMs = ms;
-  }
-  return lastIso;
+  if (ms === isoMsA) return isoA;
+  if (ms === isoMsB) return isoB;
+  isoMsB = isoMsA;
+  isoB = isoA;
+  isoMsA = ms;
+  isoA = new Date(ms).toISOString();
+  return isoA;
 }
 
 /** Epoch ms from an ISO-8601 timestamp (UTC unless it carries an offset) or an integer of epoch ms. */
