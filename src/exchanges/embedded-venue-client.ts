@@ -6,6 +6,7 @@
 import { Decimal } from "decimal.js";
 import { z } from "zod";
 import type { Clock } from "../core/clock.js";
+import { isoUtc } from "../core/iso-utc.js";
 import { Rng } from "../core/rng.js";
 import type { ExchangeEngine, OrderSnapshot } from "../exchange/engine.js";
 import type { ExchangeEvent } from "../exchange/events.js";
@@ -294,7 +295,7 @@ export class EmbeddedVenueClient implements ExchangeClient {
       id: String(s.orderId),
       clientOrderId: s.clientOrderId,
       timestamp: s.createdAt,
-      datetime: new Date(s.createdAt).toISOString(),
+      datetime: isoUtc(s.createdAt),
       lastTradeTimestamp: lastTrade,
       lastUpdateTimestamp: s.updatedAt,
       symbol: s.symbol,
@@ -327,7 +328,7 @@ export class EmbeddedVenueClient implements ExchangeClient {
       id: `${inst.symbol}:${e.tradeId}`,
       order: String(e.orderId),
       timestamp: e.ts,
-      datetime: new Date(e.ts).toISOString(),
+      datetime: isoUtc(e.ts),
       symbol: e.symbol,
       type: e.orderType,
       side: e.side,

@@ -4,6 +4,7 @@
 
 import { Decimal } from "decimal.js";
 import type { Clock } from "../core/clock.js";
+import { isoUtc } from "../core/iso-utc.js";
 import type {
   CcxtBalances,
   CcxtLeverageTier,
@@ -47,8 +48,6 @@ export class InstantFillClient implements ExchangeClient {
   private readonly trades = new Map<string, CcxtTrade[]>();
   private readonly balances = new Map<string, Decimal>();
   private readonly positions = new Map<string, { size: Decimal; cost: Decimal }>();
-  /** ISO text of the last order time: every order of a wave is created at the same instant. */
-  private lastDatetime: { ms: number; text: string } = { ms: NaN, text: "" };
   private nextId = 1;
   private lastForget = Number.NEGATIVE_INFINITY;
   private readonly feeRate: Decimal;
@@ -93,7 +92,7 @@ export class InstantFillClient implements ExchangeClient {
     }
     const id = String(this.nextId++);
     const feeStruct = { cost: fee.toNumber(), currency: market.quote };
-    const datetime = this.datetimeOf(now);
+    const datetime = isoUtc(now);
     const trade: CcxtTrade = {
       id: `t${id}`, order: id, timestamp: now, datetime, symbol, type, side, takerOrMaker: "taker",
       price: fillPrice.toNumber(), amount, cost: cost.toNumber(), fee: feeStruct, info: {},
@@ -208,10 +207,6 @@ export class InstantFillClient implements ExchangeClient {
     }
   }
 
-  private datetimeOf(ms: number): string {
-    if (this.lastDatetime.ms !== ms) this.lastDatetime = { ms, text: new Date(ms).toISOString() };
-    return this.lastDatetime.text;
-  }
 
   private move(asset: string, delta: Decimal): void {
     this.balances.set(asset, (this.balances.get(asset) ?? new Decimal(0)).add(delta));

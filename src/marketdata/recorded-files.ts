@@ -29,6 +29,7 @@ import { constants as zlibConstants, createGunzip, gunzipSync, gzipSync } from "
 // snapshots for 20 symbols is 1.7 M rows. Its row cursor lets us name lines in errors.
 import Papa from "papaparse";
 import type { EpochMs } from "../core/clock.js";
+import { isoUtc } from "../core/iso-utc.js";
 import { parseTimestamp, TimestampError, toEpochMs } from "../core/timestamp.js";
 import { readParquetTable, writeParquetTable, type ParquetCell, type ParquetColumn } from "../storage/parquet-table.js";
 import { MarketDataOrderError, MarketDataStore, type MarketDataRowType } from "./market-data-store.js";
@@ -76,23 +77,7 @@ export function recordedFilePath(dir: string, type: RecordedFileType, ms: EpochM
 }
 
 /** ISO-8601 UTC with milliseconds, the form written to files. */
-// Recorded rows come in runs of one timestamp (every symbol's quote of an instant), so the last
-// formatted instants are kept: toISOString builds a Date per call and was a tenth of recording.
-// Two of them, because a bar line formats its start and its knowledge time, which alternate.
-let isoMsA = Number.NaN;
-let isoA = "";
-let isoMsB = Number.NaN;
-let isoB = "";
-
-export function isoUtc(ms: EpochMs): string {
-  if (ms === isoMsA) return isoA;
-  if (ms === isoMsB) return isoB;
-  isoMsB = isoMsA;
-  isoB = isoA;
-  isoMsA = ms;
-  isoA = new Date(ms).toISOString();
-  return isoA;
-}
+export { isoUtc };
 
 /** Epoch ms from an ISO-8601 timestamp (UTC unless it carries an offset) or an integer of epoch ms. */
 export function parseRecordedTime(text: string): EpochMs | undefined {

@@ -208,12 +208,10 @@ export class LiquidityProvider {
     const spacing = this.spacing;
     const away = side === BUY ? top - price : price - top;
     if (away < 0) return -1;
-    // One-tick grids are the common case, and a remainder costs more than the rest of this check.
-    let i = away;
-    if (spacing !== 1) {
-      if (away % spacing !== 0) return -1;
-      i = away / spacing;
-    }
+    // A remainder of doubles is a call to fmod, which cost more than the rest of this check: an
+    // integer quotient says the same, exactly (ticks are integers far below 2^52).
+    const i = spacing === 1 ? away : away / spacing;
+    if (i !== Math.floor(i)) return -1;
     if (i >= this.levels || (side === BUY && price < 1)) return -1;
     return i;
   }
