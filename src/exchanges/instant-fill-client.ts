@@ -207,7 +207,6 @@ export class InstantFillClient implements ExchangeClient {
     }
   }
 
-
   private move(asset: string, delta: Decimal): void {
     this.balances.set(asset, (this.balances.get(asset) ?? new Decimal(0)).add(delta));
   }

@@ -5,8 +5,9 @@
 // exchange sequence numbers, so sequence gaps show up as time gaps.)
 
 import type { EpochMs } from "../core/clock.js";
+import { isoUtc } from "../core/iso-utc.js";
 import { MarketDataStore, type MarketDataRowType } from "./market-data-store.js";
-import { isoUtc, listRecordedFiles, readRecordedFile, type RecordedFileType, type Sourced } from "./recorded-files.js";
+import { listRecordedFiles, readRecordedFile, type RecordedFileType, type Sourced } from "./recorded-files.js";
 import type { Bar, BidAskQuote, L2Snapshot } from "./types.js";
 
 export type QualityCheck = "gap" | "non_positive_price" | "crossed_book" | "bad_book" | "bad_bar" | "duplicate" | "out_of_order";

@@ -76,9 +76,6 @@ export function recordedFilePath(dir: string, type: RecordedFileType, ms: EpochM
   return join(dir, type, `${type}_${utcDay(ms)}.${format}`);
 }
 
-/** ISO-8601 UTC with milliseconds, the form written to files. */
-export { isoUtc };
-
 /** Epoch ms from an ISO-8601 timestamp (UTC unless it carries an offset) or an integer of epoch ms. */
 export function parseRecordedTime(text: string): EpochMs | undefined {
   if (/^-?\d+$/.test(text)) {
