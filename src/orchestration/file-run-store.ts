@@ -1,7 +1,8 @@
 // Run records as JSON files under `<data root>/_orchestration/`: one file per run, one per DAG for
 // the scheduler's progress. A run file is created by hard-linking a finished temp file to its name,
 // which fails if the name exists: atomic and exclusive, so two schedulers never create one slot
-// twice. Updates hold a lock file per run (created exclusively; broken when its holder is dead).
+// twice. Updates hold a lock file per run (created exclusively; broken when its holder is dead), and
+// starting a DAG's queued runs holds one per DAG (`scheduler/<dag>.admit.lock`).
 
 import { closeSync, existsSync, linkSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, statSync, unlinkSync, writeSync } from "node:fs";
 import { join } from "node:path";
@@ -78,6 +79,16 @@ export class FileRunStore implements RunRecordStore {
       writeWhole(tmp, JSON.stringify(run, null, 1));
       renameSync(tmp, file);
       return run;
+    } finally {
+      release();
+    }
+  }
+
+  async withDagLock<T>(dagId: string, admit: () => Promise<T>): Promise<T> {
+    mkdirSync(this.schedulerDir, { recursive: true });
+    const release = await acquireLock(join(this.schedulerDir, `${checkId("dag id", dagId)}.admit.lock`));
+    try {
+      return await admit();
     } finally {
       release();
     }

@@ -81,23 +81,29 @@ export class Orchestrator {
     const started: DagRun[] = [];
     const runs = await this.store.list();
     for (const dag of this.allDags()) {
-      const mine = runs.filter((r) => r.dagId === dag.id);
-      let active = mine.filter((r) => r.state === "running").length;
-      for (const r of mine) {
-        if (active >= dag.maxActiveRuns) break;
-        if (r.state !== "queued") continue;
-        let startedNow = false;
-        const updated = await this.store.update(r.runKey, (run) => {
-          if (run.state !== "queued") return false;
-          run.state = "running";
-          run.startedAt = this.now();
-          advanceRun(dag, run, this.now());
-          startedNow = true;
-        });
-        if (startedNow) started.push(updated);
-        // Started here or by another dispatcher since our list: either way it is active now.
-        if (startedNow || updated.state === "running") active++;
-      }
+      if (!runs.some((r) => r.dagId === dag.id && r.state === "queued")) continue;
+      // Counted and started under the DAG's lock, from a fresh list: another dispatcher may have
+      // started runs since the list above.
+      await this.store.withDagLock(dag.id, async () => {
+        const mine = await this.store.list(dag.id);
+        let active = mine.filter((r) => r.state === "running").length;
+        for (const r of mine) {
+          if (active >= dag.maxActiveRuns) break;
+          if (r.state !== "queued") continue;
+          let startedNow = false;
+          const updated = await this.store.update(r.runKey, (run) => {
+            // A store may apply the change again after a conflicting write: only the last counts.
+            startedNow = false;
+            if (run.state !== "queued") return false;
+            run.state = "running";
+            run.startedAt = this.now();
+            advanceRun(dag, run, this.now());
+            startedNow = true;
+          });
+          if (startedNow) started.push(updated);
+          if (updated.state === "running") active++;
+        }
+      });
     }
     return started;
   }

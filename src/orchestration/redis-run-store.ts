@@ -2,8 +2,10 @@
 // its compare-and-set counter), a sorted set per DAG and one for all runs (score = logical start)
 // for `list`, and one key per DAG for the scheduler's newest fire time. Creation is a Lua script
 // (exists? else write and index), so two schedulers never create one slot twice; updates are
-// optimistic compare-and-set on `version` (re-read and re-apply on conflict).
+// optimistic compare-and-set on `version` (re-read and re-apply on conflict). Starting a DAG's
+// queued runs holds a per-DAG lock key (SET NX with an expiry, released only by its holder).
 
+import { randomUUID } from "node:crypto";
 import type { Redis } from "ioredis";
 import { checkId } from "./dag.js";
 import { byLogicalStart, RunNotFoundError, type RunRecordStore } from "./run-record-store.js";
@@ -36,7 +38,19 @@ redis.call("SET", KEYS[1], ARGV[1])
 return 1
 `;
 
+/** Deletes the lock only if it still holds our token (it may have expired and been taken since). */
+const RELEASE_LOCK = `
+if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("DEL", KEYS[1]) end
+return 0
+`;
+
 const MAX_CAS_TRIES = 1000;
+/**
+ * A DAG's admission lock expires after this long, so a dispatcher that died holding it blocks the
+ * others for at most this; admitting runs takes milliseconds.
+ */
+const ADMIT_LOCK_TTL_MS = 10_000;
+const ADMIT_LOCK_WAIT_MS = 30_000;
 const LIST_CHUNK = 500;
 
 export class RedisRunStore implements RunRecordStore {
@@ -108,6 +122,21 @@ export class RedisRunStore implements RunRecordStore {
       await new Promise((resolve) => setTimeout(resolve, Math.min(50, attempt) * Math.random()));
     }
     throw new Error(`redis key ${key}: gave up updating after ${MAX_CAS_TRIES} conflicting writes`);
+  }
+
+  async withDagLock<T>(dagId: string, admit: () => Promise<T>): Promise<T> {
+    const key = `${this.prefix}:orch:admit:${checkId("dag id", dagId)}`;
+    const token = randomUUID();
+    const since = Date.now();
+    for (let attempt = 0; (await this.redis.set(key, token, "PX", ADMIT_LOCK_TTL_MS, "NX")) !== "OK"; attempt++) {
+      if (Date.now() - since > ADMIT_LOCK_WAIT_MS) throw new Error(`redis key ${key}: DAG ${dagId}'s admission lock still held after ${ADMIT_LOCK_WAIT_MS / 1000} s (it expires ${ADMIT_LOCK_TTL_MS / 1000} s after its holder took it)`);
+      await new Promise((resolve) => setTimeout(resolve, 2 + Math.min(20, attempt) * Math.random()));
+    }
+    try {
+      return await admit();
+    } finally {
+      await this.redis.eval(RELEASE_LOCK, 1, key, token);
+    }
   }
 
   async lastFire(dagId: string): Promise<number | undefined> {

@@ -15,6 +15,12 @@ export interface RunRecordStore {
    * and applies again). `change` returns false to leave the record as it is.
    */
   update(runKey: string, change: (run: DagRun) => boolean | void): Promise<DagRun>;
+  /**
+   * Runs `admit` holding the DAG's admission lock: one dispatcher at a time, across processes,
+   * decides which of the DAG's queued runs start, so two dispatchers deciding at once cannot start
+   * two different runs past maxActiveRuns. Keep `admit` short (a list and a few updates).
+   */
+  withDagLock<T>(dagId: string, admit: () => Promise<T>): Promise<T>;
   /** The newest fire time the scheduler has created runs for. */
   lastFire(dagId: string): Promise<number | undefined>;
   /** Raises the newest fire time (never lowers it). */

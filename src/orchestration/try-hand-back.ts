@@ -60,6 +60,10 @@ export class TryRecordStore implements RunRecordStore {
     return this.base.list(dagId);
   }
 
+  withDagLock<T>(dagId: string, admit: () => Promise<T>): Promise<T> {
+    return this.base.withDagLock(dagId, admit);
+  }
+
   async update(runKey: string, change: (run: DagRun) => boolean | void): Promise<DagRun> {
     const reason = this.tryStartedAt === undefined ? undefined : this.interruption();
     if (reason === undefined) {
