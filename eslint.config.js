@@ -11,6 +11,11 @@ export default tseslint.config(
     languageOptions: { globals: { process: "readonly" } },
   },
   {
+    // Worker-thread entries (plain JavaScript that registers tsx).
+    files: ["src/**/*.mjs"],
+    languageOptions: { globals: { AbortController: "readonly" } },
+  },
+  {
     rules: {
       "@typescript-eslint/no-explicit-any": "error",
       "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],

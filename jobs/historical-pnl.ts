@@ -1,7 +1,8 @@
 // Task handler: the historical run of a model (src/system/historical-run.ts): one simulation
 // backfill run per UTC day from conf.start to conf.end (both included, `YYYY-MM-DD`), under the data
-// root, skipping days already complete. Conf: model, start, end, stage (default of system.stage),
-// and `system` (the system config of every day, without start/end/mode/dagRunMode/outputRoot).
+// root, skipping days already complete, several days at once on worker threads. Conf: model,
+// start, end, stage (default of system.stage), parallelDays (default: the cores, at most 4), and
+// `system` (the system config of every day, without start/end/mode/dagRunMode/outputRoot).
 
 import { z } from "zod";
 import { permanentError, type TaskHandler } from "../src/orchestration/task.js";
@@ -16,6 +17,8 @@ const historicalConfSchema = z
     start: day,
     end: day,
     stage: pathSegment.optional(),
+    /** Days run at once, each on a worker thread (default: the machine's cores, at most 4). */
+    parallelDays: z.number().int().min(1).max(64).optional(),
     system: z.record(z.string(), z.unknown()).default({}),
   })
   .passthrough();
@@ -31,7 +34,7 @@ export const historicalPnlTask: TaskHandler = async (ctx) => {
   const r = historicalConfSchema.safeParse(ctx.conf);
   // A bad conf stays bad on every retry: fail the task at once.
   if (!r.success) throw permanentError(new ConfigError(formatIssues(where, r.error)));
-  const { model, start, end, system, stage } = r.data;
+  const { model, start, end, system, stage, parallelDays } = r.data;
   if ("outputRoot" in system) throw permanentError(new ConfigError(`${where}: system.outputRoot is not allowed: runs are written under the executor's data root`));
   const modelConf = system["model"];
   // conf.stage is where the charts look for runs (plot_pnl / publish_pnl): write them there too.
@@ -44,6 +47,7 @@ export const historicalPnlTask: TaskHandler = async (ctx) => {
       lastDay: end,
       where: `${where}.system`,
       signal: ctx.signal,
+      ...(parallelDays === undefined ? {} : { parallelDays }),
       onProgress: (p) => {
         ctx.progress(p.barsDone, p.barsTotal, `${p.day} (day ${p.dayIndex + 1}/${p.days})`);
         if (p.event !== "bar") ctx.log(`${p.day} ${p.event === "skipped" ? "skipped (already complete)" : "done"} (${p.dayIndex + 1}/${p.days} days, ${p.barsDone}/${p.barsTotal} bars)`);

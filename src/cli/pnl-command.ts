@@ -8,7 +8,7 @@ import { InvalidArgumentError, type Command } from "commander";
 import { formatUsd } from "../analysis/pnl-charts.js";
 import { defaultPlotDir, plotModelPnl, publishPnlCharts, writePnlCharts, type PlottedPnl } from "../analysis/pnl-publish.js";
 import { openStore } from "../storage/open-store.js";
-import { runHistorical } from "../system/historical-run.js";
+import { defaultParallelDays, runHistorical } from "../system/historical-run.js";
 import { positiveInt, positiveNumber, utcTime } from "./parse.js";
 import { barProgress } from "./progress.js";
 import { givenConfig } from "./run-command.js";
@@ -109,10 +109,11 @@ export function registerPnl(program: Command): void {
     .option("--seed <n>", "random seed (each day's market is seeded from it and the date)", positiveInt("--seed"))
     .option("--order-type <type>", "price@twap | market | limit")
     .option("--gross-exposure <usdt>", "gross exposure budget", positiveNumber("--gross-exposure"))
+    .option("--parallel <n>", `days run at once, each on a worker thread (default ${defaultParallelDays()}: the cores, at most 4); the files are the same either way`, positiveInt("--parallel"))
     .action(
       async (f: {
         model: string; start: string; end: string; config?: string; param: string[]; root: string; stage?: string; barMinutes?: number; assets?: number;
-        data?: string; dataDir?: string; broker?: string; seed?: number; orderType?: string; grossExposure?: number;
+        data?: string; dataDir?: string; broker?: string; seed?: number; orderType?: string; grossExposure?: number; parallel?: number;
       }) => {
         const { given, where } = givenConfig({ ...f, start: undefined, end: undefined });
         let progress: ReturnType<typeof barProgress> | undefined;
@@ -122,6 +123,7 @@ export function registerPnl(program: Command): void {
             firstDay: f.start,
             lastDay: f.end,
             where,
+            ...(f.parallel === undefined ? {} : { parallelDays: f.parallel }),
             onProgress: (p) => {
               progress ??= barProgress(`${f.model} history ${p.days}d`, p.barsTotal, Date.parse(`${f.start}T00:00:00Z`));
               progress.update(p.barsDone, p.simTime);

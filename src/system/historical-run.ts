@@ -7,11 +7,13 @@
 // layout's completion marker; it computes nothing about PnL itself.
 
 import { existsSync } from "node:fs";
+import os from "node:os";
 import { join } from "node:path";
 import { writeTextAtomic } from "../storage/jsonl.js";
 import { SUCCESS_MARKER, runDir as runDirOf } from "../storage/run-layout.js";
-import { ConfigError, resolveConfig } from "./config.js";
+import { ConfigError, resolveConfig, type SystemConfig } from "./config.js";
 import { runIdentity, runSystem } from "./run-system.js";
+import { SystemRunWorker } from "./system-run-worker.js";
 
 export const DAY_MS = 86_400_000;
 
@@ -26,8 +28,18 @@ export interface HistoricalRunOptions {
   firstDay: string | number;
   lastDay: string | number;
   onProgress?: (p: HistoricalProgress) => void;
-  /** Checked between days: an aborted historical run stops before starting the next day. */
+  /**
+   * Stops the historical run: no day starts after it, and the days running stop (each leaves its
+   * checkpoint, so running the range again resumes them).
+   */
   signal?: AbortSignal;
+  /**
+   * Days run at once (default: the machine's cores, at most 4). Days are independent runs (each
+   * starts from the initial cash on its own market), so with 2 or more each runs on a worker
+   * thread of its own; 1 runs them one after another on this thread. Every day's files are the same
+   * either way.
+   */
+  parallelDays?: number;
   /** Names the config's origin in errors. */
   where?: string;
 }
@@ -61,6 +73,14 @@ export interface HistoricalRunResult {
 
 export class HistoricalRunError extends Error {
   override readonly name = "HistoricalRunError";
+}
+
+/**
+ * A day of a parallel historical run failed (on a worker: the day's own error is the cause). Not a
+ * HistoricalRunError, which means the range or config is refused: this one may pass on a retry.
+ */
+export class HistoricalDayError extends Error {
+  override readonly name = "HistoricalDayError";
 }
 
 const DAY_TEXT = /^(\d{4})-(\d{2})-(\d{2})$/;
@@ -111,47 +131,122 @@ export function historicalDayConfig(base: Readonly<Record<string, unknown>>, day
   return given;
 }
 
+/** The default of `parallelDays`: one day per core, at most 4 (each day holds a run's memory). */
+export function defaultParallelDays(): number {
+  return Math.max(1, Math.min(4, os.availableParallelism()));
+}
+
+interface DayJob {
+  index: number;
+  given: Record<string, unknown>;
+  cfg: SystemConfig;
+  day: string;
+  runDir: string;
+}
+
 export async function runHistorical(opts: HistoricalRunOptions): Promise<HistoricalRunResult> {
   const where = opts.where ?? "historical run config";
   for (const k of ["start", "end", "mode", "dagRunMode"]) {
     if (k in opts.base) throw new ConfigError(`${where}: ${k} is set by the historical run (one simulation backfill run per UTC day); remove it`);
   }
+  const parallel = opts.parallelDays ?? defaultParallelDays();
+  if (!Number.isInteger(parallel) || parallel < 1) throw new HistoricalRunError(`parallelDays must be a whole number >= 1, got ${parallel}`);
   const first = utcDayStart(opts.firstDay, "first day");
   const last = utcDayStart(opts.lastDay, "last day");
   if (last < first) throw new HistoricalRunError(`last day ${dayText(last)} is before the first day ${dayText(first)}`);
   const days: number[] = [];
   for (let t = first; t <= last; t += DAY_MS) days.push(t);
   // Resolve every day first: a bad config fails before the first day runs, not after the fifth.
-  const configs = days.map((t) => {
+  const jobs: DayJob[] = days.map((t, index) => {
     const given = historicalDayConfig(opts.base, t);
-    return { given, cfg: resolveConfig(given, where) };
+    const cfg = resolveConfig(given, where);
+    return { index, given, cfg, day: dayText(cfg.start), runDir: runDirOf(cfg.outputRoot, runIdentity(cfg)) };
   });
-  const barsPerDay = configs.map(({ cfg }) => Math.round((cfg.end - cfg.start) / (cfg.barMinutes * 60_000)));
+  const barsPerDay = jobs.map(({ cfg }) => Math.round((cfg.end - cfg.start) / (cfg.barMinutes * 60_000)));
   const barsTotal = barsPerDay.reduce((a, b) => a + b, 0);
-  let barsBefore = 0;
-  const out: HistoricalDay[] = [];
-  for (let i = 0; i < configs.length; i++) {
-    if (opts.signal?.aborted === true) throw new HistoricalRunError(`historical run aborted before ${dayText(days[i] as number)} (${i} of ${days.length} days done)`);
-    const { given, cfg } = configs[i] as (typeof configs)[number];
-    const day = dayText(cfg.start);
-    const dir = runDirOf(cfg.outputRoot, runIdentity(cfg));
-    const progress = (event: HistoricalProgress["event"], barsDone: number, simTime: number): void =>
-      opts.onProgress?.({ day, dayIndex: i, days: days.length, barsDone, barsTotal, simTime, event });
-    if (existsSync(join(dir, SUCCESS_MARKER))) {
-      out.push({ day, runDir: dir, outcome: "skipped", totalPnl: undefined });
-      barsBefore += barsPerDay[i] as number;
-      progress("skipped", barsBefore, cfg.end);
-      continue;
+  // Bars done per day; days finish out of order when several run at once.
+  const barsDoneOf = new Array<number>(jobs.length).fill(0);
+  let barsDone = 0;
+  const progress = (job: DayJob, event: HistoricalProgress["event"], dayBarsDone: number, simTime: number): void => {
+    barsDone += dayBarsDone - (barsDoneOf[job.index] as number);
+    barsDoneOf[job.index] = dayBarsDone;
+    opts.onProgress?.({ day: job.day, dayIndex: job.index, days: days.length, barsDone, barsTotal, simTime, event });
+  };
+  const out = new Array<HistoricalDay>(jobs.length);
+  const toRun: DayJob[] = [];
+  for (const job of jobs) {
+    // A day whose run carries _SUCCESS is done; a run folder without it is what a killed day left
+    // behind, and runSystem resumes it from its last checkpoint (or takes its summary, if only the
+    // marker is missing).
+    if (existsSync(join(job.runDir, SUCCESS_MARKER))) {
+      out[job.index] = { day: job.day, runDir: job.runDir, outcome: "skipped", totalPnl: undefined };
+      progress(job, "skipped", barsPerDay[job.index] as number, job.cfg.end);
+    } else {
+      toRun.push(job);
     }
-    const base = barsBefore;
-    // A run folder without _SUCCESS is what a killed day left behind: resume it from its last
-    // checkpoint (or take its summary, if only the marker is missing).
-    const r = await runSystem(cfg, { given, resume: true, signal: opts.signal, onBar: (done, _total, t) => progress("bar", base + done, t) });
+  }
+  const aborted = (): HistoricalRunError => {
+    const done = out.filter((d) => d !== undefined).length;
+    const firstLeft = jobs.find((j) => out[j.index] === undefined)?.day ?? dayText(last);
+    return new HistoricalRunError(`historical run aborted before ${firstLeft} finished (${done} of ${days.length} days done; running the range again resumes the rest)`);
+  };
+  const finished = (job: DayJob, r: { runDir: string; totalPnl: number }): void => {
     // This day is a DAG run of one task, and it succeeded: mark it so a re-run skips it.
     writeTextAtomic(join(r.runDir, SUCCESS_MARKER), "");
-    barsBefore += barsPerDay[i] as number;
-    progress("day_done", barsBefore, cfg.end);
-    out.push({ day, runDir: r.runDir, outcome: "ran", totalPnl: r.summary.totalPnl });
+    progress(job, "day_done", barsPerDay[job.index] as number, job.cfg.end);
+    out[job.index] = { day: job.day, runDir: r.runDir, outcome: "ran", totalPnl: r.totalPnl };
+  };
+
+  const lanes = Math.min(parallel, toRun.length);
+  if (lanes <= 1) {
+    for (const job of toRun) {
+      if (opts.signal?.aborted === true) throw aborted();
+      const r = await runSystem(job.cfg, { given: job.given, resume: true, signal: opts.signal, onBar: (done, _total, t) => progress(job, "bar", done, t) });
+      finished(job, { runDir: r.runDir, totalPnl: r.summary.totalPnl });
+    }
+  } else {
+    await runDaysOnWorkers(toRun, lanes, where, opts.signal, progress, finished);
+    if (opts.signal?.aborted === true) throw aborted();
   }
   return { days: out, ran: out.filter((d) => d.outcome === "ran").length, skipped: out.filter((d) => d.outcome === "skipped").length };
+}
+
+/**
+ * Runs the days `lanes` at a time, each on a worker thread of its own, in day order. After a day
+ * fails no new day starts; the days running finish (they are good days), then the first failure is
+ * thrown, naming its day. An abort stops the running days at once.
+ */
+async function runDaysOnWorkers(
+  jobs: readonly DayJob[],
+  lanes: number,
+  where: string,
+  signal: AbortSignal | undefined,
+  progress: (job: DayJob, event: HistoricalProgress["event"], dayBarsDone: number, simTime: number) => void,
+  finished: (job: DayJob, r: { runDir: string; totalPnl: number }) => void,
+): Promise<void> {
+  const isAborted = (): boolean => signal?.aborted === true;
+  const workers = Array.from({ length: lanes }, () => new SystemRunWorker());
+  const onAbort = (): void => workers.forEach((w) => w.abort());
+  signal?.addEventListener("abort", onAbort);
+  let next = 0;
+  let failure: { job: DayJob; error: Error } | undefined;
+  const lane = async (worker: SystemRunWorker): Promise<void> => {
+    while (next < jobs.length && failure === undefined && !isAborted()) {
+      const job = jobs[next++] as DayJob;
+      try {
+        const r = await worker.run(job.given, where, { resume: true }, (done, _total, t) => progress(job, "bar", done, t));
+        finished(job, r);
+      } catch (e) {
+        if (isAborted()) return;
+        failure ??= { job, error: e as Error };
+      }
+    }
+  };
+  try {
+    await Promise.all(workers.map(lane));
+  } finally {
+    signal?.removeEventListener("abort", onAbort);
+    await Promise.all(workers.map((w) => w.close()));
+  }
+  if (failure !== undefined) throw new HistoricalDayError(`historical run: ${failure.job.day} failed: ${failure.error.message}`, { cause: failure.error });
 }

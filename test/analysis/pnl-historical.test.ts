@@ -1,12 +1,13 @@
 // The historical run: one simulation backfill run per UTC day, idempotent, joining the PnL series.
 
 import { spawnSync } from "node:child_process";
-import { existsSync, readFileSync, readdirSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { collectPnlSeries } from "../../src/analysis/pnl-series.js";
 import { SUCCESS_MARKER } from "../../src/storage/run-layout.js";
-import { daySeed, runHistorical, utcDayStart, type HistoricalProgress } from "../../src/system/historical-run.js";
+import { MEASURED_FILES } from "../../src/system/system-log.js";
+import { daySeed, HistoricalDayError, runHistorical, utcDayStart, type HistoricalProgress } from "../../src/system/historical-run.js";
 import { historicalPnlTask } from "../../jobs/historical-pnl.js";
 import { isPermanent, type TaskContext } from "../../src/orchestration/task.js";
 import { MODEL, tmp } from "./pnl-fixture.js";
@@ -24,11 +25,18 @@ const base = (root: string): Record<string, unknown> => ({
 
 const backfillDir = (root: string): string => join(root, "dev", MODEL, "simulation", "backfill");
 
+/** Files under a folder, relative, in name order. */
+function filesUnder(dir: string, rel = ""): string[] {
+  return readdirSync(join(dir, rel), { withFileTypes: true })
+    .flatMap((e) => (e.isDirectory() ? filesUnder(dir, join(rel, e.name)) : [join(rel, e.name)]))
+    .sort();
+}
+
 describe("historical run", () => {
   it("over 2 days creates 2 backfill runs with _SUCCESS; a second call creates none; a day left incomplete is run again", async () => {
     const root = tmp("tl-hist-");
     const events: HistoricalProgress[] = [];
-    const r = await runHistorical({ base: base(root), firstDay: "2024-01-01", lastDay: "2024-01-02", onProgress: (p) => events.push(p) });
+    const r = await runHistorical({ base: base(root), firstDay: "2024-01-01", lastDay: "2024-01-02", parallelDays: 1, onProgress: (p) => events.push(p) });
     expect(r.ran).toBe(2);
     expect(r.skipped).toBe(0);
     const dirs = readdirSync(backfillDir(root)).sort();
@@ -65,7 +73,7 @@ describe("historical run", () => {
     const root = tmp("tl-hist-kill-");
     const stop = new AbortController();
     await expect(
-      runHistorical({ base: base(root), firstDay: "2024-01-01", lastDay: "2024-01-02", signal: stop.signal, onProgress: (p) => p.barsDone >= 130 && stop.abort() }),
+      runHistorical({ base: base(root), firstDay: "2024-01-01", lastDay: "2024-01-02", parallelDays: 1, signal: stop.signal, onProgress: (p) => p.barsDone >= 130 && stop.abort() }),
     ).rejects.toThrow();
     const day2 = join(backfillDir(root), "20240102_000000.20240103_000000");
     expect(existsSync(join(day2, SUCCESS_MARKER))).toBe(false);
@@ -82,6 +90,53 @@ describe("historical run", () => {
     expect(portfolio(root)).toBe(portfolio(clean));
     expect(collectPnlSeries(root, { stage: "dev", model: MODEL }).bars).toHaveLength(192);
   }, 120_000);
+
+  it("runs days at once on worker threads, each writing exactly the files it writes alone", async () => {
+    const serial = tmp("tl-hist-serial-");
+    const parallel = tmp("tl-hist-par-");
+    const events: HistoricalProgress[] = [];
+    const a = await runHistorical({ base: base(serial), firstDay: "2024-01-01", lastDay: "2024-01-03", parallelDays: 1 });
+    const b = await runHistorical({ base: base(parallel), firstDay: "2024-01-01", lastDay: "2024-01-03", parallelDays: 2, onProgress: (p) => events.push(p) });
+    expect(b.days.map((d) => [d.day, d.outcome, d.totalPnl])).toEqual(a.days.map((d) => [d.day, d.outcome, d.totalPnl]));
+    expect(b.days.map((d) => d.runDir.slice(parallel.length))).toEqual(a.days.map((d) => d.runDir.slice(serial.length)));
+    const files = (root: string): string[] => filesUnder(backfillDir(root)).filter((f) => !(MEASURED_FILES as readonly string[]).includes(f.split("/").at(-1) as string));
+    const names = files(serial);
+    expect(files(parallel)).toEqual(names);
+    expect(names.filter((f) => f.endsWith(SUCCESS_MARKER))).toHaveLength(3);
+    for (const f of names) expect(readFileSync(join(backfillDir(parallel), f)).equals(readFileSync(join(backfillDir(serial), f))), f).toBe(true);
+    // Progress from two days at once still sums to the range, never going back.
+    const done = events.map((e) => e.barsDone);
+    expect(done).toEqual([...done].sort((x, y) => x - y));
+    expect(events.at(-1)).toMatchObject({ event: "day_done", barsDone: 288, barsTotal: 288 });
+    expect(new Set(events.filter((e) => e.event === "bar").map((e) => e.dayIndex))).toEqual(new Set([0, 1, 2]));
+  }, 180_000);
+
+  it("a day failing on a worker fails the historical run naming the day; the other days finish", async () => {
+    const root = tmp("tl-hist-fail-");
+    // A file where day 2's run folder goes: that run cannot be written.
+    mkdirSync(backfillDir(root), { recursive: true });
+    writeFileSync(join(backfillDir(root), "20240102_000000.20240103_000000"), "in the way");
+    const err = await runHistorical({ base: base(root), firstDay: "2024-01-01", lastDay: "2024-01-03", parallelDays: 2 }).then(() => undefined, (e: unknown) => e);
+    expect(err).toBeInstanceOf(HistoricalDayError);
+    expect((err as Error).message).toMatch(/^historical run: 2024-01-02 failed: /);
+    expect(existsSync(join(backfillDir(root), "20240101_000000.20240102_000000", SUCCESS_MARKER))).toBe(true);
+  }, 180_000);
+
+  it("an abort stops the days running on workers; running the range again resumes them to the same files", async () => {
+    const root = tmp("tl-hist-par-kill-");
+    const stop = new AbortController();
+    await expect(
+      runHistorical({ base: base(root), firstDay: "2024-01-01", lastDay: "2024-01-02", parallelDays: 2, signal: stop.signal, onProgress: (p) => p.barsDone >= 100 && stop.abort() }),
+    ).rejects.toThrow(/historical run aborted/);
+    const dayDirs = readdirSync(backfillDir(root)).sort();
+    expect(dayDirs.filter((d) => existsSync(join(backfillDir(root), d, SUCCESS_MARKER)))).toEqual([]);
+    const resumed = await runHistorical({ base: base(root), firstDay: "2024-01-01", lastDay: "2024-01-02", parallelDays: 2 });
+    expect(resumed.days.map((d) => d.outcome)).toEqual(["ran", "ran"]);
+    const clean = tmp("tl-hist-par-clean-");
+    await runHistorical({ base: base(clean), firstDay: "2024-01-01", lastDay: "2024-01-02", parallelDays: 1 });
+    const portfolio = (r: string, d: string): string => readFileSync(join(backfillDir(r), d, "system_log_dir", "portfolio.jsonl"), "utf8");
+    for (const d of ["20240101_000000.20240102_000000", "20240102_000000.20240103_000000"]) expect(portfolio(root, d)).toBe(portfolio(clean, d));
+  }, 180_000);
 
   it("tradeloop pnl history runs the days with a progress bar and prints one line per day", () => {
     const root = tmp("tl-hist-cli-");
@@ -130,7 +185,7 @@ describe("historical run", () => {
     expect(progress.at(-1)).toEqual([96, 96]);
     const aborted = new AbortController();
     aborted.abort();
-    await expect(historicalPnlTask(ctx({ model: MODEL, start: "2024-01-02", end: "2024-01-03", system }, aborted.signal))).rejects.toThrow(/aborted before 2024-01-02/);
+    await expect(historicalPnlTask(ctx({ model: MODEL, start: "2024-01-02", end: "2024-01-03", system }, aborted.signal))).rejects.toThrow(/aborted before 2024-01-02 finished/);
     await expect(historicalPnlTask(ctx({ model: MODEL, start: "2024-1-2", end: "2024-01-03" }))).rejects.toThrow(/conf: start: .*2024-01-01/);
     // Bad conf is permanent (no retry can fix it); an abort is not.
     const permanent = async (p: Promise<unknown>): Promise<boolean> => p.then(() => false, (e: unknown) => isPermanent(e));
