@@ -2,7 +2,7 @@
 // whole run again, on the recorded market data) and needs nothing of the run's log, so it runs on the
 // second core while this thread loads the run's log and computes the research portfolio.
 
-import { SystemRunWorker } from "../system/system-run-worker.js";
+import { SystemRunWorker, type WorkerRunOptions } from "../system/system-run-worker.js";
 
 export interface SimulationRun {
   /** Settles when the simulation has finished (or failed): where it wrote, or why it failed. */
@@ -12,12 +12,12 @@ export interface SimulationRun {
 }
 
 /**
- * Starts `runSystem(resolveConfig(given, where), { given, runKey })` on a worker thread. A failure
- * rejects `done` with the simulation's own message.
+ * Starts `runSystem(resolveConfig(given, where), { given, ...options })` on a worker thread. A
+ * failure rejects `done` with the simulation's own message.
  */
-export function runSimulationInWorker(given: Readonly<Record<string, unknown>>, where: string, runKey: string | undefined): SimulationRun {
+export function runSimulationInWorker(given: Readonly<Record<string, unknown>>, where: string, options: WorkerRunOptions): SimulationRun {
   const worker = new SystemRunWorker();
-  const done = worker.run(given, where, runKey === undefined ? {} : { runKey }).then((r) => ({ runDir: r.runDir, systemLogDir: r.systemLogDir }));
+  const done = worker.run(given, where, options).then((r) => ({ runDir: r.runDir, systemLogDir: r.systemLogDir }));
   // The caller may fail before awaiting `done`; its rejection is then reported by that failure.
   done.catch(() => undefined);
   return { done, cancel: () => worker.close() };

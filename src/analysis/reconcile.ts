@@ -286,7 +286,9 @@ export async function reconcileRun(runDir: string, optionsInput: ReconcileOption
     throw e;
   }
   say(`simulating ${cfg.model.name} ${cfg.start} .. ${cfg.end} on the recorded market data (${simBroker.kind}), on a worker thread`);
-  const simRun = runSimulationInWorker(simGiven, simWhere, runKey);
+  // The sim's market_data/ would be a copy of the run's (it reads it): recorded only when its run
+  // directory is kept.
+  const simRun = runSimulationInWorker(simGiven, simWhere, { ...(runKey === undefined ? {} : { runKey }), recordMarketData: opts.keepSimRun });
   try {
     return await compareWithSimulation();
   } finally {

@@ -43,6 +43,11 @@ export interface RunSystemOptions {
    * (see broker-log-parquet.ts); `tradeloop run --parquet` asks for them here.
    */
   brokerLogParquet?: boolean;
+  /**
+   * Record the market data the run saw into market_data/ (default true). Reconciliation turns it
+   * off for its throwaway re-simulation, which reads that very data from the run it reconciles.
+   */
+  recordMarketData?: boolean;
 }
 
 export interface RunSystemResult {
@@ -105,7 +110,7 @@ export async function runSystem(cfg: SystemConfig, opts: RunSystemOptions = {}):
       priceStep: dec(m.precision.price),
     };
   });
-  const recorder = new MarketDataRecorder(writer.marketDataDir, setup.store, setup.symbols, markets, { bidAskEveryMs: cfg.order.type === "price@twap" ? cfg.order.executionFrequencySeconds * 1000 : barMs, l2: model.usesL2 });
+  const recorder = opts.recordMarketData === false ? undefined : new MarketDataRecorder(writer.marketDataDir, setup.store, setup.symbols, markets, { bidAskEveryMs: cfg.order.type === "price@twap" ? cfg.order.executionFrequencySeconds * 1000 : barMs, l2: model.usesL2 });
   const brokerLog = new BrokerLogWriter(writer.brokerLogDir);
   const broker = new Broker(
     { client: setup.client, clock, bidAsk: setup.store, log: brokerLog, universe: new Map(universe.map((u) => [u.assetId, u.symbol])), signal: opts.signal },
@@ -120,7 +125,7 @@ export async function runSystem(cfg: SystemConfig, opts: RunSystemOptions = {}):
   const restored = restore === undefined ? undefined : restoredState(logDir, restore.checkpoint);
   const portfolio = restored?.portfolio ?? new Portfolio(new Decimal(cfg.initialCash));
   if (restore !== undefined && restored !== undefined) {
-    recorder.resumeAfter(restore.checkpoint.timestamp);
+    recorder?.resumeAfter(restore.checkpoint.timestamp);
     broker.askBeforeSending(restore.maybeSent);
     writer.log(clock.now(), `resumed after bar ${restore.checkpoint.bar} from its checkpoint: portfolio restored (net wealth ${restore.checkpoint.netWealth}); a fresh ${setup.client.id} client does not carry the holdings, the portfolio does`);
   }
@@ -136,7 +141,7 @@ export async function runSystem(cfg: SystemConfig, opts: RunSystemOptions = {}):
           clock, data: setup.store, model, modelParams: params, broker, portfolio, universe, writer, targets: cfg.targets, orderType: cfg.order.type, resume: restored?.resume, signal: opts.signal,
           beforeBar: (t) => {
             setup.beforeBar(t);
-            recorder.recordUpTo(t);
+            recorder?.recordUpTo(t);
           },
           afterBar: (bar, _total, t, pbar) => {
             brokerLog.flush();
@@ -162,7 +167,7 @@ export async function runSystem(cfg: SystemConfig, opts: RunSystemOptions = {}):
     }
   } finally {
     setup.stop();
-    recorder.close();
+    recorder?.close();
     brokerLog.close();
   }
   if (opts.brokerLogParquet === true) await writeBrokerLogParquetParallel(writer.brokerLogDir);

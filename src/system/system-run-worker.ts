@@ -6,7 +6,7 @@ import { Worker } from "node:worker_threads";
 import type { RunSystemOptions } from "./run-system.js";
 
 /** What a worker's run may be given besides the config: plain data (it crosses threads). */
-export type WorkerRunOptions = Pick<RunSystemOptions, "runKey" | "resume" | "replaceExisting" | "brokerLogParquet">;
+export type WorkerRunOptions = Pick<RunSystemOptions, "runKey" | "resume" | "replaceExisting" | "brokerLogParquet" | "recordMarketData">;
 
 export interface WorkerRunResult {
   runDir: string;

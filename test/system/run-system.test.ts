@@ -133,6 +133,19 @@ describe("system run (simulation against the embedded venue)", () => {
     }
   }, 60_000);
 
+  it("without recordMarketData writes everything but market_data/, byte for byte the same", async () => {
+    const root = tmp("tl-sys-norec-");
+    const lean = await runSystem(resolveConfig({ ...base, outputRoot: root }), { given: base, recordMarketData: false });
+    const full = filesUnder(r.systemLogDir);
+    expect(full.some((f) => f.startsWith("market_data/"))).toBe(true);
+    const kept = full.filter((f) => !f.startsWith("market_data/") && f !== "checkpoint.json");
+    expect(filesUnder(lean.systemLogDir).filter((f) => f !== "checkpoint.json")).toEqual(kept);
+    for (const f of kept) {
+      if ((MEASURED_FILES as readonly string[]).includes(f)) continue;
+      expect(readFileSync(join(lean.systemLogDir, f)).equals(readFileSync(join(r.systemLogDir, f))), f).toBe(true);
+    }
+  }, 60_000);
+
   it("refuses to overwrite a run", async () => {
     const root = join(r.runDir, "..", "..", "..", "..", "..");
     await expect(run({}, root)).rejects.toThrow(/already holds a run/);
