@@ -7,7 +7,7 @@
 
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
-import { forEachJsonlRecord, readJsonFile, JsonlError } from "../storage/jsonl.js";
+import { JsonlFollower, readJsonFile, JsonlError } from "../storage/jsonl.js";
 import { runIdentityOf, type RunIdentity } from "../storage/run-layout.js";
 import { SystemLogError, resolveSystemLogDir, type LoggedDagOutput } from "../system/system-log-loader.js";
 import { SYSTEM_LOG_FILES } from "../system/system-log.js";
@@ -89,27 +89,122 @@ export function barAssetKey(bar: number, assetId: number): number {
 }
 
 export function readReconcileLog(path: string, opts: ReadReconcileLogOptions = {}): ReconcileLog {
-  const dir = resolveSystemLogDir(path);
-  if (!existsSync(join(dir, SYSTEM_LOG_FILES.configResolved))) throw new SystemLogError(`${path}: not a system log directory (no ${SYSTEM_LOG_FILES.configResolved})`);
-  const truncated: ReconcileLog["truncated"] = [];
-  const tolerate = opts.tolerateTruncatedTail === true;
-  const each = (name: string, f: (r: Record<string, unknown>) => void): void => eachRecord(join(dir, `${name}.jsonl`), tolerate, truncated, f);
+  return new ReconcileLogFollower(path, opts).finish();
+}
 
-  const portfolio: LogPortfolioBar[] = [];
-  each(SYSTEM_LOG_FILES.portfolio, (r) => portfolio.push(portfolioBar(r)));
+/**
+ * readReconcileLog for a log that may still be written: `poll()` reads what its files have gained
+ * (the reconciliation follows its simulation's log while the simulation runs), `finish()` the rest
+ * once the run is over. Records are taken in each file's order, so the result is the same however
+ * the reading was split.
+ */
+export class ReconcileLogFollower {
+  readonly dir: string;
+  private readonly tolerate: boolean;
+  private readonly truncated: ReconcileLog["truncated"] = [];
+  private readonly files: RecordFollower[] = [];
+  private readonly dagFiles = new Map<string, RecordFollower>();
+  private readonly portfolio: LogPortfolioBar[] = [];
+  private readonly targets: ReconcileLog["targets"] = [];
+  private readonly universe: ReconcileLog["universe"] = [];
+  private readonly symbolOf = new Map<number, string>();
+  private readonly arrival = new Map<number, Num>();
+  private readonly volatility: ReconcileLog["volatility"] = [];
+  private readonly fills: LogFill[] = [];
+  private readonly orders: LogOrder[] = [];
+  private readonly dag = new Map<string, LoggedDagOutput[]>();
 
-  const targets: ReconcileLog["targets"] = [];
-  const universe: ReconcileLog["universe"] = [];
-  const symbolOf = new Map<number, string>();
-  const arrival = new Map<number, Num>();
-  const volatility: ReconcileLog["volatility"] = [];
-  each(SYSTEM_LOG_FILES.targets, (r) => {
+  /** `expectComplete`: the directory must already be a system log (else its config may come later). */
+  constructor(path: string, private readonly opts: ReadReconcileLogOptions = {}, expectComplete = true) {
+    this.dir = resolveSystemLogDir(path);
+    if (expectComplete) this.checkIsLog(path);
+    this.tolerate = opts.tolerateTruncatedTail === true;
+    const file = (name: string): string => join(this.dir, `${name}.jsonl`);
+    this.files.push(
+      this.follow(file(SYSTEM_LOG_FILES.portfolio), (r) => this.portfolio.push(portfolioBar(r))),
+      this.follow(file(SYSTEM_LOG_FILES.targets), (r) => this.onTargets(r)),
+      this.follow(file(SYSTEM_LOG_FILES.fills), (r) => this.fills.push({ bar: int(r, "bar"), timestamp: num(r, "timestamp"), assetId: num(r, "assetId"), parentOrderId: num(r, "parentOrderId"), numShares: dec(r, "numShares"), price: dec(r, "price"), fees: dec(r, "fees") })),
+    );
+    const ordersFile = file(SYSTEM_LOG_FILES.orders);
+    this.files.push(
+      this.follow(ordersFile, (r, line) => {
+        const bar = int(r, "bar");
+        const timestamp = num(r, "timestamp");
+        num(r, "orderId");
+        const o = orderText(str(r, "text"), `${ordersFile}:${line}`);
+        this.orders.push({ bar, timestamp, orderId: o.orderId, assetId: o.assetId, diff: o.diff });
+      }),
+    );
+  }
+
+  /** Reads what the log's files have gained since the last call. */
+  poll(): void {
+    this.findDagFiles();
+    for (const f of this.files) f.poll();
+    for (const f of this.dagFiles.values()) f.poll();
+  }
+
+  finish(): ReconcileLog {
+    this.checkIsLog(this.dir);
+    this.findDagFiles();
+    for (const f of this.files) f.finish();
+    // The DAG nodes in the order of their file names.
+    const names = [...this.dagFiles.keys()].sort((a, b) => (`${a}.jsonl` < `${b}.jsonl` ? -1 : 1));
+    const sorted = new Map<string, LoggedDagOutput[]>();
+    for (const name of names) {
+      (this.dagFiles.get(name) as RecordFollower).finish();
+      sorted.set(name, this.dag.get(name) as LoggedDagOutput[]);
+    }
+    for (const b of this.portfolio) for (const a of b.assets) if (a.symbol !== undefined && !this.symbolOf.has(a.assetId)) this.symbolOf.set(a.assetId, a.symbol);
+    const run = runIdentityOf(this.dir);
+    let summary: unknown;
+    try {
+      summary = readJsonFile(join(this.dir, SYSTEM_LOG_FILES.summary));
+    } catch (e) {
+      if (e instanceof JsonlError) throw new SystemLogError(e.message);
+      throw e;
+    }
+    return {
+      dir: this.dir, brokerLogDir: join(this.dir, SYSTEM_LOG_FILES.brokerLog), run, hasSummary: summary !== undefined, truncated: this.truncated,
+      portfolio: this.portfolio, fills: this.fills, orders: this.orders, dag: sorted, targets: this.targets, universe: this.universe, symbolOf: this.symbolOf, arrival: this.arrival, volatility: this.volatility,
+    };
+  }
+
+  private checkIsLog(path: string): void {
+    if (!existsSync(join(this.dir, SYSTEM_LOG_FILES.configResolved))) throw new SystemLogError(`${path}: not a system log directory (no ${SYSTEM_LOG_FILES.configResolved})`);
+  }
+
+  private follow(file: string, f: (r: Record<string, unknown>, line: number) => void): RecordFollower {
+    return recordFollower(file, this.tolerate, this.truncated, f);
+  }
+
+  private findDagFiles(): void {
+    const dagDir = join(this.dir, "dag");
+    if (!existsSync(dagDir)) return;
+    for (const f of readdirSync(dagDir)) {
+      if (!f.endsWith(".jsonl")) continue;
+      const name = f.slice(0, -6);
+      if (this.dagFiles.has(name)) continue;
+      const out: LoggedDagOutput[] = [];
+      this.dag.set(name, out);
+      this.dagFiles.set(name, this.follow(join(dagDir, f), (r) => {
+        const values = obj(r["values"], "values") as Record<string, unknown>;
+        for (const k in values) {
+          const v = values[k];
+          if (v !== null && typeof v !== "number") throw new FieldError(`values.${k}`, `expected a number or null, got ${show(v)}`);
+        }
+        out.push({ bar: int(r, "bar"), timestamp: num(r, "timestamp"), values: values as Record<string, number | null> });
+      }));
+    }
+  }
+
+  private onTargets(r: Record<string, unknown>): void {
     const bar = int(r, "bar");
     const timestamp = num(r, "timestamp");
     const rows = r["rows"];
     if (!Array.isArray(rows)) throw new FieldError("rows", `expected an array, got ${show(rows)}`);
-    const first = targets.length === 0;
-    const vol = opts.volatility === true ? new Map<string, number>() : undefined;
+    const first = this.targets.length === 0;
+    const vol = this.opts.volatility === true ? new Map<string, number>() : undefined;
     for (let i = 0; i < rows.length; i++) {
       const row = obj(rows[i], `rows.${i}`);
       const assetId = num(row, "assetId", `rows.${i}.`);
@@ -119,57 +214,53 @@ export function readReconcileLog(path: string, opts: ReadReconcileLogOptions = {
       if (price !== undefined) {
         const p = numOf(typeof price === "string" ? price : undefined);
         if (p === undefined) throw new FieldError(`rows.${i}.price`, typeof price === "string" ? `"${price}" is not a number` : `expected a string, got ${show(price)}`);
-        arrival.set(barAssetKey(bar, assetId), p);
+        this.arrival.set(barAssetKey(bar, assetId), p);
       }
-      if (first) universe.push({ assetId, symbol });
-      if (!symbolOf.has(assetId)) symbolOf.set(assetId, symbol);
+      if (first) this.universe.push({ assetId, symbol });
+      if (!this.symbolOf.has(assetId)) this.symbolOf.set(assetId, symbol);
       const v = row["volatility"];
       if (vol !== undefined && typeof v === "number") vol.set(symbol, v);
     }
-    targets.push({ bar, timestamp });
-    if (vol !== undefined) volatility.push({ bar, bySymbol: vol });
-  });
-  for (const b of portfolio) for (const a of b.assets) if (a.symbol !== undefined && !symbolOf.has(a.assetId)) symbolOf.set(a.assetId, a.symbol);
+    this.targets.push({ bar, timestamp });
+    if (vol !== undefined) this.volatility.push({ bar, bySymbol: vol });
+  }
+}
 
-  const fills: LogFill[] = [];
-  each(SYSTEM_LOG_FILES.fills, (r) => fills.push({ bar: int(r, "bar"), timestamp: num(r, "timestamp"), assetId: num(r, "assetId"), parentOrderId: num(r, "parentOrderId"), numShares: dec(r, "numShares"), price: dec(r, "price"), fees: dec(r, "fees") }));
+/** A JSON-lines file followed record by record, with the reconciliation reader's errors. */
+export interface RecordFollower {
+  poll(): void;
+  finish(): void;
+}
 
-  const orders: LogOrder[] = [];
-  const ordersFile = join(dir, `${SYSTEM_LOG_FILES.orders}.jsonl`);
-  eachRecord(ordersFile, tolerate, truncated, (r, line) => {
-    const bar = int(r, "bar");
-    const timestamp = num(r, "timestamp");
-    num(r, "orderId");
-    const o = orderText(str(r, "text"), `${ordersFile}:${line}`);
-    orders.push({ bar, timestamp, orderId: o.orderId, assetId: o.assetId, diff: o.diff });
-  });
-
-  const dag = new Map<string, LoggedDagOutput[]>();
-  const dagDir = join(dir, "dag");
-  if (existsSync(dagDir)) {
-    for (const f of readdirSync(dagDir).filter((x) => x.endsWith(".jsonl")).sort()) {
-      const out: LoggedDagOutput[] = [];
-      each(`dag/${f.slice(0, -6)}`, (r) => {
-        const values = obj(r["values"], "values") as Record<string, unknown>;
-        for (const k in values) {
-          const v = values[k];
-          if (v !== null && typeof v !== "number") throw new FieldError(`values.${k}`, `expected a number or null, got ${show(v)}`);
-        }
-        out.push({ bar: int(r, "bar"), timestamp: num(r, "timestamp"), values: values as Record<string, number | null> });
-      });
-      dag.set(f.slice(0, -6), out);
+/**
+ * eachRecord for a file that may still grow: `poll()` takes the records completed so far,
+ * `finish()` the rest (a torn tail is recorded in `truncated` when tolerated).
+ */
+export function recordFollower(file: string, tolerateTruncatedTail: boolean, truncated: { file: string; line: number }[], f: (r: Record<string, unknown>, line: number) => void, keepLine?: (line: string) => boolean): RecordFollower {
+  const follower = new JsonlFollower(file, (rec, line) => {
+    if (rec === null || typeof rec !== "object" || Array.isArray(rec)) throw new SystemLogError(`${file}:${line}: not a JSON object`);
+    try {
+      f(rec as Record<string, unknown>, line);
+    } catch (e) {
+      if (e instanceof FieldError) throw new SystemLogError(`${file}:${line}: field "${e.field}": ${e.message}`);
+      throw e;
     }
-  }
-
-  const run = runIdentityOf(dir);
-  let summary: unknown;
-  try {
-    summary = readJsonFile(join(dir, SYSTEM_LOG_FILES.summary));
-  } catch (e) {
-    if (e instanceof JsonlError) throw new SystemLogError(e.message);
-    throw e;
-  }
-  return { dir, brokerLogDir: join(dir, SYSTEM_LOG_FILES.brokerLog), run, hasSummary: summary !== undefined, truncated, portfolio, fills, orders, dag, targets, universe, symbolOf, arrival, volatility };
+  }, keepLine === undefined ? {} : { keepLine });
+  const wrapped = <T>(g: () => T): T => {
+    try {
+      return g();
+    } catch (e) {
+      if (e instanceof JsonlError) throw new SystemLogError(e.message);
+      throw e;
+    }
+  };
+  return {
+    poll: () => wrapped(() => follower.poll()),
+    finish: () => {
+      const tail = wrapped(() => follower.finish({ tolerateTruncatedTail })).truncatedTail;
+      if (tail !== undefined) truncated.push(tail);
+    },
+  };
 }
 
 /**
@@ -178,22 +269,7 @@ export function readReconcileLog(path: string, opts: ReadReconcileLogOptions = {
  * tolerated, ends the file and is reported); `f` names a bad field by throwing a FieldError.
  */
 export function eachRecord(file: string, tolerateTruncatedTail: boolean, truncated: { file: string; line: number }[], f: (r: Record<string, unknown>, line: number) => void): void {
-  let tail;
-  try {
-    tail = forEachJsonlRecord(file, { tolerateTruncatedTail }, (rec, line) => {
-      if (rec === null || typeof rec !== "object" || Array.isArray(rec)) throw new SystemLogError(`${file}:${line}: not a JSON object`);
-      try {
-        f(rec as Record<string, unknown>, line);
-      } catch (e) {
-        if (e instanceof FieldError) throw new SystemLogError(`${file}:${line}: field "${e.field}": ${e.message}`);
-        throw e;
-      }
-    }).truncatedTail;
-  } catch (e) {
-    if (e instanceof JsonlError) throw new SystemLogError(e.message);
-    throw e;
-  }
-  if (tail !== undefined) truncated.push(tail);
+  recordFollower(file, tolerateTruncatedTail, truncated, f).finish();
 }
 
 // ---- field checks ----

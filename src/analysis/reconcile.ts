@@ -16,9 +16,10 @@ import { Decimal } from "decimal.js";
 import { z } from "zod";
 import { compactUtc } from "../core/timestamp.js";
 import { JsonlError, readJsonFile, writeJsonAtomic, writeTextAtomic } from "../storage/jsonl.js";
-import { runSegments, SYSTEM_LOG_DIR, type RunIdentity } from "../storage/run-layout.js";
+import { runDir as runDirOf, runSegments, SYSTEM_LOG_DIR, type RunIdentity } from "../storage/run-layout.js";
 import { ConfigError, formatIssues, resolveConfig } from "../system/config.js";
 import { getModel } from "../system/model-registry.js";
+import { runIdentity } from "../system/run-system.js";
 import { resolveSystemLogDir, SystemLogError, type LoggedDagOutput } from "../system/system-log-loader.js";
 import { SYSTEM_LOG_FILES } from "../system/system-log.js";
 import { targetConfigSchema } from "../system/targets.js";
@@ -43,11 +44,11 @@ import {
   type PortfolioComparison,
   type SideName,
 } from "./reconcile-compare.js";
-import { dec, eachRecord, num, readReconcileLog, type LogFill, type LogPortfolioBar, type ReconcileLog } from "./reconcile-log.js";
+import { dec, eachRecord, num, readReconcileLog, ReconcileLogFollower, type LogFill, type LogPortfolioBar, type ReconcileLog } from "./reconcile-log.js";
 import { renderReconciliationReport, type ReportSeries } from "./reconciliation-report.js";
 import { runSimulationInWorker } from "./reconcile-sim.js";
 import { barMarksFromRecording, buildResearchPortfolio, type MarkAsset, type ResearchPortfolio } from "./research-portfolio.js";
-import { parentRows, runExecution, runTiming, waveFills, type Distribution, type ParentRow, type RunExecution, type RunTiming } from "./run-execution.js";
+import { childSendsFollower, parentRows, runExecution, runTiming, waveFills, WaveFillsFollower, type ChildSend, type ChildWaveFill, type Distribution, type ParentRow, type RunExecution, type RunTiming, type StreamFieldsFollower } from "./run-execution.js";
 import { summaryStatistics, type SummaryStatistics } from "./statistics.js";
 
 export class ReconcileError extends Error {
@@ -279,8 +280,10 @@ export async function reconcileRun(runDir: string, optionsInput: ReconcileOption
     outputRoot: simRoot,
   };
   const simWhere = `${cfgFile} (as a simulation)`;
+  let simLogDir: string;
   try {
-    resolveConfig(simGiven, simWhere);
+    const simCfg = resolveConfig(simGiven, simWhere);
+    simLogDir = join(runDirOf(simCfg.outputRoot, runIdentity(simCfg)), SYSTEM_LOG_DIR);
   } catch (e) {
     if (e instanceof ConfigError) throw new ReconcileError(`reconcile ${runRoot}: the run's config cannot be re-run as a simulation:\n${e.message}`);
     throw e;
@@ -327,15 +330,18 @@ export async function reconcileRun(runDir: string, optionsInput: ReconcileOption
     });
 
     // ---- (a) the simulation over the recorded market data, and its log ----
-    say("waiting for the simulation");
-    let simResult;
-    try {
-      simResult = await simRun.done;
-    } catch (e) {
+    // While it runs, this thread reads what the simulation's log has gained so far: the reading
+    // that used to wait for its end is mostly done by then.
+    say("following the simulation's log while it runs");
+    let follower = new SimLogFollower(simLogDir);
+    const simDone = simRun.done.catch((e: unknown) => {
       throw new ReconcileError(`reconcile ${runRoot}: the simulation on ${marketDataDir} failed: ${(e as Error).message}`, { cause: e });
-    }
-    say("loading the simulation's log");
-    const sim = reduceLog(readReconcileLog(simResult.systemLogDir), symbolOf, { measured: false });
+    });
+    const simResult = await whilePending(simDone, SIM_LOG_POLL_MS, () => follower.poll());
+    say("loading the rest of the simulation's log");
+    // The simulation wrote where its config says; should that ever differ, read where it did write.
+    if (resolveSystemLogDir(simResult.systemLogDir) !== follower.dir) follower = new SimLogFollower(simResult.systemLogDir);
+    const sim = follower.reduce(symbolOf);
     sim.parents = [];
 
     // ---- comparisons ----
@@ -477,16 +483,74 @@ interface ReducedLog {
   timing: RunTiming;
 }
 
-function reduceLog(log: ReconcileLog, symbolOf: ReadonlyMap<number, string>, opts: { measured: boolean }): ReducedLog {
+/** `read`: the broker log's wave fills and child sends, when the caller has read them already. */
+function reduceLog(log: ReconcileLog, symbolOf: ReadonlyMap<number, string>, opts: { measured: boolean }, read?: { waves: ChildWaveFill[]; sends: ChildSend[] }): ReducedLog {
   const parents = parentRows(log, symbolOf);
   return {
     portfolio: log.portfolio,
     fills: log.fills,
     dag: log.dag,
     parents,
-    execution: runExecution(parents, waveFills(log.brokerLogDir)),
-    timing: runTiming(log, opts),
+    execution: runExecution(parents, read?.waves ?? waveFills(log.brokerLogDir)),
+    timing: runTiming(log, opts, read?.sends),
   };
+}
+
+/** How often the simulation's log is read while the simulation runs. */
+const SIM_LOG_POLL_MS = 100;
+
+/** Calls `poll` every `everyMs` until `p` settles (and not after), then gives what `p` gave. */
+async function whilePending<T>(p: Promise<T>, everyMs: number, poll: () => void): Promise<T> {
+  let settled = false;
+  const done = p.finally(() => {
+    settled = true;
+  });
+  for (;;) {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([done, new Promise<void>((resolve) => (timer = setTimeout(resolve, everyMs)))]);
+    clearTimeout(timer);
+    if (settled) return done;
+    try {
+      poll();
+    } catch (e) {
+      // The poll's error is what is reported; `p` is left to its owner (settling it later must not
+      // surface as an unhandled rejection).
+      done.catch(() => undefined);
+      throw e;
+    }
+  }
+}
+
+/**
+ * The simulation's log as reduceLog reads it, followed while the simulation writes it: the system
+ * log's compared streams, the broker log's wave fills and child sends.
+ */
+class SimLogFollower {
+  private readonly log: ReconcileLogFollower;
+  private readonly waves: WaveFillsFollower;
+  private readonly sends: StreamFieldsFollower<ChildSend>;
+
+  constructor(systemLogDir: string) {
+    this.log = new ReconcileLogFollower(systemLogDir, {}, false);
+    const brokerLogDir = join(this.log.dir, SYSTEM_LOG_FILES.brokerLog);
+    this.waves = new WaveFillsFollower(brokerLogDir);
+    this.sends = childSendsFollower(brokerLogDir);
+  }
+
+  get dir(): string {
+    return this.log.dir;
+  }
+
+  poll(): void {
+    this.log.poll();
+    this.waves.poll();
+    this.sends.poll();
+  }
+
+  /** The rest of the log, once the simulation has finished, reduced as the run's own log is. */
+  reduce(symbolOf: ReadonlyMap<number, string>): ReducedLog {
+    return reduceLog(this.log.finish(), symbolOf, { measured: false }, { waves: this.waves.finish(), sends: this.sends.finish() });
+  }
 }
 
 // ---- inputs ----

@@ -5,13 +5,12 @@
 // Order timestamps are on the run's own clock, so a simulated run's delays replay exactly; model
 // time is measured (timing.jsonl) and is reported as such.
 
-import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Decimal } from "decimal.js";
 import { z } from "zod";
 import { BrokerLogError } from "../oms/broker-log.js";
 import { parseOrder } from "../oms/parent-order.js";
-import { JsonlError, readJsonlTyped } from "../storage/jsonl.js";
+import { JsonlError, JsonlFollower, readJsonlTyped } from "../storage/jsonl.js";
 import type { SystemLog } from "../system/system-log-loader.js";
 import { SYSTEM_LOG_FILES } from "../system/system-log.js";
 import { ExactSum, toNum, type Num } from "./exact-num.js";
@@ -166,34 +165,55 @@ export function parentOutcomes(log: SystemLog, symbolOf: ReadonlyMap<number, str
  * is most of its speed.
  */
 export function readStreamFields<T>(file: string, pick: (r: Record<string, unknown>) => T, keepLine?: (line: string) => boolean): T[] {
-  if (!existsSync(file)) return [];
-  const text = readFileSync(file, "utf8");
-  const out: T[] = [];
-  let start = 0;
-  let line = 0;
-  while (start < text.length) {
-    const end = text.indexOf("\n", start);
-    // A torn last line (a run killed mid-write) is skipped, as the loaders do when asked to.
-    if (end < 0) break;
-    line++;
-    const raw = text.slice(start, end);
-    start = end + 1;
-    if (raw === "" || (keepLine !== undefined && !keepLine(raw))) continue;
-    let rec: unknown;
+  return new StreamFieldsFollower(file, pick, keepLine).finish();
+}
+
+/**
+ * readStreamFields for a stream that may still be written: `poll()` takes the records completed so
+ * far, `finish()` the rest. A torn last line (a run killed mid-write) is skipped, as the loaders do
+ * when asked to; a missing file has no records.
+ */
+export class StreamFieldsFollower<T> {
+  private readonly rows: T[] = [];
+  private readonly follower: JsonlFollower;
+
+  constructor(
+    private readonly file: string,
+    pick: (r: Record<string, unknown>) => T,
+    keepLine?: (line: string) => boolean,
+  ) {
+    this.follower = new JsonlFollower(
+      file,
+      (rec, line) => {
+        if (rec === null || typeof rec !== "object") throw new BrokerLogError(`${file}:${line}: not a JSON object`);
+        try {
+          this.rows.push(pick(rec as Record<string, unknown>));
+        } catch (e) {
+          if (e instanceof FieldError) throw new BrokerLogError(`${file}:${line}: field "${e.field}": ${e.message}`);
+          throw e;
+        }
+      },
+      { keepLine: (line) => line !== "" && (keepLine === undefined || keepLine(line)) },
+    );
+  }
+
+  poll(): void {
+    this.brokerErrors(() => this.follower.poll());
+  }
+
+  finish(): T[] {
+    this.brokerErrors(() => this.follower.finish({ tolerateTruncatedTail: true }));
+    return this.rows;
+  }
+
+  private brokerErrors(read: () => void): void {
     try {
-      rec = JSON.parse(raw);
+      read();
     } catch (e) {
-      throw new BrokerLogError(`${file}:${line}: corrupt record: ${(e as Error).message}`);
-    }
-    if (rec === null || typeof rec !== "object") throw new BrokerLogError(`${file}:${line}: not a JSON object`);
-    try {
-      out.push(pick(rec as Record<string, unknown>));
-    } catch (e) {
-      if (e instanceof FieldError) throw new BrokerLogError(`${file}:${line}: field "${e.field}": ${e.message}`);
+      if (e instanceof JsonlError) throw new BrokerLogError(e.message);
       throw e;
     }
   }
-  return out;
 }
 
 export class FieldError extends Error {
@@ -243,29 +263,48 @@ export interface ChildWaveFill {
 
 /** Per child order of a wave: its size, fill, and the maker/taker split (broker log streams). */
 export function waveFills(brokerLogDir: string): ChildWaveFill[] {
-  if (!existsSync(brokerLogDir)) return [];
-  const states = readStreamFields(join(brokerLogDir, "ccxt_fills.jsonl"), (r) => ({ bar: numberAt(r, "bar"), wave: numberAt(r, "wave"), amount: numberAt(r, "order.amount"), filled: numberAt(r, "order.filled") }));
-  // One key per (bar, wave): a number when both are small integers (no string per record), else text.
-  const waveKey = (bar: number, wave: number): number | string => (Number.isInteger(bar) && Number.isInteger(wave) && wave >= 0 && wave < 1e6 && Math.abs(bar) < 1e9 ? bar * 1e6 + wave : `${bar}:${wave}`);
-  const byWave = new Map<number | string, { maker: number; taker: number }>();
-  const trades = readStreamFields(join(brokerLogDir, "ccxt_trades.jsonl"), (r) => ({ bar: numberAt(r, "bar"), wave: numberAt(r, "wave"), amount: numberAt(r, "trade.amount"), maker: optionalStringAt(r, "trade.takerOrMaker") === "maker" }));
-  for (const t of trades) {
-    const k = waveKey(t.bar, t.wave);
-    let agg = byWave.get(k);
-    if (agg === undefined) {
-      agg = { maker: 0, taker: 0 };
-      byWave.set(k, agg);
-    }
-    if (t.maker) agg.maker += t.amount;
-    else agg.taker += t.amount;
+  return new WaveFillsFollower(brokerLogDir).finish();
+}
+
+/** waveFills for a broker log that may still be written (see StreamFieldsFollower). */
+export class WaveFillsFollower {
+  private readonly states: StreamFieldsFollower<{ bar: number; wave: number; amount: number; filled: number }>;
+  private readonly trades: StreamFieldsFollower<{ bar: number; wave: number; amount: number; maker: boolean }>;
+
+  constructor(brokerLogDir: string) {
+    this.states = new StreamFieldsFollower(join(brokerLogDir, "ccxt_fills.jsonl"), (r) => ({ bar: numberAt(r, "bar"), wave: numberAt(r, "wave"), amount: numberAt(r, "order.amount"), filled: numberAt(r, "order.filled") }));
+    this.trades = new StreamFieldsFollower(join(brokerLogDir, "ccxt_trades.jsonl"), (r) => ({ bar: numberAt(r, "bar"), wave: numberAt(r, "wave"), amount: numberAt(r, "trade.amount"), maker: optionalStringAt(r, "trade.takerOrMaker") === "maker" }));
   }
-  const seen = new Set<number | string>();
-  return states.map((st) => {
-    const k = waveKey(st.bar, st.wave);
-    const agg = seen.has(k) ? undefined : byWave.get(k);
-    seen.add(k);
-    return { wave: st.wave, amount: st.amount, filled: st.filled, makerAmount: agg?.maker ?? 0, takerAmount: agg?.taker ?? 0 };
-  });
+
+  poll(): void {
+    this.states.poll();
+    this.trades.poll();
+  }
+
+  finish(): ChildWaveFill[] {
+    const states = this.states.finish();
+    const trades = this.trades.finish();
+    // One key per (bar, wave): a number when both are small integers (no string per record), else text.
+    const waveKey = (bar: number, wave: number): number | string => (Number.isInteger(bar) && Number.isInteger(wave) && wave >= 0 && wave < 1e6 && Math.abs(bar) < 1e9 ? bar * 1e6 + wave : `${bar}:${wave}`);
+    const byWave = new Map<number | string, { maker: number; taker: number }>();
+    for (const t of trades) {
+      const k = waveKey(t.bar, t.wave);
+      let agg = byWave.get(k);
+      if (agg === undefined) {
+        agg = { maker: 0, taker: 0 };
+        byWave.set(k, agg);
+      }
+      if (t.maker) agg.maker += t.amount;
+      else agg.taker += t.amount;
+    }
+    const seen = new Set<number | string>();
+    return states.map((st) => {
+      const k = waveKey(st.bar, st.wave);
+      const agg = seen.has(k) ? undefined : byWave.get(k);
+      seen.add(k);
+      return { wave: st.wave, amount: st.amount, filled: st.filled, makerAmount: agg?.maker ?? 0, takerAmount: agg?.taker ?? 0 };
+    });
+  }
 }
 
 /**
@@ -391,7 +430,26 @@ export function distribution(values: readonly number[]): Distribution {
  * Model time per bar (timing.jsonl, measured) and order delay after the bar (broker log child
  * orders, on the run's clock) for the bars that ran the model.
  */
-export function runTiming(log: Pick<SystemLog, "dir" | "brokerLogDir"> & { targets: readonly { bar: number; timestamp: number }[] }, opts: { measured: boolean }): RunTiming {
+/** The first-attempt child orders being sent (oms_child_orders), as runTiming reads them. */
+export interface ChildSend {
+  bar: number;
+  wave: number;
+  attempt: number;
+  submittedAt: number;
+}
+
+/** Follows the child orders being sent of a broker log (runTiming's input; see StreamFieldsFollower). */
+export function childSendsFollower(brokerLogDir: string): StreamFieldsFollower<ChildSend> {
+  return new StreamFieldsFollower(
+    join(brokerLogDir, "oms_child_orders.jsonl"),
+    (r) => ({ bar: numberAt(r, "bar"), wave: numberAt(r, "wave"), attempt: numberAt(r, "attempt"), submittedAt: numberAt(r, "submittedAt") }),
+    // Only first attempts being sent; acknowledgements and other events are most of the stream.
+    (line) => line.includes('"event":"sending"'),
+  );
+}
+
+/** `sends`: the broker log's child sends when the caller has read them already (childSendsFollower). */
+export function runTiming(log: Pick<SystemLog, "dir" | "brokerLogDir"> & { targets: readonly { bar: number; timestamp: number }[] }, opts: { measured: boolean }, sends?: readonly ChildSend[]): RunTiming {
   const timingFile = join(log.dir, `${SYSTEM_LOG_FILES.timing}.jsonl`);
   let timing: z.output<typeof timingSchema>[] = [];
   if (opts.measured) {
@@ -406,12 +464,7 @@ export function runTiming(log: Pick<SystemLog, "dir" | "brokerLogDir"> & { targe
   const first = new Map<number, number>();
   const last = new Map<number, number>();
   const firstWave = new Map<number, number>();
-  const children = readStreamFields(
-    join(log.brokerLogDir, "oms_child_orders.jsonl"),
-    (r) => ({ bar: numberAt(r, "bar"), wave: numberAt(r, "wave"), attempt: numberAt(r, "attempt"), submittedAt: numberAt(r, "submittedAt") }),
-    // Only first attempts being sent; acknowledgements and other events are most of the stream.
-    (line) => line.includes('"event":"sending"'),
-  ).filter((c) => c.attempt === 0);
+  const children = (sends ?? childSendsFollower(log.brokerLogDir).finish()).filter((c) => c.attempt === 0);
   for (const c of children) {
     const w = firstWave.get(c.bar);
     if (w === undefined || c.wave < w) {

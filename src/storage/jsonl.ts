@@ -201,48 +201,91 @@ const STREAM_BLOCK_BYTES = 8 << 20;
  * Returns the number of records and the torn tail, if one was skipped. A missing file has none.
  */
 export function forEachJsonlRecord(file: string, opts: ReadJsonlOptions, each: (record: unknown, line: number) => void): { count: number; truncatedTail: JsonlRecords["truncatedTail"] } {
-  if (!existsSync(file)) return { count: 0, truncatedTail: undefined };
-  const fd = openSync(file, "r");
-  const decoder = new StringDecoder("utf8");
-  const block = Buffer.allocUnsafe(STREAM_BLOCK_BYTES);
-  let carry = "";
-  let line = 0;
-  let count = 0;
-  const parse = (text: string, last: boolean): boolean => {
-    line++;
+  return new JsonlFollower(file, each).finish(opts);
+}
+
+export interface JsonlFollowerOptions {
+  /** Lines it returns false for are skipped unparsed (they still count for line numbers). */
+  keepLine?: (line: string) => boolean;
+}
+
+/**
+ * Reads a JSON-lines file that may still be growing: each `poll()` parses the lines completed since
+ * the last one (a line is complete once its newline is written: writers append whole lines), and
+ * `finish()`, once the writer is done, the rest with forEachJsonlRecord's torn-tail rule. Lets a
+ * reader keep up with a run that is still writing instead of starting when it ends.
+ */
+export class JsonlFollower {
+  private fd: number | undefined;
+  private readonly decoder = new StringDecoder("utf8");
+  private block: Buffer | undefined;
+  private carry = "";
+  private line = 0;
+  private count = 0;
+  private finished = false;
+
+  constructor(
+    readonly file: string,
+    private readonly each: (record: unknown, line: number) => void,
+    private readonly opts: JsonlFollowerOptions = {},
+  ) {}
+
+  /** Parses the lines completed since the last call; a file not there yet has none. */
+  poll(): void {
+    if (this.finished) throw new JsonlError(`${this.file}: already read to the end`);
+    if (this.fd === undefined) {
+      if (!existsSync(this.file)) return;
+      this.fd = openSync(this.file, "r");
+    }
+    const block = (this.block ??= Buffer.allocUnsafe(STREAM_BLOCK_BYTES));
+    for (;;) {
+      // Position null: on from where the last read stopped, which also sees what was appended since.
+      const n = readSync(this.fd, block, 0, STREAM_BLOCK_BYTES, null);
+      if (n === 0) return;
+      const text = this.carry + this.decoder.write(n === STREAM_BLOCK_BYTES ? block : block.subarray(0, n));
+      let from = 0;
+      for (let nl = text.indexOf("\n"); nl !== -1; nl = text.indexOf("\n", from)) {
+        this.parse(text.slice(from, nl), false, false);
+        from = nl + 1;
+      }
+      this.carry = text.slice(from);
+    }
+  }
+
+  /** Reads the rest, once the file is complete; a torn last line fails unless tolerated. */
+  finish(opts: ReadJsonlOptions = {}): { count: number; truncatedTail: JsonlRecords["truncatedTail"] } {
     try {
-      each(JSON.parse(text), line);
-      count++;
-      return true;
+      this.poll();
+    } finally {
+      if (this.fd !== undefined) closeSync(this.fd);
+      this.fd = undefined;
+      this.finished = true;
+    }
+    this.carry += this.decoder.end();
+    // A last line without its newline: a record torn by a killed writer (or, if it parses, a
+    // writer that never ended it; readJsonl accepts that too).
+    if (this.carry !== "" && !this.parse(this.carry, true, opts.tolerateTruncatedTail === true)) return { count: this.count, truncatedTail: { file: this.file, line: this.line } };
+    return { count: this.count, truncatedTail: undefined };
+  }
+
+  private parse(text: string, last: boolean, tolerate: boolean): boolean {
+    const line = ++this.line;
+    if (this.opts.keepLine !== undefined && !this.opts.keepLine(text)) return true;
+    let record: unknown;
+    try {
+      record = JSON.parse(text);
     } catch (e) {
       if (!(e instanceof SyntaxError)) throw e;
       if (last) {
-        if (opts.tolerateTruncatedTail === true) return false;
-        throw new JsonlError(`${file}:${line}: truncated record (the run was probably killed mid-write): ${e.message}`);
+        if (tolerate) return false;
+        throw new JsonlError(`${this.file}:${line}: truncated record (the run was probably killed mid-write): ${e.message}`);
       }
-      throw new JsonlError(`${file}:${line}: corrupt record: ${e.message}`);
+      throw new JsonlError(`${this.file}:${line}: corrupt record: ${e.message}`);
     }
-  };
-  try {
-    for (;;) {
-      const n = readSync(fd, block, 0, STREAM_BLOCK_BYTES, null);
-      if (n === 0) break;
-      const text = carry + decoder.write(n === STREAM_BLOCK_BYTES ? block : block.subarray(0, n));
-      let from = 0;
-      for (let nl = text.indexOf("\n"); nl !== -1; nl = text.indexOf("\n", from)) {
-        parse(text.slice(from, nl), false);
-        from = nl + 1;
-      }
-      carry = text.slice(from);
-    }
-    carry += decoder.end();
-  } finally {
-    closeSync(fd);
+    this.each(record, line);
+    this.count++;
+    return true;
   }
-  // A last line without its newline: a record torn by a killed writer (or, if it parses, a
-  // writer that never ended it; readJsonl accepts that too).
-  if (carry !== "" && !parse(carry, true)) return { count, truncatedTail: { file, line } };
-  return { count, truncatedTail: undefined };
 }
 
 /** Minimal structural view of a zod schema, so this module does not depend on zod's types. */

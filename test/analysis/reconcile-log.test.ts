@@ -2,11 +2,11 @@
 // what it keeps, decimals as their logged text, and bad input named by file, line and field; a torn
 // last line fails, or is reported when tolerated.
 
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { readReconcileLog } from "../../src/analysis/reconcile-log.js";
+import { ReconcileLogFollower, readReconcileLog } from "../../src/analysis/reconcile-log.js";
 
 const made: string[] = [];
 afterAll(() => {
@@ -74,3 +74,34 @@ describe("readReconcileLog", () => {
     expect(log.truncated).toEqual([{ file: join(torn, "fills.jsonl"), line: 2 }]);
   });
 });
+
+describe("ReconcileLogFollower", () => {
+  it("reads a log as it is written, polled between writes, to what readReconcileLog reads of the whole", () => {
+    const whole = logDir({});
+    const growing = mkdtempSync(join(tmpdir(), "tl-reclog-grow-"));
+    made.push(growing);
+    const names = ["portfolio.jsonl", "targets.jsonl", "orders.jsonl", "fills.jsonl", "dag/prediction.jsonl"];
+    const text = new Map(names.map((n) => [n, readFileSync(join(whole, n), "utf8")]));
+    // Nothing there yet (no config either): the follower waits rather than fails.
+    const f = new ReconcileLogFollower(growing, { volatility: true }, false);
+    f.poll();
+    writeFileSync(join(growing, "config.resolved.json"), "{}");
+    // Each file in three pieces cut mid-line, with polls between; the DAG folder appears midway.
+    for (let piece = 0; piece < 3; piece++) {
+      if (piece === 1) mkdirSync(join(growing, "dag"));
+      for (const n of names) {
+        if (n.startsWith("dag/") && piece === 0) continue;
+        const t = text.get(n) as string;
+        const from = n.startsWith("dag/") ? Math.floor(((piece - 1) * t.length) / 2) : Math.floor((piece * t.length) / 3);
+        const to = n.startsWith("dag/") ? Math.floor((piece * t.length) / 2) : Math.floor(((piece + 1) * t.length) / 3);
+        appendFileSync(join(growing, n), t.slice(from, piece === 2 ? t.length : to));
+      }
+      f.poll();
+    }
+    const followed = f.finish();
+    const read = readReconcileLog(whole, { volatility: true });
+    expect({ ...followed, dir: "", brokerLogDir: "" }).toEqual({ ...read, dir: "", brokerLogDir: "" });
+    expect(readdirSync(join(growing, "dag"))).toEqual(["prediction.jsonl"]);
+  });
+});
+
