@@ -10,7 +10,7 @@
 //   --budget=S    seconds a timed run may take before it is cut to a prefix of the window (default
 //                 1; never below 300,000 ops, and then with fewer runs)
 //   --leadin=N    untimed ops replayed before each timed window (default 200,000)
-//   --only=...    sections among book,engine,nob,mem,broker,system,charts,reconcile (default all)
+//   --only=...    sections among book,engine,nob,mem,broker,system,charts,reconcile,history (default all)
 //   --variants=.. among shallow,deep,deep750 (default all; the engine runs shallow and deep only)
 //   --seed=N
 //   --bars=N      broker: 5-minute bars to simulate (default 288, one day; the target is scaled to
@@ -40,6 +40,7 @@ import os from "node:os";
 import { BROKER_TARGET_S, benchBroker } from "./broker.js";
 import { runSystemBench } from "./system.js";
 import { runReconcileBench } from "./reconcile.js";
+import { runHistoryBench } from "./history.js";
 import { benchPnlCharts, formatChartsBench } from "./pnl-charts.js";
 import { fmtInt, settledHeapBytes, timeRuns, type RunSeries } from "./measure.js";
 import {
@@ -95,7 +96,7 @@ function parseOptions(argv: readonly string[]): Options {
     budget: 1,
     leadIn: 200_000,
     seed: 20240601,
-    sections: new Set([...OP_SECTIONS, "broker", "system", "charts", "reconcile"]),
+    sections: new Set([...OP_SECTIONS, "broker", "system", "charts", "reconcile", "history"]),
     variants: new Set(VARIANTS),
     bars: 288,
     dayRuns: 1,
@@ -124,7 +125,7 @@ function parseOptions(argv: readonly string[]): Options {
     else throw new Error(`bench: unknown option --${key}`);
   }
   for (const sec of opts.sections) {
-    if (sec !== "broker" && sec !== "system" && sec !== "charts" && sec !== "reconcile" && !(OP_SECTIONS as readonly string[]).includes(sec)) throw new Error(`bench: unknown section "${sec}" in --only (expected ${[...OP_SECTIONS, "broker", "system", "charts", "reconcile"].join(",")})`);
+    if (sec !== "broker" && sec !== "system" && sec !== "charts" && sec !== "reconcile" && sec !== "history" && !(OP_SECTIONS as readonly string[]).includes(sec)) throw new Error(`bench: unknown section "${sec}" in --only (expected ${[...OP_SECTIONS, "broker", "system", "charts", "reconcile", "history"].join(",")})`);
   }
   return opts;
 }
@@ -413,8 +414,12 @@ async function main(): Promise<void> {
   let reconcile: Record<string, number | boolean> = {};
   if (o.sections.has("reconcile")) reconcile = runReconcileBench();
 
+  // ---- the historical run (issue 6's backtest): days one at a time, then in parallel, in children ----
+  let history: Record<string, number> = {};
+  if (o.sections.has("history")) history = runHistoryBench();
+
   console.log(`bench took ${((performance.now() - started) / 1000).toFixed(1)}s`);
-  console.log(JSON.stringify({ ...result, ...system, ...charts, ...reconcile }));
+  console.log(JSON.stringify({ ...result, ...system, ...charts, ...reconcile, ...history }));
 }
 
 await main();
