@@ -6,6 +6,7 @@
 // Run: npx tsx bench/history.ts   (or npm run bench -- --only=history)
 
 import { spawnSync } from "node:child_process";
+import { NODE_FLAGS } from "./node-flags.js";
 import { createHash } from "node:crypto";
 import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from "node:fs";
 import os from "node:os";
@@ -57,7 +58,7 @@ async function child(parallel: number): Promise<void> {
 
 export function runHistoryBench(): Record<string, number> {
   const passes = [1, Math.max(2, Math.min(4, os.availableParallelism()))].map((parallel) => {
-    const r = spawnSync(process.execPath, ["--import", "tsx", fileURLToPath(import.meta.url), "--child", String(parallel)], { encoding: "utf8", maxBuffer: 1 << 20 });
+    const r = spawnSync(process.execPath, [...NODE_FLAGS, "--import", "tsx", fileURLToPath(import.meta.url), "--child", String(parallel)], { encoding: "utf8", maxBuffer: 1 << 20 });
     if (r.status !== 0) throw new Error(`bench history: parallel ${parallel} failed: ${r.stderr}`);
     return JSON.parse(r.stdout.trim().split("\n").at(-1) as string) as PassResult;
   });

@@ -9,6 +9,7 @@
 // Run: npx tsx bench/reconcile.ts   (or npm run bench -- --only=reconcile)
 
 import { spawnSync } from "node:child_process";
+import { NODE_FLAGS } from "./node-flags.js";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -81,7 +82,7 @@ async function reconcileChild(runDir: string, inputRunS: number): Promise<void> 
 }
 
 function spawnChild(args: string[]): string {
-  const p = spawnSync(process.execPath, ["--import", "tsx", fileURLToPath(import.meta.url), ...args], { encoding: "utf8", maxBuffer: 1 << 24 });
+  const p = spawnSync(process.execPath, [...NODE_FLAGS, "--import", "tsx", fileURLToPath(import.meta.url), ...args], { encoding: "utf8", maxBuffer: 1 << 24 });
   if (p.status !== 0) throw new Error(`reconcile bench (${args[0]}) failed (exit ${p.status}):\n${p.stderr}`);
   return p.stdout.trim().split("\n").at(-1) as string;
 }

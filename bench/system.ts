@@ -7,6 +7,7 @@
 // Run: npx tsx bench/system.ts   (or npm run bench -- --only=system)
 
 import { spawnSync } from "node:child_process";
+import { NODE_FLAGS } from "./node-flags.js";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -60,7 +61,7 @@ async function child(name: ScenarioName): Promise<void> {
 export function runSystemBench(only: readonly ScenarioName[] = ["twap_venue", "instant_fill"]): Record<string, number> {
   const figures: Record<string, number> = {};
   for (const name of only) {
-    const p = spawnSync(process.execPath, ["--import", "tsx", fileURLToPath(import.meta.url), "--child", name], { encoding: "utf8", maxBuffer: 1 << 24 });
+    const p = spawnSync(process.execPath, [...NODE_FLAGS, "--import", "tsx", fileURLToPath(import.meta.url), "--child", name], { encoding: "utf8", maxBuffer: 1 << 24 });
     if (p.status !== 0) throw new Error(`system bench ${name} failed (exit ${p.status}):\n${p.stderr}`);
     const r = JSON.parse(p.stdout.trim().split("\n").at(-1) as string) as ScenarioResult;
     const s = SCENARIOS[name];
