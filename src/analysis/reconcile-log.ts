@@ -103,7 +103,8 @@ export class ReconcileLogFollower {
   private readonly tolerate: boolean;
   private readonly truncated: ReconcileLog["truncated"] = [];
   private readonly files: RecordFollower[] = [];
-  private readonly dagFiles = new Map<string, RecordFollower>();
+  /** Per DAG node (its file name without .jsonl): the file's follower and the rows read so far. */
+  private readonly dagFiles = new Map<string, { follower: RecordFollower; rows: LoggedDagOutput[] }>();
   private readonly portfolio: LogPortfolioBar[] = [];
   private readonly targets: ReconcileLog["targets"] = [];
   private readonly universe: ReconcileLog["universe"] = [];
@@ -112,7 +113,6 @@ export class ReconcileLogFollower {
   private readonly volatility: ReconcileLog["volatility"] = [];
   private readonly fills: LogFill[] = [];
   private readonly orders: LogOrder[] = [];
-  private readonly dag = new Map<string, LoggedDagOutput[]>();
 
   /** `expectComplete`: the directory must already be a system log (else its config may come later). */
   constructor(path: string, private readonly opts: ReadReconcileLogOptions = {}, expectComplete = true) {
@@ -141,7 +141,7 @@ export class ReconcileLogFollower {
   poll(): void {
     this.findDagFiles();
     for (const f of this.files) f.poll();
-    for (const f of this.dagFiles.values()) f.poll();
+    for (const d of this.dagFiles.values()) d.follower.poll();
   }
 
   finish(): ReconcileLog {
@@ -150,10 +150,11 @@ export class ReconcileLogFollower {
     for (const f of this.files) f.finish();
     // The DAG nodes in the order of their file names.
     const names = [...this.dagFiles.keys()].sort((a, b) => (`${a}.jsonl` < `${b}.jsonl` ? -1 : 1));
-    const sorted = new Map<string, LoggedDagOutput[]>();
+    const dag = new Map<string, LoggedDagOutput[]>();
     for (const name of names) {
-      (this.dagFiles.get(name) as RecordFollower).finish();
-      sorted.set(name, this.dag.get(name) as LoggedDagOutput[]);
+      const d = this.dagFiles.get(name) as { follower: RecordFollower; rows: LoggedDagOutput[] };
+      d.follower.finish();
+      dag.set(name, d.rows);
     }
     for (const b of this.portfolio) for (const a of b.assets) if (a.symbol !== undefined && !this.symbolOf.has(a.assetId)) this.symbolOf.set(a.assetId, a.symbol);
     const run = runIdentityOf(this.dir);
@@ -166,7 +167,7 @@ export class ReconcileLogFollower {
     }
     return {
       dir: this.dir, brokerLogDir: join(this.dir, SYSTEM_LOG_FILES.brokerLog), run, hasSummary: summary !== undefined, truncated: this.truncated,
-      portfolio: this.portfolio, fills: this.fills, orders: this.orders, dag: sorted, targets: this.targets, universe: this.universe, symbolOf: this.symbolOf, arrival: this.arrival, volatility: this.volatility,
+      portfolio: this.portfolio, fills: this.fills, orders: this.orders, dag, targets: this.targets, universe: this.universe, symbolOf: this.symbolOf, arrival: this.arrival, volatility: this.volatility,
     };
   }
 
@@ -185,16 +186,16 @@ export class ReconcileLogFollower {
       if (!f.endsWith(".jsonl")) continue;
       const name = f.slice(0, -6);
       if (this.dagFiles.has(name)) continue;
-      const out: LoggedDagOutput[] = [];
-      this.dag.set(name, out);
-      this.dagFiles.set(name, this.follow(join(dagDir, f), (r) => {
+      const rows: LoggedDagOutput[] = [];
+      const follower = this.follow(join(dagDir, f), (r) => {
         const values = obj(r["values"], "values") as Record<string, unknown>;
         for (const k in values) {
           const v = values[k];
           if (v !== null && typeof v !== "number") throw new FieldError(`values.${k}`, `expected a number or null, got ${show(v)}`);
         }
-        out.push({ bar: int(r, "bar"), timestamp: num(r, "timestamp"), values: values as Record<string, number | null> });
-      }));
+        rows.push({ bar: int(r, "bar"), timestamp: num(r, "timestamp"), values: values as Record<string, number | null> });
+      });
+      this.dagFiles.set(name, { follower, rows });
     }
   }
 
@@ -236,7 +237,7 @@ export interface RecordFollower {
  * eachRecord for a file that may still grow: `poll()` takes the records completed so far,
  * `finish()` the rest (a torn tail is recorded in `truncated` when tolerated).
  */
-export function recordFollower(file: string, tolerateTruncatedTail: boolean, truncated: { file: string; line: number }[], f: (r: Record<string, unknown>, line: number) => void, keepLine?: (line: string) => boolean): RecordFollower {
+export function recordFollower(file: string, tolerateTruncatedTail: boolean, truncated: { file: string; line: number }[], f: (r: Record<string, unknown>, line: number) => void): RecordFollower {
   const follower = new JsonlFollower(file, (rec, line) => {
     if (rec === null || typeof rec !== "object" || Array.isArray(rec)) throw new SystemLogError(`${file}:${line}: not a JSON object`);
     try {
@@ -245,7 +246,7 @@ export function recordFollower(file: string, tolerateTruncatedTail: boolean, tru
       if (e instanceof FieldError) throw new SystemLogError(`${file}:${line}: field "${e.field}": ${e.message}`);
       throw e;
     }
-  }, keepLine === undefined ? {} : { keepLine });
+  });
   const wrapped = <T>(g: () => T): T => {
     try {
       return g();

@@ -260,6 +260,8 @@ export class JsonlFollower {
       if (this.fd !== undefined) closeSync(this.fd);
       this.fd = undefined;
       this.finished = true;
+      // A reader may hold many followers until it is done with all of them: let the block go now.
+      this.block = undefined;
     }
     this.carry += this.decoder.end();
     // A last line without its newline: a record torn by a killed writer (or, if it parses, a

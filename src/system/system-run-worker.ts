@@ -50,10 +50,6 @@ export class SystemRunWorker {
     this.worker.on("exit", (code) => this.die(new Error(`the system run worker exited (code ${code})`)));
   }
 
-  get busy(): boolean {
-    return this.pending !== undefined;
-  }
-
   /** Runs `runSystem(resolveConfig(given, where), { given, ...options })` on the worker. */
   run(given: Readonly<Record<string, unknown>>, where: string, options: WorkerRunOptions = {}, onBar?: (done: number, total: number, simTime: number) => void): Promise<WorkerRunResult> {
     if (this.dead !== undefined) return Promise.reject(this.dead);
