@@ -78,6 +78,24 @@ export function recordedFilePath(dir: string, type: RecordedFileType, ms: EpochM
 
 /** Epoch ms from an ISO-8601 timestamp (UTC unless it carries an offset) or an integer of epoch ms. */
 export function parseRecordedTime(text: string): EpochMs | undefined {
+  // A file's rows come grouped by time (every symbol at one instant, then the next), and each has
+  // its time and knowledge time: the texts just parsed are nearly always the next ones.
+  for (let i = 0; i < RECENT_TIMES; i++) if (recentTimeText[i] === text) return recentTimeMs[i];
+  const ms = parseTimeText(text);
+  if (ms !== undefined) {
+    recentTimeText[nextRecentTime] = text;
+    recentTimeMs[nextRecentTime] = ms;
+    nextRecentTime = (nextRecentTime + 1) % RECENT_TIMES;
+  }
+  return ms;
+}
+
+const RECENT_TIMES = 4;
+const recentTimeText: (string | undefined)[] = new Array<string | undefined>(RECENT_TIMES).fill(undefined);
+const recentTimeMs = new Float64Array(RECENT_TIMES);
+let nextRecentTime = 0;
+
+function parseTimeText(text: string): EpochMs | undefined {
   if (/^-?\d+$/.test(text)) {
     const n = Number(text);
     return Number.isSafeInteger(n) ? n : undefined;
@@ -602,8 +620,25 @@ function num(cells: readonly Cell[], col: number): number {
   const s = v as string;
   const x = Number(s);
   // Number() also takes "0x1f", "Infinity" and blanks; recorded files hold plain decimals.
-  if (!Number.isFinite(x) || !/^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$/.test(s)) throw new CellError(col, `"${s.slice(0, 40)}" is not a number`);
+  if (!Number.isFinite(x) || !decimalText(s)) throw new CellError(col, `"${s.slice(0, 40)}" is not a number`);
   return x;
+}
+
+/** Whether a cell's text is a plain decimal (optionally signed, with an exponent, padded by blanks). */
+export function decimalText(s: string): boolean {
+  return plainDecimal(s) || /^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$/.test(s);
+}
+
+/** `-?[0-9.]*` holding a digit and at most one dot: what the recorder writes, checked without a regular expression. */
+function plainDecimal(s: string): boolean {
+  let digits = 0;
+  let dots = 0;
+  for (let i = s.charCodeAt(0) === 45 ? 1 : 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 48 && c <= 57) digits++;
+    else if (c !== 46 || ++dots > 1) return false;
+  }
+  return digits > 0;
 }
 
 function time(cells: readonly Cell[], col: number): EpochMs {

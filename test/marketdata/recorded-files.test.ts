@@ -5,10 +5,12 @@ import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readd
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gunzipSync, gzipSync } from "node:zlib";
+import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
+import { isoUtc } from "../../src/core/iso-utc.js";
 import type { MarketDataStore } from "../../src/marketdata/market-data-store.js";
 import {
-  formatInterval, l2Columns, listRecordedFiles, loadRecordedMarketData, MarketDataFileError, parseInterval, parseRecordedTime,
+  decimalText, formatInterval, l2Columns, listRecordedFiles, loadRecordedMarketData, MarketDataFileError, parseInterval, parseRecordedTime,
   readRecordedFile, RecordedMarketDataWriter, type RecordedFormat,
 } from "../../src/marketdata/recorded-files.js";
 import { generateSyntheticHistory } from "../../src/marketdata/synthetic-history.js";
@@ -350,5 +352,33 @@ describe("readRecordedFile", () => {
     const seen: string[] = [];
     await readRecordedFile(join(dir, "ohlcv", "ohlcv_20240130.csv"), (r) => seen.push(`${r.type} ${r.row.source ?? ""}`), { withSource: true });
     expect(seen.map((s) => s.replace(dir, "<dir>"))).toEqual([2, 3, 4].map((l) => `ohlcv <dir>/ohlcv/ohlcv_20240130.csv:${l}`));
+  });
+});
+
+describe("cell parsing fast paths", () => {
+  // The rule the fast paths must keep: what the regular expression alone accepted.
+  const slowRule = (s: string): boolean => /^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$/.test(s);
+
+  it("decimalText accepts exactly the texts the regular expression accepts", () => {
+    const chars = fc.constantFrom("0", "1", "7", "9", ".", "-", "+", "e", "E", " ", "x", "I", "_");
+    fc.assert(fc.property(fc.array(chars, { maxLength: 8 }).map((a) => a.join("")), (s) => decimalText(s) === slowRule(s)), { numRuns: 5000 });
+    for (const s of ["94.472", "-0.5", "5.", ".5", "-.5", "1e5", " 2 ", "1.2.3", ".", "-", "", "0x1f", "Infinity", "--1"]) expect(decimalText(s)).toBe(slowRule(s));
+  });
+
+  it("parseRecordedTime gives the same instant for texts seen just before and texts never seen", () => {
+    // Six instants, more than the texts it remembers, picked in any order (repeats included).
+    const instants = fc.uniqueArray(fc.integer({ min: 0, max: 4_102_444_800_000 }), { minLength: 6, maxLength: 6 });
+    fc.assert(
+      fc.property(instants, fc.array(fc.nat(5), { maxLength: 40 }), (pool, picks) => {
+        for (const p of picks) {
+          const ms = pool[p] as number;
+          expect(parseRecordedTime(isoUtc(ms))).toBe(ms);
+          expect(parseRecordedTime(String(ms))).toBe(ms);
+        }
+      }),
+      { numRuns: 300 },
+    );
+    expect(parseRecordedTime("2024-02-30T00:00:00.000Z")).toBeUndefined();
+    expect(parseRecordedTime("2024-02-30T00:00:00.000Z")).toBeUndefined();
   });
 });
