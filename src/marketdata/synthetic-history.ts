@@ -91,6 +91,12 @@ type HistorySymbol = z.output<typeof historySymbolSchema>;
 export interface SyntheticHistoryOptions {
   /** Also receives every row as it is generated (a RecordedMarketDataWriter, to write files). */
   recorder?: MarketDataSink;
+  /**
+   * Keep the L2 snapshots in the returned store (default true). A run whose model reads no L2 leaves
+   * them out: most of the store's memory. They are generated all the same (the same seed gives
+   * the same bid/ask either way), and the recorder, if any, still receives them.
+   */
+  storeL2?: boolean;
 }
 
 interface SymbolGen {
@@ -133,6 +139,7 @@ export function generateSyntheticHistory(spec: SyntheticHistorySpec, opts: Synth
   const symbols = resolveSymbols(cfg);
   const store = new MarketDataStore({ symbols: symbols.map((s) => s.symbol), l2Levels: cfg.l2Levels, ...(cfg.keepMs === undefined ? {} : { keepMs: cfg.keepMs }) });
   const recorder = opts.recorder;
+  const storeL2 = opts.storeL2 ?? true;
   const dt = cfg.snapshotIntervalMs;
   const baseMs = Math.min(...cfg.barIntervalsMs);
   const longer = [...new Set(cfg.barIntervalsMs)].filter((ms) => ms !== baseMs).sort((a, b) => a - b);
@@ -158,7 +165,7 @@ export function generateSyntheticHistory(spec: SyntheticHistorySpec, opts: Synth
     const steps = Math.ceil((cfg.toMs - cfg.fromMs) / dt);
     for (const g of gens) {
       store.reserve(g.symbol, "bid_ask", steps);
-      store.reserve(g.symbol, "l2", steps);
+      if (storeL2) store.reserve(g.symbol, "l2", steps);
     }
   }
 
@@ -201,7 +208,7 @@ export function generateSyntheticHistory(spec: SyntheticHistorySpec, opts: Synth
       const bid = bidBuf[0] as number;
       const ask = askBuf[0] as number;
       store.addBidAskValues(g.symbol, t, kt, bid, bidBuf[1] as number, ask, askBuf[1] as number);
-      store.addL2Values(g.symbol, t, kt, bidBuf, nb, askBuf, levels);
+      if (storeL2) store.addL2Values(g.symbol, t, kt, bidBuf, nb, askBuf, levels);
       if (recorder !== undefined) {
         recorder.addBidAsk({ symbol: g.symbol, exchangeTime: t, knowledgeTime: kt, bid, bidSize: bidBuf[1] as number, ask, askSize: askBuf[1] as number });
         const pairs = (buf: Float64Array, n: number): [number, number][] => Array.from({ length: n }, (_, i) => [buf[2 * i] as number, buf[2 * i + 1] as number]);

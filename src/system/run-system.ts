@@ -95,7 +95,7 @@ export async function runSystem(cfg: SystemConfig, opts: RunSystemOptions = {}):
   }
   const writer = new SystemLogWriter(logDir);
   writer.writeConfig(savedConfig(opts.given ?? cfg), savedConfig({ ...cfg, start: new Date(cfg.start).toISOString(), end: new Date(cfg.end).toISOString(), model: { name: cfg.model.name, params } }));
-  const setup = await buildTradingSetup(cfg, warmupStart);
+  const setup = await buildTradingSetup(cfg, warmupStart, { l2: model.usesL2 });
   const { clock } = setup;
   writer.log(clock.now(), `run ${compactUtc(cfg.start)}.${compactUtc(cfg.end)} model ${model.name} mode ${cfg.mode} data ${cfg.data.source} broker ${cfg.broker.kind}`);
   await setup.start();

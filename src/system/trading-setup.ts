@@ -17,11 +17,17 @@ import type { ExchangeClient } from "../exchanges/exchange-client.js";
 import { InstantFillClient } from "../exchanges/instant-fill-client.js";
 import { ExchangeClientFeed } from "../marketdata/exchange-client-feed.js";
 import { MarketDataStore } from "../marketdata/market-data-store.js";
-import { loadRecordedMarketData } from "../marketdata/recorded-files.js";
+import { loadRecordedMarketData, type RecordedFileType } from "../marketdata/recorded-files.js";
 import { generateSyntheticHistory } from "../marketdata/synthetic-history.js";
 import { VenueMarketFeed } from "../marketdata/venue-feed.js";
 import type { CcxtMarket } from "../oms/ccxt-types.js";
 import { ConfigError, type SystemConfig } from "./config.js";
+
+/** What the run's model reads beyond bars and bid/ask. */
+export interface DataNeeds {
+  /** L2 snapshots (the model's usesL2); a store built here for a model without leaves them out. */
+  l2: boolean;
+}
 
 export interface TradingSetup {
   clock: Clock;
@@ -40,14 +46,15 @@ export interface TradingSetup {
 
 export const MARKETS_FILE = "markets.json";
 
-export async function buildTradingSetup(cfg: SystemConfig, warmupStartMs: number): Promise<TradingSetup> {
+export async function buildTradingSetup(cfg: SystemConfig, warmupStartMs: number, needs: DataNeeds): Promise<TradingSetup> {
   const clock = makeClock(cfg, warmupStartMs);
   const ds = cfg.data.source;
   const bk = cfg.broker.kind;
   if (ds === "venue" && bk === "embedded") return venueSetup(cfg, clock, warmupStartMs);
-  if (ds === "synthetic" && bk === "instant_fill") return instantSetup(cfg, clock, syntheticStore(cfg, warmupStartMs), universeMarkets(universeOf(cfg)));
+  if (ds === "synthetic" && bk === "instant_fill") return instantSetup(cfg, clock, syntheticStore(cfg, warmupStartMs, needs), universeMarkets(universeOf(cfg)));
   if (ds === "files" && bk === "instant_fill") {
-    const store = await loadRecordedMarketData(cfg.data.dir, { fromMs: warmupStartMs, toMs: cfg.end });
+    const types: RecordedFileType[] = needs.l2 ? ["ohlcv", "bid_ask", "l2"] : ["ohlcv", "bid_ask"];
+    const store = await loadRecordedMarketData(cfg.data.dir, { fromMs: warmupStartMs, toMs: cfg.end, types });
     return instantSetup(cfg, clock, store, recordedMarkets(cfg.data.dir));
   }
   if (ds === "exchange" && bk === "ccxt") return ccxtSetup(cfg, clock);
@@ -89,13 +96,13 @@ function recordedMarkets(dir: string): () => Promise<Record<string, CcxtMarket>>
   return async () => markets;
 }
 
-function syntheticStore(cfg: SystemConfig, fromMs: number): MarketDataStore {
+function syntheticStore(cfg: SystemConfig, fromMs: number, needs: DataNeeds): MarketDataStore {
   const u = universeOf(cfg);
   const seed = cfg.data.source === "synthetic" ? cfg.data.seed : cfg.seed;
   const snapshotIntervalMs = (cfg.data.source === "synthetic" ? cfg.data.snapshotSeconds : 1) * 1000;
   // The instruments' own ticks and lots, so generated prices sit on the grid the markets list.
   const symbols = u.symbols.map((sym, i) => ({ ...sym, tickSize: String(u.instruments[i]?.tickSize), lotSize: String(u.instruments[i]?.lotSize) }));
-  return generateSyntheticHistory({ symbols, fromMs, toMs: cfg.end, seed, barIntervalsMs: [60_000], snapshotIntervalMs });
+  return generateSyntheticHistory({ symbols, fromMs, toMs: cfg.end, seed, barIntervalsMs: [60_000], snapshotIntervalMs }, { storeL2: needs.l2 });
 }
 
 function venueSetup(cfg: SystemConfig, clock: Clock, warmupStartMs: number): TradingSetup {

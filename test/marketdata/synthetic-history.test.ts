@@ -22,6 +22,17 @@ describe("generateSyntheticHistory", () => {
     expect(dump(generateSyntheticHistory({ ...spec, seed: 6 }))).not.toBe(a);
   });
 
+  it("without storeL2 keeps no L2 snapshots, and the same bars and bid/ask as with them", () => {
+    const full = generateSyntheticHistory(spec);
+    const lean = generateSyntheticHistory(spec, { storeL2: false });
+    for (const s of full.symbols) {
+      expect(full.allL2(s).length).toBeGreaterThan(0);
+      expect(lean.allL2(s)).toEqual([]);
+      expect(lean.allBidAsk(s)).toEqual(full.allBidAsk(s));
+      expect(lean.allBars(s, MINUTE_MS)).toEqual(full.allBars(s, MINUTE_MS));
+    }
+  });
+
   it("snapshots every interval with the configured latency; bars known at their end plus latency", () => {
     const store = generateSyntheticHistory({ ...spec, snapshotIntervalMs: 500, snapshotLatencyMs: 40, barLatencyMs: 2_000, barIntervalsMs: [MINUTE_MS, 5 * MINUTE_MS, 15 * MINUTE_MS] });
     expect(store.symbols).toEqual(["S01/USDT:USDT", "S02/USDT:USDT", "S03/USDT:USDT"]);
