@@ -18,6 +18,8 @@ export interface VenueMarketFeedOptions {
   /** Bid/ask and L2 sampling interval; samples fall on multiples of it. */
   sampleIntervalMs?: number;
   l2Levels?: number;
+  /** Sample L2 top-N as well as bid/ask (default true); a run whose model reads no L2 skips it. */
+  l2?: boolean;
   /** Bar lengths published; 1 minute is always built (the others aggregate it). */
   barIntervalsMs?: readonly number[];
   /** Added to knowledge times: the feed's delay between the venue and the reader (0 in process). */
@@ -48,6 +50,7 @@ export class VenueMarketFeed {
   private readonly feeds: SymbolFeed[] = [];
   private readonly bySymbol = new Map<string, SymbolFeed>();
   private readonly sampleMs: number;
+  private readonly l2: boolean;
   private readonly levels: number;
   private readonly latencyMs: number;
   private readonly store: MarketDataStore | undefined;
@@ -71,6 +74,7 @@ export class VenueMarketFeed {
     this.sampleMs = opts.sampleIntervalMs ?? SECOND_MS;
     if (!Number.isInteger(this.sampleMs) || this.sampleMs < 1) throw new RangeError(`venue feed: sampleIntervalMs must be a positive integer, got ${opts.sampleIntervalMs}`);
     this.levels = opts.l2Levels ?? L2_LEVELS;
+    this.l2 = opts.l2 ?? true;
     this.latencyMs = opts.latencyMs ?? 0;
     this.recorder = opts.recorder;
     // With a store as the only sink, rows go in as numbers; any other sink gets row objects.
@@ -145,7 +149,6 @@ export class VenueMarketFeed {
   sample(): void {
     const now = this.clock.now();
     const kt = now + this.latencyMs;
-    const n = this.levels;
     const bids = this.bidBuf;
     const asks = this.askBuf;
     for (const f of this.feeds) {
@@ -157,30 +160,32 @@ export class VenueMarketFeed {
       const askPrice = f.price(ask);
       const bidSize = f.qty(book.levelQty(bid));
       const askSize = f.qty(book.levelQty(ask));
-      const bidLevels = book.depth(BUY, n);
-      const askLevels = book.depth(SELL, n);
-      for (let i = 0; i < bidLevels.length; i++) {
-        const lv = bidLevels[i] as { price: number; qty: number };
-        bids[2 * i] = f.price(lv.price);
-        bids[2 * i + 1] = f.qty(lv.qty);
-      }
-      for (let i = 0; i < askLevels.length; i++) {
-        const lv = askLevels[i] as { price: number; qty: number };
-        asks[2 * i] = f.price(lv.price);
-        asks[2 * i + 1] = f.qty(lv.qty);
-      }
+      const nBids = this.l2 ? this.levelsInto(f, BUY, bids) : 0;
+      const nAsks = this.l2 ? this.levelsInto(f, SELL, asks) : 0;
       if (this.store !== undefined) {
         this.store.addBidAskValues(f.symbol, now, kt, bidPrice, bidSize, askPrice, askSize);
-        this.store.addL2Values(f.symbol, now, kt, bids, bidLevels.length, asks, askLevels.length);
+        if (this.l2) this.store.addL2Values(f.symbol, now, kt, bids, nBids, asks, nAsks);
         continue;
       }
       const quote: BidAskQuote = { symbol: f.symbol, exchangeTime: now, knowledgeTime: kt, bid: bidPrice, bidSize, ask: askPrice, askSize };
-      const snap: L2Snapshot = { symbol: f.symbol, exchangeTime: now, knowledgeTime: kt, bids: pairs(bids, bidLevels.length), asks: pairs(asks, askLevels.length) };
       this.sink.addBidAsk(quote);
-      this.sink.addL2(snap);
       this.recorder?.addBidAsk(quote);
+      if (!this.l2) continue;
+      const snap: L2Snapshot = { symbol: f.symbol, exchangeTime: now, knowledgeTime: kt, bids: pairs(bids, nBids), asks: pairs(asks, nAsks) };
+      this.sink.addL2(snap);
       this.recorder?.addL2(snap);
     }
+  }
+
+  /** The side's top levels as price, quantity pairs into `buf`; returns how many. */
+  private levelsInto(f: SymbolFeed, side: typeof BUY | typeof SELL, buf: Float64Array): number {
+    const levels = f.book.depth(side, this.levels);
+    for (let i = 0; i < levels.length; i++) {
+      const lv = levels[i] as { price: number; qty: number };
+      buf[2 * i] = f.price(lv.price);
+      buf[2 * i + 1] = f.qty(lv.qty);
+    }
+    return levels.length;
   }
 
   private onEvent(e: ExchangeEvent): void {

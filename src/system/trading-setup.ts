@@ -50,7 +50,7 @@ export async function buildTradingSetup(cfg: SystemConfig, warmupStartMs: number
   const clock = makeClock(cfg, warmupStartMs);
   const ds = cfg.data.source;
   const bk = cfg.broker.kind;
-  if (ds === "venue" && bk === "embedded") return venueSetup(cfg, clock, warmupStartMs);
+  if (ds === "venue" && bk === "embedded") return venueSetup(cfg, clock, warmupStartMs, needs);
   if (ds === "synthetic" && bk === "instant_fill") return instantSetup(cfg, clock, syntheticStore(cfg, warmupStartMs, needs), universeMarkets(universeOf(cfg)));
   if (ds === "files" && bk === "instant_fill") {
     const types: RecordedFileType[] = needs.l2 ? ["ohlcv", "bid_ask", "l2"] : ["ohlcv", "bid_ask"];
@@ -105,7 +105,7 @@ function syntheticStore(cfg: SystemConfig, fromMs: number, needs: DataNeeds): Ma
   return generateSyntheticHistory({ symbols, fromMs, toMs: cfg.end, seed, barIntervalsMs: [60_000], snapshotIntervalMs }, { storeL2: needs.l2 });
 }
 
-function venueSetup(cfg: SystemConfig, clock: Clock, warmupStartMs: number): TradingSetup {
+function venueSetup(cfg: SystemConfig, clock: Clock, warmupStartMs: number, needs: DataNeeds): TradingSetup {
   const u = universeOf(cfg);
   const engine = new ExchangeEngine({ clock, instruments: u.instruments });
   const market = new SyntheticMarket(engine, { seed: cfg.seed, symbols: u.symbols });
@@ -116,7 +116,7 @@ function venueSetup(cfg: SystemConfig, clock: Clock, warmupStartMs: number): Tra
   const symbols = u.instruments.map((i) => i.symbol);
   // Keeps enough history for the model's look-back and the broker's bid/ask window, not the day.
   const store = new MarketDataStore({ symbols, keepMs: Math.max(cfg.start - warmupStartMs, 0) + 2 * cfg.barMinutes * 60_000 + 3_600_000 });
-  const feed = new VenueMarketFeed(engine, clock, symbols, store);
+  const feed = new VenueMarketFeed(engine, clock, symbols, store, { l2: needs.l2 });
   return {
     clock, store, client, symbols,
     async start() {

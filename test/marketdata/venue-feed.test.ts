@@ -146,6 +146,28 @@ describe("VenueMarketFeed", () => {
     }
   });
 
+  it("with l2: false samples the same bid/ask and no L2, into a store or a sink and its recorder", () => {
+    const full = setup({}, 7);
+    const lean = setup({ l2: false }, 7);
+    for (const r of [full, lean]) {
+      r.market.start();
+      r.feed.start();
+      r.clock.runUntil(T0 + 90_000);
+    }
+    const sunk = new MarketDataStore();
+    const recorded = new MarketDataStore();
+    const viaSink = new VenueMarketFeed(lean.engine, lean.clock, SYMBOLS, { addBar: (b) => sunk.addBar(b), addBidAsk: (q) => sunk.addBidAsk(q), addL2: (x) => sunk.addL2(x) }, { l2: false, recorder: recorded });
+    viaSink.sample();
+    for (const s of SYMBOLS) {
+      expect(full.store.allL2(s)).toHaveLength(91);
+      expect(lean.store.allL2(s)).toEqual([]);
+      expect(lean.store.allBidAsk(s)).toEqual(full.store.allBidAsk(s));
+      expect(sunk.allBidAsk(s)).toEqual([lean.store.latestBidAsk(s, Infinity)]);
+      expect(recorded.allBidAsk(s)).toEqual(sunk.allBidAsk(s));
+      expect([sunk.allL2(s), recorded.allL2(s)]).toEqual([[], []]);
+    }
+  });
+
   it("adds latency to knowledge times, so a view sees rows only once they have arrived", () => {
     const { clock, market, store, feed } = setup({ latencyMs: 300 });
     market.start();
