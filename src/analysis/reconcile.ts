@@ -329,6 +329,13 @@ export async function reconcileRun(runDir: string, optionsInput: ReconcileOption
       initialCash: cfg.initialCash,
     });
 
+    // What needs no simulation is compared now, while it runs, rather than after it.
+    say("comparing prod with research");
+    const prodVsResearch = comparePortfolios(prod.portfolio, research.bars, { names: ["prod", "research"], symbolOf, tolerancePct: th.portfolioPct });
+    const prodVsResearchCorrelation = pnlCorrelation(prod.portfolio, research.bars);
+    const prodStatistics = sideStatistics(prod.portfolio, barMs);
+    const researchStatistics = sideStatistics(research.bars, barMs);
+
     // ---- (a) the simulation over the recorded market data, and its log ----
     // While it runs, this thread reads what the simulation's log has gained so far: the reading
     // that used to wait for its end is mostly done by then.
@@ -350,18 +357,18 @@ export async function reconcileRun(runDir: string, optionsInput: ReconcileOption
     const fills = compareFills(prod.fills, sim.fills, { names: ["prod", "sim"], symbolOf, tolerancePct: th.portfolioPct, differences: diffs, gated: gateExecution });
     const portfolio = [
       comparePortfolios(prod.portfolio, sim.portfolio, { names: ["prod", "sim"], symbolOf, tolerancePct: th.portfolioPct, differences: diffs, gated: gateExecution }),
-      comparePortfolios(prod.portfolio, research.bars, { names: ["prod", "research"], symbolOf, tolerancePct: th.portfolioPct }),
+      prodVsResearch,
       comparePortfolios(sim.portfolio, research.bars, { names: ["sim", "research"], symbolOf, tolerancePct: th.portfolioPct }),
     ];
     const correlation = {
       prod_vs_sim: pnlCorrelation(prod.portfolio, sim.portfolio),
-      prod_vs_research: pnlCorrelation(prod.portfolio, research.bars),
+      prod_vs_research: prodVsResearchCorrelation,
       sim_vs_research: pnlCorrelation(sim.portfolio, research.bars),
     };
     const statistics = {
-      prod: sideStatistics(prod.portfolio, barMs),
+      prod: prodStatistics,
       sim: sideStatistics(sim.portfolio, barMs),
-      research: sideStatistics(research.bars, barMs),
+      research: researchStatistics,
     };
     const { complete, incompleteWhy, logConsistency } = p;
     const checks = verdictChecks({ th, gateExecution, complete, incompleteWhy, logConsistency, modelOutputs, fills, portfolio: portfolio[0] as PortfolioComparison, correlation, prodExec: prod.execution, simExec: sim.execution, prodTiming: prod.timing, diffs });
