@@ -1,7 +1,10 @@
 // Task handler: reconciles the run that the upstream `run_system` task wrote (or `conf.runDir`, a
 // folder or an s3:// URL) and returns the verdict and where summary.json and report.html are.
 // Conf: runDir (when there is no run_system upstream), runTimestamp (YYYYMMDD_HHMMSS; default: the
-// wall time when the task starts), reconcile (the reconcile options: thresholds...).
+// wall time when the task starts), reconcile (the reconcile options: thresholds...). Unlike the
+// CLI, the task does not keep the simulation's run directory unless `reconcile.keepSimRun` is true:
+// a scheduled reconciliation every day would otherwise keep a second copy of each run's log (for a
+// day of 100 assets at 1-minute bars, ~0.5 GB), when its summary and report are what is read.
 
 import { z } from "zod";
 import { reconcileRunAt } from "../src/analysis/reconcile-at.js";
@@ -31,7 +34,7 @@ export const reconcileTask: TaskHandler = async (ctx) => {
   const runDir = upstreamRunDir(ctx, "reconcile");
   const c = confSchema.safeParse(ctx.conf);
   if (!c.success) throw new ConfigError(formatIssues(`dag ${ctx.dagId} task ${ctx.taskId} conf`, c.error));
-  const options = { ...(c.data.reconcile ?? {}), ...(c.data.runTimestamp === undefined ? {} : { runTimestamp: c.data.runTimestamp }) } as ReconcileOptionsInput;
+  const options = { keepSimRun: false, ...(c.data.reconcile ?? {}), ...(c.data.runTimestamp === undefined ? {} : { runTimestamp: c.data.runTimestamp }) } as ReconcileOptionsInput;
   const r = await reconcileRunAt(runDir, options, {
     // The job is an edge: when no run timestamp is given, the wall time names the output folder.
     now: () => Date.now(),

@@ -5,7 +5,7 @@
 // Debian chromium, the job handler, the CLI, and bad input.
 
 import { spawnSync } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, relative } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -387,7 +387,11 @@ describe("the reconcile job", () => {
     expect(out["summaryPath"]).toBe(join(instant.runDir, "reconciliation", "20240105_000000", "summary.json"));
     expect(out["reportPath"]).toBe(join(instant.runDir, "reconciliation", "20240105_000000", "report.html"));
     expect(logged.at(-1)).toMatch(/^reconcile PASS: 0 differences \(0 counted by the verdict\); report /);
-  }, 60_000);
+    // A scheduled reconciliation keeps its summary and report, not the simulation's run, unless asked.
+    expect(readdirSync(join(instant.runDir, "reconciliation", "20240105_000000")).sort()).toEqual(["report.html", "summary.json"]);
+    await reconcileTask(ctx({ upstream: { run_system: { runDir: instant.runDir, bars: 48 } }, conf: { runTimestamp: "20240106_000000", reconcile: { keepSimRun: true } } }));
+    expect(readdirSync(join(instant.runDir, "reconciliation", "20240106_000000")).sort()).toEqual(["report.html", "sim", "summary.json"]);
+  }, 90_000);
 
   it("without an upstream run it takes conf.runDir, and says what is missing otherwise", async () => {
     await expect(reconcileTask(ctx({}))).rejects.toThrow(/no run to reconcile: the DAG has no run_system task upstream and conf.runDir is not set/);
