@@ -3,6 +3,7 @@
 
 import { basename, dirname } from "node:path";
 import type { Command } from "commander";
+import { Decimal } from "decimal.js";
 import { SYSTEM_LOG_DIR } from "../storage/run-layout.js";
 import { loadSystemLog } from "../system/system-log-loader.js";
 import { buildRunSummary, type RunSummary } from "../system/run-summary.js";
@@ -22,7 +23,8 @@ export function formatRunSummary(s: RunSummary, dir: string): string {
   return [
     `Run ${s.model} ${s.mode}  ${s.start} .. ${s.end}  (${s.barMinutes}-minute bars)${s.complete ? "" : "  INCOMPLETE"}`,
     `bars ${s.barsDone}/${s.barsPlanned}  parent orders ${s.parentOrders}  parent fills ${s.parentFills}  child orders ${count(s.childOrders)}  exchange trades ${count(s.exchangeTrades)}`,
-    `PnL ${fmt(s.totalPnl)}  fees ${fmt(s.totalFees)}  final net wealth ${s.finalNetWealth ?? "-"}`,
+    // The exact net wealth (many decimals) is in summary.json; the console shows cents, as for PnL.
+    `PnL ${fmt(s.totalPnl)}  fees ${fmt(s.totalFees)}  final net wealth ${s.finalNetWealth === undefined ? "-" : new Decimal(s.finalNetWealth).toFixed(2)}`,
     "",
     formatTable(
       ["sharpe", "ann. return %gmv", "ann. vol %gmv", "max drawdown", "mean gmv", "turnover/bar", "pnl/volume bps"],
