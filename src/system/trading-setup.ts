@@ -120,7 +120,9 @@ function venueSetup(cfg: SystemConfig, clock: Clock, warmupStartMs: number, need
   return {
     clock, store, client, symbols,
     async start() {
-      market.start();
+      // Anchored at the warm-up start: a live session resumed later in the day finds the prices
+      // where its market had taken them, not back at their initial values.
+      market.start({ originMs: warmupStartMs });
       feed.start();
       if (clock instanceof SimulatedClock) clock.runUntil(cfg.start);
     },

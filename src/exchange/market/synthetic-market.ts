@@ -127,6 +127,13 @@ export class SyntheticMarket {
   /**
    * Quotes the initial books and schedules refreshes and taker arrivals on the engine's clock.
    *
+   * The fair prices step on a grid of refresh intervals from `originMs` (default: now). A market
+   * started after its origin (a live session resumed after its process died) first steps its price
+   * models through the intervals already past, so it quotes the fair prices the market had reached
+   * rather than the initial ones: each model draws from its own random stream, so the path is the
+   * one the first process followed. On a simulated clock a market starts at its origin and nothing
+   * changes.
+   *
    * Refreshes are batched: the symbols that share a refresh interval are refreshed by one timer per
    * tick, in symbol order, instead of one timer per symbol (25 symbols at 1 s: 25 heap pushes and
    * pops a simulated second saved). The first tick still has one timer per symbol, because those
@@ -134,42 +141,51 @@ export class SyntheticMarket {
    * per-symbol timers of a tick were set back to back, so one timer in their place fires them in
    * the same order relative to every other timer of that instant.
    */
-  start(): void {
+  start(opts: { originMs?: number } = {}): void {
     if (this.running) return;
     this.running = true;
     const clock = this.engine.clock;
-    // Per refresh interval: its symbols, the timer callback of a tick, and how many first-tick
-    // timers have yet to fire.
-    const groups = new Map<number, { drivers: SymbolDriver[]; tick: () => void; firstLeft: number }>();
+    const now = clock.now();
+    const origin = opts.originMs !== undefined && opts.originMs < now ? opts.originMs : now;
+    // Per refresh interval: its symbols, the timer callback of a tick, how many first-tick timers
+    // have yet to fire, and the grid time of the next tick (ticks stay on the grid on a wall clock,
+    // whose timers fire late, so the steps taken by any time are the grid points passed).
+    const groups = new Map<number, { drivers: SymbolDriver[]; tick: () => void; firstLeft: number; next: number }>();
     for (const d of this.drivers) {
       const ms = d.lp.refreshMs;
       let g = groups.get(ms);
       if (g === undefined) {
         const drivers: SymbolDriver[] = [];
-        const tick = (): void => {
+        const group = { drivers, tick: (): void => undefined, firstLeft: 0, next: origin + (Math.floor((now - origin) / ms) + 1) * ms };
+        group.tick = (): void => {
           if (!this.running) return;
           for (let i = 0; i < drivers.length; i++) {
             const x = drivers[i] as SymbolDriver;
             x.lp.refresh(x.model.step(ms));
           }
-          clock.setTimer(clock.now() + ms, tick);
+          group.next += ms;
+          clock.setTimer(group.next, group.tick);
         };
-        g = { drivers, tick, firstLeft: 0 };
+        g = group;
         groups.set(ms, g);
       }
       g.drivers.push(d);
       g.firstLeft++;
     }
     for (const d of this.drivers) {
-      d.lp.refresh(d.model.price);
       const ms = d.lp.refreshMs;
-      const g = groups.get(ms) as { tick: () => void; firstLeft: number };
+      for (let k = Math.floor((now - origin) / ms); k > 0; k--) d.model.step(ms);
+      d.lp.refresh(d.model.price);
+      const g = groups.get(ms) as { tick: () => void; firstLeft: number; next: number };
       const first = (): void => {
         if (!this.running) return;
         d.lp.refresh(d.model.step(ms));
-        if (--g.firstLeft === 0) clock.setTimer(clock.now() + ms, g.tick);
+        if (--g.firstLeft === 0) {
+          g.next += ms;
+          clock.setTimer(g.next, g.tick);
+        }
       };
-      clock.setTimer(clock.now() + ms, first);
+      clock.setTimer(g.next, first);
       if (d.flow.ordersPerMinute > 0) {
         const meanGapMs = 60_000 / d.flow.ordersPerMinute;
         const arrive = (): void => {

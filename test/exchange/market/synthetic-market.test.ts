@@ -67,6 +67,51 @@ describe("synthetic market", () => {
   });
 });
 
+describe("a market started after its origin (a live session resumed)", () => {
+  const symbols = DEFAULT_INSTRUMENTS.map((i) => i.symbol as string);
+
+  function market(at: number): { clock: SimulatedClock; market: SyntheticMarket; engine: ExchangeEngine } {
+    const clock = new SimulatedClock(at);
+    const engine = new ExchangeEngine({ clock, instruments: DEFAULT_INSTRUMENTS });
+    return { clock, engine, market: new SyntheticMarket(engine, { seed: 9, symbols: DEFAULT_SYNTHETIC_SYMBOLS }) };
+  }
+
+  it("quotes the fair prices the market had reached, and steps on with the same path", () => {
+    const first = market(START);
+    first.market.start({ originMs: START });
+    first.clock.runUntil(START + 37 * 60_000 + 400);
+    const reached = symbols.map((s) => first.market.fairPrice(s));
+    const initial = market(START).market;
+    expect(reached).not.toEqual(symbols.map((s) => initial.fairPrice(s)));
+
+    // The second process starts 400 ms after the grid point it resumes on.
+    const resumed = market(START + 37 * 60_000 + 400);
+    resumed.market.start({ originMs: START });
+    expect(symbols.map((s) => resumed.market.fairPrice(s))).toEqual(reached);
+    const book = resumed.engine.book(0);
+    const fair = resumed.market.fairPrice(symbols[0] as string) as number;
+    const tick = Number(DEFAULT_INSTRUMENTS[0]?.tickSize);
+    expect(book.bestBid() * tick).toBeLessThanOrEqual(fair);
+    expect(book.bestAsk() * tick).toBeGreaterThanOrEqual(fair);
+
+    // Both step on the same grid: 20 minutes later the fair prices still agree.
+    first.clock.runUntil(START + 57 * 60_000 + 400);
+    resumed.clock.runUntil(START + 57 * 60_000 + 400);
+    expect(symbols.map((s) => resumed.market.fairPrice(s))).toEqual(symbols.map((s) => first.market.fairPrice(s)));
+  });
+
+  it("started at its origin (or with none) behaves as before", () => {
+    const a = market(START);
+    const b = market(START);
+    a.market.start();
+    b.market.start({ originMs: START });
+    a.clock.runUntil(START + 5 * 60_000);
+    b.clock.runUntil(START + 5 * 60_000);
+    expect(b.market.stats).toEqual(a.market.stats);
+    expect(symbols.map((s) => b.market.fairPrice(s))).toEqual(symbols.map((s) => a.market.fairPrice(s)));
+  });
+});
+
 describe("queue position", () => {
   // A flat market (zero volatility, no background flow): only our own scripted takers trade.
   function flatMarket() {
