@@ -6,7 +6,7 @@ import { readConfigFile, resolveConfig } from "../system/config.js";
 import { DEFAULT_MODEL } from "../system/model-registry.js";
 import { runSystem, type RunSystemResult } from "../system/run-system.js";
 import { positiveInt, positiveNumber } from "./parse.js";
-import { barProgress } from "./progress.js";
+import { barProgress, type BarProgress } from "./progress.js";
 import { formatRunSummary } from "./show-command.js";
 import { join } from "node:path";
 import type { RunSystemTaskOutput } from "../../jobs/run-system.js";
@@ -102,11 +102,17 @@ export function givenConfig(f: RunFlags): { given: Record<string, unknown>; wher
 
 export async function runWithProgress(given: unknown, where: string, opts: { replaceExisting?: boolean; parquet?: boolean } = {}): Promise<RunSystemResult> {
   const cfg = resolveConfig(given, where);
-  const progress = barProgress(`${cfg.model.name} ${cfg.mode}`, Math.round((cfg.end - cfg.start) / (cfg.barMinutes * 60_000)), cfg.start);
+  // Drawn from the first bar on: a run that fails its set-up (an unknown model, a bad parameter)
+  // prints its error alone, not under an empty bar.
+  let progress: BarProgress | undefined;
+  const onBar = (done: number, _total: number, t: number): void => {
+    progress ??= barProgress(`${cfg.model.name} ${cfg.mode}`, Math.round((cfg.end - cfg.start) / (cfg.barMinutes * 60_000)), cfg.start);
+    progress.update(done, t);
+  };
   try {
-    return await runSystem(cfg, { given, onBar: (done, _total, t) => progress.update(done, t), replaceExisting: opts.replaceExisting, brokerLogParquet: opts.parquet === true });
+    return await runSystem(cfg, { given, onBar, replaceExisting: opts.replaceExisting, brokerLogParquet: opts.parquet === true });
   } finally {
-    progress.stop();
+    progress?.stop();
   }
 }
 
