@@ -115,7 +115,7 @@ export async function runBarLoop(parts: BarLoopParts, startMs: number, endMs: nu
       break;
     }
 
-    const known = knownDataAt(data, t);
+    const known = knownDataAt(data, t, model.usesL2 ? undefined : model.name);
     const dag = runDag(nodes, { now: t, barMs, symbols, data: known });
     for (const [node, out] of dag.outputs) writer.dagOutput(node, { bar: i, timestamp: t, values: out });
     for (const p of dag.profile) writer.append("dag_profiling", { bar: i, timestamp: t, ...p });

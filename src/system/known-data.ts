@@ -4,7 +4,7 @@
 
 import type { EpochMs } from "../core/clock.js";
 import { MINUTE_MS, type MarketDataSource } from "../marketdata/types.js";
-import type { KnownData } from "./model-dag.js";
+import { ModelDagError, type KnownData } from "./model-dag.js";
 
 /**
  * A source that hands bar ends and closes over without building Bar rows (the in-memory store).
@@ -20,10 +20,20 @@ function hasCloseColumns(source: MarketDataSource): source is MarketDataSource &
   return typeof s.eachBarClose === "function" && typeof s.lastBarClose === "function";
 }
 
-export function knownDataAt(source: MarketDataSource, now: EpochMs): KnownData {
+/**
+ * `l2Of`: the model's name when it declares it reads no L2 (usesL2: false). A run builds such a
+ * model's market data without L2, so reading it would see none: the read fails instead, naming the
+ * declaration to change.
+ */
+export function knownDataAt(source: MarketDataSource, now: EpochMs, noL2Model?: string): KnownData {
   return {
     closes: (symbol, barMs, n) => barCloses(source, symbol, barMs, n, now),
-    latestL2: (symbol) => source.latestL2(symbol, now),
+    latestL2:
+      noL2Model === undefined
+        ? (symbol) => source.latestL2(symbol, now)
+        : () => {
+            throw new ModelDagError(`model ${noL2Model} reads L2 snapshots but declares usesL2: false (its runs keep no L2); set usesL2: true in its definition`);
+          },
   };
 }
 

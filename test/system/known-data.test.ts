@@ -44,3 +44,12 @@ describe("no look-ahead", () => {
     );
   });
 });
+
+describe("a model that declares it reads no L2", () => {
+  it("fails with the declaration to change when it reads L2, and reads it when it declares usesL2", () => {
+    const s = new MarketDataStore({ symbols: ["X"] });
+    s.addL2({ symbol: "X", exchangeTime: T0, knowledgeTime: T0, bids: [[99, 1]], asks: [[101, 1]] });
+    expect(() => knownDataAt(s, T0 + MIN, "my_model").latestL2("X")).toThrow(/model my_model reads L2 snapshots but declares usesL2: false .*set usesL2: true/);
+    expect(knownDataAt(s, T0 + MIN).latestL2("X")?.bids).toEqual([[99, 1]]);
+  });
+});
