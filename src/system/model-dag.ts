@@ -40,7 +40,7 @@ export interface ModelDefinition<P = unknown> {
   params: z.ZodType<P>;
   /** Bars of history the model needs before its first prediction (for warm-up). */
   warmupBars(params: P): number;
-  /** Whether it reads L2 snapshots (the run then records them). */
+  /** Whether it reads L2 snapshots: the run then keeps and records them (without, a read of L2 fails). */
   usesL2: boolean;
   nodes(params: P): ModelNode[];
   /** The node whose output is the prediction per symbol (positive: expected to go up). */
