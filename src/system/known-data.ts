@@ -21,7 +21,7 @@ function hasCloseColumns(source: MarketDataSource): source is MarketDataSource &
 }
 
 /**
- * `l2Of`: the model's name when it declares it reads no L2 (usesL2: false). A run builds such a
+ * `noL2Model`: the model's name when it declares it reads no L2 (usesL2: false). A run builds such a
  * model's market data without L2, so reading it would see none: the read fails instead, naming the
  * declaration to change.
  */
