@@ -158,20 +158,13 @@ export function parentOutcomes(log: SystemLog, symbolOf: ReadonlyMap<number, str
 }
 
 /**
- * Reads the records of a JSON-lines stream that `keepLine` (a cheap test on the raw text) lets
- * through, and takes `pick` of each; `pick` names a bad field by throwing a FieldError. Errors name
- * the file and line. Broker logs of a day hold hundreds of thousands of lines of which a
- * reconciliation needs a few fields: parsing only the lines wanted, with no schema object per record,
- * is most of its speed.
- */
-export function readStreamFields<T>(file: string, pick: (r: Record<string, unknown>) => T, keepLine?: (line: string) => boolean): T[] {
-  return new StreamFieldsFollower(file, pick, keepLine).finish();
-}
-
-/**
- * readStreamFields for a stream that may still be written: `poll()` takes the records completed so
- * far, `finish()` the rest. A torn last line (a run killed mid-write) is skipped, as the loaders do
- * when asked to; a missing file has no records.
+ * The records of a JSON-lines stream that `keepLine` (a cheap test on the raw text) lets through,
+ * each reduced to `pick` of it; `pick` names a bad field by throwing a FieldError. Errors name the
+ * file and line. Broker logs of a day hold hundreds of thousands of lines of which a reconciliation
+ * needs a few fields: parsing only the lines wanted, with no schema object per record, is most of
+ * its speed. The stream may still be written: `poll()` takes the records completed so far,
+ * `finish()` the rest. A torn last line (a run killed mid-write) is skipped, as the loaders do when
+ * asked to; a missing file has no records.
  */
 export class StreamFieldsFollower<T> {
   private readonly rows: T[] = [];
