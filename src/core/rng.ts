@@ -77,6 +77,24 @@ export class Rng {
     return r * Math.cos(2 * Math.PI * v);
   }
 
+  /**
+   * Moves the stream past `k` standard normals without computing them: afterwards the stream is
+   * exactly where `k` calls of `normal()` would leave it. Whole Box-Muller pairs cost two uniforms
+   * each; only a pair split by the skip is computed, for its spare.
+   */
+  skipNormals(k: number): void {
+    let left = k;
+    if (left > 0 && this.hasSpare) {
+      this.hasSpare = false;
+      left--;
+    }
+    for (; left >= 2; left -= 2) {
+      while (this.nextU32() === 0);
+      this.nextU32();
+    }
+    if (left === 1) this.normal();
+  }
+
   /** Exponential with the given mean. */
   exponential(mean: number): number {
     let u = 0;

@@ -140,6 +140,8 @@ export function generateSyntheticHistory(spec: SyntheticHistorySpec, opts: Synth
   const store = new MarketDataStore({ symbols: symbols.map((s) => s.symbol), l2Levels: cfg.l2Levels, ...(cfg.keepMs === undefined ? {} : { keepMs: cfg.keepMs }) });
   const recorder = opts.recorder;
   const storeL2 = opts.storeL2 ?? true;
+  // Depth beyond the touch is built only for someone who keeps it.
+  const wholeBook = storeL2 || recorder !== undefined;
   const dt = cfg.snapshotIntervalMs;
   const baseMs = Math.min(...cfg.barIntervalsMs);
   const longer = [...new Set(cfg.barIntervalsMs)].filter((ms) => ms !== baseMs).sort((a, b) => a - b);
@@ -192,17 +194,26 @@ export function generateSyntheticHistory(spec: SyntheticHistorySpec, opts: Synth
       const bidTicks = Math.max(1, Math.floor(price * (1 - g.halfSpread) * g.ticksPerUnit));
       const askTicks = Math.max(bidTicks + 1, Math.ceil(price * (1 + g.halfSpread) * g.ticksPerUnit));
       const skew = Math.exp(imb.bookSkew * g.pressure);
-      let nb = 0;
-      for (let i = 0; i < levels; i++) {
-        const p = bidTicks - i * g.spacing;
-        if (p <= 0) break;
-        bidBuf[2 * nb] = g.price(p);
-        bidBuf[2 * nb + 1] = g.qty(levelLots(g, price, i, skew));
-        nb++;
-      }
-      for (let i = 0; i < levels; i++) {
-        askBuf[2 * i] = g.price(askTicks + i * g.spacing);
-        askBuf[2 * i + 1] = g.qty(levelLots(g, price, i, 1 / skew));
+      // Levels quoted on the bid side: those above price zero.
+      const nb = Math.min(levels, Math.floor((bidTicks - 1) / g.spacing) + 1);
+      if (wholeBook) {
+        for (let i = 0; i < nb; i++) {
+          bidBuf[2 * i] = g.price(bidTicks - i * g.spacing);
+          bidBuf[2 * i + 1] = g.qty(levelLots(g, price, i, skew));
+        }
+        for (let i = 0; i < levels; i++) {
+          askBuf[2 * i] = g.price(askTicks + i * g.spacing);
+          askBuf[2 * i + 1] = g.qty(levelLots(g, price, i, 1 / skew));
+        }
+      } else {
+        // Only the touch is kept: the deeper sizes' draws are skipped, not computed, so the book
+        // stream (and every later touch size) is the same as when the whole book is built.
+        bidBuf[0] = g.price(bidTicks);
+        bidBuf[1] = g.qty(levelLots(g, price, 0, skew));
+        g.bookRng.skipNormals(nb - 1);
+        askBuf[0] = g.price(askTicks);
+        askBuf[1] = g.qty(levelLots(g, price, 0, 1 / skew));
+        g.bookRng.skipNormals(levels - 1);
       }
       const kt = t + cfg.snapshotLatencyMs;
       const bid = bidBuf[0] as number;
