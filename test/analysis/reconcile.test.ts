@@ -112,6 +112,13 @@ describe("a simulation reconciled against itself", () => {
     expect(readFileSync(self.reportPath, "utf8")).toMatch(/^<!DOCTYPE html>/);
     expect(self.simRunDir?.startsWith(join(self.dir, "sim") + "/")).toBe(true);
     expect(self.summary.files.sim).toBe(`sim/dev/momentum/simulation/manual/${PERIOD}`);
+    // The kept sim run holds the market data it saw: the run's recording, file for file.
+    const prodMd = join(instant.systemLogDir, "market_data");
+    const simMd = join(self.simRunDir as string, "system_log_dir", "market_data");
+    const files = readdirSync(prodMd, { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).map((e) => relative(prodMd, join(e.path, e.name))).sort();
+    expect(files).toContain("markets.json");
+    expect(files.some((f) => f.startsWith("ohlcv/"))).toBe(true);
+    for (const f of files) expect(readFileSync(join(simMd, f)).equals(readFileSync(join(prodMd, f))), f).toBe(true);
     expect(self.summary.run.path).toBe(`dev/momentum/simulation/manual/${PERIOD}`);
   });
 
