@@ -614,19 +614,17 @@ function isFinal(order: CcxtOrder | undefined): boolean {
   return order !== undefined && FINAL_STATUSES.has(order.status);
 }
 
-/** An order without its embedded trades: those are logged once, in the ccxt_trades stream. */
-function withoutTrades(order: CcxtOrder): Omit<CcxtOrder, "trades"> {
-  const { trades: _trades, ...rest } = order;
-  return rest;
-}
-
 // Log lines of the hot records, built member by member: the same text as JSON.stringify of the
 // object literal in each comment (test/oms/broker-log-lines.test.ts pins that), without making the
 // object, a spread copy of the child, or serializing an order twice.
 
-/** JSON of `withoutTrades(order)` (a plain object: always a text). */
+/**
+ * JSON of the order without its embedded trades (those are logged once, in the ccxt_trades stream).
+ * A copy with `trades: undefined` prints the same text as one without the member (JSON.stringify
+ * leaves undefined members out) and was a fifth cheaper than a rest-spread copy.
+ */
 function orderJson(order: CcxtOrder): string {
-  return stringifyRecord(withoutTrades(order));
+  return stringifyRecord({ ...order, trades: undefined });
 }
 
 /** `{ ...child, event }` */

@@ -27,6 +27,8 @@ export class FillFoldError extends Error {
 
 /** Removes duplicate trades, keyed on (timestamp, id, order), keeping the first seen. */
 export function dedupeTrades(trades: readonly CcxtTrade[]): CcxtTrade[] {
+  // Most waves bring one trade per child: no key to build.
+  if (trades.length < 2) return trades.slice();
   const seen = new Set<string>();
   const out: CcxtTrade[] = [];
   for (const t of trades) {
