@@ -580,6 +580,8 @@ export class Broker {
       const clientOrderId = `${this.runTag}-flat-${tag}-${i++}`;
       const record = { clientOrderId, symbol: pos.symbol, side, amount: String(pos.contracts), type: "market", reduceOnly: true, timestamp: clock.now() };
       log.append("reduce_only_oms_child_orders", { ...record, event: "sending" });
+      // On disk before the request leaves, as every child's: a crash then still names the order.
+      log.flush();
       try {
         const order = await client.createOrder(pos.symbol, "market", side, pos.contracts, undefined, { clientOrderId, reduceOnly: true });
         log.append("reduce_only_ccxt_child_order_responses", { clientOrderId, response: order });

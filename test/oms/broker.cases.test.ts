@@ -1,4 +1,4 @@
-import { mkdtempSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Decimal } from "decimal.js";
@@ -44,7 +44,7 @@ async function venue(opts: { takersPerMinute: number; usdt: string; broker?: Par
   const log = new BrokerLogWriter(dir);
   const broker = new Broker({ client, clock, bidAsk: sampler, log, universe: new Map([[7, SYMBOL]]) }, { runKey: "cases", ...opts.broker });
   await clock.drive(broker.init());
-  return { clock, engine, account, broker, log, dir };
+  return { clock, engine, account, client, broker, log, dir };
 }
 
 type Child = { event: string; wave: number; amount: string; waveStart: number; status: string; error?: string };
@@ -97,12 +97,22 @@ describe("broker TWAP cases", () => {
   });
 
   it("flattens the account with reduce-only market orders, logged in the reduce_only streams", async () => {
-    const { clock, engine, account, broker, log, dir } = await venue({ takersPerMinute: 0, usdt: "100000" });
+    const { clock, engine, account, client, broker, log, dir } = await venue({ takersPerMinute: 0, usdt: "100000" });
     const fills = await clock.drive(broker.submitOrders([{ ...parent("25", T0 + MIN, T0 + 2 * MIN), type: "market" }], 0));
     expect(fills[0]?.numShares.toString()).toBe("25");
     // A resting order that flattening must cancel first.
     engine.placeOrder({ account, symbol: SYMBOL, side: "buy", type: "limit", price: "90", quantity: "1" });
+    // Whether each closing order's "sending" record was on disk when its request left (a crash
+    // right after sending must still leave its client order id in the log).
+    const onDiskAtSend: boolean[] = [];
+    const create = client.createOrder.bind(client);
+    client.createOrder = async (...args: Parameters<typeof client.createOrder>) => {
+      const file = join(dir, "reduce_only_oms_child_orders.jsonl");
+      onDiskAtSend.push(existsSync(file) && readFileSync(file, "utf8").includes(`"clientOrderId":"${String(args[5]?.clientOrderId)}"`));
+      return create(...args);
+    };
     const result = await clock.drive(broker.flattenAccount("end"));
+    expect(onDiskAtSend).toEqual([true]);
     log.close();
     expect(result.failed).toEqual([]);
     expect(result.closed.map((o) => [o.side, o.amount, o.status])).toEqual([["sell", 25, "closed"]]);
