@@ -116,8 +116,15 @@ export function formatOrder(o: ParentOrder): string {
   return o.hasExtraParams === false ? text : `${text} extra_params=${formatPythonDict(o.extraParams)}`;
 }
 
-/** Prints a number the way Python prints a float for the magnitudes orders use ("0.0", "-33.958"). */
+/**
+ * Prints a number the way Python's str() prints a float ("0.0", "-33.958", "1e-05", "1e+16",
+ * "-0.0"): positional notation for decimal exponents from -4 to 15, otherwise scientific with at
+ * least two exponent digits. The digits are the Decimal's own, so a value read from text prints back
+ * as it was read.
+ */
 export function pythonFloat(d: Decimal): string {
+  if (d.isZero()) return d.isNegative() ? "-0.0" : "0.0";
+  if (d.e < -4 || d.e >= 16) return d.toExponential().replace(/e([+-])(\d)$/, "e$10$2");
   if (d.isInteger()) return d.toFixed(1);
   return d.toFixed();
 }

@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { Decimal } from "decimal.js";
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { formatTimestamp, parseTimestamp } from "../../src/core/timestamp.js";
 import { formatOrder, OrderTextError, parseOrder, parseOrders } from "../../src/oms/parent-order.js";
@@ -37,6 +38,36 @@ describe("parent order text form", () => {
     const printed = orders.map(formatOrder);
     expect(printed.join(" ")).toBe(text.replace(/\s+/g, " ").trim().replace(/ (?=Order: )/g, " "));
     expect(parseOrders(printed.join("\n")).map(formatOrder)).toEqual(printed);
+  });
+
+  it("prints shares as Python's str() prints the float (golden cases from CPython 3)", () => {
+    // python3 -c 'print(repr(x))' for each x.
+    const cases: [string, string][] = [
+      ["1e-05", "1e-05"], ["1.5e-05", "1.5e-05"], ["0.0001", "0.0001"], ["0.00012", "0.00012"], ["1e16", "1e+16"],
+      ["1.2345e20", "1.2345e+20"], ["9999999999999998", "9999999999999998.0"], ["123", "123.0"], ["-0.0", "-0.0"], ["0", "0.0"],
+      ["-3.5e-05", "-3.5e-05"], ["1e100", "1e+100"], ["5e-324", "5e-324"], ["1.7976931348623157e308", "1.7976931348623157e+308"],
+      ["0.1", "0.1"], ["-33.958", "-33.958"], ["1e15", "1000000000000000.0"], ["123456789012345.6", "123456789012345.6"],
+    ];
+    for (const [value, python] of cases) {
+      const line = GOLDEN.replace("diff_num_shares=0.121", `diff_num_shares=${value}`);
+      const printed = formatOrder(parseOrder(line));
+      expect(printed).toBe(GOLDEN.replace("diff_num_shares=0.121", `diff_num_shares=${python}`));
+      // What is printed reads back as the same value, sign of zero included.
+      const again = parseOrder(printed).diffNumShares;
+      expect(again.equals(new Decimal(value)) && again.isNegative() === new Decimal(value).isNegative()).toBe(true);
+    }
+  });
+
+  it("round-trips any share amount through print and parse", () => {
+    fc.assert(
+      fc.property(fc.double({ noNaN: true, noDefaultInfinity: true }), fc.double({ noNaN: true, noDefaultInfinity: true }), (curr, diff) => {
+        const o = { ...parseOrder(GOLDEN), currNumShares: new Decimal(curr), diffNumShares: new Decimal(diff) };
+        const back = parseOrder(formatOrder(o));
+        expect(back.currNumShares.equals(o.currNumShares) && back.currNumShares.isNegative() === o.currNumShares.isNegative()).toBe(true);
+        expect(back.diffNumShares.equals(o.diffNumShares) && back.diffNumShares.isNegative() === o.diffNumShares.isNegative()).toBe(true);
+        expect(formatOrder(back)).toBe(formatOrder(o));
+      }),
+    );
   });
 
   it("keeps extra params", () => {
