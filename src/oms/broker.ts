@@ -601,8 +601,12 @@ export class Broker {
     for (const st of states) {
       const children = [...st.finalStates.values()];
       for (const issue of crossCheckChildFills(children, st.trades)) this.deps.log.append("fill_check_issues", { bar, parentOrderId: st.parent.orderId, ...issue });
-      const fill = foldParentFill(st.parent.orderId, children, st.trades);
+      const { market } = st;
+      const fill = foldParentFill(st.parent.orderId, children, st.trades, market);
       if (fill === undefined) continue;
+      for (const u of fill.unvaluedFees ?? []) {
+        this.deps.log.append("fill_check_issues", { bar, parentOrderId: st.parent.orderId, message: `fees of ${u.cost.toFixed()} ${u.currency} are in neither ${market.base} nor ${market.quote}: left out of the fill's fees (no price to value them)` });
+      }
       fills.push(fill);
       this.deps.log.appendLine("oms_fills", fillLine(bar, st.parent.assetId, st.symbol, fill));
     }
@@ -664,7 +668,8 @@ export function fillLine(bar: number, assetId: number, symbol: string, f: Parent
       jsonMember(',"price":', f.price) +
       jsonMember(',"timestamp":', f.timestamp) +
       jsonMember(',"fees":', f.fees) +
-      jsonMember(',"feeCurrencies":', f.feeCurrencies),
+      jsonMember(',"feeCurrencies":', f.feeCurrencies) +
+      jsonMember(',"unvaluedFees":', f.unvaluedFees),
   );
 }
 

@@ -12,8 +12,25 @@ export interface ParentFill {
   price: Decimal;
   /** Latest update time of the children, epoch ms. */
   timestamp: number;
+  /**
+   * The children's trade fees in the quote currency: a fee charged in the base asset (an exchange
+   * takes a spot buy's fee from what it bought) is valued at its trade's price, so the portfolio's
+   * cash never mixes units.
+   */
   fees: Decimal;
+  /** Every currency a fee was charged in. */
   feeCurrencies: string[];
+  /**
+   * Fees in a currency that is neither the base nor the quote (e.g. BNB): not in `fees`, there is
+   * no price to value them. Absent when there are none.
+   */
+  unvaluedFees?: { currency: string; cost: Decimal }[];
+}
+
+/** The symbol's two currencies, to value its fees in the quote currency. */
+export interface FeeCurrencies {
+  base: string;
+  quote: string;
 }
 
 export interface FillCheckIssue {
@@ -44,7 +61,7 @@ export function dedupeTrades(trades: readonly CcxtTrade[]): CcxtTrade[] {
  * Folds children (their final exchange states) and their trades into a parent fill; undefined
  * when nothing filled. All children of a parent must be on one side.
  */
-export function foldParentFill(parentOrderId: number, children: readonly CcxtOrder[], trades: readonly CcxtTrade[]): ParentFill | undefined {
+export function foldParentFill(parentOrderId: number, children: readonly CcxtOrder[], trades: readonly CcxtTrade[], currencies: FeeCurrencies): ParentFill | undefined {
   if (children.length === 0) return undefined;
   const side = (children[0] as CcxtOrder).side;
   let shares = new Decimal(0);
@@ -60,13 +77,20 @@ export function foldParentFill(parentOrderId: number, children: readonly CcxtOrd
   if (shares.isZero()) return undefined;
   const ids = new Set(children.map((c) => c.id));
   let fees = new Decimal(0);
-  const currencies = new Set<string>();
+  const feeCurrencies = new Set<string>();
+  const unvalued = new Map<string, Decimal>();
   for (const t of dedupeTrades(trades)) {
     if (t.order === undefined || !ids.has(t.order) || t.fee === undefined) continue;
-    fees = fees.add(dec(t.fee.cost));
-    currencies.add(t.fee.currency);
+    const fee = dec(t.fee.cost);
+    const currency = t.fee.currency;
+    feeCurrencies.add(currency);
+    if (currency === currencies.quote) fees = fees.add(fee);
+    else if (currency === currencies.base) fees = fees.add(fee.mul(dec(t.price)));
+    else unvalued.set(currency, (unvalued.get(currency) ?? new Decimal(0)).add(fee));
   }
-  return { parentOrderId, numShares: shares, price: cost.div(shares.abs()), timestamp: ts, fees, feeCurrencies: [...currencies].sort() };
+  const fill: ParentFill = { parentOrderId, numShares: shares, price: cost.div(shares.abs()), timestamp: ts, fees, feeCurrencies: [...feeCurrencies].sort() };
+  if (unvalued.size > 0) fill.unvaluedFees = [...unvalued].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([currency, c]) => ({ currency, cost: c }));
+  return fill;
 }
 
 /** Per child: `filled` must equal the sum of its trades' amounts. Returns the mismatches. */

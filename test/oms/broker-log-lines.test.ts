@@ -39,6 +39,7 @@ describe("hand-built broker log lines", () => {
     const fills: ParentFill[] = [
       { parentOrderId: 4, numShares: new Decimal("-0.623289"), price: new Decimal("1362.1"), timestamp: 1704153600000, fees: new Decimal("0.42449097345"), feeCurrencies: ["USDT"] },
       { parentOrderId: 5, numShares: new Decimal("1e-9"), price: new Decimal("123456789012345678901234.5"), timestamp: 0, fees: new Decimal(-0), feeCurrencies: [] },
+      { parentOrderId: 6, numShares: new Decimal("2"), price: new Decimal("3"), timestamp: 0, fees: new Decimal("0.1"), feeCurrencies: ["BNB", "USDT"], unvaluedFees: [{ currency: "BNB", cost: new Decimal("0.002") }] },
     ];
     for (const f of fills) expect(fillLine(7, 17898083, "S04/USDT:USDT", f)).toBe(JSON.stringify({ bar: 7, assetId: 17898083, symbol: "S04/USDT:USDT", ...f }));
   });

@@ -11,33 +11,47 @@ function child(id: string, side: "buy" | "sell", filled: number, cost: number, t
   };
 }
 
-function trade(id: string, order: string, amount: number, price: number, fee: number, ts = 1): CcxtTrade {
+function trade(id: string, order: string, amount: number, price: number, fee: number, ts = 1, feeCurrency = "USDT"): CcxtTrade {
   return {
     id, order, timestamp: ts, datetime: "", symbol: "X/USDT", type: "limit", side: "buy", takerOrMaker: "maker",
-    price, amount, cost: amount * price, fee: { cost: fee, currency: "USDT" }, info: {},
+    price, amount, cost: amount * price, fee: { cost: fee, currency: feeCurrency }, info: {},
   };
 }
+
+const X_USDT = { base: "X", quote: "USDT" };
 
 describe("folding child fills into a parent fill", () => {
   it("sums signed shares, takes the VWAP of executed cost, the latest time and the trade fees", () => {
     const children = [child("a", "sell", 3, 30.3, 1000), child("b", "sell", 1.2, 12.24, 5000), child("c", "sell", 0, 0, 9000)];
     const trades = [trade("1", "a", 1, 10.1, 0.01), trade("2", "a", 2, 10.1, 0.02), trade("3", "b", 1.2, 10.2, 0.0122), trade("3", "b", 1.2, 10.2, 0.0122)];
-    const f = foldParentFill(7, children, trades);
+    const f = foldParentFill(7, children, trades, X_USDT);
     expect(f?.numShares.toString()).toBe("-4.2");
     // (30.3 + 12.24) / 4.2
     expect(f?.price.toString()).toBe("10.128571428571428571");
     expect(f?.timestamp).toBe(9000);
     expect(f?.fees.toString()).toBe("0.0422");
     expect(f?.feeCurrencies).toEqual(["USDT"]);
+    expect(f?.unvaluedFees).toBeUndefined();
+  });
+
+  it("values fees in the quote currency: a base-asset fee at its trade's price; others are left out and listed", () => {
+    // A spot buy whose fee the exchange takes from the bought asset, one in USDT, one in BNB.
+    const children = [child("a", "buy", 3, 30.3, 1000)];
+    const trades = [trade("1", "a", 1, 10.1, 0.001, 1, "X"), trade("2", "a", 2, 10.1, 0.02), trade("3", "a", 0, 10.1, 0.5, 1, "BNB")];
+    const f = foldParentFill(7, children, trades, X_USDT);
+    // 0.001 X * 10.1 + 0.02 USDT
+    expect(f?.fees.toString()).toBe("0.0301");
+    expect(f?.feeCurrencies).toEqual(["BNB", "USDT", "X"]);
+    expect(f?.unvaluedFees?.map((u) => [u.currency, u.cost.toString()])).toEqual([["BNB", "0.5"]]);
   });
 
   it("gives no fill when nothing filled", () => {
-    expect(foldParentFill(1, [child("a", "buy", 0, 0, 1)], [])).toBeUndefined();
-    expect(foldParentFill(1, [], [])).toBeUndefined();
+    expect(foldParentFill(1, [child("a", "buy", 0, 0, 1)], [], X_USDT)).toBeUndefined();
+    expect(foldParentFill(1, [], [], X_USDT)).toBeUndefined();
   });
 
   it("refuses children on both sides", () => {
-    expect(() => foldParentFill(1, [child("a", "buy", 1, 1, 1), child("b", "sell", 1, 1, 1)], [])).toThrow(FillFoldError);
+    expect(() => foldParentFill(1, [child("a", "buy", 1, 1, 1), child("b", "sell", 1, 1, 1)], [], X_USDT)).toThrow(FillFoldError);
   });
 
   it("de-duplicates trades on (timestamp, id, order) and cross-checks filled against trades", () => {
