@@ -82,8 +82,9 @@ export function buildResearchPortfolio(inp: ResearchInputs): ResearchPortfolio {
     const bt: ResearchBarTargets = { bar: i, targetShares: new Map(), tradeShares: new Map() };
     inp.universe.forEach((a, k) => {
       const held = portfolio.shares(a.assetId);
-      const price = marks.get(a.assetId);
-      // No price at this bar: the model cannot size the position, so it stays as it is.
+      // The bar's mark, or for a held asset without one the last mark, as the run sizes it.
+      const price = prices.get(a.assetId);
+      // No price at all: the model cannot size the position, so it stays as it is.
       if (price === undefined || !price.isPositive()) {
         bt.targetShares.set(a.assetId, held);
         return;

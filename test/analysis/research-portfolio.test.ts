@@ -48,7 +48,7 @@ describe("research portfolio", () => {
     expect(r.bars[2]?.assets.find((a) => a.assetId === B)?.holdingsNotional.toFixed()).toBe("789.47368421");
   });
 
-  it("an asset without a mark keeps its position and is valued at its last mark; a NaN prediction weighs nothing", () => {
+  it("a held asset without a new mark is sized, traded and valued at its last mark, as the run does; a NaN prediction weighs nothing", () => {
     const r = buildResearchPortfolio({
       timestamps: [0, 300_000, 600_000],
       universe,
@@ -58,11 +58,28 @@ describe("research portfolio", () => {
       targets,
       initialCash: "1000",
     });
-    // Bar 1 has no mark for B: it keeps -> 25 B (500 / 20) and is valued at 20.
-    expect(r.targets[1]?.targetShares.get(B)?.toFixed()).toBe("25");
+    // Bar 1 has no mark for B, held at 25 (500 / 20): valued at 20, and, as the run carries a held
+    // asset's last mark into its targets (bar-loop.ts), sized at 20: weight 1 -> 1000 / 20 = 50 B.
     expect(r.bars[1]?.assets.find((a) => a.assetId === B)?.price.toFixed()).toBe("20");
+    expect(r.targets[1]?.targetShares.get(B)?.toFixed()).toBe("50");
+    expect(r.targets[1]?.tradeShares.get(B)?.toFixed()).toBe("25");
     // A's prediction is NaN: weight 0, so A is sold out at bar 1.
     expect(r.targets[1]?.targetShares.get(A)?.toFixed()).toBe("0");
-    expect(r.bars[2]?.pnl?.toFixed()).toBe("25");
+    // Bar 2: 50 B x (21 - 20).
+    expect(r.bars[2]?.pnl?.toFixed()).toBe("50");
+  });
+
+  it("an asset neither held nor marked keeps no position", () => {
+    const r = buildResearchPortfolio({
+      timestamps: [0, 300_000],
+      universe,
+      predictions: [{ "A/USDT": 1, "B/USDT": 1 }],
+      volatility: [undefined],
+      marks: [marks("10", undefined), marks("10", "20")],
+      targets,
+      initialCash: "1000",
+    });
+    expect(r.targets[0]?.targetShares.get(B)?.toFixed()).toBe("0");
+    expect(r.targets[0]?.tradeShares.has(B)).toBe(false);
   });
 });
