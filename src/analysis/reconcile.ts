@@ -457,7 +457,6 @@ function readProd(logDir: string, brokerLogDir: string, predictionNode: string, 
   const log = readReconcileLog(logDir, { tolerateTruncatedTail: true, volatility: true });
   const symbolOf = log.symbolOf;
   const prod = reduceLog(log, symbolOf, { measured: true });
-  const n = log.portfolio.length - 1;
   const logConsistency = checkRunLog("prod", log.portfolio, log.fills, readBrokerFills(brokerLogDir), { symbolOf, differences: diffs, gated: true });
   for (const p of prod.parents) {
     if (absGte(p.filledShares, p.targetShares)) continue;
@@ -473,8 +472,8 @@ function readProd(logDir: string, brokerLogDir: string, predictionNode: string, 
     symbolOf,
     universe: universeOf(log),
     identity: log.run,
-    predictions: byBar(log.dag.get(predictionNode) ?? [], n, (r) => r.values),
-    volatility: byBar(log.volatility, n, (v) => v.bySymbol),
+    predictions: atPortfolioBars(log.dag.get(predictionNode) ?? [], log.portfolio, (r) => r.values),
+    volatility: atPortfolioBars(log.volatility, log.portfolio, (v) => v.bySymbol),
     complete: log.hasSummary && log.truncated.length === 0,
     incompleteWhy: !log.hasSummary ? "no summary.json" : "a torn last record",
     logConsistency,
@@ -614,10 +613,18 @@ function universeOf(prod: ReconcileLog): { assetId: number; symbol: string }[] {
 }
 
 /** Records indexed by their bar, for bars 0..n-1 (bars without one are undefined). */
-function byBar<R extends { bar: number }, T>(records: readonly R[], n: number, f: (r: R) => T): (T | undefined)[] {
-  const out = new Array<T | undefined>(Math.max(0, n)).fill(undefined);
-  for (const r of records) if (r.bar >= 0 && r.bar < n) out[r.bar] = f(r);
-  return out;
+/**
+ * `f` of the record of each portfolio bar but the last (the bars that trade), by bar number: a
+ * resumed live run misses the bars it was down for, so a bar's position in the portfolio is not
+ * its number.
+ */
+function atPortfolioBars<R extends { bar: number }, T>(records: readonly R[], portfolio: readonly { bar: number }[], f: (r: R) => T): (T | undefined)[] {
+  const byNumber = new Map<number, R>();
+  for (const r of records) byNumber.set(r.bar, r);
+  return portfolio.slice(0, -1).map((b) => {
+    const r = byNumber.get(b.bar);
+    return r === undefined ? undefined : f(r);
+  });
 }
 
 // ---- results ----

@@ -17,6 +17,7 @@ import { HeadObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { summarizeExecution } from "../../src/analysis/execution-quality.js";
 import { reconcileRunAt } from "../../src/analysis/reconcile-at.js";
 import { reconcileRun, type ReconciliationResult, type ReconciliationSummary } from "../../src/analysis/reconcile.js";
+import { barMarksFromRecording, buildResearchPortfolio } from "../../src/analysis/research-portfolio.js";
 import { parentOutcomes, runExecution, waveFills } from "../../src/analysis/run-execution.js";
 import type { TaskContext } from "../../src/orchestration/task.js";
 import { uploadRunDir } from "../../src/storage/run-store.js";
@@ -211,6 +212,39 @@ describe("a run with injected differences", () => {
     expect(p.stdout).toContain(`fill dropped: parent ${dropped.parentOrderId}`);
     expect(p.stdout).toContain(`report:  ${join(copyDir, "reconciliation", "20240104_000000", "report.html")}`);
     expect(p.stdout).toContain(`summary: ${join(copyDir, "reconciliation", "20240104_000000", "summary.json")}`);
+  }, 60_000);
+});
+
+describe("a resumed run that missed bars", () => {
+  it("feeds the research portfolio each bar's own predictions, by bar number, not by position", async () => {
+    // A live run down for bars 5..7 logs none of them: its portfolio goes from bar 4 to bar 8.
+    const copyDir = copyRun(instant);
+    const logDir = join(copyDir, "system_log_dir");
+    const missed = (l: string): boolean => [5, 6, 7].includes((JSON.parse(l) as { bar: number }).bar);
+    for (const f of ["portfolio", "targets", "orders", "fills", "timing", "dag_profiling", ...readdirSync(join(logDir, "dag")).map((d) => `dag/${d.replace(/\.jsonl$/, "")}`)]) {
+      const file = join(logDir, `${f}.jsonl`);
+      writeFileSync(file, lines(file).filter((l) => !missed(l)).join("\n") + "\n");
+    }
+    const rec = await reconcileRun(copyDir, { runTimestamp: TS });
+
+    // The research portfolio by hand from the raw lines, each bar's inputs looked up by its number.
+    const port = lines(join(logDir, "portfolio.jsonl")).map((l) => JSON.parse(l) as { bar: number; timestamp: number });
+    expect(port.map((b) => b.bar).slice(3, 7)).toEqual([3, 4, 8, 9]);
+    const targets = lines(join(logDir, "targets.jsonl")).map((l) => JSON.parse(l) as { bar: number; rows: { assetId: number; symbol: string; volatility?: number }[] });
+    const preds = new Map(lines(join(logDir, "dag", "prediction.jsonl")).map((l) => JSON.parse(l) as { bar: number; values: Record<string, number | null> }).map((r) => [r.bar, r.values]));
+    const vols = new Map(targets.map((t) => [t.bar, new Map(t.rows.flatMap((r) => (typeof r.volatility === "number" ? [[r.symbol, r.volatility] as const] : [])))]));
+    const universe = (targets[0] as (typeof targets)[number]).rows.map((r) => ({ assetId: r.assetId, symbol: r.symbol }));
+    const markets = JSON.parse(readFileSync(join(logDir, "market_data", "markets.json"), "utf8")) as Record<string, { precision: { price: number } }>;
+    const timestamps = port.map((b) => b.timestamp);
+    const marks = await barMarksFromRecording(join(logDir, "market_data"), universe.map((a) => ({ ...a, priceStep: new Decimal((markets[a.symbol] as { precision: { price: number } }).precision.price) })), timestamps);
+    const cfg = resolveConfig({ ...base, data: { source: "synthetic", seed: 3 }, broker: { kind: "instant_fill" }, outputRoot: "unused" });
+    const research = buildResearchPortfolio({
+      timestamps, universe, marks, targets: cfg.targets, initialCash: cfg.initialCash,
+      predictions: port.slice(0, -1).map((b) => preds.get(b.bar)),
+      volatility: port.slice(0, -1).map((b) => vols.get(b.bar)),
+    });
+    const total = research.bars.reduce((a, b) => (b.pnl === undefined ? a : a.add(b.pnl)), new Decimal(0));
+    expect(rec.summary.statistics.research.totalPnl).toBe(total.toFixed());
   }, 60_000);
 });
 
