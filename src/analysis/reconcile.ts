@@ -10,7 +10,7 @@
 // measured values in them are the run's own logged model times (timing.jsonl), named `measured...`;
 // the simulation's measured times are left out for that reason.
 
-import { cpSync, existsSync, readFileSync, rmSync } from "node:fs";
+import { cpSync, existsSync, readFileSync, renameSync, rmSync } from "node:fs";
 import { basename, dirname, join, relative, sep } from "node:path";
 import { Decimal } from "decimal.js";
 import { z } from "zod";
@@ -255,10 +255,13 @@ export async function reconcileRun(runDir: string, optionsInput: ReconcileOption
   const barMs = cfg.barMinutes * 60_000;
   const runRoot = basename(logDir) === SYSTEM_LOG_DIR ? dirname(logDir) : logDir;
   const outDir = reconciliationDir(logDir, runTimestamp);
-  if (existsSync(outDir)) {
-    if (!opts.replaceExisting) throw new ReconcileError(`${outDir} already exists: a reconciliation with run timestamp ${runTimestamp} was written; choose another timestamp or pass replaceExisting`);
-    rmSync(outDir, { recursive: true, force: true });
+  if (existsSync(outDir) && !opts.replaceExisting) {
+    throw new ReconcileError(`${outDir} already exists: a reconciliation with run timestamp ${runTimestamp} was written; choose another timestamp or pass replaceExisting`);
   }
+  // Everything is written to a hidden folder beside outDir and moved into place once whole: a
+  // failed reconciliation leaves nothing half-written, and one it replaces stays until then.
+  const stageDir = join(dirname(outDir), `.${basename(outDir)}.partial-${process.pid}`);
+  rmSync(stageDir, { recursive: true, force: true });
   const marketDataDir = join(logDir, SYSTEM_LOG_FILES.marketData);
   const brokerLogDir = join(logDir, SYSTEM_LOG_FILES.brokerLog);
 
@@ -268,7 +271,7 @@ export async function reconcileRun(runDir: string, optionsInput: ReconcileOption
   const simNote = replaysRunBroker
     ? null
     : `the run traded through the ${cfg.broker.kind} broker, which cannot be replayed from recorded market data; the sim fills every child order at once at the recorded mid (instant_fill, fee rate ${simBroker.feeRate}), so prod vs sim differences measure execution`;
-  const simRoot = join(outDir, "sim");
+  const simRoot = join(stageDir, "sim");
   const runKey = brokerRunKey(brokerLogDir);
   const simGiven: Record<string, unknown> = {
     ...(configResolved as Record<string, unknown>),
@@ -297,6 +300,7 @@ export async function reconcileRun(runDir: string, optionsInput: ReconcileOption
     return await compareWithSimulation();
   } finally {
     await simRun.cancel();
+    rmSync(stageDir, { recursive: true, force: true });
   }
 
   // Everything after the start of the simulation: the run's log and the research portfolio while it
@@ -376,7 +380,7 @@ export async function reconcileRun(runDir: string, optionsInput: ReconcileOption
     const checks = verdictChecks({ th, gateExecution, complete, incompleteWhy, logConsistency, modelOutputs, fills, portfolio: portfolio[0] as PortfolioComparison, correlation, prodExec: prod.execution, simExec: sim.execution, prodTiming: prod.timing, diffs });
     const failed = checks.filter((c) => c.gated && !c.pass);
 
-    const simRel = opts.keepSimRun ? toPosix(relative(outDir, simResult.runDir)) : null;
+    const simRel = opts.keepSimRun ? toPosix(relative(stageDir, simResult.runDir)) : null;
     const byKind: ReconciliationSummary["differences"]["byKind"] = {};
     for (const k of DIFFERENCE_KINDS) {
       const c = diffs.counts.get(k);
@@ -427,12 +431,14 @@ export async function reconcileRun(runDir: string, optionsInput: ReconcileOption
       symbolOf,
     };
     const html = await renderReconciliationReport(summary, series, opts.charts);
-    const summaryPath = join(outDir, "summary.json");
-    const reportPath = join(outDir, "report.html");
-    writeJsonAtomic(summaryPath, jsonSafe(summary));
-    writeTextAtomic(reportPath, html);
+    writeJsonAtomic(join(stageDir, "summary.json"), jsonSafe(summary));
+    writeTextAtomic(join(stageDir, "report.html"), html);
     if (!opts.keepSimRun) rmSync(simRoot, { recursive: true, force: true });
-    return { summary, dir: outDir, summaryPath, reportPath, simRunDir: opts.keepSimRun ? simResult.runDir : undefined };
+    replaceDir(stageDir, outDir);
+    return {
+      summary, dir: outDir, summaryPath: join(outDir, "summary.json"), reportPath: join(outDir, "report.html"),
+      simRunDir: opts.keepSimRun ? join(outDir, relative(stageDir, simResult.runDir)) : undefined,
+    };
   }
 }
 
@@ -613,6 +619,22 @@ function universeOf(prod: ReconcileLog): { assetId: number; symbol: string }[] {
 }
 
 /** Records indexed by their bar, for bars 0..n-1 (bars without one are undefined). */
+/**
+ * Puts the finished folder `from` at `to`, replacing what is there: the old one is moved aside
+ * first and removed last, so a crash in between leaves it (renamed), never neither.
+ */
+function replaceDir(from: string, to: string): void {
+  if (!existsSync(to)) {
+    renameSync(from, to);
+    return;
+  }
+  const aside = join(dirname(to), `.${basename(to)}.replaced-${process.pid}`);
+  rmSync(aside, { recursive: true, force: true });
+  renameSync(to, aside);
+  renameSync(from, to);
+  rmSync(aside, { recursive: true, force: true });
+}
+
 /**
  * `f` of the record of each portfolio bar but the last (the bars that trade), by bar number: a
  * resumed live run misses the bars it was down for, so a bar's position in the portfolio is not

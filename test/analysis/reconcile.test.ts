@@ -472,6 +472,24 @@ describe("bad input", () => {
     expect(err?.message).toMatch(new RegExp(`the simulation on .*market_data failed: .*bid_ask_20240102\\.csv:6: `));
   });
 
+  it("a failed reconciliation writes nothing, and the one it was to replace stays as it was", async () => {
+    const dir = copyRun(instant);
+    const first = await reconcileRun(dir, { runTimestamp: TS });
+    const before = readFileSync(first.summaryPath, "utf8");
+    // The simulation fails on its worker thread, after the run's log has been read.
+    const csv = join(dir, "system_log_dir", "market_data", "bid_ask", "bid_ask_20240102.csv");
+    const ls = lines(csv);
+    ls[5] = (ls[5] as string).replace(/,[^,]+$/, ",lots");
+    writeFileSync(csv, ls.join("\n") + "\n");
+    await expect(reconcileRun(dir, { runTimestamp: TS, replaceExisting: true })).rejects.toThrow(/bid_ask_20240102\.csv:6: /);
+    expect(readFileSync(first.summaryPath, "utf8")).toBe(before);
+    expect(existsSync(first.reportPath)).toBe(true);
+    expect(readdirSync(join(dir, "reconciliation"))).toEqual([TS]);
+    // A first reconciliation that fails leaves no folder behind (a retry then needs no replace).
+    await expect(reconcileRun(dir, { runTimestamp: "20240104_000000" })).rejects.toThrow(/bid_ask_20240102\.csv:6: /);
+    expect(readdirSync(join(dir, "reconciliation"))).toEqual([TS]);
+  });
+
   it("a run without its recorded market data cannot be replayed, and says so", async () => {
     const dir = copyRun(instant);
     writeFileSync(join(dir, "system_log_dir", "market_data", "markets.json"), "{not json");
