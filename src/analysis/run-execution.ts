@@ -238,6 +238,16 @@ function numberAt(r: Record<string, unknown>, path: string): number {
   return v;
 }
 
+/** A decimal logged as text ("1.25"), as the double nearest it. */
+function decimalTextAt(r: Record<string, unknown>, path: string): number {
+  const v = valueAt(r, path);
+  const n = typeof v === "string" && DECIMAL_TEXT.test(v) ? Number(v) : NaN;
+  if (!Number.isFinite(n)) throw new FieldError(path, `expected a decimal as text, got ${JSON.stringify(v)}`);
+  return n;
+}
+
+const DECIMAL_TEXT = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
+
 function optionalStringAt(r: Record<string, unknown>, path: string): string | undefined {
   const v = valueAt(r, path);
   if (v !== undefined && typeof v !== "string") throw new FieldError(path, `expected a string, got ${JSON.stringify(v)}`);
@@ -254,7 +264,7 @@ export interface ChildWaveFill {
   takerAmount: number;
 }
 
-/** Per child order of a wave: its size, fill, and the maker/taker split (broker log streams). */
+/** Per child order of a wave (rejected ones too, filled 0): its size, fill, and the maker/taker split (broker log streams). */
 export function waveFills(brokerLogDir: string): ChildWaveFill[] {
   return new WaveFillsFollower(brokerLogDir).finish();
 }
@@ -263,20 +273,29 @@ export function waveFills(brokerLogDir: string): ChildWaveFill[] {
 export class WaveFillsFollower {
   private readonly states: StreamFieldsFollower<{ bar: number; wave: number; amount: number; filled: number }>;
   private readonly trades: StreamFieldsFollower<{ bar: number; wave: number; amount: number; maker: boolean }>;
+  /** Children the exchange never took (rejected, or no bid/ask to price them): sent, filled 0. */
+  private readonly rejected: StreamFieldsFollower<{ wave: number; amount: number }>;
 
   constructor(brokerLogDir: string) {
     this.states = new StreamFieldsFollower(join(brokerLogDir, "ccxt_fills.jsonl"), (r) => ({ bar: numberAt(r, "bar"), wave: numberAt(r, "wave"), amount: numberAt(r, "order.amount"), filled: numberAt(r, "order.filled") }));
     this.trades = new StreamFieldsFollower(join(brokerLogDir, "ccxt_trades.jsonl"), (r) => ({ bar: numberAt(r, "bar"), wave: numberAt(r, "wave"), amount: numberAt(r, "trade.amount"), maker: optionalStringAt(r, "trade.takerOrMaker") === "maker" }));
+    this.rejected = new StreamFieldsFollower(
+      join(brokerLogDir, "oms_child_orders.jsonl"),
+      (r) => ({ wave: numberAt(r, "wave"), amount: decimalTextAt(r, "amount") }),
+      (line) => line.includes('"event":"rejected"'),
+    );
   }
 
   poll(): void {
     this.states.poll();
     this.trades.poll();
+    this.rejected.poll();
   }
 
   finish(): ChildWaveFill[] {
     const states = this.states.finish();
     const trades = this.trades.finish();
+    const rejected = this.rejected.finish();
     // One key per (bar, wave): a number when both are small integers (no string per record), else text.
     const waveKey = (bar: number, wave: number): number | string => (Number.isInteger(bar) && Number.isInteger(wave) && wave >= 0 && wave < 1e6 && Math.abs(bar) < 1e9 ? bar * 1e6 + wave : `${bar}:${wave}`);
     const byWave = new Map<number | string, { maker: number; taker: number }>();
@@ -291,12 +310,15 @@ export class WaveFillsFollower {
       else agg.taker += t.amount;
     }
     const seen = new Set<number | string>();
-    return states.map((st) => {
+    const out: ChildWaveFill[] = states.map((st) => {
       const k = waveKey(st.bar, st.wave);
       const agg = seen.has(k) ? undefined : byWave.get(k);
       seen.add(k);
       return { wave: st.wave, amount: st.amount, filled: st.filled, makerAmount: agg?.maker ?? 0, takerAmount: agg?.taker ?? 0 };
     });
+    // A rejected child was part of its wave too, with nothing filled: the wave's fill rate counts it.
+    for (const r of rejected) out.push({ wave: r.wave, amount: r.amount, filled: 0, makerAmount: 0, takerAmount: 0 });
+    return out;
   }
 }
 
