@@ -475,29 +475,40 @@ export class Broker {
     return "unknown";
   }
 
-  /** Cancels every child of the wave still open, then collects their final states and trades. */
+  /**
+   * Cancels every child of the wave still open, then collects their final states and trades. A
+   * child of this wave or an earlier one whose submission outcome is still unknown is looked up
+   * again: once the exchange names it, it is cancelled and collected with this wave (logged under
+   * its own wave), so an order that did reach the exchange never rests there unseen.
+   */
   private async closeWave(states: ParentState[], bar: number, wave: number, waveStart: number): Promise<void> {
     const { client, log } = this.deps;
+    const collect = new Map<ParentState, ChildOrder[]>();
     await Promise.all(states.map(async (st) => {
-      const kids = st.children.filter((c) => c.bar === bar && c.wave === wave);
-      // Children whose submission outcome stayed unknown: look once more, now that time has passed.
-      for (const c of kids) {
-        if (c.status !== "unknown") continue;
+      for (const c of st.children) {
+        if (c.status !== "unknown" || c.exchangeOrderId !== undefined || c.bar !== bar || c.wave > wave) continue;
         const found = await this.findByClientId(c.clientOrderId, st.symbol);
         if (found !== undefined && found !== "unknown") this.acknowledge(st, c, found);
       }
+      // This wave's children with an exchange order, and earlier ones named only now (not collected yet).
+      const kids = st.children.filter((c) => c.bar === bar && c.exchangeOrderId !== undefined && (c.wave === wave || (c.wave < wave && !st.finalStates.has(c.exchangeOrderId))));
+      collect.set(st, kids);
       for (const c of kids) {
-        if (c.exchangeOrderId === undefined || isFinal(st.acks.get(c.clientOrderId))) continue;
-        await this.cancelWithRetry(c.exchangeOrderId, st.symbol);
+        if (isFinal(st.acks.get(c.clientOrderId))) continue;
+        await this.cancelWithRetry(c.exchangeOrderId as string, st.symbol);
       }
     }));
-    const symbols = [...new Set(states.map((s) => s.symbol))];
-    const tradesBySymbol = new Map<string, CcxtTrade[]>();
-    for (const symbol of symbols) tradesBySymbol.set(symbol, await this.withRetry(() => client.fetchMyTrades(symbol, waveStart)));
+    // Trades since the earliest wave start of what is collected (an earlier wave's late child traded then).
+    const since = new Map<string, number>();
     for (const st of states) {
-      const kids = st.children.filter((c) => c.bar === bar && c.wave === wave && c.exchangeOrderId !== undefined);
+      for (const c of collect.get(st) ?? []) since.set(st.symbol, Math.min(since.get(st.symbol) ?? waveStart, c.waveStart));
+    }
+    const tradesBySymbol = new Map<string, CcxtTrade[]>();
+    for (const [symbol, from] of since) tradesBySymbol.set(symbol, await this.withRetry(() => client.fetchMyTrades(symbol, from)));
+    for (const st of states) {
+      const kids = collect.get(st) ?? [];
       if (kids.length === 0) continue;
-      const ids = new Set(kids.map((c) => c.exchangeOrderId as string));
+      const waveOf = new Map(kids.map((c) => [c.exchangeOrderId as string, c.wave]));
       let childAmount = new Decimal(0);
       let waveFilled = new Decimal(0);
       let taker = new Decimal(0);
@@ -509,15 +520,18 @@ export class Broker {
         st.finalStates.set(state.id, state);
         // An order final at creation is the ack itself (the broker never changes an exchange answer).
         const json = (state === ack ? st.ackJson.get(c.clientOrderId) : undefined) ?? orderJson(state);
-        log.appendLine("ccxt_fills", jsonObject(jsonMember(',"bar":', bar) + jsonMember(',"wave":', wave) + jsonMember(',"clientOrderId":', c.clientOrderId) + ',"order":' + json));
+        log.appendLine("ccxt_fills", jsonObject(jsonMember(',"bar":', bar) + jsonMember(',"wave":', c.wave) + jsonMember(',"clientOrderId":', c.clientOrderId) + ',"order":' + json));
+        if (c.wave !== wave) continue;
         childAmount = childAmount.add(c.amount);
         waveFilled = waveFilled.add(dec(state.filled));
       }
-      const trades = dedupeTrades((tradesBySymbol.get(st.symbol) ?? []).filter((t) => t.order !== undefined && ids.has(t.order)));
+      const trades = dedupeTrades((tradesBySymbol.get(st.symbol) ?? []).filter((t) => t.order !== undefined && waveOf.has(t.order)));
       this.tradesCollected += trades.length;
       for (const t of trades) {
-        log.appendLine("ccxt_trades", jsonObject(jsonMember(',"bar":', bar) + jsonMember(',"wave":', wave) + jsonMember(',"trade":', t)));
+        const tradeWave = waveOf.get(t.order as string) as number;
+        log.appendLine("ccxt_trades", jsonObject(jsonMember(',"bar":', bar) + jsonMember(',"wave":', tradeWave) + jsonMember(',"trade":', t)));
         st.trades.push(t);
+        if (tradeWave !== wave) continue;
         if (t.takerOrMaker === "maker") maker = maker.add(dec(t.amount));
         else taker = taker.add(dec(t.amount));
       }
@@ -599,6 +613,11 @@ export class Broker {
   private finish(states: ParentState[], bar: number): ParentFill[] {
     const fills: ParentFill[] = [];
     for (const st of states) {
+      for (const c of st.children) {
+        if (c.status !== "unknown" || c.exchangeOrderId !== undefined) continue;
+        // Never silently dropped: the order may rest on the exchange, and its fills are not in this fill.
+        this.deps.log.append("fill_check_issues", { bar, parentOrderId: st.parent.orderId, childOrderId: c.clientOrderId, message: `child ${c.clientOrderId}: whether the exchange took it is still unknown (it could not be asked); it may rest there, and any fill of it is not in this parent's fill: check the exchange by this client order id` });
+      }
       const children = [...st.finalStates.values()];
       for (const issue of crossCheckChildFills(children, st.trades)) this.deps.log.append("fill_check_issues", { bar, parentOrderId: st.parent.orderId, ...issue });
       const { market } = st;

@@ -8,6 +8,7 @@ import { timestampFromMs } from "../../src/core/timestamp.js";
 import { ExchangeEngine } from "../../src/exchange/engine.js";
 import { SyntheticMarket } from "../../src/exchange/market/synthetic-market.js";
 import { EmbeddedVenueClient } from "../../src/exchanges/embedded-venue-client.js";
+import { NetworkError, RequestTimeout } from "../../src/exchanges/errors.js";
 import { VenueBidAskSampler } from "../../src/marketdata/bid-ask-feed.js";
 import { Broker, type BrokerConfigInput } from "../../src/oms/broker.js";
 import { BrokerLogWriter, loadStream } from "../../src/oms/broker-log.js";
@@ -94,6 +95,55 @@ describe("broker TWAP cases", () => {
     else expect(sent).toHaveLength(1);
     expect(fills[0]?.numShares.toNumber()).toBeLessThanOrEqual(0);
     expect(fills[0]?.numShares.abs().lte(60)).toBe(true);
+  });
+
+  it("a child whose send timed out, and that cannot be looked up before its wave ends, is cancelled and collected once the exchange names it", async () => {
+    const { clock, engine, account, client, broker, log, dir } = await venue({ takersPerMinute: 0, usdt: "100000" });
+    // The first order reaches the exchange but its reply is lost; lookups by client id fail (the
+    // network is down) until after the first wave has ended.
+    const create = client.createOrder.bind(client);
+    let sends = 0;
+    client.createOrder = async (...args: Parameters<typeof client.createOrder>) => {
+      const order = await create(...args);
+      if (sends++ === 0) throw new RequestTimeout("embedded: reply lost");
+      return order;
+    };
+    const lookup = client.fetchOrderByClientId.bind(client);
+    client.fetchOrderByClientId = async (...args: Parameters<typeof client.fetchOrderByClientId>) => {
+      if (clock.now() < T0 + 2 * MIN + 30_000) throw new NetworkError("embedded: connection reset");
+      return lookup(...args);
+    };
+    await clock.drive(broker.submitOrders([parent("40", T0 + MIN, T0 + 4 * MIN)], 0));
+    log.close();
+    // No order of ours is left resting on the book, the lost one included.
+    expect(engine.openOrders(account)).toHaveLength(0);
+    const children = loadStream(dir, "oms_child_orders").records as (Child & { clientOrderId: string })[];
+    const lost = children.find((c) => c.event === "unknown_outcome");
+    expect(lost?.wave).toBe(0);
+    // Its final state is collected, under its own wave.
+    const states = loadStream(dir, "ccxt_fills").records as { wave: number; clientOrderId: string; order: { status: string } }[];
+    expect(states.find((s) => s.clientOrderId === lost?.clientOrderId)).toMatchObject({ wave: 0, order: { status: "canceled" } });
+    expect(loadStream(dir, "fill_check_issues").records).toEqual([]);
+  });
+
+  it("a child whose outcome stays unknown to the end is named in fill_check_issues, never dropped silently", async () => {
+    const { clock, client, broker, log, dir } = await venue({ takersPerMinute: 0, usdt: "100000" });
+    const create = client.createOrder.bind(client);
+    let sends = 0;
+    client.createOrder = async (...args: Parameters<typeof client.createOrder>) => {
+      const order = await create(...args);
+      if (sends++ === 0) throw new RequestTimeout("embedded: reply lost");
+      return order;
+    };
+    client.fetchOrderByClientId = async () => {
+      throw new NetworkError("embedded: connection reset");
+    };
+    await clock.drive(broker.submitOrders([parent("40", T0 + MIN, T0 + 4 * MIN)], 0));
+    log.close();
+    const lost = (loadStream(dir, "oms_child_orders").records as { event: string; clientOrderId: string }[]).find((c) => c.event === "unknown_outcome");
+    const issues = loadStream(dir, "fill_check_issues").records as { childOrderId: string; message: string }[];
+    expect(issues.map((i) => i.childOrderId)).toEqual([lost?.clientOrderId]);
+    expect(issues[0]?.message).toMatch(/still unknown .* it may rest there/);
   });
 
   it("flattens the account with reduce-only market orders, logged in the reduce_only streams", async () => {
