@@ -1,5 +1,12 @@
 // Execution quality of parent orders and TWAP waves (DOMAIN.md section 7): fill rate, slippage
-// against the arrival price, fees in bps of traded notional, maker/taker share per wave.
+// against the arrival price, fees in bps of traded notional, maker/taker share per wave; and what
+// the part left unfilled cost or tracked:
+// - underfill shares: |target| - |filled| when less was filled than targeted, else 0;
+// - realized opportunity cost of the underfill: side * underfill * (next mark - arrival price), in
+//   the quote currency, the mark being the asset's at the next bar, when the order window ended
+//   (positive: the unfilled part would have gained that much; negative: not trading it saved it);
+// - tracking error: filled - target shares (signed), its notional at the arrival price, and that
+//   notional in bps of the portfolio's net wealth at the bar.
 
 import { Decimal } from "decimal.js";
 
@@ -13,6 +20,10 @@ export interface ParentExecution {
   fillPrice: Decimal | undefined;
   arrivalPrice: Decimal;
   fees: Decimal;
+  /** The asset's mark at the next bar (the end of the order's window), when known. */
+  nextMark?: Decimal;
+  /** The portfolio's net wealth at the order's bar, when known. */
+  netWealth?: Decimal;
 }
 
 export interface ParentQuality {
@@ -22,6 +33,11 @@ export interface ParentQuality {
   slippagePerShare: number | undefined;
   slippageBps: number | undefined;
   feesBps: number | undefined;
+  underfillShares: number;
+  opportunityCost: number | undefined;
+  trackingErrorShares: number;
+  trackingErrorNotional: number;
+  trackingErrorBps: number | undefined;
 }
 
 export interface WaveFill {
@@ -47,14 +63,37 @@ export interface ExecutionSummary {
   feesBps: number;
   makerShare: number;
   filledNotional: number;
+  /** Sum of the underfills' realized opportunity cost (quote currency), over parents with a next mark. */
+  opportunityCost: number;
+  /** Sum of |tracking error notional| (quote currency). */
+  trackingErrorNotional: number;
   perWave: WaveQuality[];
+}
+
+/** The underfill and tracking error terms of one parent, exact (see the header for the formulas). */
+function shortfall(p: ParentExecution): { underfill: Decimal; opportunityCost: Decimal | undefined; trackingShares: Decimal; trackingNotional: Decimal } {
+  const side = p.targetShares.isPositive() ? 1 : -1;
+  const gap = p.targetShares.abs().sub(p.filledShares.abs());
+  const underfill = gap.isPositive() ? gap : new Decimal(0);
+  // Nothing unfilled costs exactly 0 (a product would give -0 when the price fell).
+  const opportunityCost = p.nextMark === undefined ? undefined : underfill.isZero() ? underfill : underfill.mul(p.nextMark.sub(p.arrivalPrice)).mul(side);
+  const trackingShares = p.filledShares.sub(p.targetShares);
+  return { underfill, opportunityCost, trackingShares, trackingNotional: trackingShares.mul(p.arrivalPrice) };
 }
 
 export function parentQuality(p: ParentExecution): ParentQuality {
   const target = p.targetShares.abs();
   const fillRate = target.isZero() ? 0 : p.filledShares.abs().div(target).toNumber();
+  const sf = shortfall(p);
+  const gaps = {
+    underfillShares: sf.underfill.toNumber(),
+    opportunityCost: sf.opportunityCost?.toNumber(),
+    trackingErrorShares: sf.trackingShares.toNumber(),
+    trackingErrorNotional: sf.trackingNotional.toNumber(),
+    trackingErrorBps: p.netWealth === undefined || p.netWealth.isZero() ? undefined : sf.trackingNotional.abs().div(p.netWealth).mul(1e4).toNumber(),
+  };
   if (p.fillPrice === undefined || p.filledShares.isZero()) {
-    return { parentOrderId: p.parentOrderId, symbol: p.symbol, fillRate, slippagePerShare: undefined, slippageBps: undefined, feesBps: undefined };
+    return { parentOrderId: p.parentOrderId, symbol: p.symbol, fillRate, slippagePerShare: undefined, slippageBps: undefined, feesBps: undefined, ...gaps };
   }
   const side = p.targetShares.isPositive() ? 1 : -1;
   const slip = p.fillPrice.sub(p.arrivalPrice).mul(side);
@@ -66,6 +105,7 @@ export function parentQuality(p: ParentExecution): ParentQuality {
     slippagePerShare: slip.toNumber(),
     slippageBps: slip.div(p.arrivalPrice).mul(1e4).toNumber(),
     feesBps: notional.isZero() ? undefined : p.fees.div(notional).mul(1e4).toNumber(),
+    ...gaps,
   };
 }
 
@@ -75,9 +115,14 @@ export function summarizeExecution(parents: readonly ParentExecution[], waves: r
   let notional = new Decimal(0);
   let slipNotional = new Decimal(0);
   let fees = new Decimal(0);
+  let opportunityCost = new Decimal(0);
+  let trackingNotional = new Decimal(0);
   for (const p of parents) {
     target = target.add(p.targetShares.abs());
     filled = filled.add(p.filledShares.abs());
+    const sf = shortfall(p);
+    if (sf.opportunityCost !== undefined) opportunityCost = opportunityCost.add(sf.opportunityCost);
+    trackingNotional = trackingNotional.add(sf.trackingNotional.abs());
     if (p.fillPrice === undefined || p.filledShares.isZero()) continue;
     const n = p.filledShares.abs().mul(p.fillPrice);
     const side = p.targetShares.isPositive() ? 1 : -1;
@@ -111,6 +156,8 @@ export function summarizeExecution(parents: readonly ParentExecution[], waves: r
     feesBps: notional.isZero() ? NaN : fees.div(notional).mul(1e4).toNumber(),
     makerShare: traded.isZero() ? NaN : maker.div(traded).toNumber(),
     filledNotional: notional.toNumber(),
+    opportunityCost: opportunityCost.toNumber(),
+    trackingErrorNotional: trackingNotional.toNumber(),
     perWave,
   };
 }

@@ -46,9 +46,10 @@ import {
 } from "./reconcile-compare.js";
 import { dec, eachRecord, num, readReconcileLog, ReconcileLogFollower, type LogFill, type LogPortfolioBar, type ReconcileLog } from "./reconcile-log.js";
 import { renderReconciliationReport, type ReportSeries } from "./reconciliation-report.js";
+import { EXECUTION_CSV, executionCsv } from "./execution-csv.js";
 import { runSimulationInWorker } from "./reconcile-sim.js";
 import { barMarksFromRecording, buildResearchPortfolio, type MarkAsset, type ResearchPortfolio } from "./research-portfolio.js";
-import { childSendsFollower, parentRows, runExecution, runTiming, waveFills, WaveFillsFollower, type ChildSend, type ChildWaveFill, type Distribution, type ParentRow, type RunExecution, type RunTiming, type StreamFieldsFollower } from "./run-execution.js";
+import { childSendsFollower, parentRows, runExecution, runTiming, waveFills, WaveFillsFollower, type AssetExecution, type ChildSend, type ChildWaveFill, type Distribution, type ParentRow, type RunExecution, type RunTiming, type StreamFieldsFollower } from "./run-execution.js";
 import { summaryStatistics, type SummaryStatistics } from "./statistics.js";
 
 export class ReconcileError extends Error {
@@ -150,13 +151,25 @@ export interface SideExecutionSummary {
   feesBps: number | null;
   makerShare: number | null;
   filledNotional: number;
+  /** Realized opportunity cost of the underfills and sum of |tracking error notional| (execution-quality.ts), quote currency. */
+  opportunityCost: number;
+  trackingErrorNotional: number;
   perWave: WaveQuality[];
+}
+
+/** Per asset over the run: shares targeted and executed, and what the underfill cost. */
+interface SideTargetVsExecuted {
+  target: string;
+  executed: string;
+  fillRate: number | null;
+  underfill: number;
+  opportunityCost: number;
 }
 
 export interface AssetTargetVsExecuted {
   symbol: string;
-  prod: { target: string; executed: string; fillRate: number | null };
-  sim: { target: string; executed: string; fillRate: number | null };
+  prod: SideTargetVsExecuted;
+  sim: SideTargetVsExecuted;
   research: { target: string; executed: string };
 }
 
@@ -194,7 +207,8 @@ export interface ReconciliationSummary {
     sim: { orderDelayMs: Distribution; lastOrderDelayMs: Distribution };
     note: string;
   };
-  files: { summary: string; report: string; sim: string | null };
+  /** Under the reconciliation folder: the summary, the report, the prod run's execution per bar and asset, the kept sim run. */
+  files: { summary: string; report: string; execution: string; sim: string | null };
 }
 
 export interface ReconciliationResult {
@@ -312,7 +326,7 @@ export async function reconcileRun(runDir: string, optionsInput: ReconcileOption
     const diffs = new DifferenceList(opts.maxListedDifferences);
     const model = await getModel(cfg.model.name);
     say("loading the run's log");
-    const p = readProd(logDir, brokerLogDir, model.predictionNode, diffs);
+    const p = readProd(logDir, brokerLogDir, model.predictionNode, diffs, join(stageDir, EXECUTION_CSV));
     const { prod, symbolOf, universe } = p;
 
     // ---- (b) the research portfolio from the predictions ----
@@ -420,7 +434,7 @@ export async function reconcileRun(runDir: string, optionsInput: ReconcileOption
         sim: { orderDelayMs: sim.timing.orderDelayMs, lastOrderDelayMs: sim.timing.lastOrderDelayMs },
         note: "order delays are on each run's own clock (first child order after the bar); model time is measured by the run (timing.jsonl); the sim's measured times are not reported, so this summary is reproducible",
       },
-      files: { summary: "summary.json", report: "report.html", sim: simRel },
+      files: { summary: "summary.json", report: "report.html", execution: EXECUTION_CSV, sim: simRel },
     };
 
     say("writing the report");
@@ -459,7 +473,7 @@ interface ProdLog {
  * Loads the run's log, checks it against itself, names its underfills, and keeps only what the rest
  * needs: the rest of the log (targets, orders...) is garbage once this returns.
  */
-function readProd(logDir: string, brokerLogDir: string, predictionNode: string, diffs: DifferenceList): ProdLog {
+function readProd(logDir: string, brokerLogDir: string, predictionNode: string, diffs: DifferenceList, executionCsvFile: string): ProdLog {
   const log = readReconcileLog(logDir, { tolerateTruncatedTail: true, volatility: true });
   const symbolOf = log.symbolOf;
   const prod = reduceLog(log, symbolOf, { measured: true });
@@ -472,6 +486,7 @@ function readProd(logDir: string, brokerLogDir: string, predictionNode: string, 
       message: `bar ${p.bar} ${p.symbol}: executed ${fixed(p.filledShares)} of target ${fixed(p.targetShares)} (parent ${p.parentOrderId}, prod)`,
     });
   }
+  writeTextAtomic(executionCsvFile, executionCsv(prod.parents));
   prod.parents = [];
   return {
     prod,
@@ -690,7 +705,10 @@ function sideStatistics(bars: readonly StatisticsBar[], barMs: number): SideStat
 function sideExecution(e: RunExecution): SideExecutionSummary {
   const s = e.summary;
   const f = (x: number): number | null => (Number.isFinite(x) ? x : null);
-  return { parents: s.parents, fillRate: s.parents === 0 ? null : s.fillRate, slippageBps: f(s.slippageBps), feesBps: f(s.feesBps), makerShare: f(s.makerShare), filledNotional: s.filledNotional, perWave: s.perWave };
+  return {
+    parents: s.parents, fillRate: s.parents === 0 ? null : s.fillRate, slippageBps: f(s.slippageBps), feesBps: f(s.feesBps), makerShare: f(s.makerShare), filledNotional: s.filledNotional,
+    opportunityCost: s.opportunityCost, trackingErrorNotional: s.trackingErrorNotional, perWave: s.perWave,
+  };
 }
 
 function targetVsExecuted(prod: RunExecution, sim: RunExecution, research: ResearchPortfolio, symbolOf: ReadonlyMap<number, string>): AssetTargetVsExecuted[] {
@@ -706,12 +724,11 @@ function targetVsExecuted(prod: RunExecution, sim: RunExecution, research: Resea
       const p = pa.get(id);
       const s = sa.get(id);
       const r = researchTrades.get(id) ?? zero;
-      return {
-        symbol: symbolOf.get(id) ?? String(id),
-        prod: { target: (p?.targetShares ?? zero).toFixed(), executed: (p?.executedShares ?? zero).toFixed(), fillRate: rate(p?.targetShares ?? zero, p?.executedShares ?? zero) },
-        sim: { target: (s?.targetShares ?? zero).toFixed(), executed: (s?.executedShares ?? zero).toFixed(), fillRate: rate(s?.targetShares ?? zero, s?.executedShares ?? zero) },
-        research: { target: r.toFixed(), executed: r.toFixed() },
-      };
+      const side = (a: AssetExecution | undefined): SideTargetVsExecuted => ({
+        target: (a?.targetShares ?? zero).toFixed(), executed: (a?.executedShares ?? zero).toFixed(), fillRate: rate(a?.targetShares ?? zero, a?.executedShares ?? zero),
+        underfill: a?.underfillShares ?? 0, opportunityCost: a?.opportunityCost ?? 0,
+      });
+      return { symbol: symbolOf.get(id) ?? String(id), prod: side(p), sim: side(s), research: { target: r.toFixed(), executed: r.toFixed() } };
     })
     .sort((x, y) => (x.symbol < y.symbol ? -1 : x.symbol > y.symbol ? 1 : 0));
 }

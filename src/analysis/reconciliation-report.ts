@@ -19,6 +19,7 @@ import { renderVegaLiteSvg, thinSeries, type TopLevelSpec } from "./charts/vega-
 import { ExactSum, toDec, toNum } from "./exact-num.js";
 import type { ReconciliationSummary, SideStatistics } from "./reconcile.js";
 import type { SideName, SidePortfolioBar } from "./reconcile-compare.js";
+import { EXECUTION_CSV } from "./execution-csv.js";
 import type { BarExecution, BarTiming, Distribution } from "./run-execution.js";
 
 export interface ReportSeries {
@@ -129,16 +130,18 @@ export function reportCharts(summary: ReconciliationSummary, series: ReportSerie
   for (const { side, perBar } of series.execution) {
     const fill: MetricTimePoint[] = [];
     const slip: MetricTimePoint[] = [];
+    const track: MetricTimePoint[] = [];
     for (const b of perBar) {
       if (b.fillRate !== null) fill.push({ time: b.timestamp, side, metric: "fill rate (%)", value: 100 * b.fillRate });
       if (b.slippageBps !== null) slip.push({ time: b.timestamp, side, metric: "slippage vs arrival (bps)", value: b.slippageBps });
+      if (b.trackingErrorBps !== null) track.push({ time: b.timestamp, side, metric: "tracking error (bps of net wealth)", value: b.trackingErrorBps });
     }
-    exec.push(...thinSeries(fill, opts.maxPoints), ...thinSeries(slip, opts.maxPoints));
+    exec.push(...thinSeries(fill, opts.maxPoints), ...thinSeries(slip, opts.maxPoints), ...thinSeries(track, opts.maxPoints));
   }
   charts.push(
     exec.length === 0
       ? { id: "execution", title: "Execution", caption: "No parent order was sent.", spec: noteSpec("Fill rate and slippage per bar", "no parent orders") }
-      : { id: "execution", title: "Execution", caption: "Per bar, over the parent orders sent at that bar: |filled| / |target| and notional-weighted slippage of the fill price against the arrival price (the mark when the target was set; positive is worse).", spec: metricsSpec("Fill rate and slippage per bar", exec, ["fill rate (%)", "slippage vs arrival (bps)"], period) },
+      : { id: "execution", title: "Execution", caption: "Per bar, over the parent orders sent at that bar: |filled| / |target| and notional-weighted slippage of the fill price against the arrival price (the mark when the target was set; positive is worse); and the tracking error, sum of |executed - target shares| x arrival price in bps of the bar's net wealth.", spec: metricsSpec("Fill rate, slippage and tracking error per bar", exec, ["fill rate (%)", "slippage vs arrival (bps)", "tracking error (bps of net wealth)"], period) },
   );
 
   // Timing: measured model time (prod) and order delay after the bar (both, on their clocks).
@@ -281,16 +284,17 @@ ${table(["prod fills", "sim fills", "matched", "dropped", "extra", "differing"],
   parts.push(`<h2>Target vs executed shares per asset</h2>
 <p class="note">Sums over the run of |target trade| and |executed| shares (parent orders); research trades its whole target at each bar.</p>
 ${table(
-    ["asset", "prod target", "prod executed", "prod fill rate", "sim target", "sim executed", "sim fill rate", "research traded"],
-    s.targetVsExecuted.map((a) => [a.symbol, a.prod.target, a.prod.executed, pct(a.prod.fillRate), a.sim.target, a.sim.executed, pct(a.sim.fillRate), a.research.executed]),
+    ["asset", "prod target", "prod executed", "prod fill rate", "prod underfill", "prod opportunity cost (USD)", "sim target", "sim executed", "sim fill rate", "research traded"],
+    s.targetVsExecuted.map((a) => [a.symbol, a.prod.target, a.prod.executed, pct(a.prod.fillRate), num(a.prod.underfill, 6), num(a.prod.opportunityCost), a.sim.target, a.sim.executed, pct(a.sim.fillRate), a.research.executed]),
   )}`);
 
   const e = s.execution;
   parts.push(`<h2>Execution quality</h2>
 ${table(
-    ["", "parents", "fill rate", "slippage vs arrival (bps)", "fees (bps)", "maker share", "filled notional (USD)"],
-    (["prod", "sim"] as const).map((k) => [k, String(e[k].parents), pct(e[k].fillRate), num(e[k].slippageBps, 3), num(e[k].feesBps, 3), pct(e[k].makerShare), num(e[k].filledNotional)]),
+    ["", "parents", "fill rate", "slippage vs arrival (bps)", "fees (bps)", "maker share", "filled notional (USD)", "underfill opportunity cost (USD)", "tracking error (USD)"],
+    (["prod", "sim"] as const).map((k) => [k, String(e[k].parents), pct(e[k].fillRate), num(e[k].slippageBps, 3), num(e[k].feesBps, 3), pct(e[k].makerShare), num(e[k].filledNotional), num(e[k].opportunityCost), num(e[k].trackingErrorNotional)]),
   )}
+<p class="note">Underfill opportunity cost: per parent order, side x unfilled shares x (the next bar's mark - the arrival price), summed; positive is a gain missed. Tracking error: sum of |executed - target shares| x arrival price. Per bar and asset in ${esc(EXECUTION_CSV)}.</p>
 <p class="note">research: ${esc(e.research.note)}.</p>
 ${e.prod.perWave.length === 0 ? "" : `<h3>Per TWAP wave (prod)</h3>${table(["wave", "children", "fill rate", "maker share"], e.prod.perWave.map((w) => [String(w.wave), String(w.children), pct(w.fillRate), pct(w.makerShare)]))}`}`);
 

@@ -28,6 +28,8 @@ export interface ParentOutcome extends ParentExecution {
   assetId: number;
   /** Whether fills.jsonl has a fill for it (a parent can fill 0 and have none). */
   hasFill: boolean;
+  nextMark: Decimal | undefined;
+  netWealth: Decimal | undefined;
 }
 
 /**
@@ -46,6 +48,53 @@ export interface ParentRow {
   arrivalPrice: Num;
   fees: Num;
   hasFill: boolean;
+  /** The asset's mark at the next bar, when known (execution-quality.ts: opportunity cost). */
+  nextMark: Num | undefined;
+  /** Net wealth at the order's bar, when the portfolio has it (tracking error in bps). */
+  netWealth: Num | undefined;
+}
+
+/** A portfolio bar as BarContext reads it: both log readers' rows have these members. */
+interface MarkedBar {
+  bar: number;
+  netWealth: Num | Decimal;
+  assets: readonly { assetId: number; price: Num | Decimal }[];
+}
+
+/**
+ * Per bar of a run: the next bar's mark of an asset and the bar's net wealth. The next bar is the
+ * next one in the portfolio (a resumed run may skip bars); its mark is the price of the asset's
+ * target row there, or, at the last bar (no targets), the portfolio's mark.
+ */
+class BarContext {
+  private readonly next = new Map<number, MarkedBar>();
+  private readonly wealth = new Map<number, Num | Decimal>();
+  private lastPrices: { bar: MarkedBar; byAsset: Map<number, Num | Decimal> } | undefined;
+
+  constructor(
+    portfolio: readonly MarkedBar[],
+    private readonly targetPrice: (bar: number, assetId: number) => Num | Decimal | undefined,
+  ) {
+    for (let i = 0; i < portfolio.length; i++) {
+      const b = portfolio[i] as MarkedBar;
+      this.wealth.set(b.bar, b.netWealth);
+      const n = portfolio[i + 1];
+      if (n !== undefined) this.next.set(b.bar, n);
+    }
+  }
+
+  nextMark(bar: number, assetId: number): Num | Decimal | undefined {
+    const n = this.next.get(bar);
+    if (n === undefined) return undefined;
+    const p = this.targetPrice(n.bar, assetId);
+    if (p !== undefined) return p;
+    if (this.lastPrices?.bar !== n) this.lastPrices = { bar: n, byAsset: new Map(n.assets.map((a) => [a.assetId, a.price])) };
+    return this.lastPrices.byAsset.get(assetId);
+  }
+
+  netWealth(bar: number): Num | Decimal | undefined {
+    return this.wealth.get(bar);
+  }
 }
 
 export interface BarExecution {
@@ -58,6 +107,11 @@ export interface BarExecution {
   slippageBps: number | null;
   feesBps: number | null;
   filledNotional: number;
+  /** The bar's underfills' realized opportunity cost (execution-quality.ts), quote currency. */
+  opportunityCost: number;
+  /** Sum of |tracking error notional| over the bar's parents, and in bps of the bar's net wealth. */
+  trackingErrorNotional: number;
+  trackingErrorBps: number | null;
 }
 
 export interface AssetExecution {
@@ -67,6 +121,9 @@ export interface AssetExecution {
   /** Sum over the run of |target trade| and |executed| shares. */
   targetShares: Decimal;
   executedShares: Decimal;
+  /** Sum over the run of the underfill shares and their realized opportunity cost. */
+  underfillShares: number;
+  opportunityCost: number;
 }
 
 export interface RunExecution {
@@ -100,6 +157,7 @@ export function orderText(text: string, where: string): { orderId: number; asset
 
 /** parentOutcomes from the reconciliation's reader of a log (reconcile-log.ts), values as logged. */
 export function parentRows(log: ReconcileLog, symbolOf: ReadonlyMap<number, string>): ParentRow[] {
+  const marks = new BarContext(log.portfolio, (bar, assetId) => log.arrival.get(barAssetKey(bar, assetId)));
   const fillOf = new Map<number, ReconcileLog["fills"][number]>();
   for (const f of log.fills) fillOf.set(f.parentOrderId, f);
   const ordersFile = join(log.dir, `${SYSTEM_LOG_FILES.orders}.jsonl`);
@@ -121,6 +179,8 @@ export function parentRows(log: ReconcileLog, symbolOf: ReadonlyMap<number, stri
       arrivalPrice: price,
       fees: f?.fees ?? "0",
       hasFill: f !== undefined,
+      nextMark: marks.nextMark(o.bar, o.assetId) as Num | undefined,
+      netWealth: marks.netWealth(o.bar) as Num | undefined,
     };
   }
   return out;
@@ -136,6 +196,8 @@ export function parentOutcomes(log: SystemLog, symbolOf: ReadonlyMap<number, str
   for (const f of log.fills) fillOf.set(f.parentOrderId, f);
   const ordersFile = join(log.dir, `${SYSTEM_LOG_FILES.orders}.jsonl`);
   const zero = new Decimal(0);
+  const marks = new BarContext(log.portfolio, (bar, assetId) => arrival.get(key(bar, assetId)));
+  const decimalOf = (v: Num | Decimal | undefined): Decimal | undefined => (v === undefined ? undefined : new Decimal(v));
   return log.orders.map((o, i) => {
     const p = orderFields(o.text, `${ordersFile}:${i + 1}`);
     const price = arrival.get(key(o.bar, p.assetId));
@@ -153,6 +215,8 @@ export function parentOutcomes(log: SystemLog, symbolOf: ReadonlyMap<number, str
       arrivalPrice: new Decimal(price),
       fees: f?.fees ?? zero,
       hasFill: f !== undefined,
+      nextMark: decimalOf(marks.nextMark(o.bar, p.assetId)),
+      netWealth: decimalOf(marks.netWealth(o.bar)),
     };
   });
 }
@@ -322,6 +386,54 @@ export class WaveFillsFollower {
   }
 }
 
+/** One parent order's execution quality in floats: the formulas of execution-quality.ts (parentQuality). */
+export interface ParentMetrics {
+  /** Signed target and filled shares. */
+  target: number;
+  filled: number;
+  fillRate: number | null;
+  /** |filled| x fill price (0 when nothing filled). */
+  filledNotional: number;
+  /** side * (fill price - arrival) / arrival (x 1e4: bps); undefined when nothing filled. */
+  slippage: number | undefined;
+  fees: number;
+  feesBps: number | undefined;
+  underfill: number;
+  opportunityCost: number | undefined;
+  trackingErrorShares: number;
+  trackingErrorNotional: number;
+  trackingErrorBps: number | undefined;
+}
+
+export function parentMetrics(p: ParentRow): ParentMetrics {
+  const target = toNum(p.targetShares);
+  const filled = toNum(p.filledShares);
+  const arrival = toNum(p.arrivalPrice);
+  const side = target > 0 ? 1 : -1;
+  const underfill = Math.max(0, Math.abs(target) - Math.abs(filled));
+  const trackingErrorShares = filled - target;
+  const trackingErrorNotional = trackingErrorShares * arrival;
+  const netWealth = p.netWealth === undefined ? 0 : toNum(p.netWealth);
+  const fees = toNum(p.fees);
+  const filledPrice = p.fillPrice === undefined || filled === 0 ? undefined : toNum(p.fillPrice);
+  const filledNotional = filledPrice === undefined ? 0 : Math.abs(filled) * filledPrice;
+  return {
+    target,
+    filled,
+    fillRate: target === 0 ? null : Math.abs(filled) / Math.abs(target),
+    filledNotional,
+    slippage: filledPrice === undefined ? undefined : (side * (filledPrice - arrival)) / arrival,
+    fees,
+    feesBps: filledNotional === 0 ? undefined : (1e4 * fees) / filledNotional,
+    underfill,
+    // Nothing unfilled costs exactly 0 (not -0 when the price fell).
+    opportunityCost: p.nextMark === undefined ? undefined : underfill === 0 ? 0 : side * underfill * (toNum(p.nextMark) - arrival),
+    trackingErrorShares,
+    trackingErrorNotional,
+    trackingErrorBps: netWealth === 0 ? undefined : (1e4 * Math.abs(trackingErrorNotional)) / netWealth,
+  };
+}
+
 /**
  * Execution quality of a run: the formulas of execution-quality.ts (summarizeExecution), summed in
  * floats: these are statistics, not balances, and exact sums over the 100,000 parents and children
@@ -330,46 +442,51 @@ export class WaveFillsFollower {
  */
 export function runExecution(parents: readonly ParentRow[], waves: readonly ChildWaveFill[]): RunExecution {
   const perBar: BarExecution[] = [];
-  const perAsset = new Map<number, { assetId: number; symbol: string; parents: number; target: ExactSum; executed: ExactSum }>();
-  const run = { target: 0, filled: 0, notional: 0, slip: 0, fees: 0 };
-  let cur: { bar: number; timestamp: number; parents: number; target: number; filled: number; notional: number; slip: number; fees: number } | undefined;
+  const perAsset = new Map<number, { assetId: number; symbol: string; parents: number; target: ExactSum; executed: ExactSum; underfill: number; opportunityCost: number }>();
+  const run = { target: 0, filled: 0, notional: 0, slip: 0, fees: 0, opportunityCost: 0, tracking: 0 };
+  type BarSums = { bar: number; timestamp: number; parents: number; target: number; filled: number; notional: number; slip: number; fees: number; opportunityCost: number; tracking: number; netWealth: number | undefined };
+  let cur: BarSums | undefined;
   const flush = (): void => {
     if (cur === undefined) return;
     perBar.push({
       bar: cur.bar, timestamp: cur.timestamp, parents: cur.parents, fillRate: cur.target === 0 ? null : cur.filled / cur.target,
       slippageBps: cur.notional === 0 ? null : (1e4 * cur.slip) / cur.notional, feesBps: cur.notional === 0 ? null : (1e4 * cur.fees) / cur.notional, filledNotional: cur.notional,
+      opportunityCost: cur.opportunityCost, trackingErrorNotional: cur.tracking,
+      trackingErrorBps: cur.netWealth === undefined || cur.netWealth === 0 ? null : (1e4 * cur.tracking) / cur.netWealth,
     });
     run.target += cur.target;
     run.filled += cur.filled;
     run.notional += cur.notional;
     run.slip += cur.slip;
     run.fees += cur.fees;
+    run.opportunityCost += cur.opportunityCost;
+    run.tracking += cur.tracking;
   };
   for (const p of parents) {
     if (cur === undefined || cur.bar !== p.bar) {
       flush();
-      cur = { bar: p.bar, timestamp: p.timestamp, parents: 0, target: 0, filled: 0, notional: 0, slip: 0, fees: 0 };
+      cur = { bar: p.bar, timestamp: p.timestamp, parents: 0, target: 0, filled: 0, notional: 0, slip: 0, fees: 0, opportunityCost: 0, tracking: 0, netWealth: p.netWealth === undefined ? undefined : toNum(p.netWealth) };
     }
-    const target = toNum(p.targetShares);
-    const filled = toNum(p.filledShares);
+    const m = parentMetrics(p);
     cur.parents++;
-    cur.target += Math.abs(target);
-    cur.filled += Math.abs(filled);
-    if (p.fillPrice !== undefined && filled !== 0) {
-      const price = toNum(p.fillPrice);
-      const arrival = toNum(p.arrivalPrice);
-      const n = Math.abs(filled) * price;
-      cur.notional += n;
-      // side * (trade price - arrival price) / arrival price, weighted by traded notional.
-      cur.slip += (((target > 0 ? 1 : -1) * (price - arrival)) / arrival) * n;
-      cur.fees += toNum(p.fees);
+    cur.target += Math.abs(m.target);
+    cur.filled += Math.abs(m.filled);
+    cur.opportunityCost += m.opportunityCost ?? 0;
+    cur.tracking += Math.abs(m.trackingErrorNotional);
+    if (m.filledNotional > 0) {
+      cur.notional += m.filledNotional;
+      // Weighted by traded notional.
+      cur.slip += (m.slippage as number) * m.filledNotional;
+      cur.fees += m.fees;
     }
     let a = perAsset.get(p.assetId);
     if (a === undefined) {
-      a = { assetId: p.assetId, symbol: p.symbol, parents: 0, target: new ExactSum(), executed: new ExactSum() };
+      a = { assetId: p.assetId, symbol: p.symbol, parents: 0, target: new ExactSum(), executed: new ExactSum(), underfill: 0, opportunityCost: 0 };
       perAsset.set(p.assetId, a);
     }
     a.parents++;
+    a.underfill += m.underfill;
+    a.opportunityCost += m.opportunityCost ?? 0;
     a.target.addAbs(p.targetShares);
     a.executed.addAbs(p.filledShares);
   }
@@ -398,9 +515,11 @@ export function runExecution(parents: readonly ParentRow[], waves: readonly Chil
     feesBps: run.notional === 0 ? NaN : (1e4 * run.fees) / run.notional,
     makerShare: maker + taker === 0 ? NaN : maker / (maker + taker),
     filledNotional: run.notional,
+    opportunityCost: run.opportunityCost,
+    trackingErrorNotional: run.tracking,
     perWave,
   };
-  const assets = [...perAsset.values()].map((a) => ({ assetId: a.assetId, symbol: a.symbol, parents: a.parents, targetShares: a.target.value(), executedShares: a.executed.value() }));
+  const assets = [...perAsset.values()].map((a) => ({ assetId: a.assetId, symbol: a.symbol, parents: a.parents, targetShares: a.target.value(), executedShares: a.executed.value(), underfillShares: a.underfill, opportunityCost: a.opportunityCost }));
   return { summary, perBar, perAsset: assets.sort((x, y) => (x.symbol < y.symbol ? -1 : x.symbol > y.symbol ? 1 : 0)) };
 }
 

@@ -125,8 +125,9 @@ describe("historical run", () => {
   it("an abort stops the days running on workers; running the range again resumes them to the same files", async () => {
     const root = tmp("tl-hist-par-kill-");
     const stop = new AbortController();
+    // Abort below one day's 96 bars: whichever worker runs ahead, no day can have finished.
     await expect(
-      runHistorical({ base: base(root), firstDay: "2024-01-01", lastDay: "2024-01-02", parallelDays: 2, signal: stop.signal, onProgress: (p) => p.barsDone >= 100 && stop.abort() }),
+      runHistorical({ base: base(root), firstDay: "2024-01-01", lastDay: "2024-01-02", parallelDays: 2, signal: stop.signal, onProgress: (p) => p.barsDone >= 40 && stop.abort() }),
     ).rejects.toThrow(/historical run aborted/);
     const dayDirs = readdirSync(backfillDir(root)).sort();
     expect(dayDirs.filter((d) => existsSync(join(backfillDir(root), d, SUCCESS_MARKER)))).toEqual([]);

@@ -300,6 +300,43 @@ describe("an embedded-venue TWAP run", () => {
     }
   });
 
+  it("writes execution per bar and asset (underfill, opportunity cost, tracking error) that a by-hand reading of the log gives", () => {
+    const csv = lines(join(venueRec.dir, venueRec.summary.files.execution)).map((l) => l.split(","));
+    const header = csv[0] as string[];
+    const col = (row: string[], name: string): string => row[header.indexOf(name)] as string;
+    const orders = lines(join(venue.systemLogDir, "orders.jsonl")).map((l) => JSON.parse(l) as { bar: number; orderId: number; text: string });
+    expect(csv.length - 1).toBe(orders.length);
+    // Prices per bar and asset from targets.jsonl; fills per parent; net wealth per bar.
+    const price = new Map<string, number>();
+    for (const l of lines(join(venue.systemLogDir, "targets.jsonl"))) {
+      const t = JSON.parse(l) as { bar: number; rows: { assetId: number; price?: string }[] };
+      for (const r of t.rows) if (r.price !== undefined) price.set(`${t.bar}:${r.assetId}`, Number(r.price));
+    }
+    const filled = new Map(lines(join(venue.systemLogDir, "fills.jsonl")).map((l) => JSON.parse(l) as { parentOrderId: number; numShares: string }).map((f) => [f.parentOrderId, Number(f.numShares)]));
+    const wealth = new Map(lines(join(venue.systemLogDir, "portfolio.jsonl")).map((l) => JSON.parse(l) as { bar: number; netWealth: string }).map((b) => [b.bar, Number(b.netWealth)]));
+    let underfilled = 0;
+    for (const o of orders.filter((x) => x.bar < 30)) {
+      const row = csv.find((r) => col(r, "parent_order_id") === String(o.orderId)) as string[];
+      const assetId = Number(/asset_id=(\d+)/.exec(o.text)?.[1]);
+      const target = Number(/diff_num_shares=(\S+)/.exec(o.text)?.[1]);
+      const done = filled.get(o.orderId) ?? 0;
+      const arrival = price.get(`${o.bar}:${assetId}`) as number;
+      const next = price.get(`${o.bar + 1}:${assetId}`) as number;
+      const underfill = Math.max(0, Math.abs(target) - Math.abs(done));
+      if (underfill > 0) underfilled++;
+      expect(Number(col(row, "bar"))).toBe(o.bar);
+      expect(Number(col(row, "underfill_shares"))).toBeCloseTo(underfill, 9);
+      expect(Number(col(row, "opportunity_cost"))).toBeCloseTo(Math.sign(target) * underfill * (next - arrival), 6);
+      expect(Number(col(row, "tracking_error_notional"))).toBeCloseTo((done - target) * arrival, 6);
+      expect(Number(col(row, "tracking_error_bps"))).toBeCloseTo((1e4 * Math.abs((done - target) * arrival)) / (wealth.get(o.bar) as number), 6);
+    }
+    expect(underfilled).toBeGreaterThan(0);
+    // The summary's totals are the rows' sums.
+    const sum = (name: string, abs = false): number => csv.slice(1).reduce((a, r) => a + (abs ? Math.abs(Number(col(r, name))) : Number(col(r, name))), 0);
+    expect(venueRec.summary.execution.prod.opportunityCost).toBeCloseTo(sum("opportunity_cost"), 6);
+    expect(venueRec.summary.execution.prod.trackingErrorNotional).toBeCloseTo(sum("tracking_error_notional", true), 6);
+  });
+
   it("statistics match an independent computation from the raw log lines", () => {
     const s = venueRec.summary;
     const pnlOf = (file: string): (string | null)[] => lines(file).map((l) => (JSON.parse(l) as { pnl: string | null }).pnl);
@@ -345,6 +382,11 @@ describe("execution quality", () => {
     expect(fast.feesBps).toBeCloseTo(exact.feesBps, 9);
     expect(fast.makerShare).toBeCloseTo(exact.makerShare, 12);
     expect(fast.filledNotional).toBeCloseTo(exact.filledNotional, 6);
+    expect(fast.opportunityCost).toBeCloseTo(exact.opportunityCost, 6);
+    expect(fast.trackingErrorNotional).toBeCloseTo(exact.trackingErrorNotional, 6);
+    // A TWAP run on the venue underfills: there is something to measure.
+    expect(exact.trackingErrorNotional).toBeGreaterThan(0);
+    expect(parents.filter((p) => p.nextMark === undefined).map((p) => p.bar)).toEqual([]);
     expect(fast.perWave.map((w) => [w.wave, w.children])).toEqual(exact.perWave.map((w) => [w.wave, w.children]));
     fast.perWave.forEach((w, i) => {
       expect(w.fillRate).toBeCloseTo(exact.perWave[i]?.fillRate as number, 12);
@@ -424,7 +466,7 @@ describe("a run on S3", () => {
       const r = await reconcileRunAt(`s3://tl-runs/runs/${prefix}`, { runTimestamp: "20240106_000000", keepSimRun: false }, { s3: s3Options, cacheRoot: tmp("tl-rec-cache-") });
       expect(r.summary.verdict.pass).toBe(true);
       expect(r.summary.differences.total).toBe(0);
-      expect(r.published).toEqual([`s3://tl-runs/runs/${prefix}/reconciliation/20240106_000000/summary.json`, `s3://tl-runs/runs/${prefix}/reconciliation/20240106_000000/report.html`]);
+      expect(r.published).toEqual(["summary.json", "report.html", "execution_by_bar_asset.csv"].map((f) => `s3://tl-runs/runs/${prefix}/reconciliation/20240106_000000/${f}`));
       expect(Buffer.from(await store.get(`${prefix}/reconciliation/20240106_000000/summary.json`)).equals(readFileSync(r.summaryPath))).toBe(true);
       const raw = new S3Client({ ...s3Options, forcePathStyle: true });
       try {
@@ -455,9 +497,9 @@ describe("the reconcile job", () => {
     expect(out["reportPath"]).toBe(join(instant.runDir, "reconciliation", "20240105_000000", "report.html"));
     expect(logged.at(-1)).toMatch(/^reconcile PASS: 0 differences \(0 counted by the verdict\); report /);
     // A scheduled reconciliation keeps its summary and report, not the simulation's run, unless asked.
-    expect(readdirSync(join(instant.runDir, "reconciliation", "20240105_000000")).sort()).toEqual(["report.html", "summary.json"]);
+    expect(readdirSync(join(instant.runDir, "reconciliation", "20240105_000000")).sort()).toEqual(["execution_by_bar_asset.csv", "report.html", "summary.json"]);
     await reconcileTask(ctx({ upstream: { run_system: { runDir: instant.runDir, bars: 48 } }, conf: { runTimestamp: "20240106_000000", reconcile: { keepSimRun: true } } }));
-    expect(readdirSync(join(instant.runDir, "reconciliation", "20240106_000000")).sort()).toEqual(["report.html", "sim", "summary.json"]);
+    expect(readdirSync(join(instant.runDir, "reconciliation", "20240106_000000")).sort()).toEqual(["execution_by_bar_asset.csv", "report.html", "sim", "summary.json"]);
   }, 90_000);
 
   it("without an upstream run it takes conf.runDir, and says what is missing otherwise", async () => {
