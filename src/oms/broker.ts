@@ -98,6 +98,8 @@ interface ParentState {
   trades: CcxtTrade[];
   /** Signed shares filled so far by this parent's children. */
   filled: Decimal;
+  /** Shares of the children prepared so far (static sizing caps a child raised to the exchange minimum by what is left). */
+  sent: Decimal;
   target: Decimal | undefined;
 }
 
@@ -232,7 +234,7 @@ export class Broker {
   private stateFor(p: ParentOrder): ParentState {
     const symbol = this.deps.universe.get(p.assetId);
     if (symbol === undefined) throw new BrokerError(`parent ${p.orderId}: asset ${p.assetId} is not in the universe`);
-    return { parent: p, symbol, market: this.market(symbol), children: [], finalStates: new Map(), acks: new Map(), ackJson: new Map(), trades: [], filled: new Decimal(0), target: undefined };
+    return { parent: p, symbol, market: this.market(symbol), children: [], finalStates: new Map(), acks: new Map(), ackJson: new Map(), trades: [], filled: new Decimal(0), sent: new Decimal(0), target: undefined };
   }
 
   private async runTwap(states: ParentState[], bar: number, start: number, end: number): Promise<void> {
@@ -312,7 +314,7 @@ export class Broker {
     }
     if (size.isZero()) return undefined;
     const side = size.isPositive() ? "buy" : "sell";
-    const amount = size.abs();
+    let amount = size.abs();
     let limitInputs: LimitPriceInputs | undefined;
     let limitPrice = "0";
     if (!market) {
@@ -323,6 +325,22 @@ export class Broker {
       limitInputs = this.computeLimit(rows, side, wave, steps);
       limitPrice = limitInputs.limitPrice;
     }
+    // The exchange refuses a child under its minimum amount or cost. A static slice that small is
+    // raised to the minimum while the parent has that much left to send (its last slices then have
+    // less, or nothing); a child that already is all that is left (market, limit, dynamic) is not
+    // sent: the exchange would only reject it.
+    const reference = market ? lastQuote(rows, side) : dec(limitPrice);
+    const minimum = reference === undefined ? undefined : minimumAmount(st.market, amountStep, reference);
+    if (minimum !== undefined && amount.lt(minimum)) {
+      const left = !market && p.type !== "limit" && this.config.childSizing === "static" ? p.diffNumShares.abs().sub(st.sent) : amount;
+      if (left.lt(minimum)) {
+        const why = `below the exchange minimum: ${amount.toFixed()} at ${reference?.toFixed()} is under ${minimum.toFixed()} (min amount ${st.market.limits.amount.min ?? "none"}, min cost ${st.market.limits.cost.min ?? "none"}), and the parent has ${left.toFixed()} left to send`;
+        this.recordChild(st, { bar, wave, side, amount, limitPrice, limitInputs, waveStart }, 0, "skipped", why);
+        return undefined;
+      }
+      amount = minimum;
+    }
+    st.sent = st.sent.add(amount);
     const spec: ChildSpec = { bar, wave, side, amount, limitPrice, limitInputs, waveStart };
     const child = this.recordChild(st, spec, 0, "submitted", undefined);
     return { st, spec, child, market };
@@ -699,6 +717,32 @@ function signedFilled(st: ParentState): Decimal {
 }
 
 /** Rounds toward zero onto a step grid (0.001, 0.5, 1). */
+/** The price a market child would trade at first: the latest ask for a buy, bid for a sell. */
+function lastQuote(rows: readonly BidAskRow[], side: "buy" | "sell"): Decimal | undefined {
+  const last = rows[rows.length - 1];
+  if (last === undefined) return undefined;
+  const px = side === "buy" ? last.ask : last.bid;
+  return Number.isFinite(px) && px > 0 ? dec(px) : undefined;
+}
+
+/**
+ * The smallest amount, on the amount step, that the market's minimum amount and minimum cost (at
+ * `price`) both allow; undefined when the market sets neither.
+ */
+export function minimumAmount(market: CcxtMarket, step: Decimal, price: Decimal): Decimal | undefined {
+  const minAmount = market.limits.amount.min;
+  const minCost = market.limits.cost.min;
+  if ((minAmount === undefined || minAmount <= 0) && (minCost === undefined || minCost <= 0)) return undefined;
+  let min = new Decimal(0);
+  if (minAmount !== undefined && minAmount > 0) min = Decimal.max(min, ceilToStep(dec(minAmount), step));
+  if (minCost !== undefined && minCost > 0 && price.isPositive()) min = Decimal.max(min, ceilToStep(dec(minCost).div(price), step));
+  return min;
+}
+
+function ceilToStep(value: Decimal, step: Decimal): Decimal {
+  return value.div(step).toDecimalPlaces(0, Decimal.ROUND_UP).mul(step);
+}
+
 export function roundToStep(value: Decimal.Value, step: Decimal.Value): Decimal {
   const s = new Decimal(step);
   return new Decimal(value).div(s).toDecimalPlaces(0, Decimal.ROUND_DOWN).mul(s);

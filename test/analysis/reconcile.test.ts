@@ -274,14 +274,14 @@ describe("an embedded-venue TWAP run", () => {
     expect(existsSync(join(r.dir, "sim"))).toBe(false);
   }, 60_000);
 
-  it("per-wave fill rates count every child of the wave, the rejected ones too (filled 0)", () => {
+  it("per-wave fill rates count every child of the wave (the rejected ones too: test/oms/broker.cases)", () => {
     // By hand from the raw broker log: each child (parent, bar, wave) once, its size, and its fill at
     // wave end (ccxt_fills); a child the exchange never took has no fill.
     const logDir = join(venue.systemLogDir, "broker_log");
     const children = new Map<string, { wave: number; amount: number }>();
     for (const l of lines(join(logDir, "oms_child_orders.jsonl"))) {
-      const c = JSON.parse(l) as { parentOrderId?: number; bar?: number; wave?: number; amount?: string };
-      if (c.wave === undefined) continue;
+      const c = JSON.parse(l) as { parentOrderId?: number; bar?: number; wave?: number; amount?: string; event?: string };
+      if (c.wave === undefined || c.event === "skipped") continue;
       children.set(`${c.parentOrderId}:${c.bar}:${c.wave}`, { wave: c.wave, amount: Number(c.amount) });
     }
     const filledByWave = new Map<number, number>();
@@ -289,8 +289,6 @@ describe("an embedded-venue TWAP run", () => {
       const f = JSON.parse(l) as { wave: number; order: { filled: number } };
       filledByWave.set(f.wave, (filledByWave.get(f.wave) ?? 0) + f.order.filled);
     }
-    const rejected = lines(join(logDir, "oms_child_orders.jsonl")).filter((l) => l.includes('"event":"rejected"')).length;
-    expect(rejected).toBeGreaterThan(0);
     const waves = [...new Set([...children.values()].map((c) => c.wave))].sort((a, b) => a - b);
     expect(venueRec.summary.execution.prod.perWave.map((w) => w.wave)).toEqual(waves);
     for (const w of venueRec.summary.execution.prod.perWave) {

@@ -2,6 +2,7 @@ import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Decimal } from "decimal.js";
+import { runExecution, waveFills } from "../../src/analysis/run-execution.js";
 import { describe, expect, it } from "vitest";
 import { SimulatedClock } from "../../src/core/clock.js";
 import { timestampFromMs } from "../../src/core/timestamp.js";
@@ -27,9 +28,9 @@ function parent(diff: string, startMs: number, endMs: number): ParentOrder {
 }
 
 /** One flat perpetual: the maker quotes 100.00 / 100.02 forever; takers arrive only if asked. */
-async function venue(opts: { takersPerMinute: number; usdt: string; broker?: Partial<BrokerConfigInput> }) {
+async function venue(opts: { takersPerMinute: number; usdt: string; broker?: Partial<BrokerConfigInput>; minNotional?: string }) {
   const clock = new SimulatedClock(T0);
-  const engine = new ExchangeEngine({ clock, instruments: [{ symbol: SYMBOL, kind: "perpetual", base: "ABC", quote: "USDT", tickSize: "0.01", lotSize: "0.1", minNotional: "5", makerFee: "0.0002", takerFee: "0.0005" }] });
+  const engine = new ExchangeEngine({ clock, instruments: [{ symbol: SYMBOL, kind: "perpetual", base: "ABC", quote: "USDT", tickSize: "0.01", lotSize: "0.1", minNotional: opts.minNotional ?? "5", makerFee: "0.0002", takerFee: "0.0005" }] });
   const market = new SyntheticMarket(engine, {
     seed: 1,
     symbols: [{ symbol: SYMBOL, initialPrice: 100.01, model: { kind: "gbm", volatility: 0 }, liquidity: { levels: 5, halfSpreadBps: 1, medianNotional: 5_000, sizeSigma: 0 }, flow: { ordersPerMinute: opts.takersPerMinute, medianNotional: 3_000, sizeSigma: 0 } }],
@@ -144,6 +145,40 @@ describe("broker TWAP cases", () => {
     const issues = loadStream(dir, "fill_check_issues").records as { childOrderId: string; message: string }[];
     expect(issues.map((i) => i.childOrderId)).toEqual([lost?.clientOrderId]);
     expect(issues[0]?.message).toMatch(/still unknown .* it may rest there/);
+  });
+
+  it("a static slice under the exchange's minimum cost is raised to it while the parent has that much left, and never sent below it", async () => {
+    // 2 ABC at ~100 over 5 one-minute waves: static slices of 0.4 (40 USDT) under a 50 USDT minimum.
+    const { clock, broker, log, dir } = await venue({ takersPerMinute: 0, usdt: "100000", minNotional: "50" });
+    await clock.drive(broker.submitOrders([parent("2", T0 + MIN, T0 + 6 * MIN)], 0));
+    log.close();
+    const children = loadStream(dir, "oms_child_orders").records as (Child & { limitPrice: string })[];
+    const sent = children.filter((c) => c.event === "sending");
+    // Each child is the smallest amount on the 0.1 lot worth 50 at its limit price: 0.5 at 100.00.
+    expect(sent.map((c) => c.amount)).toEqual(["0.5", "0.5", "0.5", "0.5"]);
+    for (const c of sent) expect(Number(c.amount) * Number(c.limitPrice)).toBeGreaterThanOrEqual(50);
+    expect(children.filter((c) => c.event === "rejected")).toEqual([]);
+  });
+
+  it("a child that is all its parent has left and is under the minimum is not sent, and the log says why", async () => {
+    const { clock, broker, log, dir } = await venue({ takersPerMinute: 0, usdt: "100000", minNotional: "50" });
+    // 0.3 ABC (~30 USDT) as one market order: under 50, nothing left to add.
+    await clock.drive(broker.submitOrders([{ ...parent("0.3", T0 + MIN, T0 + 2 * MIN), type: "market" }], 0));
+    log.close();
+    const children = loadStream(dir, "oms_child_orders").records as Child[];
+    expect(children.map((c) => [c.event, c.amount])).toEqual([["skipped", "0.3"]]);
+    expect(children[0]?.error).toMatch(/below the exchange minimum: 0\.3 at 100\.\d+ is under 0\.5 \(min amount .*, min cost 50\), and the parent has 0\.3 left to send/);
+  });
+
+  it("children the exchange rejects count in their wave's fill rate, filled 0", async () => {
+    // 100 USDT of margin for a 40 ABC (~4000 USDT) parent: every child is refused for funds.
+    const { clock, broker, log, dir } = await venue({ takersPerMinute: 0, usdt: "100" });
+    await clock.drive(broker.submitOrders([parent("40", T0 + MIN, T0 + 4 * MIN)], 0));
+    log.close();
+    const rejected = (loadStream(dir, "oms_child_orders").records as Child[]).filter((c) => c.event === "rejected");
+    expect(rejected.length).toBeGreaterThan(0);
+    const perWave = runExecution([], waveFills(dir)).summary.perWave;
+    expect(perWave.map((w) => [w.wave, w.children, w.fillRate])).toEqual(rejected.map((c) => [c.wave, 1, 0]));
   });
 
   it("flattens the account with reduce-only market orders, logged in the reduce_only streams", async () => {
