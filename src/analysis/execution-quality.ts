@@ -63,7 +63,7 @@ export interface ExecutionSummary {
   feesBps: number;
   makerShare: number;
   filledNotional: number;
-  /** Sum of the underfills' realized opportunity cost (quote currency), over parents with a next mark. */
+  /** Sum of the underfills' realized opportunity cost (quote currency), over parents with a next mark; NaN when none has one. */
   opportunityCost: number;
   /** Sum of |tracking error notional| (quote currency). */
   trackingErrorNotional: number;
@@ -116,12 +116,16 @@ export function summarizeExecution(parents: readonly ParentExecution[], waves: r
   let slipNotional = new Decimal(0);
   let fees = new Decimal(0);
   let opportunityCost = new Decimal(0);
+  let marked = 0;
   let trackingNotional = new Decimal(0);
   for (const p of parents) {
     target = target.add(p.targetShares.abs());
     filled = filled.add(p.filledShares.abs());
     const sf = shortfall(p);
-    if (sf.opportunityCost !== undefined) opportunityCost = opportunityCost.add(sf.opportunityCost);
+    if (sf.opportunityCost !== undefined) {
+      opportunityCost = opportunityCost.add(sf.opportunityCost);
+      marked++;
+    }
     trackingNotional = trackingNotional.add(sf.trackingNotional.abs());
     if (p.fillPrice === undefined || p.filledShares.isZero()) continue;
     const n = p.filledShares.abs().mul(p.fillPrice);
@@ -156,7 +160,7 @@ export function summarizeExecution(parents: readonly ParentExecution[], waves: r
     feesBps: notional.isZero() ? NaN : fees.div(notional).mul(1e4).toNumber(),
     makerShare: traded.isZero() ? NaN : maker.div(traded).toNumber(),
     filledNotional: notional.toNumber(),
-    opportunityCost: opportunityCost.toNumber(),
+    opportunityCost: marked === 0 ? NaN : opportunityCost.toNumber(),
     trackingErrorNotional: trackingNotional.toNumber(),
     perWave,
   };

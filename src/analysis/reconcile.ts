@@ -152,7 +152,7 @@ export interface SideExecutionSummary {
   makerShare: number | null;
   filledNotional: number;
   /** Realized opportunity cost of the underfills and sum of |tracking error notional| (execution-quality.ts), quote currency. */
-  opportunityCost: number;
+  opportunityCost: number | null;
   trackingErrorNotional: number;
   perWave: WaveQuality[];
 }
@@ -707,7 +707,7 @@ function sideExecution(e: RunExecution): SideExecutionSummary {
   const f = (x: number): number | null => (Number.isFinite(x) ? x : null);
   return {
     parents: s.parents, fillRate: s.parents === 0 ? null : s.fillRate, slippageBps: f(s.slippageBps), feesBps: f(s.feesBps), makerShare: f(s.makerShare), filledNotional: s.filledNotional,
-    opportunityCost: s.opportunityCost, trackingErrorNotional: s.trackingErrorNotional, perWave: s.perWave,
+    opportunityCost: f(s.opportunityCost), trackingErrorNotional: s.trackingErrorNotional, perWave: s.perWave,
   };
 }
 

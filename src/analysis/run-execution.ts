@@ -443,7 +443,7 @@ export function parentMetrics(p: ParentRow): ParentMetrics {
 export function runExecution(parents: readonly ParentRow[], waves: readonly ChildWaveFill[]): RunExecution {
   const perBar: BarExecution[] = [];
   const perAsset = new Map<number, { assetId: number; symbol: string; parents: number; target: ExactSum; executed: ExactSum; underfill: number; opportunityCost: number }>();
-  const run = { target: 0, filled: 0, notional: 0, slip: 0, fees: 0, opportunityCost: 0, tracking: 0 };
+  const run = { target: 0, filled: 0, notional: 0, slip: 0, fees: 0, opportunityCost: 0, marked: 0, tracking: 0 };
   type BarSums = { bar: number; timestamp: number; parents: number; target: number; filled: number; notional: number; slip: number; fees: number; opportunityCost: number; tracking: number; netWealth: number | undefined };
   let cur: BarSums | undefined;
   const flush = (): void => {
@@ -471,7 +471,10 @@ export function runExecution(parents: readonly ParentRow[], waves: readonly Chil
     cur.parents++;
     cur.target += Math.abs(m.target);
     cur.filled += Math.abs(m.filled);
-    cur.opportunityCost += m.opportunityCost ?? 0;
+    if (m.opportunityCost !== undefined) {
+      cur.opportunityCost += m.opportunityCost;
+      run.marked++;
+    }
     cur.tracking += Math.abs(m.trackingErrorNotional);
     if (m.filledNotional > 0) {
       cur.notional += m.filledNotional;
@@ -515,7 +518,7 @@ export function runExecution(parents: readonly ParentRow[], waves: readonly Chil
     feesBps: run.notional === 0 ? NaN : (1e4 * run.fees) / run.notional,
     makerShare: maker + taker === 0 ? NaN : maker / (maker + taker),
     filledNotional: run.notional,
-    opportunityCost: run.opportunityCost,
+    opportunityCost: run.marked === 0 ? NaN : run.opportunityCost,
     trackingErrorNotional: run.tracking,
     perWave,
   };

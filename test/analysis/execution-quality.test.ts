@@ -56,5 +56,7 @@ describe("parent execution quality", () => {
     expect(s.opportunityCost).toBe(18);
     // 400 + 150 + 2 x 100
     expect(s.trackingErrorNotional).toBe(750);
+    // Without any next mark (a broker-only experiment) the cost is unknown, not 0.
+    expect(summarizeExecution([parent({ targetShares: new Decimal(10), filledShares: new Decimal(6) })], []).opportunityCost).toBeNaN();
   });
 });
