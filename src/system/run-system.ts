@@ -3,7 +3,7 @@
 // the entry point the CLI and (later) the orchestration call.
 
 import { existsSync, readdirSync, renameSync, rmSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join, resolve, sep } from "node:path";
 import { Decimal } from "decimal.js";
 import { SimulatedClock } from "../core/clock.js";
 import { compactUtc } from "../core/timestamp.js";
@@ -93,101 +93,122 @@ export async function runSystem(cfg: SystemConfig, opts: RunSystemOptions = {}):
   if (restore === undefined && existsSync(logDir) && readdirSync(logDir).length > 0) {
     throw new ConfigError(`${logDir} already holds a run; remove it, or choose another stage, mode or period (a run is never overwritten)`);
   }
-  const writer = new SystemLogWriter(logDir);
-  writer.writeConfig(savedConfig(opts.given ?? cfg), savedConfig({ ...cfg, start: new Date(cfg.start).toISOString(), end: new Date(cfg.end).toISOString(), model: { name: cfg.model.name, params } }));
-  const setup = await buildTradingSetup(cfg, warmupStart, { l2: model.usesL2 });
-  const { clock } = setup;
-  writer.log(clock.now(), `run ${compactUtc(cfg.start)}.${compactUtc(cfg.end)} model ${model.name} mode ${cfg.mode} data ${cfg.data.source} broker ${cfg.broker.kind}`);
-  await setup.start();
-  const markets = await setup.markets();
-  const universe: UniverseAsset[] = setup.symbols.map((symbol) => {
-    const m = markets[symbol];
-    if (m === undefined) throw new ConfigError(`symbol ${symbol} is not listed by the exchange client ${setup.client.id}`);
-    return {
-      assetId: fnv1a32(symbol),
-      symbol,
-      limits: { minAmount: dec(m.limits.amount.min ?? 0), minCost: dec(Math.max(cfg.minCost, m.limits.cost.min ?? 0)), amountStep: dec(m.precision.amount) },
-      priceStep: dec(m.precision.price),
-    };
-  });
-  const recorder = opts.recordMarketData === false ? undefined : new MarketDataRecorder(writer.marketDataDir, setup.store, setup.symbols, markets, { bidAskEveryMs: cfg.order.type === "price@twap" ? cfg.order.executionFrequencySeconds * 1000 : barMs, l2: model.usesL2 });
-  const brokerLog = new BrokerLogWriter(writer.brokerLogDir);
-  const broker = new Broker(
-    { client: setup.client, clock, bidAsk: setup.store, log: brokerLog, universe: new Map(universe.map((u) => [u.assetId, u.symbol])), signal: opts.signal },
-    {
-      runKey: opts.runKey ?? `${cfg.stage}.${cfg.model.name}.${cfg.mode}.${cfg.dagRunMode}.${compactUtc(cfg.start)}`,
-      executionFrequencyMs: cfg.order.executionFrequencySeconds * 1000,
-      limitPrice: { computer: "passivity", passivityFactor: cfg.order.passivityFactor },
-      childSizing: cfg.order.childSizing,
-      stage: cfg.stage,
-    },
-  );
-  const restored = restore === undefined ? undefined : restoredState(logDir, restore.checkpoint);
-  const portfolio = restored?.portfolio ?? new Portfolio(new Decimal(cfg.initialCash));
-  if (restore !== undefined && restored !== undefined) {
-    recorder?.resumeAfter(restore.checkpoint.timestamp);
-    broker.askBeforeSending(restore.maybeSent);
-    writer.log(clock.now(), `resumed after bar ${restore.checkpoint.bar} from its checkpoint: portfolio restored (net wealth ${restore.checkpoint.netWealth}); a fresh ${setup.client.id} client does not carry the holdings, the portfolio does`);
-  }
-  const total = Math.round((cfg.end - cfg.start) / barMs);
-  const checkpoints = new CheckpointPacer(clock instanceof SimulatedClock ? SIMULATED_CHECKPOINT_EVERY_MS : 0);
-  let result;
+  // A run that fails before its first bar (no keys, a bad data file, an exchange that cannot be
+  // reached) leaves no log directory behind: it would only make the next try refuse to start.
+  let firstBarStarted = false;
   try {
-    const drive = <T>(p: Promise<T>): Promise<T> => (clock instanceof SimulatedClock ? clock.drive(p) : p);
-    await drive(broker.init());
-    result = await drive(
-      runBarLoop(
-        {
-          clock, data: setup.store, model, modelParams: params, broker, portfolio, universe, writer, targets: cfg.targets, orderType: cfg.order.type, resume: restored?.resume, signal: opts.signal,
-          beforeBar: (t) => {
-            setup.beforeBar(t);
-            recorder?.recordUpTo(t);
-          },
-          afterBar: (bar, _total, t, pbar) => {
-            brokerLog.flush();
-            if (checkpoints.due(bar >= total)) writeCheckpoint(logDir, bar, t, pbar.netWealth.toFixed());
-            if (from !== undefined && bar === from.checkpoint.bar) {
-              verifyReplay(logDir, from.interruptedDir, from.checkpoint);
-              broker.askBeforeSending(from.maybeSent);
-              writer.log(clock.now(), `resumed after bar ${bar}: replay matches the interrupted run byte for byte; ${from.maybeSent.size} client order id(s) it may have sent will be looked up before sending`);
-              rmSync(from.interruptedDir, { recursive: true, force: true });
-            }
-            opts.onBar?.(Math.min(bar, total), total, t);
-          },
-        },
-        cfg.start,
-        cfg.end,
-        barMs,
-      ),
+    const writer = new SystemLogWriter(logDir);
+    writer.writeConfig(savedConfig(opts.given ?? cfg), savedConfig({ ...cfg, start: new Date(cfg.start).toISOString(), end: new Date(cfg.end).toISOString(), model: { name: cfg.model.name, params } }));
+    const setup = await buildTradingSetup(cfg, warmupStart, { l2: model.usesL2 });
+    const { clock } = setup;
+    writer.log(clock.now(), `run ${compactUtc(cfg.start)}.${compactUtc(cfg.end)} model ${model.name} mode ${cfg.mode} data ${cfg.data.source} broker ${cfg.broker.kind}`);
+    await setup.start();
+    const markets = await setup.markets();
+    const universe: UniverseAsset[] = setup.symbols.map((symbol) => {
+      const m = markets[symbol];
+      if (m === undefined) throw new ConfigError(`symbol ${symbol} is not listed by the exchange client ${setup.client.id}`);
+      return {
+        assetId: fnv1a32(symbol),
+        symbol,
+        limits: { minAmount: dec(m.limits.amount.min ?? 0), minCost: dec(Math.max(cfg.minCost, m.limits.cost.min ?? 0)), amountStep: dec(m.precision.amount) },
+        priceStep: dec(m.precision.price),
+      };
+    });
+    const recorder = opts.recordMarketData === false ? undefined : new MarketDataRecorder(writer.marketDataDir, setup.store, setup.symbols, markets, { bidAskEveryMs: cfg.order.type === "price@twap" ? cfg.order.executionFrequencySeconds * 1000 : barMs, l2: model.usesL2 });
+    const brokerLog = new BrokerLogWriter(writer.brokerLogDir);
+    const broker = new Broker(
+      { client: setup.client, clock, bidAsk: setup.store, log: brokerLog, universe: new Map(universe.map((u) => [u.assetId, u.symbol])), signal: opts.signal },
+      {
+        runKey: opts.runKey ?? `${cfg.stage}.${cfg.model.name}.${cfg.mode}.${cfg.dagRunMode}.${compactUtc(cfg.start)}`,
+        executionFrequencyMs: cfg.order.executionFrequencySeconds * 1000,
+        limitPrice: { computer: "passivity", passivityFactor: cfg.order.passivityFactor },
+        childSizing: cfg.order.childSizing,
+        stage: cfg.stage,
+      },
     );
-    if (cfg.order.flattenAtEnd) {
-      const flat = await drive(broker.flattenAccount("end"));
-      writer.log(clock.now(), `flattened: ${flat.closed.length} positions closed, ${flat.failed.length} failed`);
-      for (const f of flat.failed) result.warnings.push(`flatten ${f.symbol}: ${f.error}`);
+    const restored = restore === undefined ? undefined : restoredState(logDir, restore.checkpoint);
+    const portfolio = restored?.portfolio ?? new Portfolio(new Decimal(cfg.initialCash));
+    if (restore !== undefined && restored !== undefined) {
+      recorder?.resumeAfter(restore.checkpoint.timestamp);
+      broker.askBeforeSending(restore.maybeSent);
+      writer.log(clock.now(), `resumed after bar ${restore.checkpoint.bar} from its checkpoint: portfolio restored (net wealth ${restore.checkpoint.netWealth}); a fresh ${setup.client.id} client does not carry the holdings, the portfolio does`);
     }
-  } finally {
-    setup.stop();
-    recorder?.close();
-    brokerLog.close();
+    const total = Math.round((cfg.end - cfg.start) / barMs);
+    const checkpoints = new CheckpointPacer(clock instanceof SimulatedClock ? SIMULATED_CHECKPOINT_EVERY_MS : 0);
+    let result;
+    try {
+      const drive = <T>(p: Promise<T>): Promise<T> => (clock instanceof SimulatedClock ? clock.drive(p) : p);
+      await drive(broker.init());
+      result = await drive(
+        runBarLoop(
+          {
+            clock, data: setup.store, model, modelParams: params, broker, portfolio, universe, writer, targets: cfg.targets, orderType: cfg.order.type, resume: restored?.resume, signal: opts.signal,
+            beforeBar: (t) => {
+              firstBarStarted = true;
+              setup.beforeBar(t);
+              recorder?.recordUpTo(t);
+            },
+            afterBar: (bar, _total, t, pbar) => {
+              brokerLog.flush();
+              if (checkpoints.due(bar >= total)) writeCheckpoint(logDir, bar, t, pbar.netWealth.toFixed());
+              if (from !== undefined && bar === from.checkpoint.bar) {
+                verifyReplay(logDir, from.interruptedDir, from.checkpoint);
+                broker.askBeforeSending(from.maybeSent);
+                writer.log(clock.now(), `resumed after bar ${bar}: replay matches the interrupted run byte for byte; ${from.maybeSent.size} client order id(s) it may have sent will be looked up before sending`);
+                rmSync(from.interruptedDir, { recursive: true, force: true });
+              }
+              opts.onBar?.(Math.min(bar, total), total, t);
+            },
+          },
+          cfg.start,
+          cfg.end,
+          barMs,
+        ),
+      );
+      if (cfg.order.flattenAtEnd) {
+        const flat = await drive(broker.flattenAccount("end"));
+        writer.log(clock.now(), `flattened: ${flat.closed.length} positions closed, ${flat.failed.length} failed`);
+        for (const f of flat.failed) result.warnings.push(`flatten ${f.symbol}: ${f.error}`);
+      }
+    } finally {
+      setup.stop();
+      recorder?.close();
+      brokerLog.close();
+    }
+    if (opts.brokerLogParquet === true) await writeBrokerLogParquetParallel(writer.brokerLogDir);
+    writer.flush();
+    // A restored run's earlier bars were done by another process: its summary comes from the log.
+    const whole = restore === undefined ? undefined : loadSystemLog(logDir);
+    const summary = buildRunSummary(
+      {
+        model: model.name, mode: cfg.mode, start: new Date(cfg.start).toISOString(), end: new Date(cfg.end).toISOString(), barMinutes: cfg.barMinutes,
+        barsPlanned: total, barsDone: whole === undefined ? total : whole.portfolio.length - 1,
+        parentOrders: result.parentOrders, parentFills: whole === undefined ? result.parentFills : whole.fills.length,
+        childOrders: whole === undefined ? broker.childOrdersSent : NaN, exchangeTrades: whole === undefined ? broker.tradesCollected : NaN,
+        warnings: result.warnings, complete: true,
+      },
+      whole === undefined ? result.bars : whole.portfolio,
+    );
+    writer.writeSummary(summary);
+    writer.log(clock.now(), `done: ${total} bars, pnl ${summary.totalPnl.toFixed(2)}, fees ${summary.totalFees.toFixed(2)}`);
+    writer.close();
+    return { runDir, systemLogDir: logDir, summary, wallMs: performance.now() - wall0, ...(resume?.kind === "replay" || resume?.kind === "restore" ? { resumedFromBar: resume.checkpoint.bar } : {}) };
+  } catch (e) {
+    if (!firstBarStarted && restore === undefined) discardUnstartedRun(logDir, cfg.outputRoot);
+    throw e;
   }
-  if (opts.brokerLogParquet === true) await writeBrokerLogParquetParallel(writer.brokerLogDir);
-  writer.flush();
-  // A restored run's earlier bars were done by another process: its summary comes from the log.
-  const whole = restore === undefined ? undefined : loadSystemLog(logDir);
-  const summary = buildRunSummary(
-    {
-      model: model.name, mode: cfg.mode, start: new Date(cfg.start).toISOString(), end: new Date(cfg.end).toISOString(), barMinutes: cfg.barMinutes,
-      barsPlanned: total, barsDone: whole === undefined ? total : whole.portfolio.length - 1,
-      parentOrders: result.parentOrders, parentFills: whole === undefined ? result.parentFills : whole.fills.length,
-      childOrders: whole === undefined ? broker.childOrdersSent : NaN, exchangeTrades: whole === undefined ? broker.tradesCollected : NaN,
-      warnings: result.warnings, complete: true,
-    },
-    whole === undefined ? result.bars : whole.portfolio,
-  );
-  writer.writeSummary(summary);
-  writer.log(clock.now(), `done: ${total} bars, pnl ${summary.totalPnl.toFixed(2)}, fees ${summary.totalFees.toFixed(2)}`);
-  writer.close();
-  return { runDir, systemLogDir: logDir, summary, wallMs: performance.now() - wall0, ...(resume?.kind === "replay" || resume?.kind === "restore" ? { resumedFromBar: resume.checkpoint.bar } : {}) };
+}
+
+/**
+ * Removes the log directory of a run that never reached its first bar, then the folders above it
+ * that this leaves empty, up to the output root.
+ */
+function discardUnstartedRun(logDir: string, outputRoot: string): void {
+  rmSync(logDir, { recursive: true, force: true });
+  const root = resolve(outputRoot);
+  for (let dir = dirname(resolve(logDir)); dir !== root && dir.startsWith(root + sep) && existsSync(dir) && readdirSync(dir).length === 0; dir = dirname(dir)) {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 /**

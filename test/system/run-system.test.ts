@@ -1,9 +1,10 @@
-import { mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync, mkdirSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync, mkdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { Decimal } from "decimal.js";
 import { beforeAll, describe, expect, it } from "vitest";
 import { mean, std } from "../../src/analysis/statistics.js";
+import { keyVariables } from "../../src/exchanges/ccxt-client.js";
 import { readBrokerLog } from "../../src/oms/broker-log-reader.js";
 import { resolveConfig, type SystemConfigInput } from "../../src/system/config.js";
 import { runSystem, type RunSystemResult } from "../../src/system/run-system.js";
@@ -197,6 +198,28 @@ describe("bad input", () => {
     mkdirSync(join(dir, "ohlcv"), { recursive: true });
     writeFileSync(join(dir, "markets.json"), "{}");
     writeFileSync(join(dir, "ohlcv", "ohlcv_20240102.csv"), "timestamp,symbol,interval,open,high,low,close,volume,knowledge_timestamp\n2024-01-02T00:00:00.000Z,S01/USDT:USDT,1m,1,1,1,abc,0,2024-01-02T00:01:00.000Z\n");
-    await expect(run({ data: { source: "files", dir }, broker: { kind: "instant_fill" } })).rejects.toThrow(/ohlcv_20240102\.csv:2/);
+    const root = tmp("tl-baddata-run-");
+    await expect(run({ data: { source: "files", dir }, broker: { kind: "instant_fill" } }, root)).rejects.toThrow(/ohlcv_20240102\.csv:2/);
+    // Nothing is left that would make the next try refuse to start: it fails for the same reason.
+    expect(existsSync(join(root, "dev"))).toBe(false);
+    await expect(run({ data: { source: "files", dir }, broker: { kind: "instant_fill" } }, root)).rejects.toThrow(/ohlcv_20240102\.csv:2/);
+  });
+
+  it("a prod run without API keys is refused, and leaves nothing that blocks the run once the keys are set", async () => {
+    const vars = keyVariables("binanceusdm");
+    const saved = [process.env[vars.apiKey], process.env[vars.secret]];
+    delete process.env[vars.apiKey];
+    delete process.env[vars.secret];
+    try {
+      const root = tmp("tl-prod-nokeys-");
+      const prod: Partial<SystemConfigInput> = { mode: "prod", confirmProd: true, clock: { kind: "real" }, data: { source: "exchange" }, broker: { kind: "ccxt", exchangeId: "binanceusdm" }, universe: { kind: "symbols", symbols: ["BTC/USDT:USDT"] } };
+      for (let attempt = 0; attempt < 2; attempt++) {
+        await expect(run(prod, root)).rejects.toThrow(new RegExp(`prod: no API keys for binanceusdm: set ${vars.apiKey} and ${vars.secret}`));
+      }
+      expect(readdirSync(root)).toEqual([]);
+    } finally {
+      if (saved[0] !== undefined) process.env[vars.apiKey] = saved[0];
+      if (saved[1] !== undefined) process.env[vars.secret] = saved[1];
+    }
   });
 });
