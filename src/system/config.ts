@@ -153,7 +153,7 @@ export function resolveConfig(input: unknown, where = "system config"): SystemCo
   if (c.mode === "prod" && broker.kind !== "ccxt") problems.push("broker.kind: prod trades through ccxt");
   if (c.mode !== "prod" && broker.kind === "ccxt") problems.push(`broker.kind: ccxt places real orders; use mode prod (or the embedded / instant_fill broker for ${c.mode})`);
   if (c.mode === "prod" && data.source !== "exchange") problems.push("data.source: prod reads live data from the exchange");
-  if (data.source === "venue" && broker.kind !== "embedded") problems.push("data.source: the venue feed needs the embedded broker (use synthetic or files with instant_fill)");
+  if (data.source === "venue" && broker.kind !== "embedded" && broker.kind !== "instant_fill") problems.push("data.source: the venue feed drives the embedded broker or the instant-fill one");
   if ((data.source === "synthetic" || data.source === "files") && broker.kind === "embedded") problems.push(`data.source: ${data.source} data cannot drive the embedded venue's book; use broker.kind instant_fill, or data.source venue`);
   if (data.source === "files" && c.mode !== "simulation") problems.push("data.source: recorded files are replayed in simulation mode only");
   if (c.mode === "prod" && !c.confirmProd) problems.push("confirmProd: prod trades real money; pass --confirm-prod (confirmProd: true) to start it");

@@ -50,7 +50,7 @@ export async function buildTradingSetup(cfg: SystemConfig, warmupStartMs: number
   const clock = makeClock(cfg, warmupStartMs);
   const ds = cfg.data.source;
   const bk = cfg.broker.kind;
-  if (ds === "venue" && bk === "embedded") return venueSetup(cfg, clock, warmupStartMs, needs);
+  if (ds === "venue" && (bk === "embedded" || bk === "instant_fill")) return venueSetup(cfg, clock, warmupStartMs, needs);
   if (ds === "synthetic" && bk === "instant_fill") return instantSetup(cfg, clock, syntheticStore(cfg, warmupStartMs, needs), universeMarkets(universeOf(cfg)));
   if (ds === "files" && bk === "instant_fill") {
     const types: RecordedFileType[] = needs.l2 ? ["ohlcv", "bid_ask", "l2"] : ["ohlcv", "bid_ask"];
@@ -112,14 +112,21 @@ function venueSetup(cfg: SystemConfig, clock: Clock, warmupStartMs: number, need
   const account = engine.createAccount("system");
   engine.deposit(account, "USDT", cfg.initialCash);
   const latency = cfg.broker.kind === "embedded" && cfg.broker.latencyMs > 0 ? { orderEntry: { kind: "fixed" as const, ms: cfg.broker.latencyMs }, cancel: { kind: "fixed" as const, ms: cfg.broker.latencyMs } } : undefined;
-  const client = new EmbeddedVenueClient(engine, latency === undefined ? { account } : { account, latency });
+  const venue = new EmbeddedVenueClient(engine, latency === undefined ? { account } : { account, latency });
   const symbols = u.instruments.map((i) => i.symbol);
   // Keeps enough history for the model's look-back and the broker's bid/ask window, not the day.
   const store = new MarketDataStore({ symbols, keepMs: Math.max(cfg.start - warmupStartMs, 0) + 2 * cfg.barMinutes * 60_000 + 3_600_000 });
   const feed = new VenueMarketFeed(engine, clock, symbols, store, { l2: needs.l2 });
+  // Orders go to the venue's book, or (instant_fill) fill in full at the mid of its live quotes.
+  let client: ExchangeClient = venue;
   return {
-    clock, store, client, symbols,
+    clock, store, symbols,
+    get client(): ExchangeClient {
+      return client;
+    },
     async start() {
+      if (cfg.broker.kind === "instant_fill") client = instantFillClient(cfg, clock, store, await venue.loadMarkets());
+      if (!(clock instanceof SimulatedClock)) warmUpOnCopy(cfg, u, store, needs, warmupStartMs, clock.now());
       // Anchored at the warm-up start: a live session resumed later in the day finds the prices
       // where its market had taken them, not back at their initial values.
       market.start({ originMs: warmupStartMs });
@@ -131,12 +138,48 @@ function venueSetup(cfg: SystemConfig, clock: Clock, warmupStartMs: number, need
       market.stop();
     },
     beforeBar: (t) => feed.flush(t),
-    markets: () => client.loadMarkets(),
+    markets: () => venue.loadMarkets(),
   };
 }
 
+/**
+ * A live session on the embedded venue (real or scaled clock) has no market before it starts, and
+ * the model needs its warm-up bars: the venue is simulated up to now on a copy (same instruments,
+ * seed and price origin, on a simulated clock) whose feed fills the store. The copy simulates only
+ * the window the model looks back over; before it, its price models are stepped from the origin as
+ * the live market's are (SyntheticMarket.start), so the history ends at the fair prices the live
+ * market then starts from.
+ */
+function warmUpOnCopy(cfg: SystemConfig, u: SyntheticUniverse, store: MarketDataStore, needs: DataNeeds, originMs: number, nowMs: number): void {
+  const barMs = cfg.barMinutes * 60_000;
+  const fromMs = Math.max(originMs, nowMs - (cfg.start - originMs) - 2 * barMs);
+  if (nowMs <= fromMs) return;
+  const clock = new SimulatedClock(fromMs);
+  const engine = new ExchangeEngine({ clock, instruments: u.instruments });
+  const market = new SyntheticMarket(engine, { seed: cfg.seed, symbols: u.symbols });
+  const feed = new VenueMarketFeed(engine, clock, u.instruments.map((i) => i.symbol), store, { l2: needs.l2 });
+  market.start({ originMs });
+  feed.start();
+  clock.runUntil(nowMs);
+  feed.flush(nowMs);
+  feed.stop();
+  market.stop();
+}
+
+/** The paper broker: every order fills in full at once, at the mid of the store's latest bid/ask. */
+function instantFillClient(cfg: SystemConfig, clock: Clock, store: MarketDataStore, markets: Record<string, CcxtMarket>): InstantFillClient {
+  return new InstantFillClient({
+    clock, markets, feeRate: cfg.broker.kind === "instant_fill" ? cfg.broker.feeRate : 0, initialBalances: { USDT: cfg.initialCash },
+    // The broker asks about a wave's orders within its bar: two bars (at least an hour) is ample.
+    historyMs: Math.max(3_600_000, 2 * cfg.barMinutes * 60_000),
+    quote: (s) => {
+      const q = store.latestBidAsk(s, clock.now());
+      return q === undefined ? undefined : { bid: q.bid, ask: q.ask };
+    },
+  });
+}
+
 function instantSetup(cfg: SystemConfig, clock: Clock, store: MarketDataStore, markets: () => Promise<Record<string, CcxtMarket>>): TradingSetup {
-  const feeRate = cfg.broker.kind === "instant_fill" ? cfg.broker.feeRate : 0;
   let client: InstantFillClient | undefined;
   const symbols = [...store.symbols];
   return {
@@ -146,15 +189,7 @@ function instantSetup(cfg: SystemConfig, clock: Clock, store: MarketDataStore, m
       return client;
     },
     async start() {
-      client = new InstantFillClient({
-        clock, markets: await markets(), feeRate, initialBalances: { USDT: cfg.initialCash },
-        // The broker asks about a wave's orders within its bar: two bars (at least an hour) is ample.
-        historyMs: Math.max(3_600_000, 2 * cfg.barMinutes * 60_000),
-        quote: (s) => {
-          const q = store.latestBidAsk(s, clock.now());
-          return q === undefined ? undefined : { bid: q.bid, ask: q.ask };
-        },
-      });
+      client = instantFillClient(cfg, clock, store, await markets());
       if (clock instanceof SimulatedClock) clock.runUntil(cfg.start);
     },
     stop() {},
