@@ -46,6 +46,8 @@ export interface WaveFill {
   filled: Decimal;
   makerAmount: Decimal;
   takerAmount: Decimal;
+  /** For slippage and fees per wave, when known: the children's filled cost and fees (quote currency), their parent's arrival price and side. */
+  priced?: { filledCost: Decimal; fees: Decimal; arrivalPrice: Decimal; side: 1 | -1 };
 }
 
 export interface WaveQuality {
@@ -53,6 +55,9 @@ export interface WaveQuality {
   children: number;
   fillRate: number;
   makerShare: number;
+  /** Notional-weighted slippage of the wave's fills against arrival, and fees, in bps (when the waves are priced). */
+  slippageBps?: number;
+  feesBps?: number;
 }
 
 export interface ExecutionSummary {
@@ -134,14 +139,24 @@ export function summarizeExecution(parents: readonly ParentExecution[], waves: r
     slipNotional = slipNotional.add(p.fillPrice.sub(p.arrivalPrice).mul(side).div(p.arrivalPrice).mul(n));
     fees = fees.add(p.fees);
   }
-  const byWave = new Map<number, { children: number; amount: Decimal; filled: Decimal; maker: Decimal; taker: Decimal }>();
+  const byWave = new Map<number, { children: number; amount: Decimal; filled: Decimal; maker: Decimal; taker: Decimal; priced: boolean; notional: Decimal; slip: Decimal; fees: Decimal }>();
   for (const w of waves) {
-    const agg = byWave.get(w.wave) ?? { children: 0, amount: new Decimal(0), filled: new Decimal(0), maker: new Decimal(0), taker: new Decimal(0) };
+    const zero = new Decimal(0);
+    const agg = byWave.get(w.wave) ?? { children: 0, amount: zero, filled: zero, maker: zero, taker: zero, priced: true, notional: zero, slip: zero, fees: zero };
     agg.children++;
     agg.amount = agg.amount.add(w.childAmount);
     agg.filled = agg.filled.add(w.filled);
     agg.maker = agg.maker.add(w.makerAmount);
     agg.taker = agg.taker.add(w.takerAmount);
+    if (w.priced === undefined) agg.priced = false;
+    else if (!w.filled.isZero()) {
+      // As per parent: side * (average price - arrival) / arrival, weighted by the filled cost.
+      const { filledCost, fees, arrivalPrice, side } = w.priced;
+      const price = filledCost.div(w.filled.abs());
+      agg.notional = agg.notional.add(filledCost);
+      agg.slip = agg.slip.add(price.sub(arrivalPrice).mul(side).div(arrivalPrice).mul(filledCost));
+      agg.fees = agg.fees.add(fees);
+    }
     byWave.set(w.wave, agg);
   }
   let maker = new Decimal(0);
@@ -150,7 +165,12 @@ export function summarizeExecution(parents: readonly ParentExecution[], waves: r
     maker = maker.add(a.maker);
     taker = taker.add(a.taker);
     const traded = a.maker.add(a.taker);
-    return { wave, children: a.children, fillRate: a.amount.isZero() ? 0 : a.filled.div(a.amount).toNumber(), makerShare: traded.isZero() ? NaN : a.maker.div(traded).toNumber() };
+    const q: WaveQuality = { wave, children: a.children, fillRate: a.amount.isZero() ? 0 : a.filled.div(a.amount).toNumber(), makerShare: traded.isZero() ? NaN : a.maker.div(traded).toNumber() };
+    if (a.priced) {
+      q.slippageBps = a.notional.isZero() ? NaN : a.slip.div(a.notional).mul(1e4).toNumber();
+      q.feesBps = a.notional.isZero() ? NaN : a.fees.div(a.notional).mul(1e4).toNumber();
+    }
+    return q;
   });
   const traded = maker.add(taker);
   return {

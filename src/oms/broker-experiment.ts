@@ -14,7 +14,7 @@ import { syntheticUniverse } from "../exchange/market/synthetic-universe.js";
 import { EmbeddedVenueClient } from "../exchanges/embedded-venue-client.js";
 import { VenueBidAskSampler } from "../marketdata/bid-ask-feed.js";
 import { summarizeExecution, type ExecutionSummary, type ParentExecution, type WaveFill } from "../analysis/execution-quality.js";
-import { Broker, fnv1a32, roundToStep } from "./broker.js";
+import { Broker, fnv1a32, roundToStep, type WaveReport } from "./broker.js";
 import { BrokerLogWriter } from "./broker-log.js";
 import { writeBrokerLogParquetParallel } from "./broker-log-parquet.js";
 import { dec } from "./ccxt-types.js";
@@ -30,7 +30,9 @@ export const brokerExperimentSchema = z
     maxNotional: z.number().positive().default(2_000),
     durationMinutes: z.number().int().min(1).default(5),
     frequencySeconds: z.number().int().min(1).default(60),
+    limitPrice: z.enum(["passivity", "volatility"]).default("passivity"),
     passivityFactor: z.number().min(0).max(1).default(0.5),
+    volatilityMultiple: z.number().nonnegative().default(0.75),
     childSizing: z.enum(["static", "dynamic"]).default("static"),
     start: z.number().int().default(Date.UTC(2024, 0, 2, 0, 0)),
     outDir: z.string(),
@@ -93,9 +95,16 @@ export async function runBrokerExperiment(
   log.writeJson("experiment_args.json", { ...experimentArgs, runKey });
   const assetIds = new Map<number, string>(symbols.map((s) => [fnv1a32(s), s]));
   const waves: WaveFill[] = [];
+  // Per parent: its arrival price (the mid when it was created) and side, to price its waves.
+  const arrivals = new Map<number, { price: Decimal; side: 1 | -1 }>();
+  const onWaveReport = (w: WaveReport): void => {
+    const a = arrivals.get(w.parentOrderId);
+    const priced = a === undefined ? undefined : { filledCost: w.filledCost, fees: w.fees, arrivalPrice: a.price, side: a.side };
+    waves.push({ wave: w.wave, childAmount: w.childAmount, filled: w.filled, makerAmount: w.makerAmount, takerAmount: w.takerAmount, ...(priced === undefined ? {} : { priced }) });
+  };
   const broker = new Broker(
-    { client, clock, bidAsk: sampler, log, universe: assetIds, onWaveReport: (w) => waves.push({ wave: w.wave, childAmount: w.childAmount, filled: w.filled, makerAmount: w.makerAmount, takerAmount: w.takerAmount }) },
-    { runKey, childSizing: args.childSizing, executionFrequencyMs: args.frequencySeconds * 1000, limitPrice: { computer: "passivity", passivityFactor: args.passivityFactor } },
+    { client, clock, bidAsk: sampler, log, universe: assetIds, onWaveReport },
+    { runKey, childSizing: args.childSizing, executionFrequencyMs: args.frequencySeconds * 1000, limitPrice: args.limitPrice === "volatility" ? { computer: "volatility", volatilityMultiple: args.volatilityMultiple } : { computer: "passivity", passivityFactor: args.passivityFactor } },
   );
   const rng = new Rng(args.seed ^ 0x5eed);
   const executions: ParentExecution[] = [];
@@ -108,7 +117,6 @@ export async function runBrokerExperiment(
       const barStart = args.start + bar * barMs;
       if (clock.now() < barStart) await clock.drive(clock.sleepUntil(barStart));
       const parents: ParentOrder[] = [];
-      const arrivals = new Map<number, Decimal>();
       for (const assetId of pickDistinct(ids, args.ordersPerBar, rng)) {
         const symbol = assetIds.get(assetId) as string;
         const quote = sampler.rows(symbol, clock.now() - 60_000, clock.now()).at(-1);
@@ -119,7 +127,7 @@ export async function runBrokerExperiment(
         const shares = roundToStep(notional.div(mid), lot).mul(rng.bool(0.5) ? 1 : -1);
         if (shares.isZero()) continue;
         const id = nextOrderId++;
-        arrivals.set(id, mid);
+        arrivals.set(id, { price: mid, side: shares.isPositive() ? 1 : -1 });
         parents.push({
           orderId: id, creationTimestamp: timestampFromMs(barStart), assetId, type: "price@twap",
           startTimestamp: timestampFromMs(barStart), endTimestamp: timestampFromMs(barStart + args.durationMinutes * 60_000),
@@ -132,7 +140,7 @@ export async function runBrokerExperiment(
         const f = fills.find((x) => x.parentOrderId === p.orderId);
         executions.push({
           parentOrderId: p.orderId, symbol: assetIds.get(p.assetId) as string, targetShares: p.diffNumShares,
-          filledShares: f?.numShares ?? new Decimal(0), fillPrice: f?.price, arrivalPrice: arrivals.get(p.orderId) as Decimal, fees: f?.fees ?? new Decimal(0),
+          filledShares: f?.numShares ?? new Decimal(0), fillPrice: f?.price, arrivalPrice: (arrivals.get(p.orderId) as { price: Decimal }).price, fees: f?.fees ?? new Decimal(0),
         });
       }
       onBar?.(bar + 1, args.bars, clock.now());

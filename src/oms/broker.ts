@@ -16,7 +16,7 @@ import type { BidAskFeed } from "../marketdata/bid-ask-feed.js";
 import { jsonMember, jsonObject, stringifyRecord } from "../storage/jsonl.js";
 import type { BrokerLogWriter } from "./broker-log.js";
 import { dec, type CcxtMarket, type CcxtOrder, type CcxtTrade } from "./ccxt-types.js";
-import { crossCheckChildFills, dedupeTrades, foldParentFill, type ParentFill } from "./fills.js";
+import { crossCheckChildFills, dedupeTrades, foldParentFill, quoteFeeOf, type ParentFill } from "./fills.js";
 import { passivityLimitPrice, volatilityLimitPrice, type BidAskRow, type LimitPriceInputs } from "./limit-price.js";
 import { formatOrder, type ParentOrder } from "./parent-order.js";
 import { CANCEL_BEFORE_WAVE_END_MS, dynamicChildSize, floorTo, isSubmissionOver, numWaves, shouldSkipWave, staticChildSize, waveId } from "./waves.js";
@@ -149,6 +149,9 @@ export interface WaveReport {
   filled: Decimal;
   takerAmount: Decimal;
   makerAmount: Decimal;
+  /** The wave's children: sum of their filled cost (quote currency) and of their trades' fees in the quote currency. */
+  filledCost: Decimal;
+  fees: Decimal;
 }
 
 export class Broker {
@@ -531,6 +534,9 @@ export class Broker {
       let waveFilled = new Decimal(0);
       let taker = new Decimal(0);
       let maker = new Decimal(0);
+      let filledCost = new Decimal(0);
+      let fees = new Decimal(0);
+      const report = this.deps.onWaveReport;
       for (const c of kids) {
         // An order the exchange reported finished when it was created (filled at once) cannot change.
         const ack = st.acks.get(c.clientOrderId);
@@ -542,6 +548,7 @@ export class Broker {
         if (c.wave !== wave) continue;
         childAmount = childAmount.add(c.amount);
         waveFilled = waveFilled.add(dec(state.filled));
+        if (report !== undefined) filledCost = filledCost.add(dec(state.cost));
       }
       const trades = dedupeTrades((tradesBySymbol.get(st.symbol) ?? []).filter((t) => t.order !== undefined && waveOf.has(t.order)));
       this.tradesCollected += trades.length;
@@ -552,9 +559,10 @@ export class Broker {
         if (tradeWave !== wave) continue;
         if (t.takerOrMaker === "maker") maker = maker.add(dec(t.amount));
         else taker = taker.add(dec(t.amount));
+        if (report !== undefined) fees = fees.add(quoteFeeOf(t, st.market) ?? 0);
       }
       st.filled = signedFilled(st);
-      this.deps.onWaveReport?.({ bar, wave, parentOrderId: st.parent.orderId, childAmount, filled: waveFilled, takerAmount: taker, makerAmount: maker });
+      report?.({ bar, wave, parentOrderId: st.parent.orderId, childAmount, filled: waveFilled, takerAmount: taker, makerAmount: maker, filledCost, fees });
     }
   }
 

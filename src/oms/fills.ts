@@ -81,16 +81,25 @@ export function foldParentFill(parentOrderId: number, children: readonly CcxtOrd
   const unvalued = new Map<string, Decimal>();
   for (const t of dedupeTrades(trades)) {
     if (t.order === undefined || !ids.has(t.order) || t.fee === undefined) continue;
-    const fee = dec(t.fee.cost);
-    const currency = t.fee.currency;
-    feeCurrencies.add(currency);
-    if (currency === currencies.quote) fees = fees.add(fee);
-    else if (currency === currencies.base) fees = fees.add(fee.mul(dec(t.price)));
-    else unvalued.set(currency, (unvalued.get(currency) ?? new Decimal(0)).add(fee));
+    feeCurrencies.add(t.fee.currency);
+    const valued = quoteFeeOf(t, currencies);
+    if (valued !== undefined) fees = fees.add(valued);
+    else unvalued.set(t.fee.currency, (unvalued.get(t.fee.currency) ?? new Decimal(0)).add(dec(t.fee.cost)));
   }
   const fill: ParentFill = { parentOrderId, numShares: shares, price: cost.div(shares.abs()), timestamp: ts, fees, feeCurrencies: [...feeCurrencies].sort() };
   if (unvalued.size > 0) fill.unvaluedFees = [...unvalued].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([currency, c]) => ({ currency, cost: c }));
   return fill;
+}
+
+/**
+ * A trade's fee in the quote currency: as charged when it is in the quote, at the trade's price
+ * when in the base asset; 0 without a fee; undefined in any other currency (nothing to value it by).
+ */
+export function quoteFeeOf(t: CcxtTrade, currencies: FeeCurrencies): Decimal | undefined {
+  if (t.fee === undefined) return new Decimal(0);
+  if (t.fee.currency === currencies.quote) return dec(t.fee.cost);
+  if (t.fee.currency === currencies.base) return dec(t.fee.cost).mul(dec(t.price));
+  return undefined;
 }
 
 /** Per child: `filled` must equal the sum of its trades' amounts. Returns the mismatches. */

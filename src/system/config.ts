@@ -74,7 +74,11 @@ const orderSchema = z
     type: z.enum(["price@twap", "market", "limit"]).optional(),
     /** TWAP wave length; default: a fifth of the bar, at most a minute. */
     executionFrequencySeconds: z.number().int().min(1).optional(),
+    /** How TWAP children are priced (DOMAIN.md section 2): from the spread (passivity) or from recent volatility. */
+    limitPrice: z.enum(["passivity", "volatility"]).default("passivity"),
     passivityFactor: z.number().min(0).max(1).default(0.5),
+    /** The volatility computer's multiple: one for every wave, or one per wave. */
+    volatilityMultiple: z.union([z.number().nonnegative(), z.array(z.number().nonnegative()).min(1)]).default(0.75),
     childSizing: z.enum(["static", "dynamic"]).default("static"),
     /** Flatten the account (reduce-only) when the run ends. */
     flattenAtEnd: z.boolean().default(false),

@@ -121,7 +121,7 @@ export async function runSystem(cfg: SystemConfig, opts: RunSystemOptions = {}):
       {
         runKey: opts.runKey ?? `${cfg.stage}.${cfg.model.name}.${cfg.mode}.${cfg.dagRunMode}.${compactUtc(cfg.start)}`,
         executionFrequencyMs: cfg.order.executionFrequencySeconds * 1000,
-        limitPrice: { computer: "passivity", passivityFactor: cfg.order.passivityFactor },
+        limitPrice: cfg.order.limitPrice === "volatility" ? { computer: "volatility", volatilityMultiple: cfg.order.volatilityMultiple } : { computer: "passivity", passivityFactor: cfg.order.passivityFactor },
         childSizing: cfg.order.childSizing,
         stage: cfg.stage,
       },

@@ -44,6 +44,20 @@ describe("parent execution quality", () => {
     expect(none.trackingErrorBps).toBeUndefined();
   });
 
+  it("prices a wave from its children's filled cost against their parents' arrival prices", () => {
+    const d = (x: number | string): Decimal => new Decimal(x);
+    const wave = (filled: number, cost: number, fees: number, arrival: number, side: 1 | -1) => ({
+      wave: 0, childAmount: d(10), filled: d(filled), makerAmount: d(filled), takerAmount: d(0), priced: { filledCost: d(cost), fees: d(fees), arrivalPrice: d(arrival), side },
+    });
+    // A buy filled 4 at 101 (cost 404) against 100: +100 bps on 404; a sell filled 2 at 49 (cost 98)
+    // against 50: side -1 * (49 - 50) / 50 = +200 bps on 98. Weighted: (0.01 * 404 + 0.02 * 98) / 502.
+    const s = summarizeExecution([], [wave(4, 404, 0.404, 100, 1), wave(2, 98, 0.196, 50, -1)]);
+    expect(s.perWave[0]?.slippageBps).toBeCloseTo((1e4 * (0.01 * 404 + 0.02 * 98)) / 502, 9);
+    expect(s.perWave[0]?.feesBps).toBeCloseTo((1e4 * 0.6) / 502, 9);
+    // Unpriced waves (a reconciliation's) carry no slippage.
+    expect(summarizeExecution([], [{ wave: 0, childAmount: d(1), filled: d(1), makerAmount: d(1), takerAmount: d(0) }]).perWave[0]?.slippageBps).toBeUndefined();
+  });
+
   it("the summary sums opportunity cost over parents with a next mark and |tracking error notional| over all", () => {
     const s = summarizeExecution(
       [

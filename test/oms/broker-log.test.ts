@@ -17,6 +17,30 @@ function readAll(dir: string): Record<string, string> {
   return out;
 }
 
+describe("broker experiment execution quality", () => {
+  it("prices each wave: slippage against its parent's arrival and fees, which the parents' totals weigh back together", async () => {
+    const r = await experiment(5);
+    const waves = r.summary.perWave;
+    expect(waves.length).toBeGreaterThan(1);
+    // By hand from the broker log: per wave, filled cost and fees of its children (fees in USDT here).
+    const log = readBrokerLog(r.logDir);
+    const costByWave = new Map<number, number>();
+    for (const st of log.orderStates) costByWave.set(st.wave, (costByWave.get(st.wave) ?? 0) + (st.cost ?? 0));
+    const feesByWave = new Map<number, number>();
+    for (const t of log.trades) feesByWave.set(t.wave, (feesByWave.get(t.wave) ?? 0) + (t.fee?.cost ?? 0));
+    for (const w of waves) {
+      const cost = costByWave.get(w.wave) ?? 0;
+      if (cost === 0) continue;
+      expect(w.feesBps, `wave ${w.wave}`).toBeCloseTo((1e4 * (feesByWave.get(w.wave) ?? 0)) / cost, 6);
+      expect(Number.isFinite(w.slippageBps)).toBe(true);
+    }
+    // Fees: the waves' notional-weighted fees are the run's.
+    const total = [...costByWave.values()].reduce((a, c) => a + c, 0);
+    const weighted = waves.reduce((a, w) => a + ((w.feesBps ?? 0) * (costByWave.get(w.wave) ?? 0)) / total, 0);
+    expect(weighted).toBeCloseTo(r.summary.feesBps, 6);
+  });
+});
+
 describe("broker log", () => {
   it("reads back what the broker wrote, as typed records", async () => {
     const r = await experiment(5);

@@ -181,6 +181,25 @@ describe("system run (simulation against the embedded venue)", () => {
   }, 60_000);
 });
 
+describe("limit prices from the volatility computer (order.limitPrice)", () => {
+  it("prices every TWAP child as last touch -/+ total volatility x the multiple, rounded to the tick", async () => {
+    const r = await run({ end: "2024-01-02T00:30:00Z", order: { limitPrice: "volatility", volatilityMultiple: [0.5, 1, 1.5, 2] } });
+    const sends = readBrokerLog(join(r.systemLogDir, "broker_log")).childOrders.filter((c) => c.event === "sending");
+    expect(sends.length).toBeGreaterThan(0);
+    const markets = JSON.parse(readFileSync(join(r.systemLogDir, "market_data", "markets.json"), "utf8")) as Record<string, { precision: { price: number } }>;
+    for (const c of sends) {
+      const i = c.limitInputs as { computer: string; side: string; latestBid: number; latestAsk: number; totalVolatility: number; volatilityMultiple: number; waveId: number };
+      expect(i.computer).toBe("volatility");
+      expect(i.volatilityMultiple).toBe([0.5, 1, 1.5, 2][i.waveId]);
+      // DOMAIN.md section 2: buy at last ask - vol x vm, sell at last bid + vol x vm.
+      const raw = i.side === "buy" ? i.latestAsk - i.totalVolatility * i.volatilityMultiple : i.latestBid + i.totalVolatility * i.volatilityMultiple;
+      const tick = (markets[c.symbol] as { precision: { price: number } }).precision.price;
+      expect(Math.abs(Number(c.limitPrice) - raw)).toBeLessThanOrEqual(tick / 2 + 1e-9);
+      expect(Math.abs(Number(c.limitPrice) / tick - Math.round(Number(c.limitPrice) / tick))).toBeLessThan(1e-6);
+    }
+  }, 60_000);
+});
+
 describe("paper trading on the embedded venue (scaled clock)", () => {
   it("starts with the model's warm-up history, so it predicts and trades from the first bar", async () => {
     const r = await run({ model: { name: "momentum" }, mode: "paper_trading", clock: { kind: "scaled", speed: 1000 }, end: "2024-01-02T00:30:00Z", universe: { kind: "synthetic", assets: 3, seed: 1 } });
