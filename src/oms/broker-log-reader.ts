@@ -1,5 +1,6 @@
 // Reads a broker log directory back into typed records. Every record is validated; a bad one
-// fails with `<file>:<line>: <field>: <problem>`. Used by replay, reconciliation and reports.
+// fails with `<file>:<line>: <field>: <problem>`. readBrokerLog gives the main streams at once;
+// readBrokerLogStream any one stream by its schema. Used by replay, reconciliation and reports.
 
 import { existsSync } from "node:fs";
 import { join } from "node:path";
@@ -54,6 +55,48 @@ const childSchema = z
 const parentFillSchema = z
   .object({ bar: num, assetId: num, symbol: str, parentOrderId: num, numShares: decimalText, price: decimalText, timestamp: num, fees: decimalText })
   .passthrough();
+
+const emptyResponseSchema = z.object({ clientOrderId: str, symbol: str, empty: z.literal(true), id: z.literal(-1), error: str, retry: z.boolean().optional() }).passthrough();
+
+/**
+ * The schema of each stream's records (DOMAIN.md section 11), for readBrokerLogStream. Streams that
+ * hold more than one kind of record (a child when sent, then events about it) have a union.
+ */
+export const BROKER_LOG_SCHEMAS = {
+  oms_parent_orders: z.union([
+    z.object({ bar: num, text: str, symbol: str }).passthrough(),
+    z.object({ event: z.literal("child_added"), bar: num, parentOrderId: num, clientOrderId: str }).passthrough(),
+  ]),
+  oms_child_orders: z.union([
+    childSchema,
+    z.object({ event: z.literal("acknowledged"), clientOrderId: str, exchangeOrderId: str, ackAt: num, status: str }).passthrough(),
+    z.object({ event: z.literal("adopted"), clientOrderId: str }).passthrough(),
+    z.object({ event: z.enum(["cancel_failed", "cancel_gave_up"]), exchangeOrderId: str, symbol: str, error: str.optional() }).passthrough(),
+  ]),
+  ccxt_child_order_responses: z.union([z.object({ clientOrderId: str, response: ccxtOrderSchema }).passthrough(), emptyResponseSchema]),
+  ccxt_fills: z.object({ bar: num, wave: num, clientOrderId: str, order: ccxtOrderSchema }).passthrough(),
+  ccxt_trades: z.object({ bar: num, wave: num, trade: ccxtTradeSchema }).passthrough(),
+  oms_fills: parentFillSchema,
+  bid_ask: z.object({ bar: num, wave: num, timestamp: num, symbol: str, rows: num, bid: num.optional(), ask: num.optional(), knowledgeTime: num.optional() }).passthrough(),
+  exchange_markets: z.object({ assetId: num, symbol: str, market: z.object({ symbol: str, base: str, quote: str, precision: z.object({ amount: num, price: num }).passthrough() }).passthrough() }).passthrough(),
+  leverage_info: z.object({ timestamp: num, tiers: z.record(str, z.array(z.record(str, z.unknown()))) }).passthrough(),
+  positions: z.object({ timestamp: num, positions: z.array(z.object({ symbol: str }).passthrough()) }).passthrough(),
+  balances: z.object({ timestamp: num, balances: z.record(str, z.object({ free: num, used: num, total: num }).passthrough()) }).passthrough(),
+  reduce_only_oms_child_orders: z
+    .object({ clientOrderId: str, symbol: str, side: z.enum(["buy", "sell"]), amount: str, type: z.literal("market"), reduceOnly: z.literal(true), timestamp: num, event: z.enum(["sending", "rejected"]), error: str.optional() })
+    .passthrough(),
+  reduce_only_ccxt_child_order_responses: z.union([z.object({ clientOrderId: str, response: ccxtOrderSchema }).passthrough(), emptyResponseSchema]),
+  fill_check_issues: z.object({ bar: num, parentOrderId: num, childOrderId: str.optional(), message: str }).passthrough(),
+} satisfies Record<BrokerLogStream, z.ZodType>;
+
+export type BrokerLogRecord<S extends BrokerLogStream> = z.output<(typeof BROKER_LOG_SCHEMAS)[S]>;
+
+/** Every record of one stream, validated by its schema; a bad one fails with `<file>:<line>: <field>: <problem>`; a stream not written has none. */
+export function readBrokerLogStream<S extends BrokerLogStream>(dir: string, stream: S, opts: LoadOptions = {}): BrokerLogRecord<S>[] {
+  if (!existsSync(join(dir, `${stream}.jsonl`))) return [];
+  // The generic lookup loses the link between a stream and its schema's output; the map above fixes it.
+  return parseStream(dir, stream, BROKER_LOG_SCHEMAS[stream] as unknown as z.ZodType<BrokerLogRecord<S>>, opts, []);
+}
 
 export type LoggedChildOrder = z.output<typeof childSchema>;
 export type LoggedParentFill = z.output<typeof parentFillSchema>;

@@ -1,10 +1,10 @@
-import { appendFileSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { runBrokerExperiment, type BrokerExperimentResult } from "../../src/oms/broker-experiment.js";
-import { BrokerLogError } from "../../src/oms/broker-log.js";
-import { readBrokerLog } from "../../src/oms/broker-log-reader.js";
+import { BROKER_LOG_STREAMS, BrokerLogError } from "../../src/oms/broker-log.js";
+import { readBrokerLog, readBrokerLogStream } from "../../src/oms/broker-log-reader.js";
 import { formatOrder } from "../../src/oms/parent-order.js";
 
 async function experiment(seed: number): Promise<BrokerExperimentResult> {
@@ -42,6 +42,31 @@ describe("broker experiment execution quality", () => {
 });
 
 describe("broker log", () => {
+  it("reads every stream back as typed records, acknowledgements and markets included; a bad field names its file and line", async () => {
+    const r = await experiment(5);
+    let streams = 0;
+    for (const stream of BROKER_LOG_STREAMS) {
+      const file = join(r.logDir, `${stream}.jsonl`);
+      const records = readBrokerLogStream(r.logDir, stream);
+      if (!existsSync(file)) {
+        expect(records, stream).toEqual([]);
+        continue;
+      }
+      streams++;
+      expect(records.length, stream).toBe(readFileSync(file, "utf8").split("\n").filter((l) => l !== "").length);
+    }
+    expect(streams).toBeGreaterThanOrEqual(10);
+    const acks = readBrokerLogStream(r.logDir, "oms_child_orders").filter((c) => c.event === "acknowledged");
+    expect(acks.length).toBeGreaterThan(0);
+    for (const a of acks) expect(typeof (a as { ackAt: unknown }).ackAt).toBe("number");
+    expect(readBrokerLogStream(r.logDir, "exchange_markets").map((m) => m.market.quote)).toContain("USDT");
+    const bidAsk = join(r.logDir, "bid_ask.jsonl");
+    const lines = readFileSync(bidAsk, "utf8").split("\n");
+    lines[2] = (lines[2] as string).replace(/"rows":\d+/, '"rows":"six"');
+    writeFileSync(bidAsk, lines.join("\n"));
+    expect(() => readBrokerLogStream(r.logDir, "bid_ask")).toThrow(new RegExp(`bid_ask\\.jsonl:3: field "rows": `));
+  });
+
   it("reads back what the broker wrote, as typed records", async () => {
     const r = await experiment(5);
     const log = readBrokerLog(r.logDir);

@@ -13,6 +13,7 @@ import { NetworkError, RequestTimeout } from "../../src/exchanges/errors.js";
 import { VenueBidAskSampler } from "../../src/marketdata/bid-ask-feed.js";
 import { Broker, type BrokerConfigInput } from "../../src/oms/broker.js";
 import { BrokerLogWriter, loadStream } from "../../src/oms/broker-log.js";
+import { readBrokerLogStream } from "../../src/oms/broker-log-reader.js";
 import type { ParentOrder } from "../../src/oms/parent-order.js";
 
 const T0 = Date.UTC(2024, 0, 2, 9, 30);
@@ -206,5 +207,9 @@ describe("broker TWAP cases", () => {
     const sent = loadStream(dir, "reduce_only_oms_child_orders").records as { reduceOnly: boolean; event: string }[];
     expect(sent.map((r) => [r.event, r.reduceOnly])).toEqual([["sending", true]]);
     expect(loadStream(dir, "reduce_only_ccxt_child_order_responses").records).toHaveLength(1);
+    // Typed: the closing order's request and the exchange's answer.
+    expect(readBrokerLogStream(dir, "reduce_only_oms_child_orders").map((r) => [r.event, r.side, r.amount, r.reduceOnly])).toEqual([["sending", "sell", "25", true]]);
+    const answer = readBrokerLogStream(dir, "reduce_only_ccxt_child_order_responses")[0] as { response?: { status: string; filled: number } } | undefined;
+    expect([answer?.response?.status, answer?.response?.filled]).toEqual(["closed", 25]);
   });
 });
