@@ -8,7 +8,7 @@ import { SimulatedClock } from "../../src/core/clock.js";
 import { timestampFromMs } from "../../src/core/timestamp.js";
 import { ExchangeEngine } from "../../src/exchange/engine.js";
 import { SyntheticMarket } from "../../src/exchange/market/synthetic-market.js";
-import { EmbeddedVenueClient } from "../../src/exchanges/embedded-venue-client.js";
+import { EmbeddedVenueClient, type EmbeddedVenueOptions } from "../../src/exchanges/embedded-venue-client.js";
 import { NetworkError, RequestTimeout } from "../../src/exchanges/errors.js";
 import { VenueBidAskSampler } from "../../src/marketdata/bid-ask-feed.js";
 import { Broker, type BrokerConfigInput } from "../../src/oms/broker.js";
@@ -29,7 +29,7 @@ function parent(diff: string, startMs: number, endMs: number): ParentOrder {
 }
 
 /** One flat perpetual: the maker quotes 100.00 / 100.02 forever; takers arrive only if asked. */
-async function venue(opts: { takersPerMinute: number; usdt: string; broker?: Partial<BrokerConfigInput>; minNotional?: string }) {
+async function venue(opts: { takersPerMinute: number; usdt: string; broker?: Partial<BrokerConfigInput>; minNotional?: string; client?: Omit<EmbeddedVenueOptions, "account"> }) {
   const clock = new SimulatedClock(T0);
   const engine = new ExchangeEngine({ clock, instruments: [{ symbol: SYMBOL, kind: "perpetual", base: "ABC", quote: "USDT", tickSize: "0.01", lotSize: "0.1", minNotional: opts.minNotional ?? "5", makerFee: "0.0002", takerFee: "0.0005" }] });
   const market = new SyntheticMarket(engine, {
@@ -38,7 +38,7 @@ async function venue(opts: { takersPerMinute: number; usdt: string; broker?: Par
   });
   const account = engine.createAccount("broker");
   engine.deposit(account, "USDT", opts.usdt);
-  const client = new EmbeddedVenueClient(engine, { account });
+  const client = new EmbeddedVenueClient(engine, { ...opts.client, account });
   const sampler = new VenueBidAskSampler(engine, clock, [SYMBOL]);
   market.start();
   sampler.start();
@@ -180,6 +180,61 @@ describe("broker TWAP cases", () => {
     expect(rejected.length).toBeGreaterThan(0);
     const perWave = runExecution([], waveFills(dir)).summary.perWave;
     expect(perWave.map((w) => [w.wave, w.children, w.fillRate])).toEqual(rejected.map((c) => [c.wave, 1, 0]));
+  });
+
+  it("under injected network faults and 503s: sends are retried 0.5 s later, cancels are retried until done, filled orders count as cancelled", async () => {
+    const { clock, engine, account, client, broker, log, dir } = await venue({
+      takersPerMinute: 30, usdt: "100000",
+      client: { faults: { seed: 4, createNetworkError: 0.2, createUnavailable: 0.2, cancelNetworkError: 0.3 } },
+    });
+    await clock.drive(broker.submitOrders([parent("40", T0 + MIN, T0 + 8 * MIN)], 0));
+    log.close();
+    expect(client.faultCounts.createNetworkError).toBeGreaterThan(0);
+    expect(client.faultCounts.createUnavailable).toBeGreaterThan(0);
+    expect(client.faultCounts.cancelNetworkError).toBeGreaterThan(0);
+    const children = loadStream(dir, "oms_child_orders").records as (Child & { clientOrderId?: string; bar?: number; attempt?: number; submittedAt?: number; event: string })[];
+    const responses = loadStream(dir, "ccxt_child_order_responses").records as { clientOrderId: string; retry?: boolean; error?: string }[];
+    // Every refused send (lost or 503) was sent again (one retry by default), 0.5 s after the first.
+    const retried = responses.filter((r) => r.retry === true);
+    const finallyRefused = responses.filter((r) => r.error !== undefined && r.retry !== true);
+    expect(retried.length + finallyRefused.length).toBe(client.faultCounts.createNetworkError + client.faultCounts.createUnavailable);
+    expect(retried.length).toBeGreaterThan(0);
+    const sends = children.filter((c) => c.event === "sending");
+    for (const r of retried) {
+      const first = sends.find((c) => c.clientOrderId === r.clientOrderId) as { submittedAt: number; bar: number; wave: number; attempt: number };
+      const again = sends.find((c) => c.bar === first.bar && c.wave === first.wave && c.attempt === first.attempt + 1) as { submittedAt: number } | undefined;
+      expect(again?.submittedAt).toBe(first.submittedAt + 500);
+    }
+    // Lost cancels were retried: nothing of ours rests on the book, and no cancel gave up.
+    expect(engine.openOrders(account)).toHaveLength(0);
+    expect(children.filter((c) => c.event === "cancel_failed" || c.event === "cancel_gave_up")).toEqual([]);
+    // Children that filled before their wave ended were "not found" when cancelled: done, not errors.
+    const states = loadStream(dir, "ccxt_fills").records as { order: { status: string } }[];
+    expect(states.filter((x) => x.order.status === "closed").length).toBeGreaterThan(0);
+  });
+
+  it("order entry latency, fixed or drawn per request: the venue places a child one leg after it was sent and the broker hears back one leg later", async () => {
+    for (const [orderEntry, within] of [
+      [{ kind: "fixed", ms: 250 }, [250, 250]],
+      [{ kind: "uniform", minMs: 100, maxMs: 300 }, [100, 300]],
+    ] as const) {
+      const { clock, broker, log, dir } = await venue({ takersPerMinute: 0, usdt: "100000", client: { latency: { orderEntry, seed: 2 } } });
+      await clock.drive(broker.submitOrders([parent("40", T0 + MIN, T0 + 6 * MIN)], 0));
+      log.close();
+      const records = loadStream(dir, "oms_child_orders").records as { event: string; clientOrderId: string; submittedAt?: number; ackAt?: number }[];
+      const sentAt = new Map(records.filter((r) => r.event === "sending").map((r) => [r.clientOrderId, r.submittedAt as number]));
+      const placedAt = new Map((loadStream(dir, "ccxt_child_order_responses").records as { clientOrderId: string; response: { timestamp: number } }[]).map((r) => [r.clientOrderId, r.response.timestamp]));
+      const acks = records.filter((r) => r.event === "acknowledged");
+      expect(acks.length).toBe(4);
+      const legs: number[] = [];
+      for (const a of acks) {
+        const out = (placedAt.get(a.clientOrderId) as number) - (sentAt.get(a.clientOrderId) as number);
+        const back = (a.ackAt as number) - (placedAt.get(a.clientOrderId) as number);
+        legs.push(out, back);
+      }
+      for (const x of legs) expect(x >= within[0] && x <= within[1], `${orderEntry.kind}: ${x} ms`).toBe(true);
+      if (orderEntry.kind === "uniform") expect(new Set(legs).size).toBeGreaterThan(1);
+    }
   });
 
   it("flattens the account with reduce-only market orders, logged in the reduce_only streams", async () => {

@@ -1,0 +1,99 @@
+// The prod data source (ExchangeClientFeed) polling a real ExchangeClient: the embedded venue's
+// client over a synthetic market on a SimulatedClock. Bid/ask rows are the book's top at each poll,
+// minute bars are built from the polled mids and published at the minute's end, and a failed poll
+// is recorded as a gap while polling goes on.
+
+import { describe, expect, it } from "vitest";
+import { SimulatedClock } from "../../src/core/clock.js";
+import { ExchangeEngine } from "../../src/exchange/engine.js";
+import { DEFAULT_INSTRUMENTS, DEFAULT_SYNTHETIC_SYMBOLS } from "../../src/exchange/market/default-instruments.js";
+import { SyntheticMarket } from "../../src/exchange/market/synthetic-market.js";
+import { EmbeddedVenueClient } from "../../src/exchanges/embedded-venue-client.js";
+import { NetworkError } from "../../src/exchanges/errors.js";
+import { ExchangeClientFeed } from "../../src/marketdata/exchange-client-feed.js";
+import { MarketDataStore } from "../../src/marketdata/market-data-store.js";
+import { MINUTE_MS } from "../../src/marketdata/types.js";
+
+const T0 = Date.UTC(2024, 0, 2);
+const SYMBOLS = DEFAULT_INSTRUMENTS.slice(0, 2).map((i) => i.symbol as string);
+
+/**
+ * Moves the clock to `until` in small steps, letting each poll's promise settle between them: the
+ * feed sets its next timer when a poll has finished, as on the real clock prod runs on.
+ */
+async function advance(clock: SimulatedClock, until: number): Promise<void> {
+  while (clock.now() < until) {
+    clock.runUntil(Math.min(until, clock.now() + 250));
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}
+
+function setup() {
+  const clock = new SimulatedClock(T0);
+  const engine = new ExchangeEngine({ clock, instruments: DEFAULT_INSTRUMENTS });
+  const market = new SyntheticMarket(engine, { seed: 5, symbols: DEFAULT_SYNTHETIC_SYMBOLS });
+  const client = new EmbeddedVenueClient(engine, { account: engine.createAccount("reader") });
+  const store = new MarketDataStore({ symbols: SYMBOLS });
+  market.start();
+  return { clock, engine, market, client, store };
+}
+
+describe("exchange client feed (prod market data)", () => {
+  it("stores the top of the book at each poll and minute bars of the polled mids, known at the minute's end", async () => {
+    const { clock, engine, market, client, store } = setup();
+    const tops: { symbol: string; t: number; bid: number; ask: number }[] = [];
+    // The book's top as the engine has it when each poll reads it.
+    const fetch = client.fetchOrderBook.bind(client);
+    client.fetchOrderBook = async (symbol: string, limit?: number) => {
+      const book = await fetch(symbol, limit);
+      tops.push({ symbol, t: clock.now(), bid: book.bids[0]?.[0] as number, ask: book.asks[0]?.[0] as number });
+      return book;
+    };
+    const feed = new ExchangeClientFeed(client, clock, SYMBOLS, store, { pollMs: 1_000 });
+    feed.start();
+    await advance(clock, T0 + 3 * MINUTE_MS + 500);
+    feed.stop();
+    market.stop();
+    expect(engine.instruments().length).toBeGreaterThan(0);
+    for (const symbol of SYMBOLS) {
+      const rows = store.bidAsk(symbol, T0, clock.now());
+      const polled = tops.filter((x) => x.symbol === symbol);
+      expect(rows.length).toBe(polled.length);
+      expect(rows.length).toBeGreaterThanOrEqual(180);
+      rows.forEach((r, i) => {
+        expect([r.bid, r.ask]).toEqual([polled[i]?.bid, polled[i]?.ask]);
+        expect(r.bid).toBeLessThan(r.ask);
+      });
+      // Three closed minutes, each from the mids polled in it, known only at its end.
+      const bars = store.bars(symbol, MINUTE_MS, T0, clock.now());
+      expect(bars.map((b) => b.start)).toEqual([T0, T0 + MINUTE_MS, T0 + 2 * MINUTE_MS]);
+      for (const b of bars) {
+        const mids = polled.filter((x) => x.t >= b.start && x.t < b.end).map((x) => (x.bid + x.ask) / 2);
+        expect([b.open, b.high, b.low, b.close]).toEqual([mids[0], Math.max(...mids), Math.min(...mids), mids.at(-1)]);
+        expect(b.knowledgeTime).toBe(b.end);
+        expect(store.bars(symbol, MINUTE_MS, T0, b.end - 1).some((x) => x.start === b.start)).toBe(false);
+      }
+    }
+  });
+
+  it("records a failed poll as a gap and goes on polling", async () => {
+    const { clock, market, client, store } = setup();
+    const fetch = client.fetchOrderBook.bind(client);
+    let calls = 0;
+    client.fetchOrderBook = async (symbol: string, limit?: number) => {
+      if (calls++ === 3) throw new NetworkError("embedded: connection reset");
+      return fetch(symbol, limit);
+    };
+    const failed: string[] = [];
+    const feed = new ExchangeClientFeed(client, clock, SYMBOLS, store, { pollMs: 1_000, onError: (s) => failed.push(s) });
+    feed.start();
+    await advance(clock, T0 + 10_500);
+    feed.stop();
+    market.stop();
+    expect(feed.errors.map((e) => [e.symbol, e.message])).toEqual([[SYMBOLS[1], "embedded: connection reset"]]);
+    expect(failed).toEqual([SYMBOLS[1]]);
+    // One row fewer for that symbol: the gap, and polling went on after it.
+    expect(store.bidAsk(SYMBOLS[0] as string, T0, clock.now()).length - store.bidAsk(SYMBOLS[1] as string, T0, clock.now()).length).toBe(1);
+    expect(store.bidAsk(SYMBOLS[1] as string, T0 + 2_000, clock.now()).length).toBeGreaterThan(5);
+  });
+});
