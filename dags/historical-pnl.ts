@@ -1,6 +1,6 @@
-// `historical_pnl.<model>`: manual: a backtest of the model in simulation, day after day over
-// conf.start..conf.end (UTC days), whose runs join the since-inception chart; then the charts are
-// redrawn and published.
+// `historical_pnl.<model>`: manual: a backtest of the model in simulation, day after day over the
+// run's window [conf.start, conf.end) (UTC days; end excluded, as every DAG run's window), whose runs
+// join the since-inception chart; then the charts are redrawn and published.
 
 import { defineDag, task, type DagDefinition } from "../src/orchestration/dag.js";
 import { historicalPnlTask } from "../jobs/historical-pnl.js";
@@ -9,7 +9,7 @@ import { publishPnlTask } from "../jobs/publish-pnl.js";
 export function historicalPnlDag(model: string): DagDefinition {
   return defineDag({
     id: `historical_pnl.${model}`,
-    description: `manual: day-by-day simulation backtest of ${model} over conf.start..conf.end, then the PnL charts`,
+    description: `manual: day-by-day simulation backtest of ${model} over [conf.start, conf.end) (UTC days), then the PnL charts`,
     schedule: null,
     maxActiveRuns: 1,
     defaultConf: { model, stage: "dev", system: { barMinutes: 5 } },

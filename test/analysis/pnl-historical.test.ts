@@ -10,6 +10,10 @@ import { MEASURED_FILES } from "../../src/system/system-log.js";
 import { daySeed, HistoricalDayError, runHistorical, utcDayStart, type HistoricalProgress } from "../../src/system/historical-run.js";
 import { historicalPnlTask } from "../../jobs/historical-pnl.js";
 import { isPermanent, type TaskContext } from "../../src/orchestration/task.js";
+import { FileRunStore } from "../../src/orchestration/file-run-store.js";
+import { LocalExecutor } from "../../src/orchestration/local-executor.js";
+import { Orchestrator } from "../../src/orchestration/orchestrator.js";
+import { loadDags } from "../../dags/index.js";
 import { MODEL, tmp } from "./pnl-fixture.js";
 
 const base = (root: string): Record<string, unknown> => ({
@@ -170,32 +174,47 @@ describe("historical run", () => {
     for (const s of seeds) expect(Number.isInteger(s) && s >= 0).toBe(true);
   });
 
+  it("the historical_pnl DAG, triggered for one day (end excluded, as any DAG run's window), runs it and publishes the charts", async () => {
+    const root = tmp("tl-hist-dag-");
+    const orch = new Orchestrator(await loadDags(), new FileRunStore(root));
+    const ex = new LocalExecutor(orch, { dataRoot: root });
+    const { outputRoot: _o, model: _m, ...system } = base(root);
+    const { run } = await orch.trigger(`historical_pnl.${MODEL}`, { start: "2024-01-01", end: "2024-01-02", system });
+    await ex.dispatch();
+    const done = await orch.store.get(run.runKey);
+    expect(done?.state, JSON.stringify(done?.tasks)).toBe("success");
+    expect(done?.tasks["historical_run"]?.output).toMatchObject({ ran: 1, skipped: 0 });
+    expect(readdirSync(join(root, "dev", MODEL, "simulation", "backfill"))).toEqual(["20240101_000000.20240102_000000"]);
+    expect(readdirSync(join(root, "pnl_for_investors", MODEL)).filter((f) => f.endsWith(".png")).length).toBe(4);
+  }, 120_000);
+
   it("runs as a task handler with the DAG conf, honouring the abort signal between days", async () => {
     const root = tmp("tl-hist-task-");
     const logs: string[] = [];
     const progress: [number, number][] = [];
-    const ctx = (conf: Record<string, unknown>, signal = new AbortController().signal): TaskContext => ({
-      dagId: `historical_pnl.${MODEL}`, taskId: "historical_run", runKey: `historical_pnl.${MODEL}.manual.20240101_000000`, runType: "manual",
-      logicalStart: Date.UTC(2024, 0, 1), logicalEnd: Date.UTC(2024, 0, 2), conf, attempt: 1, dataRoot: root, signal, upstream: {}, log: (m) => logs.push(m),
+    // The run's window [start, end) as the orchestrator derives it from conf.start / conf.end.
+    const ctx = (conf: Record<string, unknown> & { start: string; end: string }, signal = new AbortController().signal): TaskContext => ({
+      dagId: `historical_pnl.${MODEL}`, taskId: "historical_run", runKey: `historical_pnl.${MODEL}.manual.${conf.start}`, runType: "manual",
+      logicalStart: Date.parse(conf.start), logicalEnd: Date.parse(conf.end), conf, attempt: 1, dataRoot: root, signal, upstream: {}, log: (m) => logs.push(m),
       progress: (done, total) => progress.push([done, total]),
     });
     const { outputRoot: _o, model: _m, ...system } = base(root);
-    const out = (await historicalPnlTask(ctx({ model: MODEL, start: "2024-01-01", end: "2024-01-01", system }))) as { ran: number; skipped: number };
+    const out = (await historicalPnlTask(ctx({ model: MODEL, start: "2024-01-01", end: "2024-01-02", system }))) as { ran: number; skipped: number };
     expect(out).toMatchObject({ ran: 1, skipped: 0 });
     expect(logs.some((l) => l.startsWith("2024-01-01 done"))).toBe(true);
     expect(progress.at(-1)).toEqual([96, 96]);
     const aborted = new AbortController();
     aborted.abort();
     await expect(historicalPnlTask(ctx({ model: MODEL, start: "2024-01-02", end: "2024-01-03", system }, aborted.signal))).rejects.toThrow(/aborted before 2024-01-02 finished/);
-    await expect(historicalPnlTask(ctx({ model: MODEL, start: "2024-1-2", end: "2024-01-03" }))).rejects.toThrow(/conf: start: .*2024-01-01/);
+    await expect(historicalPnlTask(ctx({ model: MODEL, start: "2024-01-02T06:00:00Z", end: "2024-01-03T00:00:00Z", system }))).rejects.toThrow(/a historical run covers whole UTC days: start and end must be midnights/);
     // Bad conf is permanent (no retry can fix it); an abort is not.
     const permanent = async (p: Promise<unknown>): Promise<boolean> => p.then(() => false, (e: unknown) => isPermanent(e));
-    expect(await permanent(historicalPnlTask(ctx({ model: MODEL, start: "2024-1-2", end: "2024-01-03" })))).toBe(true);
-    expect(await permanent(historicalPnlTask(ctx({ model: MODEL, start: "2024-02-30", end: "2024-03-01", system })))).toBe(true);
-    expect(await permanent(historicalPnlTask(ctx({ model: MODEL, start: "2024-01-01", end: "2024-01-01", system: { ...system, mode: "prod" } })))).toBe(true);
+    expect(await permanent(historicalPnlTask(ctx({ model: MODEL, start: "2024-01-02T06:00:00Z", end: "2024-01-03T00:00:00Z", system })))).toBe(true);
+    expect(await permanent(historicalPnlTask(ctx({ model: "../x", start: "2024-01-02", end: "2024-01-03", system })))).toBe(true);
+    expect(await permanent(historicalPnlTask(ctx({ model: MODEL, start: "2024-01-01", end: "2024-01-02", system: { ...system, mode: "prod" } })))).toBe(true);
     expect(await permanent(historicalPnlTask(ctx({ model: MODEL, start: "2024-01-02", end: "2024-01-03", system }, aborted.signal)))).toBe(false);
     // conf.stage places the runs where the chart tasks look.
-    const staged = (await historicalPnlTask(ctx({ model: MODEL, stage: "preprod", start: "2024-01-01", end: "2024-01-01", system }))) as { days: { runDir: string }[] };
+    const staged = (await historicalPnlTask(ctx({ model: MODEL, stage: "preprod", start: "2024-01-01", end: "2024-01-02", system }))) as { days: { runDir: string }[] };
     expect(staged.days[0]?.runDir).toBe(join(root, "preprod", MODEL, "simulation", "backfill", "20240101_000000.20240102_000000"));
   }, 120_000);
 });
