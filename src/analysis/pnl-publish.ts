@@ -73,8 +73,10 @@ export function writePnlCharts(dir: string, charts: readonly RenderedPnlChart[])
 
 export interface PublishedChart {
   key: string;
+  /** The headers asked for; stored with the object only where the store keeps headers (headersStored). */
   contentType: string;
   cacheControl: string;
+  headersStored: boolean;
   bytes: number;
 }
 
@@ -89,7 +91,7 @@ export async function publishPnlCharts(store: Store, model: string, charts: read
     const key = publishKey(model, a.fileName);
     const cacheControl = CACHE_CONTROL[a.window];
     await store.put(key, a.body, { contentType: a.contentType, cacheControl });
-    out.push({ key, contentType: a.contentType, cacheControl, bytes: a.body.length });
+    out.push({ key, contentType: a.contentType, cacheControl, headersStored: store.keepsHeaders, bytes: a.body.length });
   }
   return out;
 }

@@ -88,7 +88,8 @@ export function registerPnl(program: Command): void {
     .action(async (f: PlotFlags & { to?: string }) => {
       const p = await plot(f);
       const store = openStore(f.to ?? f.root);
-      for (const c of await publishPnlCharts(store, f.model, p.charts)) process.stdout.write(`${c.key}\t${c.contentType}\t${c.cacheControl}\n`);
+      for (const c of await publishPnlCharts(store, f.model, p.charts)) process.stdout.write(`${c.key}\t${c.headersStored ? `${c.contentType}\t${c.cacheControl}` : "-\t-"}\n`);
+      if (!store.keepsHeaders) process.stderr.write(`${store.root} is a folder: it keeps no content type or cache headers (the web server serving it sets them); publish to s3://bucket/prefix to store them with the objects\n`);
     });
 
   pnl

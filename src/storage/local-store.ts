@@ -28,6 +28,7 @@ function errnoOf(e: unknown): string | undefined {
 }
 
 export class LocalStore implements Store {
+  readonly keepsHeaders = false;
   readonly root: string;
   private readonly dir: string;
 

@@ -114,6 +114,7 @@ function withoutUserInfo(endpoint: string): string {
 }
 
 export class S3Store implements Store {
+  readonly keepsHeaders = true;
   readonly root: string;
   readonly bucket: string;
   readonly prefix: string;

@@ -24,6 +24,11 @@ export class StoreError extends Error {
 export interface Store {
   /** The root as the user wrote it: a folder path or `s3://bucket/prefix`. */
   readonly root: string;
+  /**
+   * Whether `put` keeps the content type and cache control with the object (S3 does). A folder
+   * cannot: the web server in front of it decides what headers its files are served with.
+   */
+  readonly keepsHeaders: boolean;
   put(key: string, body: Uint8Array | string, opts?: PutOptions): Promise<void>;
   /** Uploads a local file (streamed; multipart on S3 when large). */
   putFile(key: string, localPath: string, opts?: PutOptions): Promise<void>;

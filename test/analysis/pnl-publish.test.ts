@@ -2,8 +2,8 @@
 // through the library and through the `tradeloop pnl` command.
 
 import { spawnSync } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { cpSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join, relative } from "node:path";
 import { GetObjectCommand, HeadObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RenderedPnlChart } from "../../src/analysis/pnl-charts.js";
@@ -14,6 +14,7 @@ import { isPermanent, type TaskContext } from "../../src/orchestration/task.js";
 import { S3RVER_CREDENTIALS, startS3rver, type S3rverHandle } from "../helpers/s3rver.js";
 import { plotPnlTask } from "../../jobs/plot-pnl.js";
 import { publishPnlTask } from "../../jobs/publish-pnl.js";
+import { observePnlTask } from "../../jobs/observe-pnl.js";
 import { MODEL, buildPnlFixture, tmp, type PnlFixture } from "./pnl-fixture.js";
 
 const BUCKET = "tl-investors";
@@ -55,6 +56,7 @@ describe("publishing PnL charts", () => {
     try {
       const published = await publishPnlCharts(store, MODEL, charts);
       expect(published.map((p) => p.key)).toEqual(FILES.map((f) => `pnl_for_investors/${MODEL}/${f}`));
+      expect(published.every((p) => p.headersStored)).toBe(true);
       for (const f of FILES) {
         const head = await raw.send(new HeadObjectCommand({ Bucket: BUCKET, Key: `site/pnl_for_investors/${MODEL}/${f}` }));
         expect(head.ContentType).toBe(f.endsWith(".png") ? "image/png" : "image/svg+xml");
@@ -77,6 +79,12 @@ describe("publishing PnL charts", () => {
     const dir = tmp("tl-pnl-pub-");
     const published = await publishPnlCharts(openStore(dir), MODEL, charts);
     expect(published).toHaveLength(8);
+    // A folder keeps no headers, and says so rather than report them as set.
+    expect(published.every((p) => !p.headersStored)).toBe(true);
+    const cliOut = cli(["pnl", "publish", "--model", MODEL, "--root", fx.root, "--to", tmp("tl-pnl-pub-cli-")]);
+    expect(cliOut.status, cliOut.stderr).toBe(0);
+    expect(cliOut.stdout.trim().split("\n").map((l) => l.split("\t").slice(1))).toEqual(FILES.map(() => ["-", "-"]));
+    expect(cliOut.stderr).toMatch(/is a folder: it keeps no content type or cache headers/);
     for (const f of FILES) expect(readFileSync(join(dir, "pnl_for_investors", MODEL, f)).equals(Buffer.from(bodyOf(f)))).toBe(true);
   });
 
@@ -119,6 +127,36 @@ describe("tradeloop pnl", () => {
     const bad = cli(["pnl", "plot", "--model", MODEL, "--root", fx.root, "--year", "20x4"]);
     expect(bad.status).not.toBe(0);
     expect(bad.stderr).toMatch(/--year must be a calendar year/);
+  }, 120_000);
+});
+
+describe("the pnl_observer task (every 5 minutes while a session runs)", () => {
+  it("publishes only the live windows, ending at its slot, from a session still being written", async () => {
+    // The fixture's run C (05:00-08:00) caught mid-session at 06:32: no summary yet, its portfolio
+    // written up to 06:30 and a torn last line.
+    const root = tmp("tl-pnl-observer-");
+    cpSync(fx.root, root, { recursive: true });
+    const c = join(root, relative(fx.root, (fx.runs.find((r) => r.name === "C") as { runDir: string }).runDir), "system_log_dir");
+    rmSync(join(c, "summary.json"));
+    const slot = Date.UTC(2024, 0, 2, 6, 35);
+    const kept = readFileSync(join(c, "portfolio.jsonl"), "utf8").split("\n").filter((l) => l !== "" && (JSON.parse(l) as { timestamp: number }).timestamp <= Date.UTC(2024, 0, 2, 6, 30));
+    writeFileSync(join(c, "portfolio.jsonl"), kept.join("\n") + '\n{"bar":31,"timest');
+    const site = tmp("tl-pnl-observer-site-");
+    const out = (await observePnlTask({
+      dagId: `pnl_observer.${MODEL}`, taskId: "publish_live_pnl", runKey: `pnl_observer.${MODEL}.scheduled.20240102_063000`, runType: "scheduled",
+      logicalStart: slot - 5 * 60_000, logicalEnd: slot, conf: { model: MODEL, modes: ["simulation"], publishRoot: site }, attempt: 1, dataRoot: root,
+      signal: new AbortController().signal, upstream: {}, log: () => undefined, progress: () => undefined,
+    })) as { published: { key: string; cacheControl: string }[] };
+    const live = ["last_24hours", "last_5minutes"].flatMap((w) => [`cumulative_pnl.${w}.png`, `cumulative_pnl.${w}.svg`]);
+    expect(out.published.map((p) => p.key)).toEqual(live.map((f) => `pnl_for_investors/${MODEL}/${f}`));
+    expect(readdirSync(join(site, "pnl_for_investors", MODEL)).sort()).toEqual([...live].sort());
+    // The same pictures as the charts drawn as of the slot from the same runs.
+    const asOfSlot = (await plotModelPnl({ root, stage: "dev", model: MODEL, modes: ["simulation"], asOf: slot })).charts.flatMap((ch) => ch.artifacts);
+    for (const f of live) expect(readFileSync(join(site, "pnl_for_investors", MODEL, f)).equals(Buffer.from((asOfSlot.find((a) => a.fileName === f) as { body: Uint8Array }).body)), f).toBe(true);
+    // The last-24-hours window ends at the slot, with the half-written session's bars in it, up to 06:30.
+    const day = (await plotModelPnl({ root, stage: "dev", model: MODEL, modes: ["simulation"], asOf: slot })).charts.find((ch) => ch.window.kind === "last_24hours");
+    expect(day?.window.toMs).toBe(slot);
+    expect(day?.window.points.at(-1)?.timestamp).toBe(Date.UTC(2024, 0, 2, 6, 30));
   }, 120_000);
 });
 
