@@ -66,7 +66,7 @@ interface MarkedBar {
  * next one in the portfolio (a resumed run may skip bars); its mark is the price of the asset's
  * target row there, or, at the last bar (no targets), the portfolio's mark.
  */
-class BarContext {
+export class BarContext {
   private readonly next = new Map<number, MarkedBar>();
   private readonly wealth = new Map<number, Num | Decimal>();
   private lastPrices: { bar: MarkedBar; byAsset: Map<number, Num | Decimal> } | undefined;
@@ -89,7 +89,9 @@ class BarContext {
     const p = this.targetPrice(n.bar, assetId);
     if (p !== undefined) return p;
     if (this.lastPrices?.bar !== n) this.lastPrices = { bar: n, byAsset: new Map(n.assets.map((a) => [a.assetId, a.price])) };
-    return this.lastPrices.byAsset.get(assetId);
+    const mark = this.lastPrices.byAsset.get(assetId);
+    // The portfolio writes 0 for an asset it holds no more and has no price for: not a mark.
+    return mark === undefined || toNum(mark) === 0 ? undefined : mark;
   }
 
   netWealth(bar: number): Num | Decimal | undefined {

@@ -332,10 +332,14 @@ export class Broker {
     // raised to the minimum while the parent has that much left to send (its last slices then have
     // less, or nothing); a child that already is all that is left (market, limit, dynamic) is not
     // sent: the exchange would only reject it.
+    const slices = !market && p.type !== "limit" && this.config.childSizing === "static";
+    // What a static parent has not sent yet: once earlier slices were raised, the last ones shrink.
+    const left = slices ? roundToStep(p.diffNumShares.abs().sub(st.sent), amountStep) : amount;
+    if (!left.isPositive()) return undefined;
+    if (amount.gt(left)) amount = left;
     const reference = market ? lastQuote(rows, side) : dec(limitPrice);
     const minimum = reference === undefined ? undefined : minimumAmount(st.market, amountStep, reference);
     if (minimum !== undefined && amount.lt(minimum)) {
-      const left = !market && p.type !== "limit" && this.config.childSizing === "static" ? p.diffNumShares.abs().sub(st.sent) : amount;
       if (left.lt(minimum)) {
         const why = `below the exchange minimum: ${amount.toFixed()} at ${reference?.toFixed()} is under ${minimum.toFixed()} (min amount ${st.market.limits.amount.min ?? "none"}, min cost ${st.market.limits.cost.min ?? "none"}), and the parent has ${left.toFixed()} left to send`;
         this.recordChild(st, { bar, wave, side, amount, limitPrice, limitInputs, waveStart }, 0, "skipped", why);
@@ -482,15 +486,15 @@ export class Broker {
   }
 
   /** Asks for an order by client id: the order, undefined when the exchange has none, "unknown" if it cannot tell. */
-  private async findByClientId(clientOrderId: string, symbol: string): Promise<CcxtOrder | undefined | "unknown"> {
-    for (let i = 0; i <= this.config.cancelRetries; i++) {
+  private async findByClientId(clientOrderId: string, symbol: string, attempts = this.config.cancelRetries + 1): Promise<CcxtOrder | undefined | "unknown"> {
+    for (let i = 0; i < attempts; i++) {
       try {
         return await this.deps.client.fetchOrderByClientId(clientOrderId, symbol);
       } catch (e) {
         const cls = classifyExchangeError(e);
         if (cls === "not_found") return undefined;
         if (cls === "definitive") return "unknown";
-        await this.deps.clock.sleepUntil(this.deps.clock.now() + this.config.retryDelayMs);
+        if (i + 1 < attempts) await this.deps.clock.sleepUntil(this.deps.clock.now() + this.config.retryDelayMs);
       }
     }
     return "unknown";
@@ -506,16 +510,26 @@ export class Broker {
     const { client, log } = this.deps;
     const collect = new Map<ParentState, ChildOrder[]>();
     await Promise.all(states.map(async (st) => {
+      // The wave's children the exchange took are cancelled first, at the time DOMAIN.md section 3
+      // sets; looking up unknown ones can take seconds of retries.
+      const cancelled = new Set<ChildOrder>();
+      for (const c of st.children) {
+        if (c.bar !== bar || c.wave !== wave || c.exchangeOrderId === undefined) continue;
+        cancelled.add(c);
+        if (!isFinal(st.acks.get(c.clientOrderId))) await this.cancelWithRetry(c.exchangeOrderId, st.symbol);
+      }
       for (const c of st.children) {
         if (c.status !== "unknown" || c.exchangeOrderId !== undefined || c.bar !== bar || c.wave > wave) continue;
-        const found = await this.findByClientId(c.clientOrderId, st.symbol);
+        // An earlier wave's child had its retries at its own wave end: one try now, and again at the
+        // next wave end, so the unknowns do not delay every later wave by seconds.
+        const found = await this.findByClientId(c.clientOrderId, st.symbol, c.wave === wave ? undefined : 1);
         if (found !== undefined && found !== "unknown") this.acknowledge(st, c, found);
       }
       // This wave's children with an exchange order, and earlier ones named only now (not collected yet).
       const kids = st.children.filter((c) => c.bar === bar && c.exchangeOrderId !== undefined && (c.wave === wave || (c.wave < wave && !st.finalStates.has(c.exchangeOrderId))));
       collect.set(st, kids);
       for (const c of kids) {
-        if (isFinal(st.acks.get(c.clientOrderId))) continue;
+        if (cancelled.has(c) || isFinal(st.acks.get(c.clientOrderId))) continue;
         await this.cancelWithRetry(c.exchangeOrderId as string, st.symbol);
       }
     }));

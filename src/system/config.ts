@@ -162,6 +162,11 @@ export function resolveConfig(input: unknown, where = "system config"): SystemCo
   if (data.source === "files" && c.mode !== "simulation") problems.push("data.source: recorded files are replayed in simulation mode only");
   if (c.mode === "prod" && !c.confirmProd) problems.push("confirmProd: prod trades real money; pass --confirm-prod (confirmProd: true) to start it");
   if (order.executionFrequencySeconds * 1000 > c.barMinutes * 60_000) problems.push("order.executionFrequencySeconds: a wave cannot be longer than the bar");
+  if (order.type === "price@twap" && order.limitPrice === "volatility" && Array.isArray(order.volatilityMultiple)) {
+    // A bar-long parent has ceil(bar / wave) waves and sends in all but the last (DOMAIN.md section 3).
+    const sending = Math.ceil(barS / order.executionFrequencySeconds) - 1;
+    if (order.volatilityMultiple.length < sending) problems.push(`order.volatilityMultiple: ${order.volatilityMultiple.length} multiples for ${sending} sending waves a bar (${c.barMinutes}-minute bars, ${order.executionFrequencySeconds} s waves): give one per wave, or a single number`);
+  }
   if (problems.length > 0) throw new ConfigError(problems.map((p) => `${where}: ${p}`).join("\n"));
   return { ...c, clock, data, broker, order };
 }

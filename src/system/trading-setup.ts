@@ -126,7 +126,7 @@ function venueSetup(cfg: SystemConfig, clock: Clock, warmupStartMs: number, need
     },
     async start() {
       if (cfg.broker.kind === "instant_fill") client = instantFillClient(cfg, clock, store, await venue.loadMarkets());
-      if (!(clock instanceof SimulatedClock)) warmUpOnCopy(cfg, u, store, needs, warmupStartMs, clock.now());
+      if (!(clock instanceof SimulatedClock)) warmUpOnCopy(cfg, u, store, needs, warmupStartMs, clock);
       // Anchored at the warm-up start: a live session resumed later in the day finds the prices
       // where its market had taken them, not back at their initial values.
       market.start({ originMs: warmupStartMs });
@@ -150,8 +150,9 @@ function venueSetup(cfg: SystemConfig, clock: Clock, warmupStartMs: number, need
  * the live market's are (SyntheticMarket.start), so the history ends at the fair prices the live
  * market then starts from.
  */
-function warmUpOnCopy(cfg: SystemConfig, u: SyntheticUniverse, store: MarketDataStore, needs: DataNeeds, originMs: number, nowMs: number): void {
+function warmUpOnCopy(cfg: SystemConfig, u: SyntheticUniverse, store: MarketDataStore, needs: DataNeeds, originMs: number, live: Clock): void {
   const barMs = cfg.barMinutes * 60_000;
+  let nowMs = live.now();
   const fromMs = Math.max(originMs, nowMs - (cfg.start - originMs) - 2 * barMs);
   if (nowMs <= fromMs) return;
   const clock = new SimulatedClock(fromMs);
@@ -160,8 +161,14 @@ function warmUpOnCopy(cfg: SystemConfig, u: SyntheticUniverse, store: MarketData
   const feed = new VenueMarketFeed(engine, clock, u.instruments.map((i) => i.symbol), store, { l2: needs.l2 });
   market.start({ originMs });
   feed.start();
-  clock.runUntil(nowMs);
-  feed.flush(nowMs);
+  // The live clock runs on while the copy computes (a scaled one fast): catch up until the copy is
+  // within a second of it, so the history reaches the moment the live feed takes over. A clock
+  // faster than the copy can simulate is given up on after a few rounds, leaving a gap.
+  for (let round = 0; round < 20 && clock.now() < nowMs - 1_000; round++) {
+    clock.runUntil(nowMs);
+    nowMs = live.now();
+  }
+  feed.flush(clock.now());
   feed.stop();
   market.stop();
 }

@@ -4,6 +4,7 @@
 import { Decimal } from "decimal.js";
 import { describe, expect, it } from "vitest";
 import { parentQuality, summarizeExecution, type ParentExecution } from "../../src/analysis/execution-quality.js";
+import { BarContext } from "../../src/analysis/run-execution.js";
 
 function parent(p: Partial<ParentExecution> & Pick<ParentExecution, "targetShares" | "filledShares">): ParentExecution {
   return { parentOrderId: 1, symbol: "A/USDT", fillPrice: new Decimal(101), arrivalPrice: new Decimal(100), fees: new Decimal(0), ...p };
@@ -72,5 +73,18 @@ describe("parent execution quality", () => {
     expect(s.trackingErrorNotional).toBe(750);
     // Without any next mark (a broker-only experiment) the cost is unknown, not 0.
     expect(summarizeExecution([parent({ targetShares: new Decimal(10), filledShares: new Decimal(6) })], []).opportunityCost).toBeNaN();
+  });
+
+  it("the next bar's mark: the target row's price, else the portfolio's, never the 0 it writes for a flat asset without a price", () => {
+    const portfolio = [
+      { bar: 0, netWealth: "1000", assets: [] },
+      { bar: 1, netWealth: "1001", assets: [{ assetId: 7, price: "0" }, { assetId: 8, price: "12.5" }] },
+    ];
+    const ctx = new BarContext(portfolio, (bar, assetId) => (bar === 1 && assetId === 9 ? "3" : undefined));
+    expect(ctx.nextMark(0, 7)).toBeUndefined();
+    expect(ctx.nextMark(0, 8)).toBe("12.5");
+    expect(ctx.nextMark(0, 9)).toBe("3");
+    expect(ctx.nextMark(1, 8)).toBeUndefined();
+    expect(ctx.netWealth(1)).toBe("1001");
   });
 });

@@ -140,12 +140,26 @@ describe("broker TWAP cases", () => {
     client.fetchOrderByClientId = async () => {
       throw new NetworkError("embedded: connection reset");
     };
-    await clock.drive(broker.submitOrders([parent("40", T0 + MIN, T0 + 4 * MIN)], 0));
+    await clock.drive(broker.submitOrders([parent("40", T0 + MIN, T0 + 6 * MIN)], 0));
     log.close();
-    const lost = (loadStream(dir, "oms_child_orders").records as { event: string; clientOrderId: string }[]).find((c) => c.event === "unknown_outcome");
+    const records = loadStream(dir, "oms_child_orders").records as { event: string; clientOrderId: string; waveStart?: number }[];
+    const lost = records.find((c) => c.event === "unknown_outcome");
     const issues = loadStream(dir, "fill_check_issues").records as { childOrderId: string; message: string }[];
     expect(issues.map((i) => i.childOrderId)).toEqual([lost?.clientOrderId]);
     expect(issues[0]?.message).toMatch(/still unknown .* it may rest there/);
+    // Looking the lost one up again at each wave end never delays the other children: each is sent
+    // at most its own wave's lookup retries (1.5 s) after its wave starts, not more with every wave,
+    // and cancelled 0.2 s before its wave ends (DOMAIN.md section 3).
+    const sent = records.filter((c) => c.event === "sending");
+    expect(sent.length).toBe(4);
+    for (const c of sent.slice(1)) expect((c.waveStart as number) % MIN).toBeLessThanOrEqual(1_500);
+    const sentAt = new Map(sent.map((c) => [c.clientOrderId, c.waveStart as number]));
+    const cancelled = (loadStream(dir, "ccxt_fills").records as { clientOrderId: string; order: { status: string; lastUpdateTimestamp: number } }[]).filter((x) => x.order.status === "canceled");
+    expect(cancelled.length).toBe(3);
+    for (const x of cancelled) {
+      const waveEnd = Math.floor((sentAt.get(x.clientOrderId) as number) / MIN) * MIN + MIN;
+      expect(x.order.lastUpdateTimestamp).toBe(waveEnd - 200);
+    }
   });
 
   it("a static slice under the exchange's minimum cost is raised to it while the parent has that much left, and never sent below it", async () => {
@@ -159,6 +173,41 @@ describe("broker TWAP cases", () => {
     expect(sent.map((c) => c.amount)).toEqual(["0.5", "0.5", "0.5", "0.5"]);
     for (const c of sent) expect(Number(c.amount) * Number(c.limitPrice)).toBeGreaterThanOrEqual(50);
     expect(children.filter((c) => c.event === "rejected")).toEqual([]);
+  });
+
+  it("a static parent never sends more than its diff, even when a later slice clears the minimum on its own", async () => {
+    // A book held by hand: bid 4.99 / ask 5.02, the bid moving to 5.00 before the third wave. With a
+    // 5 USDT minimum and 1-unit lots, buy 4 over 4 one-minute waves slices 1 a wave: at 4.99 a slice
+    // is raised to 2 (2 x 4.99 >= 5), twice; at 5.00 a slice of 1 would clear the minimum alone.
+    const clock = new SimulatedClock(T0);
+    const engine = new ExchangeEngine({ clock, instruments: [{ symbol: "LOW/USDT:USDT", kind: "perpetual", base: "LOW", quote: "USDT", tickSize: "0.01", lotSize: "1", minNotional: "5", makerFee: "0", takerFee: "0" }] });
+    const maker = engine.createAccount("maker");
+    engine.deposit(maker, "USDT", "1000000");
+    const quote = (side: "buy" | "sell", price: string): number => {
+      const r = engine.placeOrder({ account: maker, symbol: "LOW/USDT:USDT", side, type: "limit", price, quantity: "1000" });
+      if (!r.ok) throw new Error(r.message);
+      return r.orderId;
+    };
+    const bid = quote("buy", "4.99");
+    quote("sell", "5.02");
+    clock.setTimer(T0 + 3 * MIN - 30_000, () => {
+      engine.cancelOrder(maker, bid);
+      quote("buy", "5.00");
+    });
+    const account = engine.createAccount("broker");
+    engine.deposit(account, "USDT", "100000");
+    const client = new EmbeddedVenueClient(engine, { account });
+    const sampler = new VenueBidAskSampler(engine, clock, ["LOW/USDT:USDT"]);
+    sampler.start();
+    clock.runUntil(T0 + MIN);
+    const dir = mkdtempSync(join(tmpdir(), "tl-cases-"));
+    const log = new BrokerLogWriter(dir);
+    const broker = new Broker({ client, clock, bidAsk: sampler, log, universe: new Map([[9, "LOW/USDT:USDT"]]) }, { runKey: "cases-low", limitPrice: { computer: "passivity", passivityFactor: 1 } });
+    await clock.drive(broker.init());
+    await clock.drive(broker.submitOrders([{ ...parent("4", T0 + MIN, T0 + 5 * MIN), assetId: 9 }], 0));
+    log.close();
+    const sent = (loadStream(dir, "oms_child_orders").records as (Child & { limitPrice: string })[]).filter((c) => c.event === "sending");
+    expect(sent.map((c) => [c.amount, c.limitPrice])).toEqual([["2", "4.99"], ["2", "4.99"]]);
   });
 
   it("a child that is all its parent has left and is under the minimum is not sent, and the log says why", async () => {

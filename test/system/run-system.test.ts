@@ -200,6 +200,8 @@ describe("limit prices from the volatility computer (order.limitPrice)", () => {
   }, 60_000);
 });
 
+const MINUTE = 60_000;
+
 describe("paper trading on the embedded venue (scaled clock)", () => {
   it("starts with the model's warm-up history, so it predicts and trades from the first bar", async () => {
     const r = await run({ model: { name: "momentum" }, mode: "paper_trading", clock: { kind: "scaled", speed: 1000 }, end: "2024-01-02T00:30:00Z", universe: { kind: "synthetic", assets: 3, seed: 1 } });
@@ -217,6 +219,9 @@ describe("paper trading on the embedded venue (scaled clock)", () => {
       const before = bars.filter((b) => b.t < start);
       const after = bars.find((b) => b.t >= start);
       expect(before.length, symbol).toBeGreaterThanOrEqual(25 * 5);
+      // No hole where the live feed takes over: a bar every minute across the session start.
+      const around = bars.filter((b) => b.t >= start - 10 * MINUTE && b.t < start + 10 * MINUTE).map((b) => b.t);
+      expect(around.slice(1).map((t, k) => t - (around[k] as number)), symbol).toEqual(around.slice(1).map(() => MINUTE));
       expect(Math.abs(Math.log((after?.close ?? NaN) / (before.at(-1)?.close ?? NaN))), symbol).toBeLessThan(0.01);
     }
   }, 60_000);
@@ -240,6 +245,9 @@ describe("bad input", () => {
     expect(() => resolveConfig({ ...base, mode: "prod" }, "c.json")).toThrow(/confirmProd: prod trades real money/);
     expect(() => resolveConfig({ ...base, start: "2024-01-02T00:01:00Z" }, "c.json")).toThrow(/c\.json: start: start must be on a 5-minute bar boundary/);
     expect(() => resolveConfig({ ...base, extra: 1 }, "c.json")).toThrow(/c\.json: \(root\): .*extra/);
+    // 5-minute bars at 1-minute waves send in 4 waves: a per-wave list must cover them.
+    expect(() => resolveConfig({ ...base, order: { limitPrice: "volatility", volatilityMultiple: [0.5, 1] } }, "c.json")).toThrow(/c\.json: order\.volatilityMultiple: 2 multiples for 4 sending waves a bar/);
+    expect(resolveConfig({ ...base, order: { limitPrice: "volatility", volatilityMultiple: [0.5, 1, 1.5, 2] } }, "c.json").order.volatilityMultiple).toEqual([0.5, 1, 1.5, 2]);
   });
 
   it("a bad model parameter names it", async () => {
