@@ -470,8 +470,9 @@ interface ProdLog {
 }
 
 /**
- * Loads the run's log, checks it against itself, names its underfills, and keeps only what the rest
- * needs: the rest of the log (targets, orders...) is garbage once this returns.
+ * Loads the run's log, checks it against itself, names its underfills, writes its execution per bar
+ * and asset (the parent orders are dropped here), and keeps only what the rest needs: the rest of
+ * the log (targets, orders...) is garbage once this returns.
  */
 function readProd(logDir: string, brokerLogDir: string, predictionNode: string, diffs: DifferenceList, executionCsvFile: string): ProdLog {
   const log = readReconcileLog(logDir, { tolerateTruncatedTail: true, volatility: true });

@@ -13,7 +13,7 @@ import { parseOrder } from "../oms/parent-order.js";
 import { JsonlError, JsonlFollower, readJsonlTyped } from "../storage/jsonl.js";
 import type { SystemLog } from "../system/system-log-loader.js";
 import { SYSTEM_LOG_FILES } from "../system/system-log.js";
-import { ExactSum, toNum, type Num } from "./exact-num.js";
+import { ExactSum, numOf, toNum, type Num } from "./exact-num.js";
 import type { ExecutionSummary, ParentExecution, WaveQuality } from "./execution-quality.js";
 import { barAssetKey, type ReconcileLog } from "./reconcile-log.js";
 
@@ -304,15 +304,13 @@ function numberAt(r: Record<string, unknown>, path: string): number {
   return v;
 }
 
-/** A decimal logged as text ("1.25"), as the double nearest it. */
+/** A decimal as logged (text such as "1.25", read as exact-num.ts reads it), as the double nearest it. */
 function decimalTextAt(r: Record<string, unknown>, path: string): number {
   const v = valueAt(r, path);
-  const n = typeof v === "string" && DECIMAL_TEXT.test(v) ? Number(v) : NaN;
-  if (!Number.isFinite(n)) throw new FieldError(path, `expected a decimal as text, got ${JSON.stringify(v)}`);
-  return n;
+  const n = numOf(v);
+  if (n === undefined) throw new FieldError(path, `expected a decimal, got ${JSON.stringify(v)}`);
+  return toNum(n);
 }
-
-const DECIMAL_TEXT = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
 
 function optionalStringAt(r: Record<string, unknown>, path: string): string | undefined {
   const v = valueAt(r, path);
@@ -478,10 +476,10 @@ export function runExecution(parents: readonly ParentRow[], waves: readonly Chil
       run.marked++;
     }
     cur.tracking += Math.abs(m.trackingErrorNotional);
-    if (m.filledNotional > 0) {
+    if (m.slippage !== undefined) {
       cur.notional += m.filledNotional;
       // Weighted by traded notional.
-      cur.slip += (m.slippage as number) * m.filledNotional;
+      cur.slip += m.slippage * m.filledNotional;
       cur.fees += m.fees;
     }
     let a = perAsset.get(p.assetId);

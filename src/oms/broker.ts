@@ -738,7 +738,6 @@ function signedFilled(st: ParentState): Decimal {
   return s;
 }
 
-/** Rounds toward zero onto a step grid (0.001, 0.5, 1). */
 /** The price a market child would trade at first: the latest ask for a buy, bid for a sell. */
 function lastQuote(rows: readonly BidAskRow[], side: "buy" | "sell"): Decimal | undefined {
   const last = rows[rows.length - 1];
@@ -765,6 +764,7 @@ function ceilToStep(value: Decimal, step: Decimal): Decimal {
   return value.div(step).toDecimalPlaces(0, Decimal.ROUND_UP).mul(step);
 }
 
+/** Rounds toward zero onto a step grid (0.001, 0.5, 1). */
 export function roundToStep(value: Decimal.Value, step: Decimal.Value): Decimal {
   const s = new Decimal(step);
   return new Decimal(value).div(s).toDecimalPlaces(0, Decimal.ROUND_DOWN).mul(s);

@@ -6,6 +6,7 @@
 import { readFileSync } from "node:fs";
 import { z } from "zod";
 import { parseTimestamp, toEpochMs } from "../core/timestamp.js";
+import { numWaves } from "../oms/waves.js";
 import { targetConfigSchema } from "./targets.js";
 
 export const RUN_MODES = ["simulation", "paper_trading", "prod"] as const;
@@ -163,8 +164,8 @@ export function resolveConfig(input: unknown, where = "system config"): SystemCo
   if (c.mode === "prod" && !c.confirmProd) problems.push("confirmProd: prod trades real money; pass --confirm-prod (confirmProd: true) to start it");
   if (order.executionFrequencySeconds * 1000 > c.barMinutes * 60_000) problems.push("order.executionFrequencySeconds: a wave cannot be longer than the bar");
   if (order.type === "price@twap" && order.limitPrice === "volatility" && Array.isArray(order.volatilityMultiple)) {
-    // A bar-long parent has ceil(bar / wave) waves and sends in all but the last (DOMAIN.md section 3).
-    const sending = Math.ceil(barS / order.executionFrequencySeconds) - 1;
+    // A bar-long parent sends in all its waves but the last (DOMAIN.md section 3).
+    const sending = numWaves(0, barS * 1000, order.executionFrequencySeconds * 1000) - 1;
     if (order.volatilityMultiple.length < sending) problems.push(`order.volatilityMultiple: ${order.volatilityMultiple.length} multiples for ${sending} sending waves a bar (${c.barMinutes}-minute bars, ${order.executionFrequencySeconds} s waves): give one per wave, or a single number`);
   }
   if (problems.length > 0) throw new ConfigError(problems.map((p) => `${where}: ${p}`).join("\n"));

@@ -50,6 +50,17 @@ async function venue(opts: { takersPerMinute: number; usdt: string; broker?: Par
   return { clock, engine, account, client, broker, log, dir };
 }
 
+/** The venue places the first order sent but its reply is lost on the way back (a timeout). */
+function loseFirstReply(client: EmbeddedVenueClient): void {
+  const create = client.createOrder.bind(client);
+  let sends = 0;
+  client.createOrder = async (...args: Parameters<typeof client.createOrder>) => {
+    const order = await create(...args);
+    if (sends++ === 0) throw new RequestTimeout("embedded: reply lost");
+    return order;
+  };
+}
+
 type Child = { event: string; wave: number; amount: string; waveStart: number; status: string; error?: string };
 
 describe("broker TWAP cases", () => {
@@ -103,13 +114,7 @@ describe("broker TWAP cases", () => {
     const { clock, engine, account, client, broker, log, dir } = await venue({ takersPerMinute: 0, usdt: "100000" });
     // The first order reaches the exchange but its reply is lost; lookups by client id fail (the
     // network is down) until after the first wave has ended.
-    const create = client.createOrder.bind(client);
-    let sends = 0;
-    client.createOrder = async (...args: Parameters<typeof client.createOrder>) => {
-      const order = await create(...args);
-      if (sends++ === 0) throw new RequestTimeout("embedded: reply lost");
-      return order;
-    };
+    loseFirstReply(client);
     const lookup = client.fetchOrderByClientId.bind(client);
     client.fetchOrderByClientId = async (...args: Parameters<typeof client.fetchOrderByClientId>) => {
       if (clock.now() < T0 + 2 * MIN + 30_000) throw new NetworkError("embedded: connection reset");
@@ -130,13 +135,7 @@ describe("broker TWAP cases", () => {
 
   it("a child whose outcome stays unknown to the end is named in fill_check_issues, never dropped silently", async () => {
     const { clock, client, broker, log, dir } = await venue({ takersPerMinute: 0, usdt: "100000" });
-    const create = client.createOrder.bind(client);
-    let sends = 0;
-    client.createOrder = async (...args: Parameters<typeof client.createOrder>) => {
-      const order = await create(...args);
-      if (sends++ === 0) throw new RequestTimeout("embedded: reply lost");
-      return order;
-    };
+    loseFirstReply(client);
     client.fetchOrderByClientId = async () => {
       throw new NetworkError("embedded: connection reset");
     };
