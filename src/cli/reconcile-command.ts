@@ -3,6 +3,7 @@
 // the verdict, the key differences and where the report is. Exit status: 0 pass, 2 fail (1 is an
 // error), so a script can gate on it like on diff(1).
 
+import { dirname, join } from "node:path";
 import { InvalidArgumentError, type Command } from "commander";
 import { reconcileRunAt } from "../analysis/reconcile-at.js";
 import { RUN_TIMESTAMP, reconcileThresholdsSchema, type ReconcileOptionsInput, type ReconciliationSummary } from "../analysis/reconcile.js";
@@ -93,6 +94,7 @@ export function formatReconciliation(s: ReconciliationSummary, paths: { report: 
   lines.push("");
   lines.push(`report:  ${paths.report}`);
   lines.push(`summary: ${paths.summary}`);
+  lines.push(`execution per bar and asset: ${join(dirname(paths.summary), s.files.execution)}`);
   if (paths.sim !== undefined) lines.push(`sim run: ${paths.sim}`);
   for (const p of paths.published) lines.push(`published: ${p}`);
   return lines.join("\n");

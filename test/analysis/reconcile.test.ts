@@ -212,6 +212,7 @@ describe("a run with injected differences", () => {
     expect(p.stdout).toContain(`fill dropped: parent ${dropped.parentOrderId}`);
     expect(p.stdout).toContain(`report:  ${join(copyDir, "reconciliation", "20240104_000000", "report.html")}`);
     expect(p.stdout).toContain(`summary: ${join(copyDir, "reconciliation", "20240104_000000", "summary.json")}`);
+    expect(p.stdout).toContain(`execution per bar and asset: ${join(copyDir, "reconciliation", "20240104_000000", "execution_by_bar_asset.csv")}`);
   }, 60_000);
 });
 
