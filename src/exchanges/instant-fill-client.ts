@@ -18,6 +18,7 @@ import type {
 import { BadSymbol, InvalidOrder, OrderNotFound } from "./errors.js";
 import type { CreateOrderParams, ExchangeClient } from "./exchange-client.js";
 import { tradesSince } from "./trades-since.js";
+import { scaledAdd, scaledHalf, scaledMul, scaledNeg, scaledOf, scaledToDecimal, scaledToNumber, ScaledTotal, type Scaled } from "../core/scaled-number.js";
 
 export interface ReferenceQuote {
   bid: number;
@@ -46,15 +47,17 @@ export class InstantFillClient implements ExchangeClient {
   private readonly byClientId = new Map<string, string>();
   /** Per symbol, in time order: fetchMyTrades(since) is a binary search, not a scan of the day. */
   private readonly trades = new Map<string, CcxtTrade[]>();
-  private readonly balances = new Map<string, Decimal>();
-  private readonly positions = new Map<string, { size: Decimal; cost: Decimal }>();
+  private readonly balances = new Map<string, ScaledTotal>();
+  private readonly positions = new Map<string, { size: ScaledTotal; cost: ScaledTotal }>();
   private nextId = 1;
   private lastForget = Number.NEGATIVE_INFINITY;
   private readonly feeRate: Decimal;
+  private readonly feeRateScaled: Scaled | undefined;
 
   constructor(private readonly opts: InstantFillOptions) {
     this.feeRate = new Decimal(opts.feeRate ?? 0);
-    for (const [asset, amount] of Object.entries(opts.initialBalances ?? {})) this.balances.set(asset, new Decimal(amount));
+    this.feeRateScaled = scaledOf(opts.feeRate ?? 0);
+    for (const [asset, amount] of Object.entries(opts.initialBalances ?? {})) this.balances.set(asset, new ScaledTotal(new Decimal(amount).toFixed()));
   }
 
   async loadMarkets(): Promise<Record<string, CcxtMarket>> {
@@ -79,11 +82,7 @@ export class InstantFillClient implements ExchangeClient {
       throw new InvalidOrder(`instant_fill: duplicate client order id ${params.clientOrderId}`);
     }
     const q = this.quoteOf(symbol);
-    const fillPrice = new Decimal(q.bid).add(q.ask).div(2);
-    // amount > 0 here, so the number converts as its shortest text would (no negative zero).
-    const qty = new Decimal(amount);
-    const cost = fillPrice.mul(qty);
-    const fee = cost.mul(this.feeRate);
+    const fill = this.fillOf(q, amount);
     const now = this.opts.clock.now();
     if (this.opts.historyMs !== undefined && now - this.lastForget >= this.opts.historyMs / 8) {
       // Now and then, not at every new instant: what is kept is then between 1 and 9/8 of historyMs.
@@ -91,11 +90,11 @@ export class InstantFillClient implements ExchangeClient {
       this.lastForget = now;
     }
     const id = String(this.nextId++);
-    const feeStruct = { cost: fee.toNumber(), currency: market.quote };
+    const feeStruct = { cost: fill.fee, currency: market.quote };
     const datetime = isoUtc(now);
     const trade: CcxtTrade = {
       id: `t${id}`, order: id, timestamp: now, datetime, symbol, type, side, takerOrMaker: "taker",
-      price: fillPrice.toNumber(), amount, cost: cost.toNumber(), fee: feeStruct, info: {},
+      price: fill.price, amount, cost: fill.cost, fee: feeStruct, info: {},
     };
     const order: CcxtOrder = {
       id, clientOrderId: params.clientOrderId, timestamp: now, datetime, lastTradeTimestamp: now, lastUpdateTimestamp: now,
@@ -111,18 +110,7 @@ export class InstantFillClient implements ExchangeClient {
       this.trades.set(symbol, list);
     }
     list.push(trade);
-    // qty * price with the sign of the side: decimal.js rounds products by magnitude (half up,
-    // away from zero), so the signed notional is exactly +-cost and need not be multiplied again.
-    const signed = side === "buy" ? qty : qty.neg();
-    const notional = side === "buy" ? cost : cost.neg();
-    this.move(market.quote, notional.neg().sub(fee));
-    if (market.spot) this.move(market.base, signed);
-    const pos = this.positions.get(symbol);
-    if (pos === undefined) this.positions.set(symbol, { size: new Decimal(0).add(signed), cost: new Decimal(0).add(notional) });
-    else {
-      pos.size = pos.size.add(signed);
-      pos.cost = pos.cost.add(notional);
-    }
+    this.book(market, symbol, side === "buy", fill);
     return { ...order };
   }
 
@@ -157,13 +145,17 @@ export class InstantFillClient implements ExchangeClient {
 
   async fetchBalance(): Promise<CcxtBalances> {
     const out: CcxtBalances = {};
-    for (const [asset, v] of this.balances) out[asset] = { free: v.toNumber(), used: 0, total: v.toNumber() };
+    for (const [asset, total] of this.balances) {
+      const v = total.value().toNumber();
+      out[asset] = { free: v, used: 0, total: v };
+    }
     return out;
   }
 
   async fetchPositions(symbols?: string[]): Promise<CcxtPosition[]> {
     const out: CcxtPosition[] = [];
-    for (const [symbol, p] of this.positions) {
+    for (const [symbol, held] of this.positions) {
+      const p = { size: held.size.value(), cost: held.cost.value() };
       if (symbols !== undefined && !symbols.includes(symbol)) continue;
       if (this.opts.markets[symbol]?.swap !== true) continue;
       const q = this.opts.quote(symbol);
@@ -184,6 +176,47 @@ export class InstantFillClient implements ExchangeClient {
 
   async fetchLeverageTiers(): Promise<Record<string, CcxtLeverageTier[]>> {
     return {};
+  }
+
+  /**
+   * The fill at the mid: price, cost and fee as numbers, with the exact amounts the account moves
+   * by. Scaled integers when every step is exact (nearly always: quotes and amounts have few
+   * digits), decimal.js otherwise; the numbers are the same either way.
+   */
+  private fillOf(q: ReferenceQuote, amount: number): Fill {
+    const bid = scaledOf(q.bid);
+    const ask = scaledOf(q.ask);
+    const qty = scaledOf(amount);
+    const sum = bid === undefined || ask === undefined ? undefined : scaledAdd(bid, ask);
+    const px = sum === undefined ? undefined : scaledHalf(sum);
+    const cost = px === undefined || qty === undefined ? undefined : scaledMul(px, qty);
+    const fee = cost === undefined || this.feeRateScaled === undefined ? undefined : scaledMul(cost, this.feeRateScaled);
+    if (px !== undefined && qty !== undefined && cost !== undefined && fee !== undefined) {
+      return { price: scaledToNumber(px), cost: scaledToNumber(cost), fee: scaledToNumber(fee), qty, costExact: cost, feeExact: fee };
+    }
+    const fillPrice = new Decimal(q.bid).add(q.ask).div(2);
+    // amount > 0 here, so the number converts as its shortest text would (no negative zero).
+    const qtyDec = new Decimal(amount);
+    const costDec = fillPrice.mul(qtyDec);
+    const feeDec = costDec.mul(this.feeRate);
+    return { price: fillPrice.toNumber(), cost: costDec.toNumber(), fee: feeDec.toNumber(), qty: qtyDec, costExact: costDec, feeExact: feeDec };
+  }
+
+  /** Moves the account's balances and position by a fill. */
+  private book(market: CcxtMarket, symbol: string, buy: boolean, fill: Fill): void {
+    // The quote moves by -(signed notional) - fee; decimal.js rounds products by magnitude, so the
+    // signed notional is exactly +-cost.
+    const quoteMove = buy ? neg(fill.costExact) : fill.costExact;
+    this.move(market.quote, plus(quoteMove, neg(fill.feeExact)));
+    const signed = buy ? fill.qty : neg(fill.qty);
+    if (market.spot) this.move(market.base, signed);
+    let pos = this.positions.get(symbol);
+    if (pos === undefined) {
+      pos = { size: new ScaledTotal(), cost: new ScaledTotal() };
+      this.positions.set(symbol, pos);
+    }
+    addTo(pos.size, signed);
+    addTo(pos.cost, neg(quoteMove));
   }
 
   private quoteOf(symbol: string): ReferenceQuote {
@@ -207,7 +240,42 @@ export class InstantFillClient implements ExchangeClient {
     }
   }
 
-  private move(asset: string, delta: Decimal): void {
-    this.balances.set(asset, (this.balances.get(asset) ?? new Decimal(0)).add(delta));
+  private move(asset: string, delta: Scaled | Decimal): void {
+    let total = this.balances.get(asset);
+    if (total === undefined) {
+      total = new ScaledTotal();
+      this.balances.set(asset, total);
+    }
+    addTo(total, delta);
   }
+}
+
+interface Fill {
+  price: number;
+  cost: number;
+  fee: number;
+  qty: Scaled | Decimal;
+  costExact: Scaled | Decimal;
+  feeExact: Scaled | Decimal;
+}
+
+function neg(x: Scaled | Decimal): Scaled | Decimal {
+  return x instanceof Decimal ? x.neg() : scaledNeg(x);
+}
+
+function plus(a: Scaled | Decimal, b: Scaled | Decimal): Scaled | Decimal {
+  if (!(a instanceof Decimal) && !(b instanceof Decimal)) {
+    const r = scaledAdd(a, b);
+    if (r !== undefined) return r;
+  }
+  return toDecimal(a).add(toDecimal(b));
+}
+
+function toDecimal(x: Scaled | Decimal): Decimal {
+  return x instanceof Decimal ? x : scaledToDecimal(x);
+}
+
+function addTo(total: ScaledTotal, x: Scaled | Decimal): void {
+  if (x instanceof Decimal) total.addDecimal(x);
+  else total.add(x);
 }

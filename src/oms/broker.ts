@@ -337,7 +337,8 @@ export class Broker {
     const left = slices ? roundToStep(p.diffNumShares.abs().sub(st.sent), amountStep) : amount;
     if (!left.isPositive()) return undefined;
     if (amount.gt(left)) amount = left;
-    const reference = market ? lastQuote(rows, side) : dec(limitPrice);
+    const referencePx = market ? lastQuote(rows, side) : Number(limitPrice);
+    const reference = referencePx === undefined || !mayBeUnderMinimum(st.market, amount.toNumber(), referencePx) ? undefined : market ? dec(referencePx) : dec(limitPrice);
     const minimum = reference === undefined ? undefined : minimumAmount(st.market, amountStep, reference);
     if (minimum !== undefined && amount.lt(minimum)) {
       if (left.lt(minimum)) {
@@ -739,11 +740,28 @@ function signedFilled(st: ParentState): Decimal {
 }
 
 /** The price a market child would trade at first: the latest ask for a buy, bid for a sell. */
-function lastQuote(rows: readonly BidAskRow[], side: "buy" | "sell"): Decimal | undefined {
+function lastQuote(rows: readonly BidAskRow[], side: "buy" | "sell"): number | undefined {
   const last = rows[rows.length - 1];
   if (last === undefined) return undefined;
   const px = side === "buy" ? last.ask : last.bid;
-  return Number.isFinite(px) && px > 0 ? dec(px) : undefined;
+  return Number.isFinite(px) && px > 0 ? px : undefined;
+}
+
+/** Relative margin that covers the rounding of amount and price to doubles (~1e-16 each) many times over. */
+const MINIMUM_MARGIN = 1e-9;
+
+/**
+ * False when `amount` (a multiple of the amount step) is surely at or above minimumAmount at `price`:
+ * the exact minimum (decimal.js, several divisions) is then not needed, which is nearly always.
+ * An amount at or above the minimum amount and cost is at or above their ceilings on the step
+ * grid, because it is on that grid itself; the margin keeps doubles from deciding a close call.
+ */
+export function mayBeUnderMinimum(market: CcxtMarket, amount: number, price: number): boolean {
+  const minAmount = market.limits.amount.min;
+  const minCost = market.limits.cost.min;
+  if (minAmount !== undefined && minAmount > 0 && !(amount >= minAmount * (1 + MINIMUM_MARGIN))) return true;
+  if (minCost !== undefined && minCost > 0 && !(price > 0 && amount * price >= minCost * (1 + MINIMUM_MARGIN))) return true;
+  return false;
 }
 
 /**

@@ -1,0 +1,143 @@
+// Exact decimal arithmetic on doubles for the hot paths that start from numbers (quotes, amounts)
+// and end in numbers (ccxt structures): a double's shortest text is an integer mantissa times a
+// power of ten, and integer arithmetic in doubles is exact below 2^53. Every step checks that it
+// stayed exact; callers fall back to decimal.js when one did not, so results are decimal.js's to
+// the bit. (decimal.js reads a number through its shortest text, and its toNumber() is the double
+// nearest the exact value, which one IEEE division of two exact integers also gives.)
+
+import { Decimal } from "decimal.js";
+
+const SAFE = 9007199254740992; // 2^53
+const POW10: number[] = [];
+for (let i = 0, p = 1; i <= 22; i++, p *= 10) POW10.push(p);
+
+/** value = m / 10^s, with |m| < 2^53 and 0 <= s <= 22; no negative zero (JSON and decimal text write -0 as 0). */
+export interface Scaled {
+  m: number;
+  s: number;
+}
+
+/**
+ * The finite double `x` as its shortest decimal text reads (String(x), as decimal.js reads a
+ * number), or undefined when that does not fit (beyond 2^53, more than 22 decimals).
+ */
+export function scaledOf(x: number): Scaled | undefined {
+  if (Number.isInteger(x)) return Math.abs(x) < SAFE ? { m: x === 0 ? 0 : x, s: 0 } : undefined;
+  const t = String(x);
+  const e = t.indexOf("e");
+  // Below 1e-6 the shortest text is "d.ddde-N": the mantissa's digits over 10^(decimals + N).
+  const body = e < 0 ? t : t.slice(0, e);
+  const shift = e < 0 ? 0 : -Number(t.slice(e + 1));
+  if (shift < 0) return undefined;
+  const dot = body.indexOf(".");
+  const s = (dot < 0 ? 0 : body.length - dot - 1) + shift;
+  if (s > 22) return undefined;
+  const m = dot < 0 ? Number(body) : Number(body.slice(0, dot) + body.slice(dot + 1));
+  return Math.abs(m) < SAFE ? { m, s } : undefined;
+}
+
+const PLAIN = /^-?\d+(?:\.\d+)?$/;
+
+/** Plain decimal text ("-12.5", "3") as a Scaled, or undefined when it does not fit. */
+export function scaledOfText(t: string): Scaled | undefined {
+  if (!PLAIN.test(t)) return undefined;
+  const dot = t.indexOf(".");
+  const s = dot < 0 ? 0 : t.length - dot - 1;
+  const m = dot < 0 ? Number(t) : Number(t.slice(0, dot) + t.slice(dot + 1));
+  return Math.abs(m) < SAFE && s <= 22 ? { m: m === 0 ? 0 : m, s } : undefined;
+}
+
+/** a x 10^d when that stays exact, else NaN. */
+function up(a: number, d: number): number {
+  if (d === 0) return a;
+  if (d > 22) return NaN;
+  const r = a * (POW10[d] as number);
+  return Math.abs(r) < SAFE ? r : NaN;
+}
+
+/** a + b, exact, or undefined. */
+export function scaledAdd(a: Scaled, b: Scaled): Scaled | undefined {
+  const s = Math.max(a.s, b.s);
+  const m = up(a.m, s - a.s) + up(b.m, s - b.s);
+  return Math.abs(m) < SAFE ? { m, s } : undefined;
+}
+
+/** a x b, exact (its digits fit a double, so decimal.js's 20-digit precision did not round it), or undefined. */
+export function scaledMul(a: Scaled, b: Scaled): Scaled | undefined {
+  const m = a.m * b.m;
+  const s = a.s + b.s;
+  return Math.abs(m) < SAFE && s <= 22 ? { m: m === 0 ? 0 : m, s } : undefined;
+}
+
+/** a / 2, exact, or undefined. */
+export function scaledHalf(a: Scaled): Scaled | undefined {
+  if (a.m % 2 === 0) return { m: a.m / 2, s: a.s };
+  const m = a.m * 5;
+  return Math.abs(m) < SAFE && a.s < 22 ? { m, s: a.s + 1 } : undefined;
+}
+
+/** The double nearest the value (decimal.js's toNumber()). */
+export function scaledToNumber(a: Scaled): number {
+  return a.s === 0 ? a.m : a.m / (POW10[a.s] as number);
+}
+
+/** Normal notation, as decimal.js's toFixed() writes the value (no trailing zeros, "0" for zero). */
+export function scaledText(a: Scaled): string {
+  let m = a.m;
+  let s = a.s;
+  while (s > 0 && m % 10 === 0) {
+    m /= 10;
+    s--;
+  }
+  if (m === 0) return "0";
+  const neg = m < 0;
+  let digits = String(Math.abs(m));
+  if (s === 0) return neg ? "-" + digits : digits;
+  if (digits.length <= s) digits = "0".repeat(s - digits.length + 1) + digits;
+  const text = digits.slice(0, digits.length - s) + "." + digits.slice(digits.length - s);
+  return neg ? "-" + text : text;
+}
+
+/** -a. */
+export function scaledNeg(a: Scaled): Scaled {
+  return { m: a.m === 0 ? 0 : -a.m, s: a.s };
+}
+
+export function scaledToDecimal(a: Scaled): Decimal {
+  return new Decimal(scaledText(a));
+}
+
+/**
+ * An exact running total: a scaled integer while every step fits, decimal.js from the first one
+ * that would not (then for good, so the result never depends on where the switch happened).
+ */
+export class ScaledTotal {
+  private acc: Scaled = { m: 0, s: 0 };
+  private dec: Decimal | undefined;
+
+  constructor(initial?: string) {
+    if (initial === undefined) return;
+    const sc = scaledOfText(initial);
+    if (sc === undefined) this.dec = new Decimal(initial);
+    else this.acc = sc;
+  }
+
+  add(x: Scaled): void {
+    if (this.dec === undefined) {
+      const r = scaledAdd(this.acc, x);
+      if (r !== undefined) {
+        this.acc = r;
+        return;
+      }
+    }
+    this.dec = this.value().add(scaledToDecimal(x));
+  }
+
+  addDecimal(x: Decimal): void {
+    this.dec = this.value().add(x);
+  }
+
+  value(): Decimal {
+    return this.dec ?? scaledToDecimal(this.acc);
+  }
+}

@@ -1,0 +1,106 @@
+import { Decimal } from "decimal.js";
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import {
+  scaledAdd,
+  scaledHalf,
+  scaledMul,
+  scaledNeg,
+  scaledOf,
+  scaledOfText,
+  scaledText,
+  scaledToNumber,
+  ScaledTotal,
+  type Scaled,
+} from "../../src/core/scaled-number.js";
+
+/** Numbers as quotes and amounts carry them: an integer mantissa and up to 10 decimals, either sign. */
+const decimalNumber: fc.Arbitrary<number> = fc
+  .tuple(fc.integer({ min: -2_000_000_000, max: 2_000_000_000 }), fc.integer({ min: 0, max: 10 }))
+  .map(([m, places]) => Number(new Decimal(m).div(new Decimal(10).pow(places)).toFixed()));
+
+/** Any double, the awkward ones included (tiny, huge, 17-digit). */
+const anyNumber: fc.Arbitrary<number> = fc.oneof(decimalNumber, fc.double({ noNaN: true, noDefaultInfinity: true }));
+
+/** Scaled keeps no negative zero; JSON and decimal text write -0 as 0 anyway. */
+function same(s: Scaled, d: Decimal): void {
+  expect(scaledText(s)).toBe(d.toFixed());
+  expect(scaledToNumber(s)).toBe(d.toNumber() + 0);
+}
+
+/** Prices and amounts a market quotes: up to 7 significant digits and 8 decimals. */
+const marketNumber: fc.Arbitrary<number> = fc
+  .tuple(fc.integer({ min: 1, max: 9_999_999 }), fc.integer({ min: 0, max: 8 }))
+  .map(([m, places]) => Number(new Decimal(m).div(new Decimal(10).pow(places)).toFixed()));
+
+describe("scaled numbers agree with decimal.js to the bit", () => {
+  it("reads a number as decimal.js does, or declines", () => {
+    fc.assert(
+      fc.property(anyNumber, (x) => {
+        const s = scaledOf(x);
+        if (s !== undefined) same(s, new Decimal(x));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it("adds, multiplies, halves and negates exactly, or declines", () => {
+    fc.assert(
+      fc.property(anyNumber, anyNumber, (x, y) => {
+        const a = scaledOf(x);
+        const b = scaledOf(y);
+        if (a === undefined || b === undefined) return;
+        const dx = new Decimal(x);
+        const dy = new Decimal(y);
+        const sum = scaledAdd(a, b);
+        if (sum !== undefined) same(sum, dx.add(dy));
+        const product = scaledMul(a, b);
+        if (product !== undefined) same(product, dx.mul(dy));
+        const half = scaledHalf(a);
+        if (half !== undefined) same(half, dx.div(2));
+        same(scaledNeg(a), dx.neg());
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it("takes the fast path for the numbers a market carries", () => {
+    let taken = 0;
+    fc.assert(
+      fc.property(marketNumber, marketNumber, (x, y) => {
+        const a = scaledOf(x);
+        const b = scaledOf(y);
+        expect(a).toBeDefined();
+        expect(b).toBeDefined();
+        if (a !== undefined && b !== undefined && scaledAdd(a, b) !== undefined && scaledHalf(a) !== undefined) taken++;
+      }),
+      { numRuns: 200 },
+    );
+    expect(taken).toBe(200);
+  });
+
+  it("reads plain decimal text and refuses anything else", () => {
+    expect(scaledOfText("-12.50")).toEqual({ m: -1250, s: 2 });
+    expect(scaledOfText("3")).toEqual({ m: 3, s: 0 });
+    expect(scaledOfText("1e-7")).toBeUndefined();
+    expect(scaledOfText("12345678901234567890")).toBeUndefined();
+    expect(scaledText({ m: -5, s: 3 })).toBe("-0.005");
+    expect(scaledText({ m: 1200, s: 2 })).toBe("12");
+  });
+
+  it("keeps a running total equal to decimal.js's, across the switch to decimal.js", () => {
+    fc.assert(
+      fc.property(fc.array(anyNumber, { maxLength: 40 }), (xs) => {
+        const total = new ScaledTotal("100.25");
+        let expected = new Decimal("100.25");
+        for (const x of xs) {
+          expected = expected.add(x);
+          const s = scaledOf(x);
+          if (s === undefined) total.addDecimal(new Decimal(x));
+          else total.add(s);
+        }
+        expect(total.value().toFixed()).toBe(expected.toFixed());
+      }),
+    );
+  });
+});
