@@ -137,6 +137,34 @@ export class ScaledTotal {
     this.dec = this.value().add(x);
   }
 
+  /**
+   * Adds `sign` x the number as decimal.js reads it (ccxt's amounts and costs: numbers whose
+   * shortest text is the decimal the exchange sent); undefined counts as 0.
+   */
+  addNumber(x: number | undefined, sign: 1 | -1 = 1): void {
+    if (x === undefined || x === 0) return;
+    const sc = scaledOf(x);
+    if (sc !== undefined) this.add(sign === 1 ? sc : scaledNeg(sc));
+    else this.addDecimal(sign === 1 ? new Decimal(x) : new Decimal(x).neg());
+  }
+
+  isZero(): boolean {
+    return this.dec === undefined ? this.acc.m === 0 : this.dec.isZero();
+  }
+
+  /** Whether the total equals the number as decimal.js reads it. */
+  equalsNumber(x: number | undefined): boolean {
+    const v = x ?? 0;
+    if (this.dec === undefined) {
+      const sc = scaledOf(v);
+      if (sc !== undefined) {
+        const diff = scaledAdd(this.acc, scaledNeg(sc));
+        if (diff !== undefined) return diff.m === 0;
+      }
+    }
+    return this.value().equals(v === 0 ? 0 : v);
+  }
+
   value(): Decimal {
     return this.dec ?? scaledToDecimal(this.acc);
   }

@@ -16,7 +16,8 @@ import type { BidAskFeed } from "../marketdata/bid-ask-feed.js";
 import { jsonMember, jsonObject, stringifyRecord } from "../storage/jsonl.js";
 import type { BrokerLogWriter } from "./broker-log.js";
 import { dec, type CcxtMarket, type CcxtOrder, type CcxtTrade } from "./ccxt-types.js";
-import { crossCheckChildFills, dedupeTrades, foldParentFill, quoteFeeOf, type ParentFill } from "./fills.js";
+import { addQuoteFee, crossCheckChildFills, dedupeTrades, foldParentFill, type ParentFill } from "./fills.js";
+import { ScaledTotal } from "../core/scaled-number.js";
 import { passivityLimitPrice, volatilityLimitPrice, type BidAskRow, type LimitPriceInputs } from "./limit-price.js";
 import { formatOrder, type ParentOrder } from "./parent-order.js";
 import { CANCEL_BEFORE_WAVE_END_MS, dynamicChildSize, floorTo, isSubmissionOver, numWaves, shouldSkipWave, staticChildSize, waveId } from "./waves.js";
@@ -545,13 +546,14 @@ export class Broker {
       const kids = collect.get(st) ?? [];
       if (kids.length === 0) continue;
       const waveOf = new Map(kids.map((c) => [c.exchangeOrderId as string, c.wave]));
-      let childAmount = new Decimal(0);
-      let waveFilled = new Decimal(0);
-      let taker = new Decimal(0);
-      let maker = new Decimal(0);
-      let filledCost = new Decimal(0);
-      let fees = new Decimal(0);
+      // The wave's figures are only for a listener (broker experiments); a system run has none.
       const report = this.deps.onWaveReport;
+      let childAmount = new Decimal(0);
+      const waveFilled = new ScaledTotal();
+      const taker = new ScaledTotal();
+      const maker = new ScaledTotal();
+      const filledCost = new ScaledTotal();
+      const fees = new ScaledTotal();
       for (const c of kids) {
         // An order the exchange reported finished when it was created (filled at once) cannot change.
         const ack = st.acks.get(c.clientOrderId);
@@ -560,10 +562,10 @@ export class Broker {
         // An order final at creation is the ack itself (the broker never changes an exchange answer).
         const json = (state === ack ? st.ackJson.get(c.clientOrderId) : undefined) ?? orderJson(state);
         log.appendLine("ccxt_fills", jsonObject(jsonMember(',"bar":', bar) + jsonMember(',"wave":', c.wave) + jsonMember(',"clientOrderId":', c.clientOrderId) + ',"order":' + json));
-        if (c.wave !== wave) continue;
+        if (c.wave !== wave || report === undefined) continue;
         childAmount = childAmount.add(c.amount);
-        waveFilled = waveFilled.add(dec(state.filled));
-        if (report !== undefined) filledCost = filledCost.add(dec(state.cost));
+        waveFilled.addNumber(state.filled);
+        filledCost.addNumber(state.cost);
       }
       const trades = dedupeTrades((tradesBySymbol.get(st.symbol) ?? []).filter((t) => t.order !== undefined && waveOf.has(t.order)));
       this.tradesCollected += trades.length;
@@ -571,13 +573,12 @@ export class Broker {
         const tradeWave = waveOf.get(t.order as string) as number;
         log.appendLine("ccxt_trades", jsonObject(jsonMember(',"bar":', bar) + jsonMember(',"wave":', tradeWave) + jsonMember(',"trade":', t)));
         st.trades.push(t);
-        if (tradeWave !== wave) continue;
-        if (t.takerOrMaker === "maker") maker = maker.add(dec(t.amount));
-        else taker = taker.add(dec(t.amount));
-        if (report !== undefined) fees = fees.add(quoteFeeOf(t, st.market) ?? 0);
+        if (tradeWave !== wave || report === undefined) continue;
+        (t.takerOrMaker === "maker" ? maker : taker).addNumber(t.amount);
+        addQuoteFee(fees, t, st.market);
       }
       st.filled = signedFilled(st);
-      report?.({ bar, wave, parentOrderId: st.parent.orderId, childAmount, filled: waveFilled, takerAmount: taker, makerAmount: maker, filledCost, fees });
+      report?.({ bar, wave, parentOrderId: st.parent.orderId, childAmount, filled: waveFilled.value(), takerAmount: taker.value(), makerAmount: maker.value(), filledCost: filledCost.value(), fees: fees.value() });
     }
   }
 
@@ -734,9 +735,9 @@ export function fillLine(bar: number, assetId: number, symbol: string, f: Parent
 }
 
 function signedFilled(st: ParentState): Decimal {
-  let s = new Decimal(0);
-  for (const o of st.finalStates.values()) s = o.side === "buy" ? s.add(dec(o.filled)) : s.sub(dec(o.filled));
-  return s;
+  const s = new ScaledTotal();
+  for (const o of st.finalStates.values()) s.addNumber(o.filled, o.side === "buy" ? 1 : -1);
+  return s.value();
 }
 
 /** The price a market child would trade at first: the latest ask for a buy, bid for a sell. */

@@ -2,6 +2,7 @@
 // (DOMAIN.md section 5). The portfolio only ever sees parent-level fills.
 
 import { Decimal } from "decimal.js";
+import { scaledMul, scaledOf, ScaledTotal } from "../core/scaled-number.js";
 import { dec, type CcxtOrder, type CcxtTrade } from "./ccxt-types.js";
 
 export interface ParentFill {
@@ -64,29 +65,30 @@ export function dedupeTrades(trades: readonly CcxtTrade[]): CcxtTrade[] {
 export function foldParentFill(parentOrderId: number, children: readonly CcxtOrder[], trades: readonly CcxtTrade[], currencies: FeeCurrencies): ParentFill | undefined {
   if (children.length === 0) return undefined;
   const side = (children[0] as CcxtOrder).side;
-  let shares = new Decimal(0);
-  let cost = new Decimal(0);
+  // Exact sums in scaled integers (decimal.js once a step would not fit): a parent's fold is a few
+  // additions of short decimals, and decimal.js objects were most of its cost.
+  const shares = new ScaledTotal();
+  const cost = new ScaledTotal();
   let ts = 0;
   for (const c of children) {
     if (c.side !== side) throw new FillFoldError(`parent ${parentOrderId}: child ${c.id} is a ${c.side}, its siblings ${side}s`);
-    const filled = dec(c.filled);
-    shares = side === "buy" ? shares.add(filled) : shares.sub(filled);
-    cost = cost.add(dec(c.cost));
+    shares.addNumber(c.filled, side === "buy" ? 1 : -1);
+    cost.addNumber(c.cost);
     ts = Math.max(ts, c.lastUpdateTimestamp ?? c.lastTradeTimestamp ?? c.timestamp);
   }
   if (shares.isZero()) return undefined;
-  const ids = new Set(children.map((c) => c.id));
-  let fees = new Decimal(0);
+  const ids = children.length === 1 ? undefined : new Set(children.map((c) => c.id));
+  const onlyId = (children[0] as CcxtOrder).id;
+  const fees = new ScaledTotal();
   const feeCurrencies = new Set<string>();
   const unvalued = new Map<string, Decimal>();
   for (const t of dedupeTrades(trades)) {
-    if (t.order === undefined || !ids.has(t.order) || t.fee === undefined) continue;
+    if (t.order === undefined || !(ids === undefined ? t.order === onlyId : ids.has(t.order)) || t.fee === undefined) continue;
     feeCurrencies.add(t.fee.currency);
-    const valued = quoteFeeOf(t, currencies);
-    if (valued !== undefined) fees = fees.add(valued);
-    else unvalued.set(t.fee.currency, (unvalued.get(t.fee.currency) ?? new Decimal(0)).add(dec(t.fee.cost)));
+    if (!addQuoteFee(fees, t, currencies)) unvalued.set(t.fee.currency, (unvalued.get(t.fee.currency) ?? new Decimal(0)).add(dec(t.fee.cost)));
   }
-  const fill: ParentFill = { parentOrderId, numShares: shares, price: cost.div(shares.abs()), timestamp: ts, fees, feeCurrencies: [...feeCurrencies].sort() };
+  const numShares = shares.value();
+  const fill: ParentFill = { parentOrderId, numShares, price: cost.value().div(numShares.abs()), timestamp: ts, fees: fees.value(), feeCurrencies: [...feeCurrencies].sort() };
   if (unvalued.size > 0) fill.unvaluedFees = [...unvalued].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([currency, c]) => ({ currency, cost: c }));
   return fill;
 }
@@ -96,24 +98,43 @@ export function foldParentFill(parentOrderId: number, children: readonly CcxtOrd
  * when in the base asset; 0 without a fee; undefined in any other currency (nothing to value it by).
  */
 export function quoteFeeOf(t: CcxtTrade, currencies: FeeCurrencies): Decimal | undefined {
-  if (t.fee === undefined) return new Decimal(0);
-  if (t.fee.currency === currencies.quote) return dec(t.fee.cost);
-  if (t.fee.currency === currencies.base) return dec(t.fee.cost).mul(dec(t.price));
-  return undefined;
+  const total = new ScaledTotal();
+  return addQuoteFee(total, t, currencies) ? total.value() : undefined;
+}
+
+/** Adds quoteFeeOf(t) to `total`; false (and nothing added) when the fee is in neither currency. */
+export function addQuoteFee(total: ScaledTotal, t: CcxtTrade, currencies: FeeCurrencies): boolean {
+  if (t.fee === undefined) return true;
+  if (t.fee.currency === currencies.quote) {
+    total.addNumber(t.fee.cost);
+    return true;
+  }
+  if (t.fee.currency !== currencies.base) return false;
+  const fee = t.fee.cost === 0 ? undefined : scaledOf(t.fee.cost);
+  const price = t.price === 0 ? undefined : scaledOf(t.price);
+  const product = fee === undefined || price === undefined ? undefined : scaledMul(fee, price);
+  if (product !== undefined) total.add(product);
+  else total.addDecimal(dec(t.fee.cost).mul(dec(t.price)));
+  return true;
 }
 
 /** Per child: `filled` must equal the sum of its trades' amounts. Returns the mismatches. */
 export function crossCheckChildFills(children: readonly CcxtOrder[], trades: readonly CcxtTrade[]): FillCheckIssue[] {
-  const byOrder = new Map<string, Decimal>();
+  const byOrder = new Map<string, ScaledTotal>();
   for (const t of dedupeTrades(trades)) {
     if (t.order === undefined) continue;
-    byOrder.set(t.order, (byOrder.get(t.order) ?? new Decimal(0)).add(dec(t.amount)));
+    let sum = byOrder.get(t.order);
+    if (sum === undefined) {
+      sum = new ScaledTotal();
+      byOrder.set(t.order, sum);
+    }
+    sum.addNumber(t.amount);
   }
   const issues: FillCheckIssue[] = [];
   for (const c of children) {
-    const traded = byOrder.get(c.id) ?? new Decimal(0);
-    if (!traded.equals(dec(c.filled))) {
-      issues.push({ childOrderId: c.id, message: `child ${c.id}: filled ${c.filled} but its trades sum to ${traded.toString()}` });
+    const traded = byOrder.get(c.id) ?? new ScaledTotal();
+    if (!traded.equalsNumber(c.filled)) {
+      issues.push({ childOrderId: c.id, message: `child ${c.id}: filled ${c.filled} but its trades sum to ${traded.value().toString()}` });
     }
   }
   return issues;

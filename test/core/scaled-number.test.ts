@@ -103,4 +103,23 @@ describe("scaled numbers agree with decimal.js to the bit", () => {
       }),
     );
   });
+
+  it("adds signed numbers and compares with a number as decimal.js does", () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.option(anyNumber, { nil: undefined }), fc.boolean()), { maxLength: 30 }), anyNumber, (xs, probe) => {
+        const total = new ScaledTotal();
+        let expected = new Decimal(0);
+        for (const [x, negative] of xs) {
+          total.addNumber(x, negative ? -1 : 1);
+          const d = new Decimal(x === undefined || x === 0 ? 0 : x);
+          expected = negative ? expected.sub(d) : expected.add(d);
+        }
+        expect(total.value().toString()).toBe(expected.toString());
+        expect(total.isZero()).toBe(expected.isZero());
+        expect(total.equalsNumber(probe)).toBe(expected.equals(probe === 0 ? 0 : probe));
+        expect(total.equalsNumber(expected.toNumber())).toBe(expected.equals(expected.toNumber()));
+      }),
+      { numRuns: 1000 },
+    );
+  });
 });
