@@ -122,7 +122,11 @@ export class ScaledTotal {
     else this.acc = sc;
   }
 
-  add(x: Scaled): void {
+  add(x: Scaled | Decimal): void {
+    if (x instanceof Decimal) {
+      this.addDecimal(x);
+      return;
+    }
     if (this.dec === undefined) {
       const r = scaledAdd(this.acc, x);
       if (r !== undefined) {

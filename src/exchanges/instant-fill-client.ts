@@ -155,9 +155,9 @@ export class InstantFillClient implements ExchangeClient {
   async fetchPositions(symbols?: string[]): Promise<CcxtPosition[]> {
     const out: CcxtPosition[] = [];
     for (const [symbol, held] of this.positions) {
-      const p = { size: held.size.value(), cost: held.cost.value() };
       if (symbols !== undefined && !symbols.includes(symbol)) continue;
       if (this.opts.markets[symbol]?.swap !== true) continue;
+      const p = { size: held.size.value(), cost: held.cost.value() };
       const q = this.opts.quote(symbol);
       const mark = q === undefined ? undefined : (q.bid + q.ask) / 2;
       out.push({
@@ -215,8 +215,8 @@ export class InstantFillClient implements ExchangeClient {
       pos = { size: new ScaledTotal(), cost: new ScaledTotal() };
       this.positions.set(symbol, pos);
     }
-    addTo(pos.size, signed);
-    addTo(pos.cost, neg(quoteMove));
+    pos.size.add(signed);
+    pos.cost.add(neg(quoteMove));
   }
 
   private quoteOf(symbol: string): ReferenceQuote {
@@ -246,7 +246,7 @@ export class InstantFillClient implements ExchangeClient {
       total = new ScaledTotal();
       this.balances.set(asset, total);
     }
-    addTo(total, delta);
+    total.add(delta);
   }
 }
 
@@ -273,9 +273,4 @@ function plus(a: Scaled | Decimal, b: Scaled | Decimal): Scaled | Decimal {
 
 function toDecimal(x: Scaled | Decimal): Decimal {
   return x instanceof Decimal ? x : scaledToDecimal(x);
-}
-
-function addTo(total: ScaledTotal, x: Scaled | Decimal): void {
-  if (x instanceof Decimal) total.addDecimal(x);
-  else total.add(x);
 }

@@ -339,7 +339,9 @@ export class Broker {
     if (!left.isPositive()) return undefined;
     if (amount.gt(left)) amount = left;
     const referencePx = market ? lastQuote(rows, side) : Number(limitPrice);
-    const reference = referencePx === undefined || !mayBeUnderMinimum(st.market, amount.toNumber(), referencePx) ? undefined : market ? dec(referencePx) : dec(limitPrice);
+    // The exact minimum (decimal.js) only when doubles cannot tell that the amount is above it.
+    const close = referencePx !== undefined && mayBeUnderMinimum(st.market, amount.toNumber(), referencePx);
+    const reference = close ? (market ? dec(referencePx) : dec(limitPrice)) : undefined;
     const minimum = reference === undefined ? undefined : minimumAmount(st.market, amountStep, reference);
     if (minimum !== undefined && amount.lt(minimum)) {
       if (left.lt(minimum)) {

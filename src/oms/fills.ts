@@ -94,15 +94,10 @@ export function foldParentFill(parentOrderId: number, children: readonly CcxtOrd
 }
 
 /**
- * A trade's fee in the quote currency: as charged when it is in the quote, at the trade's price
- * when in the base asset; 0 without a fee; undefined in any other currency (nothing to value it by).
+ * Adds a trade's fee in the quote currency to `total`: as charged when it is in the quote, at the
+ * trade's price when in the base asset, nothing without a fee. False (and nothing added) when the
+ * fee is in any other currency: there is nothing to value it by.
  */
-export function quoteFeeOf(t: CcxtTrade, currencies: FeeCurrencies): Decimal | undefined {
-  const total = new ScaledTotal();
-  return addQuoteFee(total, t, currencies) ? total.value() : undefined;
-}
-
-/** Adds quoteFeeOf(t) to `total`; false (and nothing added) when the fee is in neither currency. */
 export function addQuoteFee(total: ScaledTotal, t: CcxtTrade, currencies: FeeCurrencies): boolean {
   if (t.fee === undefined) return true;
   if (t.fee.currency === currencies.quote) {
