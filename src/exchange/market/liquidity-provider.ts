@@ -183,14 +183,17 @@ export class LiquidityProvider {
     if (
       topBid === this.lastTopBid && topAsk === this.lastTopAsk &&
       this.quotes[SELL].count === this.levels &&
-      this.quotes[BUY].count === Math.min(this.levels, Math.floor((topBid - 1) / this.spacing) + 1)
+      this.quotes[BUY].count === this.fullCount(BUY, topBid)
     ) {
       return;
     }
+    // A side whose top did not move and that misses no level keeps every quote where it is.
+    if (topBid === this.lastTopBid && this.quotes[BUY].count === this.fullCount(BUY, topBid)) this.keepAll(BUY);
+    else this.sortOut(BUY, topBid);
+    if (topAsk === this.lastTopAsk && this.quotes[SELL].count === this.levels) this.keepAll(SELL);
+    else this.sortOut(SELL, topAsk);
     this.lastTopBid = topBid;
     this.lastTopAsk = topAsk;
-    this.sortOut(BUY, topBid);
-    this.sortOut(SELL, topAsk);
     // Off-grid quotes inside the new tops first, both sides: they go to the far end of their own
     // side (away from the other side, so they cross nothing of ours), or are cancelled when no
     // level is missing. Then the ones beyond the grid move to the missing levels nearest the top,
@@ -203,17 +206,17 @@ export class LiquidityProvider {
     this.fillMissing(SELL, topAsk);
   }
 
-  /** Level index of `price` on the side's grid from `top`, or -1 when the grid does not hold it. */
-  private levelOf(side: Side, top: number, price: number): number {
-    const spacing = this.spacing;
-    const away = side === BUY ? top - price : price - top;
-    if (away < 0) return -1;
-    // A remainder of doubles is a call to fmod, which cost more than the rest of this check: an
-    // integer quotient says the same, exactly (ticks are integers far below 2^52).
-    const i = spacing === 1 ? away : away / spacing;
-    if (i !== Math.floor(i)) return -1;
-    if (i >= this.levels || (side === BUY && price < 1)) return -1;
-    return i;
+  /** Quotes a side holds when every grid level from `top` is quoted (bids stop above price 0). */
+  private fullCount(side: Side, top: number): number {
+    return side === BUY ? Math.min(this.levels, Math.floor((top - 1) / this.spacing) + 1) : this.levels;
+  }
+
+  /** What `sortOut` finds on a side whose quotes all sit on the grid, one per level: nothing to do. */
+  private keepAll(side: Side): void {
+    this.insideCount[side] = 0;
+    this.beyondCount[side] = 0;
+    this.missLo[side] = 0;
+    this.missHi[side] = 0;
   }
 
   /**
@@ -222,33 +225,46 @@ export class LiquidityProvider {
    */
   private sortOut(side: Side, top: number): void {
     const q = this.quotes[side];
+    const prices = q.price;
+    const ids = q.id;
     const n = q.count;
     const inside = this.inside[side];
     const beyond = this.beyond[side];
     const present = this.present;
     const stamp = ++this.stamp;
+    const spacing = this.spacing;
+    const gridSpan = this.levels * spacing;
+    // Bids stop above price 0.
+    const lowestPrice = side === BUY ? 1 : -Infinity;
     let kept = 0;
     let nIn = 0;
     let nOut = 0;
     for (let i = 0; i < n; i++) {
-      const price = q.price[i] as number;
-      const level = this.levelOf(side, top, price);
-      if (level >= 0) {
-        q.price[kept] = price;
-        q.id[kept] = q.id[i] as number;
-        kept++;
-        present[level] = stamp;
-      } else if (side === BUY ? price > top : price < top) {
-        inside[nIn++] = q.id[i] as number;
-      } else {
-        beyond[nOut++] = q.id[i] as number;
+      const price = prices[i] as number;
+      // Distance from the top toward the far end of the side, negative inside the new top. Ticks
+      // are integers far below 2^52: these differences and quotients are exact.
+      const away = side === BUY ? top - price : price - top;
+      if (away < 0) {
+        inside[nIn++] = ids[i] as number;
+        continue;
       }
+      if (away < gridSpan && price >= lowestPrice) {
+        // An integer quotient, not a remainder of doubles: that is a call to fmod.
+        const level = spacing === 1 ? away : away / spacing;
+        if (level === Math.floor(level)) {
+          prices[kept] = price;
+          ids[kept] = ids[i] as number;
+          kept++;
+          present[level] = stamp;
+          continue;
+        }
+      }
+      beyond[nOut++] = ids[i] as number;
     }
     q.count = kept;
     this.insideCount[side] = nIn;
     this.beyondCount[side] = nOut;
     const missing = this.missing[side];
-    const spacing = this.spacing;
     let m = 0;
     for (let i = 0; i < this.levels; i++) {
       if (side === BUY && top - i * spacing < 1) break;
