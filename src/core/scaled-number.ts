@@ -173,3 +173,126 @@ export class ScaledTotal {
     return this.dec ?? scaledToDecimal(this.acc);
   }
 }
+
+/** Compares a and b exactly: -1, 0 or 1, or undefined when aligning their scales would not fit. */
+export function scaledCompare(a: Scaled, b: Scaled): number | undefined {
+  const s = Math.max(a.s, b.s);
+  const x = up(a.m, s - a.s);
+  const y = up(b.m, s - b.s);
+  if (Number.isNaN(x) || Number.isNaN(y)) return undefined;
+  return x < y ? -1 : x > y ? 1 : 0;
+}
+
+/**
+ * Significant digits `digits` (most significant first, no leading zero) of a value
+ * 0.d1d2... x 10^exp, rounded half up (away from zero on a tie, decimal.js's default) to `sd`
+ * digits. Returns the rounded digits (trailing zeros kept) and the exponent, which a carry out of
+ * the first digit raises by one.
+ */
+function roundDigitsHalfUp(digits: number[], exp: number, sd: number): { digits: number[]; exp: number } {
+  if (digits.length <= sd) return { digits, exp };
+  const kept = digits.slice(0, sd);
+  if ((digits[sd] as number) >= 5) {
+    let i = sd - 1;
+    while (i >= 0 && kept[i] === 9) kept[i--] = 0;
+    if (i < 0) {
+      kept.unshift(1);
+      kept.pop();
+      return { digits: kept, exp: exp + 1 };
+    }
+    kept[i] = (kept[i] as number) + 1;
+  }
+  return { digits: kept, exp };
+}
+
+/** sign x 0.d1d2... x 10^exp as a Scaled, or undefined when it does not fit. */
+function scaledOfDigits(sign: 1 | -1, digits: readonly number[], exp: number): Scaled | undefined {
+  let m = 0;
+  for (const d of digits) m = m * 10 + d;
+  if (m >= SAFE) return undefined;
+  // value = m x 10^(exp - digits.length)
+  let e = exp - digits.length;
+  if (m === 0) return { m: 0, s: 0 };
+  // Trailing zeros would only take headroom from later sums and products.
+  while (e < 0 && m % 10 === 0) {
+    m /= 10;
+    e++;
+  }
+  if (e >= 0) {
+    const r = up(m, e);
+    return Number.isNaN(r) ? undefined : { m: sign * r, s: 0 };
+  }
+  return -e > 22 ? undefined : { m: sign * m, s: -e };
+}
+
+/**
+ * new Decimal(x).toSignificantDigits(sd) for a finite double (decimal.js reads it through its
+ * shortest text; rounding half up), or undefined when the result does not fit.
+ */
+export function scaledOfDoubleSig(x: number, sd: number): Scaled | undefined {
+  if (!Number.isFinite(x)) return undefined;
+  if (x === 0) return { m: 0, s: 0 };
+  const t = String(Math.abs(x));
+  const e = t.indexOf("e");
+  const body = e < 0 ? t : t.slice(0, e);
+  const shift = e < 0 ? 0 : Number(t.slice(e + 1));
+  const dot = body.indexOf(".");
+  const intLen = dot < 0 ? body.length : dot;
+  const all = dot < 0 ? body : body.slice(0, dot) + body.slice(dot + 1);
+  let lead = 0;
+  while (lead < all.length && all.charCodeAt(lead) === 48) lead++;
+  const digits: number[] = [];
+  for (let i = lead; i < all.length; i++) digits.push(all.charCodeAt(i) - 48);
+  // value = 0.<digits> x 10^exp
+  const r = roundDigitsHalfUp(digits, intLen - lead + shift, sd);
+  return scaledOfDigits(x < 0 ? -1 : 1, r.digits, r.exp);
+}
+
+/**
+ * a / b rounded to `precision` significant digits half up (decimal.js's division at its precision),
+ * then to `sd` digits half up (its toSignificantDigits): the same double rounding, digit for digit.
+ * b must be positive. Undefined when the division or the result does not fit.
+ */
+export function scaledQuotientSig(a: Scaled, b: Scaled, precision: number, sd: number): Scaled | undefined {
+  // Every product below (quotient x divisor, remainder x 10) must stay under 2^53.
+  if (b.m <= 0 || b.m > 9e14 || Math.abs(a.m) > 8e15) return undefined;
+  if (a.m === 0) return { m: 0, s: 0 };
+  const num = Math.abs(a.m);
+  const den = b.m;
+  let q = Math.floor(num / den);
+  let r = num - q * den;
+  // The double quotient may round across an integer: the remainder says which side it is.
+  if (r < 0) {
+    q--;
+    r += den;
+  } else if (r >= den) {
+    q++;
+    r -= den;
+  }
+  const digits: number[] = [];
+  let exp: number;
+  if (q > 0) {
+    const qt = String(q);
+    for (let i = 0; i < qt.length; i++) digits.push(qt.charCodeAt(i) - 48);
+    exp = qt.length;
+  } else {
+    exp = 0;
+  }
+  // One digit past the precision decides its rounding (half up: a digit of 5 or more rounds up).
+  while (digits.length <= precision) {
+    r *= 10;
+    let d = Math.floor(r / den);
+    r -= d * den;
+    // r / den is below 10 but can round up to the next integer in a double.
+    if (r < 0) {
+      d--;
+      r += den;
+    }
+    if (digits.length === 0 && d === 0) exp--;
+    else digits.push(d);
+  }
+  const atPrecision = roundDigitsHalfUp(digits, exp, precision);
+  const rounded = roundDigitsHalfUp(atPrecision.digits, atPrecision.exp, sd);
+  // The quotient of the mantissas is scaled by 10^(b.s - a.s).
+  return scaledOfDigits(a.m < 0 ? -1 : 1, rounded.digits, rounded.exp + b.s - a.s);
+}

@@ -7,6 +7,7 @@
 import { Decimal } from "decimal.js";
 import { z } from "zod";
 import { timestampFromMs } from "../core/timestamp.js";
+import { scaledAdd, scaledCompare, scaledMul, scaledNeg, scaledOfDoubleSig, scaledOfText, scaledQuotientSig, scaledText, scaledToNumber, type Scaled } from "../core/scaled-number.js";
 import { applyExchangeLimits, type LimitOutcome, type MarketLimits } from "../oms/exchange-limits.js";
 import type { ParentOrder } from "../oms/parent-order.js";
 
@@ -97,7 +98,135 @@ export function computeTargets(inputs: readonly TargetInputs[], cfg: TargetConfi
   return rows;
 }
 
-function targetRow(inp: TargetInputs, weight: number, grossExposure: number): TargetRow {
+export function targetRow(inp: TargetInputs, weight: number, grossExposure: number): TargetRow {
+  return scaledTargetRow(inp, weight, grossExposure) ?? decimalTargetRow(inp, weight, grossExposure);
+}
+
+/** The limits of a market as scaled integers, when they fit (amount step 10^-k only); null when not. */
+interface ScaledLimits {
+  minAmount: Scaled;
+  minCost: Scaled;
+  /** Decimals of the amount step (step = 10^-stepDecimals). */
+  stepDecimals: number;
+}
+
+const scaledLimitsCache = new WeakMap<MarketLimits, ScaledLimits | null>();
+
+function scaledLimitsOf(limits: MarketLimits): ScaledLimits | null {
+  let sl = scaledLimitsCache.get(limits);
+  if (sl !== undefined) return sl;
+  const minAmount = scaledOfText(new Decimal(limits.minAmount).toFixed());
+  const minCost = scaledOfText(new Decimal(limits.minCost).toFixed());
+  const step = scaledOfText(new Decimal(limits.amountStep).toFixed());
+  sl = minAmount === undefined || minCost === undefined || step === undefined || step.m !== 1 ? null : { minAmount, minCost, stepDecimals: step.s };
+  scaledLimitsCache.set(limits, sl);
+  return sl;
+}
+
+/**
+ * Compares price x amount with `minCost` as decimal.js does (its product rounded to 20 digits), or
+ * undefined when that takes decimal.js. The exact product seldom fits 2^53 (a 12-digit amount by a
+ * 6-digit price); its double is within a few parts in 10^16 of it, so a double clear of minCost by
+ * far more than that (and than the 20-digit rounding) decides the comparison.
+ */
+function compareCost(price: Scaled, amount: Scaled, minCost: Scaled): number | undefined {
+  const exact = scaledMul(price, amount);
+  if (exact !== undefined) return scaledCompare(exact, minCost);
+  const cost = scaledToNumber(price) * scaledToNumber(amount);
+  const min = scaledToNumber(minCost);
+  if (cost > min * (1 + COST_MARGIN)) return 1;
+  if (cost < min * (1 - COST_MARGIN)) return -1;
+  return undefined;
+}
+
+/** Relative margin of compareCost: the product's double error is ~1e-16 relative, its 20-digit rounding 1e-19. */
+const COST_MARGIN = 1e-9;
+
+/** |x| rounded half to even to `decimals` decimals (x's sign kept), exact. */
+function roundHalfEvenTo(x: Scaled, decimals: number): Scaled {
+  if (x.s <= decimals) return x;
+  const p = 10 ** (x.s - decimals);
+  const a = Math.abs(x.m);
+  let q = Math.floor(a / p);
+  let r = a - q * p;
+  if (r < 0) {
+    q--;
+    r += p;
+  } else if (r >= p) {
+    q++;
+    r -= p;
+  }
+  if (2 * r > p || (2 * r === p && q % 2 === 1)) q++;
+  return { m: q === 0 ? 0 : x.m < 0 ? -q : q, s: decimals };
+}
+
+/**
+ * decimalTargetRow's row, text for text, in scaled integers (core/scaled-number.ts), or undefined
+ * when a step would not fit in one: decimal.js was most of the cost of a bar's targets. Every step
+ * here is exact where decimal.js's is (sums and products under 2^53 have fewer than its 20 digits),
+ * and the sizing's two roundings are decimal.js's own (scaledOfDoubleSig, scaledQuotientSig).
+ */
+export function scaledTargetRow(inp: TargetInputs, weight: number, grossExposure: number): TargetRow | undefined {
+  const price = inp.price;
+  if (price === undefined || !price.isPositive()) return undefined;
+  const limits = scaledLimitsOf(inp.limits);
+  if (limits === null) return undefined;
+  const priceText = price.toFixed();
+  const holdingsText = inp.holdings.toFixed();
+  const priceSc = scaledOfText(priceText);
+  const held = scaledOfText(holdingsText);
+  if (priceSc === undefined || held === undefined) return undefined;
+  const notional = scaledOfDoubleSig(weight * grossExposure, 12);
+  if (notional === undefined) return undefined;
+  const targetShares = scaledQuotientSig(notional, priceSc, DECIMAL_PRECISION, 12);
+  if (targetShares === undefined) return undefined;
+  const trade = scaledAdd(targetShares, scaledNeg(held));
+  if (trade === undefined) return undefined;
+  const abs: Scaled = { m: Math.abs(trade.m), s: trade.s };
+  let outcome: LimitOutcome;
+  let shares: Scaled = { m: 0, s: 0 };
+  const vsMinAmount = scaledCompare(abs, limits.minAmount);
+  if (vsMinAmount === undefined) return undefined;
+  if (vsMinAmount < 0) outcome = "below_min_amount";
+  else {
+    const vsMinCost = compareCost(priceSc, abs, limits.minCost);
+    if (vsMinCost === undefined) return undefined;
+    if (vsMinCost <= 0) outcome = "below_min_cost";
+    else {
+      shares = roundHalfEvenTo(trade, limits.stepDecimals);
+      outcome = shares.m === 0 ? "rounded_to_zero" : "ok";
+    }
+  }
+  let tradesShares = "0";
+  let holdingsAfter = holdingsText;
+  let tradesNotional = "0";
+  if (shares.m !== 0) {
+    // When the limits zero a trade, the target is simply what is held.
+    const after = scaledAdd(held, shares);
+    const traded = scaledMul(shares, priceSc);
+    if (after === undefined || traded === undefined) return undefined;
+    tradesShares = scaledText(shares);
+    holdingsAfter = scaledText(after);
+    tradesNotional = scaledText(traded);
+  }
+  return {
+    assetId: inp.assetId, symbol: inp.symbol, prediction: inp.prediction, volatility: inp.volatility, weight, holdingsShares: holdingsText,
+    price: priceText,
+    targetNotionalBeforeLimits: scaledText(notional),
+    targetHoldingsSharesBeforeLimits: scaledText(targetShares),
+    targetTradesSharesBeforeLimits: scaledText(trade),
+    targetTradesShares: tradesShares,
+    targetHoldingsShares: holdingsAfter,
+    targetTradesNotional: tradesNotional,
+    limitOutcome: outcome,
+  };
+}
+
+/** decimal.js's default precision (significant digits of a division), which this code never changes. */
+const DECIMAL_PRECISION = 20;
+
+/** The row in decimal.js: the definition scaledTargetRow reproduces, and its fallback. */
+export function decimalTargetRow(inp: TargetInputs, weight: number, grossExposure: number): TargetRow {
   const holdings = inp.holdings.toFixed();
   const price = inp.price;
   if (price === undefined || !price.isPositive()) {

@@ -3,11 +3,14 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
   scaledAdd,
+  scaledCompare,
   scaledHalf,
   scaledMul,
   scaledNeg,
   scaledOf,
+  scaledOfDoubleSig,
   scaledOfText,
+  scaledQuotientSig,
   scaledText,
   scaledToNumber,
   ScaledTotal,
@@ -121,5 +124,72 @@ describe("scaled numbers agree with decimal.js to the bit", () => {
       }),
       { numRuns: 1000 },
     );
+  });
+
+  it("rounds a number to significant digits as decimal.js does, or declines", () => {
+    let taken = 0;
+    fc.assert(
+      fc.property(anyNumber, fc.integer({ min: 1, max: 17 }), (x, sd) => {
+        const s = scaledOfDoubleSig(x, sd);
+        if (s === undefined) return;
+        taken++;
+        same(s, new Decimal(x).toSignificantDigits(sd));
+      }),
+      { numRuns: 3000 },
+    );
+    expect(taken).toBeGreaterThan(1000);
+    // Half up on the magnitude, and a carry that adds a digit.
+    expect(scaledText(scaledOfDoubleSig(-2.5, 1) as Scaled)).toBe("-3");
+    expect(scaledText(scaledOfDoubleSig(99.96, 3) as Scaled)).toBe("100");
+    expect(scaledText(scaledOfDoubleSig(1.5e-7, 1) as Scaled)).toBe("0.0000002");
+  });
+
+  it("divides with decimal.js's two roundings (at its precision, then to significant digits)", () => {
+    const quotient = fc.tuple(
+      fc.integer({ min: -9_999_999_999_999, max: 9_999_999_999_999 }),
+      fc.integer({ min: 0, max: 12 }),
+      fc.integer({ min: 1, max: 999_999_999 }),
+      fc.integer({ min: 0, max: 8 }),
+    );
+    let taken = 0;
+    fc.assert(
+      fc.property(quotient, fc.integer({ min: 1, max: 24 }), fc.integer({ min: 1, max: 24 }), ([am, as, bm, bs], precision, sd) => {
+        const a: Scaled = { m: am, s: as };
+        const b: Scaled = { m: bm, s: bs };
+        const Dp = Decimal.clone({ precision });
+        const expected = new Dp(scaledText(a)).div(new Dp(scaledText(b))).toSignificantDigits(sd);
+        const got = scaledQuotientSig(a, b, precision, sd);
+        if (got === undefined) return;
+        taken++;
+        same(got, new Decimal(expected.toFixed()));
+      }),
+      { numRuns: 4000 },
+    );
+    expect(taken).toBeGreaterThan(3000);
+  });
+
+  it("divides where the double rounding differs from one rounding (digits ...4999 then 5 or more)", () => {
+    // 1 / 8 = 0.125: at precision 2 it is 0.13, then to 1 digit 0.1; rounding 0.125 once to 1 digit is 0.1 too.
+    // 0.1249951... : at precision 5 it is 0.12500, then to 2 digits 0.13, where one rounding gives 0.12.
+    const a: Scaled = { m: 1249951, s: 7 };
+    const b: Scaled = { m: 1, s: 0 };
+    expect(scaledText(scaledQuotientSig(a, b, 5, 2) as Scaled)).toBe("0.13");
+    expect(new Decimal(scaledText(a)).toSignificantDigits(2).toFixed()).toBe("0.12");
+    const D5 = Decimal.clone({ precision: 5 });
+    expect(new D5("0.1249951").div(1).toSignificantDigits(2).toFixed()).toBe("0.13");
+  });
+
+  it("compares exactly, or declines when the scales cannot be aligned", () => {
+    fc.assert(
+      fc.property(anyNumber, anyNumber, (x, y) => {
+        const a = scaledOf(x);
+        const b = scaledOf(y);
+        if (a === undefined || b === undefined) return;
+        const c = scaledCompare(a, b);
+        if (c !== undefined) expect(c).toBe(new Decimal(x).cmp(new Decimal(y)));
+      }),
+      { numRuns: 2000 },
+    );
+    expect(scaledCompare({ m: 5, s: 1 }, { m: 50, s: 2 })).toBe(0);
   });
 });

@@ -1,7 +1,7 @@
 import { Decimal } from "decimal.js";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { computeTargets, parentOrdersFor, targetConfigSchema, targetWeights } from "../../src/system/targets.js";
+import { computeTargets, decimalTargetRow, scaledTargetRow, parentOrdersFor, targetConfigSchema, targetRow, targetWeights, type TargetInputs } from "../../src/system/targets.js";
 
 const limits = { minAmount: "0.001", minCost: "10", amountStep: "0.001" };
 const cfg = targetConfigSchema.parse({ grossExposure: 10_000, volatilityScaling: false, maxWeight: 1 });
@@ -77,5 +77,49 @@ describe("targets", () => {
     expect(orders).toHaveLength(1);
     expect(orders[0]?.orderId).toBe(4);
     expect(orders[0]?.diffNumShares.toString()).toBe("100");
+  });
+
+  /** A decimal with up to `digits` significant digits and up to `places` decimals. */
+  const decimalText = (digits: number, places: number): fc.Arbitrary<string> =>
+    fc.tuple(fc.integer({ min: 0, max: 10 ** digits - 1 }), fc.integer({ min: 0, max: places })).map(([m, p]) => new Decimal(m).div(new Decimal(10).pow(p)).toFixed());
+  const weight = fc.oneof(fc.double({ min: -1, max: 1, noNaN: true }), fc.constantFrom(0, -0, 1, -1, 0.25, 1e-9));
+
+  /** Compares targetRow (and its scaled path, where it is taken) with decimalTargetRow; true when the scaled path was taken. */
+  function sameRow(w: number, gross: number, px: string, held: string, limits: TargetInputs["limits"]): boolean {
+    const inp: TargetInputs = { assetId: 7, symbol: "X/USDT:USDT", prediction: 1, volatility: 0.01, price: new Decimal(px), holdings: new Decimal(held), limits };
+    const expected = JSON.stringify(decimalTargetRow(inp, w, gross));
+    expect(JSON.stringify(targetRow(inp, w, gross))).toBe(expected);
+    const scaled = scaledTargetRow(inp, w, gross);
+    if (scaled === undefined) return false;
+    expect(JSON.stringify(scaled)).toBe(expected);
+    return true;
+  }
+
+  it("writes decimal.js's row to the character, on the scaled path and its fallback", () => {
+    const step = fc.constantFrom("1", "0.1", "0.001", "0.00001", "0.00000001", "0.5", "0.0025", "5");
+    const limitsArb = fc.record({ minAmount: fc.oneof(fc.constant("0"), decimalText(3, 4)), minCost: fc.oneof(fc.constant("0"), fc.constant("10"), decimalText(4, 2)), amountStep: step });
+    const price = decimalText(7, 8).filter((t) => t !== "0");
+    fc.assert(
+      fc.property(weight, fc.constantFrom(10_000, 1_000_000, 12_345.67), price, decimalText(9, 8), fc.boolean(), limitsArb, (w, gross, px, held, short, limits) => {
+        sameRow(w, gross, px, short ? "-" + held : held, limits);
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  it("takes the scaled path for the prices, holdings and limits of a market", () => {
+    let scaled = 0;
+    // What a run holds: an earlier bar's target on the amount grid.
+    const share = fc.oneof(fc.double({ min: -1, max: 1, noNaN: true }).filter((w) => Math.abs(w) > 1e-6), fc.integer({ min: -1000, max: 1000 }).map((k) => k / 1000));
+    const price = fc.tuple(fc.integer({ min: 1, max: 999_999 }), fc.integer({ min: 0, max: 4 })).map(([m, p]) => new Decimal(m).div(new Decimal(10).pow(p)).toFixed());
+    fc.assert(
+      fc.property(share, share, price, fc.constantFrom(0, 3, 5), (w, earlier, px, places) => {
+        const amountStep = new Decimal(10).pow(-places).toFixed();
+        const held = new Decimal(earlier * 10_000).div(px).toDecimalPlaces(places).toFixed();
+        if (sameRow(w, 10_000, px, held, { minAmount: amountStep, minCost: "10", amountStep })) scaled++;
+      }),
+      { numRuns: 1000 },
+    );
+    expect(scaled).toBeGreaterThan(950);
   });
 });
