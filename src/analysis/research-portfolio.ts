@@ -10,7 +10,7 @@ import { loadRecordedMarketData } from "../marketdata/recorded-files.js";
 import { MINUTE_MS } from "../marketdata/types.js";
 import { Portfolio, type PortfolioBar } from "../oms/portfolio.js";
 import { onGrid } from "../system/bar-loop.js";
-import { targetWeights, type TargetConfig } from "../system/targets.js";
+import { sizeTargetShares, targetWeights, type TargetConfig } from "../system/targets.js";
 
 export interface ResearchAsset {
   assetId: number;
@@ -90,8 +90,7 @@ export function buildResearchPortfolio(inp: ResearchInputs): ResearchPortfolio {
         return;
       }
       // The run's own sizing before exchange limits (targets.ts computeTargets), to the digit.
-      const notional = new Decimal((weights[k] as number) * inp.targets.grossExposure).toSignificantDigits(12);
-      const target = notional.div(price).toSignificantDigits(12);
+      const target = sizeTargetShares(weights[k] as number, inp.targets.grossExposure, price);
       bt.targetShares.set(a.assetId, target);
       const trade = target.sub(held);
       if (trade.isZero()) return;

@@ -222,6 +222,19 @@ export function scaledTargetRow(inp: TargetInputs, weight: number, grossExposure
   };
 }
 
+/**
+ * Target holdings of one asset before exchange limits: weight x gross exposure to 12 significant
+ * digits, over the price, to 12 significant digits (decimal.js's roundings; in scaled integers when
+ * they fit, as scaledTargetRow). For a caller that sizes as the run does without its limits.
+ */
+export function sizeTargetShares(weight: number, grossExposure: number, price: Decimal): Decimal {
+  const priceSc = scaledOfText(price.toFixed());
+  const notional = priceSc === undefined ? undefined : scaledOfDoubleSig(weight * grossExposure, 12);
+  const shares = notional === undefined || priceSc === undefined ? undefined : scaledQuotientSig(notional, priceSc, DECIMAL_PRECISION, 12);
+  if (shares !== undefined) return new Decimal(scaledText(shares));
+  return new Decimal(weight * grossExposure).toSignificantDigits(12).div(price).toSignificantDigits(12);
+}
+
 /** decimal.js's default precision (significant digits of a division), which this code never changes. */
 const DECIMAL_PRECISION = 20;
 

@@ -1,7 +1,7 @@
 import { Decimal } from "decimal.js";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { computeTargets, decimalTargetRow, scaledTargetRow, parentOrdersFor, targetConfigSchema, targetRow, targetWeights, type TargetInputs } from "../../src/system/targets.js";
+import { computeTargets, decimalTargetRow, scaledTargetRow, sizeTargetShares, parentOrdersFor, targetConfigSchema, targetRow, targetWeights, type TargetInputs } from "../../src/system/targets.js";
 
 const limits = { minAmount: "0.001", minCost: "10", amountStep: "0.001" };
 const cfg = targetConfigSchema.parse({ grossExposure: 10_000, volatilityScaling: false, maxWeight: 1 });
@@ -121,5 +121,16 @@ describe("targets", () => {
       { numRuns: 1000 },
     );
     expect(scaled).toBeGreaterThan(950);
+  });
+
+  it("sizes a target without limits as decimal.js does", () => {
+    fc.assert(
+      fc.property(weight, fc.constantFrom(10_000, 12_345.67), decimalText(7, 8).filter((t) => t !== "0"), (w, gross, px) => {
+        const price = new Decimal(px);
+        const expected = new Decimal(w * gross).toSignificantDigits(12).div(price).toSignificantDigits(12);
+        expect(sizeTargetShares(w, gross, price).toString()).toBe(expected.toString());
+      }),
+      { numRuns: 2000 },
+    );
   });
 });
