@@ -296,3 +296,22 @@ export function scaledQuotientSig(a: Scaled, b: Scaled, precision: number, sd: n
   // The quotient of the mantissas is scaled by 10^(b.s - a.s).
   return scaledOfDigits(a.m < 0 ? -1 : 1, rounded.digits, rounded.exp + b.s - a.s);
 }
+
+/** x rounded half to even to `decimals` decimals (0 or more), exact. */
+export function scaledRoundHalfEven(x: Scaled, decimals: number): Scaled {
+  if (x.s <= decimals) return x;
+  const p = POW10[x.s - decimals] as number;
+  const a = Math.abs(x.m);
+  let q = Math.floor(a / p);
+  let r = a - q * p;
+  // The double quotient may round across an integer: the remainder says which side it is.
+  if (r < 0) {
+    q--;
+    r += p;
+  } else if (r >= p) {
+    q++;
+    r -= p;
+  }
+  if (2 * r > p || (2 * r === p && q % 2 === 1)) q++;
+  return { m: q === 0 ? 0 : x.m < 0 ? -q : q, s: decimals };
+}

@@ -3,6 +3,7 @@
 // touch. Both return the price and every input that produced it, for the broker log.
 
 import { Decimal } from "decimal.js";
+import { scaledAdd, scaledMul, scaledNeg, scaledOf, scaledRoundHalfEven, scaledText } from "../core/scaled-number.js";
 
 export type OrderSide = "buy" | "sell";
 
@@ -62,11 +63,8 @@ export function passivityLimitPrice(rows: readonly BidAskRow[], side: OrderSide,
   const meanAsk = rows.reduce((a, r) => a + r.ask, 0) / rows.length;
   const bidUsed = Math.abs(last.bid - meanBid) / last.bid > maxDev ? "mean" : "latest";
   const askUsed = Math.abs(last.ask - meanAsk) / last.ask > maxDev ? "mean" : "latest";
-  const bid = new Decimal(bidUsed === "mean" ? meanBid : last.bid);
-  const ask = new Decimal(askUsed === "mean" ? meanAsk : last.ask);
-  const pf = new Decimal(p.passivityFactor);
-  const one = new Decimal(1);
-  const raw = side === "buy" ? bid.mul(pf).add(ask.mul(one.sub(pf))) : ask.mul(pf).add(bid.mul(one.sub(pf)));
+  const bid = bidUsed === "mean" ? meanBid : last.bid;
+  const ask = askUsed === "mean" ? meanAsk : last.ask;
   return {
     computer: "passivity",
     side,
@@ -81,8 +79,26 @@ export function passivityLimitPrice(rows: readonly BidAskRow[], side: OrderSide,
     totalVolatility: undefined,
     volatilityMultiple: undefined,
     waveId: p.waveId ?? 0,
-    limitPrice: roundPriceHalfEven(raw, p.priceDecimals).toFixed(),
+    limitPrice: passivityPriceText(side === "buy" ? bid : ask, side === "buy" ? ask : bid, p.passivityFactor, p.priceDecimals),
   };
+}
+
+/**
+ * near x factor + far x (1 - factor), rounded half to even to `decimals`, as decimal text: in
+ * scaled integers when every step fits (the usual quotes and factors), else decimal.js, which gives
+ * the same digits (core/scaled-number.ts).
+ */
+export function passivityPriceText(near: number, far: number, factor: number, decimals: number): string {
+  const n = scaledOf(near);
+  const f = scaledOf(far);
+  const w = scaledOf(factor);
+  const rest = w === undefined ? undefined : scaledAdd({ m: 1, s: 0 }, scaledNeg(w));
+  const a = n === undefined || w === undefined ? undefined : scaledMul(n, w);
+  const b = f === undefined || rest === undefined ? undefined : scaledMul(f, rest);
+  const raw = a === undefined || b === undefined ? undefined : scaledAdd(a, b);
+  if (raw !== undefined && decimals >= 0) return scaledText(scaledRoundHalfEven(raw, decimals));
+  const pf = new Decimal(factor);
+  return roundPriceHalfEven(new Decimal(near).mul(pf).add(new Decimal(far).mul(new Decimal(1).sub(pf))), decimals).toFixed();
 }
 
 export interface VolatilityParams {

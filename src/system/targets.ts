@@ -7,7 +7,7 @@
 import { Decimal } from "decimal.js";
 import { z } from "zod";
 import { timestampFromMs } from "../core/timestamp.js";
-import { scaledAdd, scaledCompare, scaledMul, scaledNeg, scaledOfDoubleSig, scaledOfText, scaledQuotientSig, scaledText, scaledToNumber, type Scaled } from "../core/scaled-number.js";
+import { scaledAdd, scaledCompare, scaledMul, scaledNeg, scaledOfDoubleSig, scaledOfText, scaledQuotientSig, scaledRoundHalfEven, scaledText, scaledToNumber, type Scaled } from "../core/scaled-number.js";
 import { applyExchangeLimits, type LimitOutcome, type MarketLimits } from "../oms/exchange-limits.js";
 import type { ParentOrder } from "../oms/parent-order.js";
 
@@ -142,24 +142,6 @@ function compareCost(price: Scaled, amount: Scaled, minCost: Scaled): number | u
 /** Relative margin of compareCost: the product's double error is ~1e-16 relative, its 20-digit rounding 1e-19. */
 const COST_MARGIN = 1e-9;
 
-/** |x| rounded half to even to `decimals` decimals (x's sign kept), exact. */
-function roundHalfEvenTo(x: Scaled, decimals: number): Scaled {
-  if (x.s <= decimals) return x;
-  const p = 10 ** (x.s - decimals);
-  const a = Math.abs(x.m);
-  let q = Math.floor(a / p);
-  let r = a - q * p;
-  if (r < 0) {
-    q--;
-    r += p;
-  } else if (r >= p) {
-    q++;
-    r -= p;
-  }
-  if (2 * r > p || (2 * r === p && q % 2 === 1)) q++;
-  return { m: q === 0 ? 0 : x.m < 0 ? -q : q, s: decimals };
-}
-
 /**
  * decimalTargetRow's row, text for text, in scaled integers (core/scaled-number.ts), or undefined
  * when a step would not fit in one: decimal.js was most of the cost of a bar's targets. Every step
@@ -193,7 +175,7 @@ export function scaledTargetRow(inp: TargetInputs, weight: number, grossExposure
     if (vsMinCost === undefined) return undefined;
     if (vsMinCost <= 0) outcome = "below_min_cost";
     else {
-      shares = roundHalfEvenTo(trade, limits.stepDecimals);
+      shares = scaledRoundHalfEven(trade, limits.stepDecimals);
       outcome = shares.m === 0 ? "rounded_to_zero" : "ok";
     }
   }

@@ -1,5 +1,7 @@
+import { Decimal } from "decimal.js";
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { passivityLimitPrice, totalVolatility, volatilityLimitPrice, type BidAskRow } from "../../src/oms/limit-price.js";
+import { passivityLimitPrice, passivityPriceText, roundPriceHalfEven, totalVolatility, volatilityLimitPrice, type BidAskRow } from "../../src/oms/limit-price.js";
 
 describe("passivity limit price (DOMAIN golden cases)", () => {
   it("latest 51/61 (means 50.5/60.5), pf 0.1, buy -> 60.0", () => {
@@ -76,5 +78,21 @@ describe("volatility limit price", () => {
     const sell = volatilityLimitPrice(rows, "sell", { volatilityMultiple: [0.5, 1], frequencySeconds: 60, priceDecimals: 4, waveId: 0 });
     expect(sell.limitPrice).toBe("16");
     expect(() => volatilityLimitPrice(rows, "buy", { volatilityMultiple: [0.5], frequencySeconds: 60, priceDecimals: 4, waveId: 3 })).toThrow(/wave 3/);
+  });
+
+  it("prices the passivity mix as decimal.js does, quote for quote", () => {
+    const quote = fc.oneof(
+      fc.tuple(fc.integer({ min: 1, max: 9_999_999 }), fc.integer({ min: 0, max: 8 })).map(([m, p]) => m / 10 ** p),
+      fc.double({ min: 1e-6, max: 1e6, noNaN: true }),
+    );
+    const factor = fc.oneof(fc.constantFrom(0, 0.25, 0.5, 0.75, 1), fc.double({ min: 0, max: 1, noNaN: true }));
+    fc.assert(
+      fc.property(quote, quote, factor, fc.integer({ min: 0, max: 10 }), (near, far, pf, decimals) => {
+        const d = new Decimal(pf);
+        const expected = roundPriceHalfEven(new Decimal(near).mul(d).add(new Decimal(far).mul(new Decimal(1).sub(d))), decimals).toFixed();
+        expect(passivityPriceText(near, far, pf, decimals)).toBe(expected);
+      }),
+      { numRuns: 3000 },
+    );
   });
 });
