@@ -158,10 +158,9 @@ export function scaledTargetRow(inp: TargetInputs, weight: number, grossExposure
   const priceSc = scaledOfText(priceText);
   const held = scaledOfText(holdingsText);
   if (priceSc === undefined || held === undefined) return undefined;
-  const notional = scaledOfDoubleSig(weight * grossExposure, 12);
-  if (notional === undefined) return undefined;
-  const targetShares = scaledQuotientSig(notional, priceSc, DECIMAL_PRECISION, 12);
-  if (targetShares === undefined) return undefined;
+  const sized = scaledSizing(weight, grossExposure, priceSc);
+  if (sized === undefined) return undefined;
+  const { notional, shares: targetShares } = sized;
   const trade = scaledAdd(targetShares, scaledNeg(held));
   if (trade === undefined) return undefined;
   const abs: Scaled = { m: Math.abs(trade.m), s: trade.s };
@@ -211,10 +210,17 @@ export function scaledTargetRow(inp: TargetInputs, weight: number, grossExposure
  */
 export function sizeTargetShares(weight: number, grossExposure: number, price: Decimal): Decimal {
   const priceSc = scaledOfText(price.toFixed());
-  const notional = priceSc === undefined ? undefined : scaledOfDoubleSig(weight * grossExposure, 12);
-  const shares = notional === undefined || priceSc === undefined ? undefined : scaledQuotientSig(notional, priceSc, DECIMAL_PRECISION, 12);
-  if (shares !== undefined) return new Decimal(scaledText(shares));
+  const sized = priceSc === undefined ? undefined : scaledSizing(weight, grossExposure, priceSc);
+  if (sized !== undefined) return new Decimal(scaledText(sized.shares));
   return new Decimal(weight * grossExposure).toSignificantDigits(12).div(price).toSignificantDigits(12);
+}
+
+/** The sizing of both: notional and shares to 12 significant digits, as decimal.js rounds them; undefined when they do not fit. */
+function scaledSizing(weight: number, grossExposure: number, price: Scaled): { notional: Scaled; shares: Scaled } | undefined {
+  // 12 significant digits: enough for any exchange step, and stable across platforms.
+  const notional = scaledOfDoubleSig(weight * grossExposure, 12);
+  const shares = notional === undefined ? undefined : scaledQuotientSig(notional, price, DECIMAL_PRECISION, 12);
+  return notional === undefined || shares === undefined ? undefined : { notional, shares };
 }
 
 /** decimal.js's default precision (significant digits of a division), which this code never changes. */
