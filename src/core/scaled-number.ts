@@ -249,6 +249,16 @@ export function scaledOfDoubleSig(x: number, sd: number): Scaled | undefined {
 }
 
 /**
+ * floor(num / den) of non-negative integers below 2^53, exact: the double quotient may round across
+ * an integer, and the remainder says which side of it the true quotient is.
+ */
+function floorDiv(num: number, den: number): number {
+  const q = Math.floor(num / den);
+  const r = num - q * den;
+  return r < 0 ? q - 1 : r >= den ? q + 1 : q;
+}
+
+/**
  * a / b rounded to `precision` significant digits half up (decimal.js's division at its precision),
  * then to `sd` digits half up (its toSignificantDigits): the same double rounding, digit for digit.
  * b must be positive. Undefined when the division or the result does not fit.
@@ -259,16 +269,8 @@ export function scaledQuotientSig(a: Scaled, b: Scaled, precision: number, sd: n
   if (a.m === 0) return { m: 0, s: 0 };
   const num = Math.abs(a.m);
   const den = b.m;
-  let q = Math.floor(num / den);
+  const q = floorDiv(num, den);
   let r = num - q * den;
-  // The double quotient may round across an integer: the remainder says which side it is.
-  if (r < 0) {
-    q--;
-    r += den;
-  } else if (r >= den) {
-    q++;
-    r -= den;
-  }
   const digits: number[] = [];
   let exp: number;
   if (q > 0) {
@@ -281,13 +283,8 @@ export function scaledQuotientSig(a: Scaled, b: Scaled, precision: number, sd: n
   // One digit past the precision decides its rounding (half up: a digit of 5 or more rounds up).
   while (digits.length <= precision) {
     r *= 10;
-    let d = Math.floor(r / den);
+    const d = floorDiv(r, den);
     r -= d * den;
-    // r / den is below 10 but can round up to the next integer in a double.
-    if (r < 0) {
-      d--;
-      r += den;
-    }
     if (digits.length === 0 && d === 0) exp--;
     else digits.push(d);
   }
@@ -302,16 +299,8 @@ export function scaledRoundHalfEven(x: Scaled, decimals: number): Scaled {
   if (x.s <= decimals) return x;
   const p = POW10[x.s - decimals] as number;
   const a = Math.abs(x.m);
-  let q = Math.floor(a / p);
-  let r = a - q * p;
-  // The double quotient may round across an integer: the remainder says which side it is.
-  if (r < 0) {
-    q--;
-    r += p;
-  } else if (r >= p) {
-    q++;
-    r -= p;
-  }
+  let q = floorDiv(a, p);
+  const r = a - q * p;
   if (2 * r > p || (2 * r === p && q % 2 === 1)) q++;
   return { m: q === 0 ? 0 : x.m < 0 ? -q : q, s: decimals };
 }
