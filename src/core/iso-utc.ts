@@ -24,11 +24,13 @@ let prefix = "";
 export function isoUtc(ms: number): string {
   if (ms === msA) return textA;
   if (ms === msB) return textB;
+  // Formatted before the cache moves: an instant toISOString refuses must not be remembered.
+  const text = format(ms);
   msB = msA;
   textB = textA;
   msA = ms;
-  textA = format(ms);
-  return textA;
+  textA = text;
+  return text;
 }
 
 function format(ms: number): string {

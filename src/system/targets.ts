@@ -210,7 +210,8 @@ export function scaledTargetRow(inp: TargetInputs, weight: number, grossExposure
  */
 export function sizeTargetShares(weight: number, grossExposure: number, price: Decimal): Decimal {
   const priceSc = scaledOfText(price.toFixed());
-  const sized = priceSc === undefined ? undefined : scaledSizing(weight, grossExposure, priceSc);
+  // A zero notional takes decimal.js, which keeps the sign of a negative zero (a Scaled has none).
+  const sized = priceSc === undefined || weight * grossExposure === 0 ? undefined : scaledSizing(weight, grossExposure, priceSc);
   if (sized !== undefined) return new Decimal(scaledText(sized.shares));
   return new Decimal(weight * grossExposure).toSignificantDigits(12).div(price).toSignificantDigits(12);
 }

@@ -17,7 +17,13 @@ describe("isoUtc", () => {
     );
   });
 
-  it("refuses what toISOString refuses", () => {
+  it("refuses what toISOString refuses, every time it is asked", () => {
     expect(() => isoUtc(Number.NaN)).toThrow(RangeError);
+    isoUtc(0);
+    for (const bad of [8.64e15 + 1, Infinity, -Infinity]) {
+      expect(() => isoUtc(bad)).toThrow(RangeError);
+      expect(() => isoUtc(bad)).toThrow(RangeError);
+    }
+    expect(isoUtc(0)).toBe("1970-01-01T00:00:00.000Z");
   });
 });
