@@ -28,6 +28,13 @@ export class Account {
   readonly positionMargin: Float64Array;
   readonly positions = new Map<number, Position>();
   readonly leverage = new Map<number, number>();
+  /**
+   * Order id by client order id, of the open orders and of the closed ones the engine remembers.
+   * Per account, keyed by the id's own string: its hash is computed once, not per lookup of a key
+   * made for it.
+   */
+  readonly openByClientId = new Map<string, number>();
+  readonly closedByClientId = new Map<string, number>();
 
   constructor(
     readonly id: number,

@@ -242,6 +242,42 @@ describe("cancel", () => {
     expect(m.engine.getOrderByClientId(alice, "run1.bar3.p0.w1.a0")?.orderId).toBe(again);
   });
 
+  it("remembers closed orders by client id per account, and forgets them oldest first", () => {
+    const { m, alice, bob } = twoTraders(makeMarket({ closedOrderHistory: 2 }));
+    const order = (clientOrderId: string) => ({ symbol: SPOT, side: "buy" as const, type: "limit" as const, price: "100", quantity: "1", clientOrderId });
+    const first = m.placeOk(alice, order("a"));
+    m.engine.cancelOrder(alice, first);
+    // Bob's order with the same client id is his own, open or closed.
+    const bobs = m.placeOk(bob, order("a"));
+    expect(m.engine.getOrderByClientId(alice, "a")?.orderId).toBe(first);
+    expect(m.engine.getOrderByClientId(bob, "a")?.orderId).toBe(bobs);
+    m.engine.cancelOrder(bob, bobs);
+    expect(m.engine.getOrderByClientId(alice, "a")?.orderId).toBe(first);
+    expect(m.engine.getOrderByClientId(bob, "a")?.orderId).toBe(bobs);
+    // Alice reuses "a"; when her first "a" is forgotten, the second stays found.
+    const second = m.placeOk(alice, order("a"));
+    m.engine.cancelOrder(alice, second);
+    expect(m.engine.getOrderByClientId(alice, "a")?.orderId).toBe(second);
+    expect(m.engine.getOrder(first)).toBeUndefined();
+    expect(m.engine.getOrderByClientId(bob, "a")?.orderId).toBe(bobs);
+    const third = m.placeOk(alice, order("b"));
+    m.engine.cancelOrder(alice, third);
+    // Two remembered: alice's second "a" and "b"; bob's "a" is forgotten.
+    expect(m.engine.getOrderByClientId(bob, "a")).toBeUndefined();
+    expect(m.engine.getOrderByClientId(alice, "a")?.orderId).toBe(second);
+    expect(m.engine.getOrderByClientId(alice, "b")?.orderId).toBe(third);
+    expect(m.engine.getOrderByClientId(99, "a")).toBeUndefined();
+    // Forgetting an order whose client id a newer closed order reused keeps the newer one found.
+    const fresh = twoTraders(makeMarket({ closedOrderHistory: 2 }));
+    const ids = ["a", "a", "b"].map((c) => {
+      const id = fresh.m.placeOk(fresh.alice, order(c));
+      fresh.m.engine.cancelOrder(fresh.alice, id);
+      return id;
+    });
+    expect(fresh.m.engine.getOrder(ids[0] as number)).toBeUndefined();
+    expect(fresh.m.engine.getOrderByClientId(fresh.alice, "a")?.orderId).toBe(ids[1]);
+  });
+
   it("cancelAll cancels the account's open orders on one symbol or on all", () => {
     const { m, alice, bob } = twoTraders();
     for (const p of ["99", "98", "97"]) m.placeOk(alice, { symbol: SPOT, side: "buy", type: "limit", price: p, quantity: "0.1" });
