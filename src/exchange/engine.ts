@@ -158,8 +158,11 @@ export type OpResult = { readonly ok: true } | { ok: false; reason: RejectReason
 /** The one success result of cancels (the market maker cancels millions of quotes a day). */
 const OK: OpResult = Object.freeze({ ok: true as const });
 
-/** A decimal view of an order, for clients and logs. */
-export interface OrderSnapshot {
+/**
+ * A decimal view of an order, for clients and logs. A type, not an interface, so that a snapshot is
+ * a plain record (a ccxt order carries it as its `info`).
+ */
+export type OrderSnapshot = {
   orderId: number;
   clientOrderId: string | undefined;
   account: number;
@@ -179,7 +182,7 @@ export interface OrderSnapshot {
   status: OrderStatus;
   createdAt: number;
   updatedAt: number;
-}
+};
 
 export interface BalanceView {
   asset: string;
@@ -1378,7 +1381,7 @@ export class ExchangeEngine {
       filled: inst.formatQty(o.filled),
       remaining: inst.formatQty(o.remaining),
       cost: inst.formatQuote(cost),
-      averagePrice: o.filled === 0 ? undefined : new Decimal(o.costTickLots).div(o.filled).mul(inst.tick.text).toFixed(),
+      averagePrice: o.filled === 0 ? undefined : averagePriceText(o.costTickLots, o.filled, inst),
       status: o.status,
       createdAt: o.createdAt,
       updatedAt: o.updatedAt,
@@ -1416,6 +1419,16 @@ export class ExchangeEngine {
 /** Spot fees come out of what the side receives (base for a buy); perpetual fees are in the quote. */
 function feeAssetOf(inst: Instrument, side: Side): string {
   return inst.kind === "spot" && side === BUY ? inst.base.name : inst.quote.name;
+}
+
+/**
+ * The average fill price as decimal text. Filled at one price (nearly always), the cost is a whole
+ * number of ticks per lot, and the price text is that tick count's, with no decimal.js division.
+ */
+export function averagePriceText(costTickLots: number, filledLots: number, inst: Instrument): string {
+  const ticks = costTickLots / filledLots;
+  if (Number.isSafeInteger(ticks) && costTickLots % filledLots === 0) return inst.formatPrice(ticks);
+  return new Decimal(costTickLots).div(filledLots).mul(inst.tick.text).toFixed();
 }
 
 function sideName(side: Side): OrderSideName {

@@ -313,7 +313,8 @@ export class EmbeddedVenueClient implements ExchangeClient {
       reduceOnly: s.reduceOnly,
       postOnly: s.postOnly,
       trades: trades.map((t) => ({ ...t })),
-      info: { ...s },
+      // A snapshot is the engine's fresh object per call: nothing else holds it to copy it from.
+      info: s,
     };
   }
 

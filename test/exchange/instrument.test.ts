@@ -1,6 +1,8 @@
+import { Decimal } from "decimal.js";
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { SimulatedClock } from "../../src/core/clock.js";
-import { ExchangeEngine } from "../../src/exchange/engine.js";
+import { averagePriceText, ExchangeEngine } from "../../src/exchange/engine.js";
 import { feeOf, Instrument, InstrumentError, instrumentSpecSchema, type InstrumentSpec } from "../../src/exchange/instrument.js";
 import { parseStep } from "../../src/core/units.js";
 import { PERP_SPEC, SPOT_SPEC, T0 } from "./helpers.js";
@@ -90,5 +92,18 @@ describe("feeOf", () => {
     // 123456789012345 * 12345 / 1e8 = 15240740603.57... (checked with exact rationals).
     expect(feeOf(123_456_789_012_345, 12_345)).toBe(15_240_740_604);
     expect(feeOf(9_007_199_254_740_991, 1_000_000)).toBe(90_071_992_547_410); // 1 % of 2^53 - 1, .91 rounds up
+  });
+
+  it("writes an order's average fill price as decimal.js's cost / filled x tick, one price or several", () => {
+    const inst = compile({ ...SPOT_SPEC, tickSize: "0.01" });
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.integer({ min: 1, max: 10_000_000 }), fc.integer({ min: 1, max: 100_000 })), { minLength: 1, maxLength: 4 }), fc.boolean(), (fills, onePrice) => {
+        const priced = onePrice ? fills.map(([, lots]) => [fills[0]?.[0] as number, lots] as const) : fills;
+        const cost = priced.reduce((a, [ticks, lots]) => a + ticks * lots, 0);
+        const filled = priced.reduce((a, [, lots]) => a + lots, 0);
+        expect(averagePriceText(cost, filled, inst)).toBe(new Decimal(cost).div(filled).mul(inst.tick.text).toFixed());
+      }),
+      { numRuns: 2000 },
+    );
   });
 });
