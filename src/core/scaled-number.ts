@@ -6,6 +6,7 @@
 // nearest the exact value, which one IEEE division of two exact integers also gives.)
 
 import { Decimal } from "decimal.js";
+import { formatScaled } from "./units.js";
 
 const SAFE = 9007199254740992; // 2^53
 const POW10: number[] = [];
@@ -83,19 +84,7 @@ export function scaledToNumber(a: Scaled): number {
 
 /** Normal notation, as decimal.js's toFixed() writes the value (no trailing zeros, "0" for zero). */
 export function scaledText(a: Scaled): string {
-  let m = a.m;
-  let s = a.s;
-  while (s > 0 && m % 10 === 0) {
-    m /= 10;
-    s--;
-  }
-  if (m === 0) return "0";
-  const neg = m < 0;
-  let digits = String(Math.abs(m));
-  if (s === 0) return neg ? "-" + digits : digits;
-  if (digits.length <= s) digits = "0".repeat(s - digits.length + 1) + digits;
-  const text = digits.slice(0, digits.length - s) + "." + digits.slice(digits.length - s);
-  return neg ? "-" + text : text;
+  return formatScaled(a.m, a.s);
 }
 
 /** -a. */
@@ -107,38 +96,39 @@ export function scaledToDecimal(a: Scaled): Decimal {
   return new Decimal(scaledText(a));
 }
 
+/** An exact decimal: a Scaled while it fits, decimal.js once a step would not. */
+export type Exact = Scaled | Decimal;
+
+export function exactToDecimal(x: Exact): Decimal {
+  return x instanceof Decimal ? x : scaledToDecimal(x);
+}
+
+/** a + b as decimal.js gives it: scaled when both are and the sum fits, else decimal.js. */
+export function exactAdd(a: Exact, b: Exact): Exact {
+  if (!(a instanceof Decimal) && !(b instanceof Decimal)) {
+    const r = scaledAdd(a, b);
+    if (r !== undefined) return r;
+  }
+  return exactToDecimal(a).add(exactToDecimal(b));
+}
+
+export function exactNeg(x: Exact): Exact {
+  return x instanceof Decimal ? x.neg() : scaledNeg(x);
+}
+
 /**
  * An exact running total: a scaled integer while every step fits, decimal.js from the first one
  * that would not (then for good, so the result never depends on where the switch happened).
  */
 export class ScaledTotal {
-  private acc: Scaled = { m: 0, s: 0 };
-  private dec: Decimal | undefined;
+  private total: Exact = { m: 0, s: 0 };
 
   constructor(initial?: string) {
-    if (initial === undefined) return;
-    const sc = scaledOfText(initial);
-    if (sc === undefined) this.dec = new Decimal(initial);
-    else this.acc = sc;
+    if (initial !== undefined) this.total = scaledOfText(initial) ?? new Decimal(initial);
   }
 
-  add(x: Scaled | Decimal): void {
-    if (x instanceof Decimal) {
-      this.addDecimal(x);
-      return;
-    }
-    if (this.dec === undefined) {
-      const r = scaledAdd(this.acc, x);
-      if (r !== undefined) {
-        this.acc = r;
-        return;
-      }
-    }
-    this.dec = this.value().add(scaledToDecimal(x));
-  }
-
-  addDecimal(x: Decimal): void {
-    this.dec = this.value().add(x);
+  add(x: Exact): void {
+    this.total = exactAdd(this.total, x);
   }
 
   /**
@@ -149,20 +139,22 @@ export class ScaledTotal {
     if (x === undefined || x === 0) return;
     const sc = scaledOf(x);
     if (sc !== undefined) this.add(sign === 1 ? sc : scaledNeg(sc));
-    else this.addDecimal(sign === 1 ? new Decimal(x) : new Decimal(x).neg());
+    else this.add(sign === 1 ? new Decimal(x) : new Decimal(x).neg());
   }
 
   isZero(): boolean {
-    return this.dec === undefined ? this.acc.m === 0 : this.dec.isZero();
+    const t = this.total;
+    return t instanceof Decimal ? t.isZero() : t.m === 0;
   }
 
   /** Whether the total equals the number as decimal.js reads it. */
   equalsNumber(x: number | undefined): boolean {
     const v = x ?? 0;
-    if (this.dec === undefined) {
+    const t = this.total;
+    if (!(t instanceof Decimal)) {
       const sc = scaledOf(v);
       if (sc !== undefined) {
-        const diff = scaledAdd(this.acc, scaledNeg(sc));
+        const diff = scaledAdd(t, scaledNeg(sc));
         if (diff !== undefined) return diff.m === 0;
       }
     }
@@ -170,7 +162,7 @@ export class ScaledTotal {
   }
 
   value(): Decimal {
-    return this.dec ?? scaledToDecimal(this.acc);
+    return exactToDecimal(this.total);
   }
 }
 

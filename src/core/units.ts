@@ -65,14 +65,20 @@ export function fromSteps(steps: number, step: Step): string {
 
 /** Formats an integer `n * 10^-scale` as a plain decimal string without trailing zeros. */
 export function formatScaled(n: number, scale: number): string {
-  if (n === 0) return "0";
-  const neg = n < 0;
-  let digits = String(Math.abs(n));
-  if (scale === 0) return (neg ? "-" : "") + digits;
-  if (digits.length <= scale) digits = digits.padStart(scale + 1, "0");
-  const head = digits.slice(0, digits.length - scale);
-  const tail = digits.slice(digits.length - scale).replace(/0+$/, "");
-  return (neg ? "-" : "") + head + (tail.length > 0 ? "." + tail : "");
+  // Trailing zeros come off the integer (no string search), then the point goes in.
+  let m = n;
+  let s = scale;
+  while (s > 0 && m % 10 === 0) {
+    m /= 10;
+    s--;
+  }
+  if (m === 0) return "0";
+  const neg = m < 0;
+  let digits = String(Math.abs(m));
+  if (s === 0) return neg ? "-" + digits : digits;
+  if (digits.length <= s) digits = "0".repeat(s - digits.length + 1) + digits;
+  const text = digits.slice(0, digits.length - s) + "." + digits.slice(digits.length - s);
+  return neg ? "-" + text : text;
 }
 
 /** Steps as an exact decimal.js value. */

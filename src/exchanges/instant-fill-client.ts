@@ -18,7 +18,7 @@ import type {
 import { BadSymbol, InvalidOrder, OrderNotFound } from "./errors.js";
 import type { CreateOrderParams, ExchangeClient } from "./exchange-client.js";
 import { tradesSince } from "./trades-since.js";
-import { scaledAdd, scaledHalf, scaledMul, scaledNeg, scaledOf, scaledToDecimal, scaledToNumber, ScaledTotal, type Scaled } from "../core/scaled-number.js";
+import { exactAdd, exactNeg, scaledAdd, scaledHalf, scaledMul, scaledOf, scaledToNumber, ScaledTotal, type Exact, type Scaled } from "../core/scaled-number.js";
 
 export interface ReferenceQuote {
   bid: number;
@@ -206,9 +206,9 @@ export class InstantFillClient implements ExchangeClient {
   private book(market: CcxtMarket, symbol: string, buy: boolean, fill: Fill): void {
     // The quote moves by -(signed notional) - fee; decimal.js rounds products by magnitude, so the
     // signed notional is exactly +-cost.
-    const quoteMove = buy ? neg(fill.costExact) : fill.costExact;
-    this.move(market.quote, plus(quoteMove, neg(fill.feeExact)));
-    const signed = buy ? fill.qty : neg(fill.qty);
+    const quoteMove = buy ? exactNeg(fill.costExact) : fill.costExact;
+    this.move(market.quote, exactAdd(quoteMove, exactNeg(fill.feeExact)));
+    const signed = buy ? fill.qty : exactNeg(fill.qty);
     if (market.spot) this.move(market.base, signed);
     let pos = this.positions.get(symbol);
     if (pos === undefined) {
@@ -216,7 +216,7 @@ export class InstantFillClient implements ExchangeClient {
       this.positions.set(symbol, pos);
     }
     pos.size.add(signed);
-    pos.cost.add(neg(quoteMove));
+    pos.cost.add(exactNeg(quoteMove));
   }
 
   private quoteOf(symbol: string): ReferenceQuote {
@@ -240,7 +240,7 @@ export class InstantFillClient implements ExchangeClient {
     }
   }
 
-  private move(asset: string, delta: Scaled | Decimal): void {
+  private move(asset: string, delta: Exact): void {
     let total = this.balances.get(asset);
     if (total === undefined) {
       total = new ScaledTotal();
@@ -254,23 +254,7 @@ interface Fill {
   price: number;
   cost: number;
   fee: number;
-  qty: Scaled | Decimal;
-  costExact: Scaled | Decimal;
-  feeExact: Scaled | Decimal;
-}
-
-function neg(x: Scaled | Decimal): Scaled | Decimal {
-  return x instanceof Decimal ? x.neg() : scaledNeg(x);
-}
-
-function plus(a: Scaled | Decimal, b: Scaled | Decimal): Scaled | Decimal {
-  if (!(a instanceof Decimal) && !(b instanceof Decimal)) {
-    const r = scaledAdd(a, b);
-    if (r !== undefined) return r;
-  }
-  return toDecimal(a).add(toDecimal(b));
-}
-
-function toDecimal(x: Scaled | Decimal): Decimal {
-  return x instanceof Decimal ? x : scaledToDecimal(x);
+  qty: Exact;
+  costExact: Exact;
+  feeExact: Exact;
 }

@@ -109,7 +109,7 @@ export function addQuoteFee(total: ScaledTotal, t: CcxtTrade, currencies: FeeCur
   const price = t.price === 0 ? undefined : scaledOf(t.price);
   const product = fee === undefined || price === undefined ? undefined : scaledMul(fee, price);
   if (product !== undefined) total.add(product);
-  else total.addDecimal(dec(t.fee.cost).mul(dec(t.price)));
+  else total.add(dec(t.fee.cost).mul(dec(t.price)));
   return true;
 }
 

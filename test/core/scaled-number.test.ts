@@ -99,7 +99,7 @@ describe("scaled numbers agree with decimal.js to the bit", () => {
         for (const x of xs) {
           expected = expected.add(x);
           const s = scaledOf(x);
-          if (s === undefined) total.addDecimal(new Decimal(x));
+          if (s === undefined) total.add(new Decimal(x));
           else total.add(s);
         }
         expect(total.value().toFixed()).toBe(expected.toFixed());
