@@ -326,6 +326,11 @@ export interface ChildWaveFill {
   /** Traded amounts of the child's (bar, wave), carried by its first child only. */
   makerAmount: number;
   takerAmount: number;
+  /**
+   * For slippage and fees per wave, when known (a broker experiment's waves): the filled cost and
+   * fees (quote currency), the parent's arrival price and side. A wave is priced when all its rows are.
+   */
+  priced?: { filledCost: number; fees: number; arrivalPrice: number; side: 1 | -1 };
 }
 
 /** Per child order of a wave (rejected ones too, filled 0): its size, fill, and the maker/taker split (broker log streams). */
@@ -494,22 +499,40 @@ export function runExecution(parents: readonly ParentRow[], waves: readonly Chil
     a.executed.addAbs(p.filledShares);
   }
   flush();
-  const byWave = new Map<number, { children: number; amount: number; filled: number; maker: number; taker: number }>();
+  type WaveSums = { children: number; amount: number; filled: number; maker: number; taker: number; priced: boolean; notional: number; slip: number; fees: number };
+  const byWave = new Map<number, WaveSums>();
   for (const w of waves) {
-    const agg = byWave.get(w.wave) ?? { children: 0, amount: 0, filled: 0, maker: 0, taker: 0 };
+    let agg = byWave.get(w.wave);
+    if (agg === undefined) {
+      agg = { children: 0, amount: 0, filled: 0, maker: 0, taker: 0, priced: true, notional: 0, slip: 0, fees: 0 };
+      byWave.set(w.wave, agg);
+    }
     agg.children++;
     agg.amount += w.amount;
     agg.filled += w.filled;
     agg.maker += w.makerAmount;
     agg.taker += w.takerAmount;
-    byWave.set(w.wave, agg);
+    if (w.priced === undefined) agg.priced = false;
+    else if (w.filled !== 0) {
+      // As per parent: side * (average price - arrival) / arrival, weighted by the filled cost.
+      const { filledCost, fees, arrivalPrice, side } = w.priced;
+      const price = filledCost / Math.abs(w.filled);
+      agg.notional += filledCost;
+      agg.slip += ((side * (price - arrivalPrice)) / arrivalPrice) * filledCost;
+      agg.fees += fees;
+    }
   }
   let maker = 0;
   let taker = 0;
   const perWave: WaveQuality[] = [...byWave.entries()].sort((x, y) => x[0] - y[0]).map(([wave, w]) => {
     maker += w.maker;
     taker += w.taker;
-    return { wave, children: w.children, fillRate: w.amount === 0 ? 0 : w.filled / w.amount, makerShare: w.maker + w.taker === 0 ? NaN : w.maker / (w.maker + w.taker) };
+    const q: WaveQuality = { wave, children: w.children, fillRate: w.amount === 0 ? 0 : w.filled / w.amount, makerShare: w.maker + w.taker === 0 ? NaN : w.maker / (w.maker + w.taker) };
+    if (w.priced) {
+      q.slippageBps = w.notional === 0 ? NaN : (1e4 * w.slip) / w.notional;
+      q.feesBps = w.notional === 0 ? NaN : (1e4 * w.fees) / w.notional;
+    }
+    return q;
   });
   const summary: ExecutionSummary = {
     parents: parents.length,

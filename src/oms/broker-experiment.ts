@@ -13,7 +13,9 @@ import { SyntheticMarket } from "../exchange/market/synthetic-market.js";
 import { syntheticUniverse } from "../exchange/market/synthetic-universe.js";
 import { EmbeddedVenueClient } from "../exchanges/embedded-venue-client.js";
 import { VenueBidAskSampler } from "../marketdata/bid-ask-feed.js";
-import { summarizeExecution, type ExecutionSummary, type ParentExecution, type WaveFill } from "../analysis/execution-quality.js";
+import type { ExecutionSummary } from "../analysis/execution-quality.js";
+import { decimalToNumber } from "../analysis/exact-num.js";
+import { runExecution, type ChildWaveFill, type ParentRow } from "../analysis/run-execution.js";
 import { Broker, fnv1a32, roundToStep, type WaveReport } from "./broker.js";
 import { BrokerLogWriter } from "./broker-log.js";
 import { writeBrokerLogParquetParallel } from "./broker-log-parquet.js";
@@ -94,20 +96,23 @@ export async function runBrokerExperiment(
   const { outDir: _outDir, ...experimentArgs } = args;
   log.writeJson("experiment_args.json", { ...experimentArgs, runKey });
   const assetIds = new Map<number, string>(symbols.map((s) => [fnv1a32(s), s]));
-  const waves: WaveFill[] = [];
+  const waves: ChildWaveFill[] = [];
   // Per parent: its arrival price (the mid when it was created) and side, to price its waves.
   const arrivals = new Map<number, { price: Decimal; side: 1 | -1 }>();
   const onWaveReport = (w: WaveReport): void => {
     const a = arrivals.get(w.parentOrderId);
-    const priced = a === undefined ? undefined : { filledCost: w.filledCost, fees: w.fees, arrivalPrice: a.price, side: a.side };
-    waves.push({ wave: w.wave, childAmount: w.childAmount, filled: w.filled, makerAmount: w.makerAmount, takerAmount: w.takerAmount, ...(priced === undefined ? {} : { priced }) });
+    const priced = a === undefined ? undefined : { filledCost: decimalToNumber(w.filledCost), fees: decimalToNumber(w.fees), arrivalPrice: decimalToNumber(a.price), side: a.side };
+    waves.push({
+      wave: w.wave, amount: decimalToNumber(w.childAmount), filled: decimalToNumber(w.filled), makerAmount: decimalToNumber(w.makerAmount), takerAmount: decimalToNumber(w.takerAmount),
+      ...(priced === undefined ? {} : { priced }),
+    });
   };
   const broker = new Broker(
     { client, clock, bidAsk: sampler, log, universe: assetIds, onWaveReport },
     { runKey, childSizing: args.childSizing, executionFrequencyMs: args.frequencySeconds * 1000, limitPrice: args.limitPrice === "volatility" ? { computer: "volatility", volatilityMultiple: args.volatilityMultiple } : { computer: "passivity", passivityFactor: args.passivityFactor } },
   );
   const rng = new Rng(args.seed ^ 0x5eed);
-  const executions: ParentExecution[] = [];
+  const executions: ParentRow[] = [];
   let nextOrderId = 0;
   let parentFills = 0;
   try {
@@ -139,8 +144,9 @@ export async function runBrokerExperiment(
       for (const p of parents) {
         const f = fills.find((x) => x.parentOrderId === p.orderId);
         executions.push({
-          parentOrderId: p.orderId, symbol: assetIds.get(p.assetId) as string, targetShares: p.diffNumShares,
+          bar, timestamp: barStart, assetId: p.assetId, parentOrderId: p.orderId, symbol: assetIds.get(p.assetId) as string, targetShares: p.diffNumShares,
           filledShares: f?.numShares ?? new Decimal(0), fillPrice: f?.price, arrivalPrice: (arrivals.get(p.orderId) as { price: Decimal }).price, fees: f?.fees ?? new Decimal(0),
+          hasFill: f !== undefined, nextMark: undefined, netWealth: undefined,
         });
       }
       onBar?.(bar + 1, args.bars, clock.now());
@@ -151,7 +157,8 @@ export async function runBrokerExperiment(
     log.close();
   }
   const trades = broker.tradesCollected;
-  const summary = summarizeExecution(executions, waves);
+  // In floats, as a reconciliation reports a run's (execution-quality.ts's exact summary is their reference in the tests).
+  const summary = runExecution(executions, waves).summary;
   const childOrders = client.requestCounts.createOrder;
   const result: BrokerExperimentResult = { logDir, summary, childOrders, parentOrders: executions.length, parentFills, trades, wallMs: performance.now() - wallStart };
   const out = new BrokerLogWriter(logDir);

@@ -1,7 +1,9 @@
 import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Decimal } from "decimal.js";
 import { describe, expect, it } from "vitest";
+import { summarizeExecution, type ParentExecution, type WaveFill, type WaveQuality } from "../../src/analysis/execution-quality.js";
 import { runBrokerExperiment, type BrokerExperimentResult } from "../../src/oms/broker-experiment.js";
 import { BROKER_LOG_STREAMS, BrokerLogError } from "../../src/oms/broker-log.js";
 import { readBrokerLog, readBrokerLogStream } from "../../src/oms/broker-log-reader.js";
@@ -38,6 +40,83 @@ describe("broker experiment execution quality", () => {
     const total = [...costByWave.values()].reduce((a, c) => a + c, 0);
     const weighted = waves.reduce((a, w) => a + ((w.feesBps ?? 0) * (costByWave.get(w.wave) ?? 0)) / total, 0);
     expect(weighted).toBeCloseTo(r.summary.feesBps, 6);
+  });
+});
+
+describe("broker experiment summary against the exact reference", () => {
+  it("agrees with summarizeExecution (decimal.js) over parents and waves rebuilt from the log", async () => {
+    const r = await experiment(7);
+    const log = readBrokerLog(r.logDir);
+    // Arrival: the mid of the bid/ask the broker saw at the parent's first wave (the bar's start).
+    const mid = new Map<string, Decimal>();
+    for (const q of readBrokerLogStream(r.logDir, "bid_ask")) {
+      if (q.wave === 0 && q.bid !== undefined && q.ask !== undefined) mid.set(`${q.bar}|${q.symbol}`, new Decimal(q.bid).add(q.ask).div(2));
+    }
+    const parents = new Map<number, ParentExecution>();
+    for (const p of log.parentOrders) {
+      if (parents.has(p.order.orderId)) continue;
+      parents.set(p.order.orderId, {
+        parentOrderId: p.order.orderId, symbol: p.symbol, targetShares: p.order.diffNumShares, filledShares: new Decimal(0), fillPrice: undefined,
+        arrivalPrice: mid.get(`${p.bar}|${p.symbol}`) as Decimal, fees: new Decimal(0),
+      });
+    }
+    for (const f of log.parentFills) {
+      const p = parents.get(f.parentOrderId) as ParentExecution;
+      p.filledShares = new Decimal(f.numShares);
+      p.fillPrice = new Decimal(f.price);
+      p.fees = new Decimal(f.fees);
+    }
+    // Waves: per parent and wave, its children's amounts, fills and filled cost, and their trades.
+    const parentOf = new Map(log.childOrders.map((c) => [c.clientOrderId, c.parentOrderId]));
+    const groups = new Map<string, WaveFill & { parent: ParentExecution }>();
+    const group = (parentId: number, wave: number): WaveFill & { parent: ParentExecution } => {
+      const key = `${parentId}|${wave}`;
+      let g = groups.get(key);
+      if (g === undefined) {
+        const zero = new Decimal(0);
+        g = { wave, childAmount: zero, filled: zero, makerAmount: zero, takerAmount: zero, parent: parents.get(parentId) as ParentExecution };
+        groups.set(key, g);
+      }
+      return g;
+    };
+    const cost = new Map<string, Decimal>();
+    const fees = new Map<string, Decimal>();
+    const parentOfOrder = new Map<string, number>();
+    for (const st of log.orderStates) {
+      const parentId = parentOf.get(st.clientOrderId) as number;
+      parentOfOrder.set(st.id, parentId);
+      const g = group(parentId, st.wave);
+      g.childAmount = g.childAmount.add(new Decimal(st.amount));
+      g.filled = g.filled.add(new Decimal(st.filled ?? 0));
+      const key = `${parentId}|${st.wave}`;
+      cost.set(key, (cost.get(key) ?? new Decimal(0)).add(new Decimal(st.cost ?? 0)));
+    }
+    for (const t of log.trades) {
+      const parentId = parentOfOrder.get(t.order as string) as number;
+      const g = group(parentId, t.wave);
+      if (t.takerOrMaker === "maker") g.makerAmount = g.makerAmount.add(new Decimal(t.amount));
+      else g.takerAmount = g.takerAmount.add(new Decimal(t.amount));
+      const key = `${parentId}|${t.wave}`;
+      fees.set(key, (fees.get(key) ?? new Decimal(0)).add(new Decimal(t.fee?.cost ?? 0)));
+    }
+    const waves: WaveFill[] = [...groups.entries()].map(([key, g]) => ({
+      wave: g.wave, childAmount: g.childAmount, filled: g.filled, makerAmount: g.makerAmount, takerAmount: g.takerAmount,
+      priced: { filledCost: cost.get(key) ?? new Decimal(0), fees: fees.get(key) ?? new Decimal(0), arrivalPrice: g.parent.arrivalPrice, side: g.parent.targetShares.isPositive() ? 1 : -1 },
+    }));
+    const exact = summarizeExecution([...parents.values()], waves);
+    const close = (a: number | undefined, b: number | undefined, what: string): void => {
+      expect(a === undefined || Number.isNaN(a), what).toBe(b === undefined || Number.isNaN(b));
+      if (a !== undefined && b !== undefined && !Number.isNaN(b)) expect(Math.abs(a - b), `${what}: ${a} vs ${b}`).toBeLessThanOrEqual(1e-9 * Math.max(1, Math.abs(b)));
+    };
+    const s = r.summary;
+    expect(s.parents).toBe(exact.parents);
+    expect(exact.filledNotional).toBeGreaterThan(0);
+    for (const k of ["fillRate", "slippageBps", "feesBps", "makerShare", "filledNotional", "trackingErrorNotional"] as const) close(s[k], exact[k], k);
+    expect(s.perWave.map((w) => [w.wave, w.children])).toEqual(exact.perWave.map((w) => [w.wave, w.children]));
+    s.perWave.forEach((w, i) => {
+      const e = exact.perWave[i] as WaveQuality;
+      for (const k of ["fillRate", "makerShare", "slippageBps", "feesBps"] as const) close(w[k], e[k], `wave ${w.wave} ${k}`);
+    });
   });
 });
 
