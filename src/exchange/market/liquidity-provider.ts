@@ -4,9 +4,11 @@
 // quoted. On refresh it leaves the quotes that are still on the quoted levels where they are, so
 // resting quotes keep their queue position: an order that joins a level behind them fills only
 // after flow has eaten through them. A quote that left the grid is moved (amended, losing its
-// priority, with a new size) to a level the grid misses, as a real market maker re-prices its
-// orders instead of cancelling one and sending another; quotes left over are cancelled and levels
-// left over get new quotes.
+// priority) to a level the grid misses, as a real market maker re-prices its orders instead of
+// cancelling one and sending another; quotes left over are cancelled and levels left over get new
+// quotes. A quote's size is drawn once, when it is placed (log-normal notional), and scaled to the
+// depth of whatever level it sits on: a moved quote keeps its draw, as a maker re-pricing an order
+// keeps its size, and a day of ~4 M amends does not redraw ~4 M sizes.
 
 import { z } from "zod";
 import type { Rng } from "../../core/rng.js";
@@ -43,15 +45,27 @@ export interface LiquidityStats {
   rejected: number;
 }
 
-/** Live quotes of one side in the order they were placed: price in ticks and engine order id. */
+/**
+ * Live quotes of one side in the order they were placed: price in ticks, engine order id, and the
+ * size drawn when the quote was placed (notional at the top level, before the depth factor).
+ */
 class QuoteList {
   readonly price: Float64Array;
   readonly id: Float64Array;
+  readonly base: Float64Array;
   count = 0;
 
   constructor(capacity: number) {
     this.price = new Float64Array(capacity);
     this.id = new Float64Array(capacity);
+    this.base = new Float64Array(capacity);
+  }
+
+  push(price: number, id: number, base: number): void {
+    const i = this.count++;
+    this.price[i] = price;
+    this.id[i] = id;
+    this.base[i] = base;
   }
 
   /** Removes the quote with this order id, keeping the others in placement order. */
@@ -61,6 +75,7 @@ class QuoteList {
       if (this.id[i] !== orderId) continue;
       this.price.copyWithin(i, i + 1, n);
       this.id.copyWithin(i, i + 1, n);
+      this.base.copyWithin(i, i + 1, n);
       this.count = n - 1;
       return true;
     }
@@ -77,14 +92,13 @@ export class LiquidityProvider {
    */
   private readonly quotes: [QuoteList, QuoteList];
   /**
-   * Scratch of a refresh, per side: the ids of off-grid quotes inside the new top (toward the other
-   * side) and beyond it, in list order, and the grid levels no quote sits on, nearest first.
+   * Scratch of a refresh, per side: the off-grid quotes inside the new top (toward the other side)
+   * and beyond it, in list order (ids, and their size draws beside them), and the grid levels no
+   * quote sits on, nearest first.
    */
-  private readonly inside: [Float64Array, Float64Array];
-  private readonly beyond: [Float64Array, Float64Array];
+  private readonly inside: [QuoteList, QuoteList];
+  private readonly beyond: [QuoteList, QuoteList];
   private readonly missing: [Float64Array, Float64Array];
-  private readonly insideCount = [0, 0];
-  private readonly beyondCount = [0, 0];
   /** Per side, missing[lo..hi) are the levels still to fill. */
   private readonly missLo = [0, 0];
   private readonly missHi = [0, 0];
@@ -119,8 +133,8 @@ export class LiquidityProvider {
     this.cfg = liquiditySchema.parse(spec);
     const levels = this.cfg.levels;
     this.quotes = [new QuoteList(levels), new QuoteList(levels)];
-    this.inside = [new Float64Array(levels), new Float64Array(levels)];
-    this.beyond = [new Float64Array(levels), new Float64Array(levels)];
+    this.inside = [new QuoteList(levels), new QuoteList(levels)];
+    this.beyond = [new QuoteList(levels), new QuoteList(levels)];
     this.missing = [new Float64Array(levels), new Float64Array(levels)];
     this.present = new Float64Array(levels);
     this.growth = new Float64Array(levels);
@@ -198,10 +212,10 @@ export class LiquidityProvider {
     // side (away from the other side, so they cross nothing of ours), or are cancelled when no
     // level is missing. Then the ones beyond the grid move to the missing levels nearest the top,
     // which no stale quote of ours faces any more. Levels still missing get new quotes.
-    this.moveOffGrid(BUY, topBid, this.inside[BUY], this.insideCount[BUY] as number, true);
-    this.moveOffGrid(SELL, topAsk, this.inside[SELL], this.insideCount[SELL] as number, true);
-    this.moveOffGrid(BUY, topBid, this.beyond[BUY], this.beyondCount[BUY] as number, false);
-    this.moveOffGrid(SELL, topAsk, this.beyond[SELL], this.beyondCount[SELL] as number, false);
+    this.moveOffGrid(BUY, topBid, this.inside[BUY], true);
+    this.moveOffGrid(SELL, topAsk, this.inside[SELL], true);
+    this.moveOffGrid(BUY, topBid, this.beyond[BUY], false);
+    this.moveOffGrid(SELL, topAsk, this.beyond[SELL], false);
     this.fillMissing(BUY, topBid);
     this.fillMissing(SELL, topAsk);
   }
@@ -213,8 +227,8 @@ export class LiquidityProvider {
 
   /** What `sortOut` finds on a side whose quotes all sit on the grid, one per level: nothing to do. */
   private keepAll(side: Side): void {
-    this.insideCount[side] = 0;
-    this.beyondCount[side] = 0;
+    this.inside[side].count = 0;
+    this.beyond[side].count = 0;
     this.missLo[side] = 0;
     this.missHi[side] = 0;
   }
@@ -227,6 +241,7 @@ export class LiquidityProvider {
     const q = this.quotes[side];
     const prices = q.price;
     const ids = q.id;
+    const bases = q.base;
     const n = q.count;
     const inside = this.inside[side];
     const beyond = this.beyond[side];
@@ -236,16 +251,16 @@ export class LiquidityProvider {
     const gridSpan = this.levels * spacing;
     // Bids stop above price 0.
     const lowestPrice = side === BUY ? 1 : -Infinity;
+    inside.count = 0;
+    beyond.count = 0;
     let kept = 0;
-    let nIn = 0;
-    let nOut = 0;
     for (let i = 0; i < n; i++) {
       const price = prices[i] as number;
       // Distance from the top toward the far end of the side, negative inside the new top. Ticks
       // are integers far below 2^52: these differences and quotients are exact.
       const away = side === BUY ? top - price : price - top;
       if (away < 0) {
-        inside[nIn++] = ids[i] as number;
+        inside.push(price, ids[i] as number, bases[i] as number);
         continue;
       }
       if (away < gridSpan && price >= lowestPrice) {
@@ -254,16 +269,15 @@ export class LiquidityProvider {
         if (level === Math.floor(level)) {
           prices[kept] = price;
           ids[kept] = ids[i] as number;
+          bases[kept] = bases[i] as number;
           kept++;
           present[level] = stamp;
           continue;
         }
       }
-      beyond[nOut++] = ids[i] as number;
+      beyond.push(price, ids[i] as number, bases[i] as number);
     }
     q.count = kept;
-    this.insideCount[side] = nIn;
-    this.beyondCount[side] = nOut;
     const missing = this.missing[side];
     let m = 0;
     for (let i = 0; i < this.levels; i++) {
@@ -275,17 +289,17 @@ export class LiquidityProvider {
   }
 
   /**
-   * Moves the side's off-grid quotes listed in `ids` to missing levels, taking the level farthest
+   * Moves the side's off-grid quotes listed in `off` to missing levels, taking the level farthest
    * from the top (`far`, for quotes inside the new top) or nearest it; a quote with no level left,
    * or one the engine will not move there, is cancelled.
    */
-  private moveOffGrid(side: Side, top: number, ids: Float64Array, n: number, far: boolean): void {
+  private moveOffGrid(side: Side, top: number, off: QuoteList, far: boolean): void {
     const missing = this.missing[side];
-    for (let i = 0; i < n; i++) {
-      const id = ids[i] as number;
+    for (let i = 0, n = off.count; i < n; i++) {
+      const id = off.id[i] as number;
       const lo = this.missLo[side] as number;
       const hi = this.missHi[side] as number;
-      if (lo < hi && this.move(side, id, top, missing[far ? hi - 1 : lo] as number)) {
+      if (lo < hi && this.move(side, id, off.base[i] as number, top, missing[far ? hi - 1 : lo] as number)) {
         if (far) this.missHi[side] = hi - 1;
         else this.missLo[side] = lo + 1;
       } else {
@@ -303,26 +317,23 @@ export class LiquidityProvider {
     }
   }
 
-  /** A quote's size at a level, in lots: log-normal notional, growing away from the top. */
-  private lotsAt(price: number, levelIndex: number): number {
-    const notional = this.rng.logNormal(this.cfg.medianNotional, this.cfg.sizeSigma) * (this.growth[levelIndex] as number);
+  /** A quote's size at a level, in lots: its drawn notional, growing away from the top. */
+  private lotsAt(base: number, price: number, levelIndex: number): number {
+    const notional = base * (this.growth[levelIndex] as number);
     return Math.max(this.inst.minQtyLots, Math.round(notional / (price * this.tick) / this.lot));
   }
 
   /**
-   * Moves a quote to a grid level with a new size. False when the engine would not amend it that
+   * Moves a quote to a grid level, its size scaled to the level. False when the engine would not amend it that
    * way (it would cross someone's order, or be rejected): the caller cancels it, and the level
    * stays missing for a new quote, which then trades or is rejected as any order would.
    */
-  private move(side: Side, orderId: number, top: number, levelIndex: number): boolean {
+  private move(side: Side, orderId: number, base: number, top: number, levelIndex: number): boolean {
     const price = side === BUY ? top - levelIndex * this.spacing : top + levelIndex * this.spacing;
-    const lots = this.lotsAt(price, levelIndex);
+    const lots = this.lotsAt(base, price, levelIndex);
     if (!this.engine.requote(this.account, orderId, price, lots)) return false;
     this.stats.quotesMoved++;
-    const list = this.quotes[side];
-    list.price[list.count] = price;
-    list.id[list.count] = orderId;
-    list.count++;
+    this.quotes[side].push(price, orderId, base);
     return true;
   }
 
@@ -334,7 +345,8 @@ export class LiquidityProvider {
   }
 
   private place(side: Side, price: number, levelIndex: number): void {
-    const lots = this.lotsAt(price, levelIndex);
+    const base = this.rng.logNormal(this.cfg.medianNotional, this.cfg.sizeSigma);
+    const lots = this.lotsAt(base, price, levelIndex);
     const o = this.order;
     o.side = side;
     o.price = price;
@@ -346,12 +358,7 @@ export class LiquidityProvider {
     }
     this.stats.quotesPlaced++;
     const status = this.engine.lastStatus;
-    if (status === "new" || status === "partially_filled") {
-      const list = this.quotes[side];
-      list.price[list.count] = price;
-      list.id[list.count] = id;
-      list.count++;
-    }
+    if (status === "new" || status === "partially_filled") this.quotes[side].push(price, id, base);
   }
 
   private forget(orderId: number): void {

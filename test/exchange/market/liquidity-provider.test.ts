@@ -100,6 +100,34 @@ describe("liquidity provider grid anchoring", () => {
     expect(m.prices(SELL)).toEqual([501_060, 501_070, 501_080, 501_090, 501_100]);
   });
 
+  it("a moved quote keeps the size drawn when it was placed, scaled to its new level's depth (a move draws nothing)", () => {
+    const growth = 1.15;
+    const m = maker({ ...spec, depthGrowth: growth });
+    m.lp.refresh(50_000.5);
+    // Per order: its notional over its level's depth factor, which is the size drawn at placement.
+    const drawn = (): Map<number, number> => {
+      const out = new Map<number, number>();
+      for (const side of [BUY, SELL] as const) {
+        const levels = m.prices(side);
+        for (const o of m.engine.openOrders(m.account)) {
+          const level = levels.indexOf(Math.round(Number(o.price) / TICK));
+          if ((o.side === "buy") === (side === BUY) && level >= 0) out.set(o.orderId, (Number(o.quantity) * Number(o.price)) / growth ** level);
+        }
+      }
+      return out;
+    };
+    const before = drawn();
+    // Beyond the whole grid: every quote moves, and the far ones land nearest the top.
+    m.lp.refresh(50_100.5);
+    expect(m.lp.stats.quotesMoved).toBe(10);
+    const after = drawn();
+    expect([...after.keys()].sort()).toEqual([...before.keys()].sort());
+    // Equal up to the rounding to whole lots (0.001 BTC, ~50 USDT, of sizes of ~50,000 USDT).
+    for (const [id, d] of after) expect(Math.abs(d - (before.get(id) as number)) / d, `order ${id}`).toBeLessThan(2e-3);
+    // The sizes were drawn independently: they are not all the same.
+    expect(new Set([...before.values()].map((d) => Math.round(d))).size).toBe(10);
+  });
+
   it("keeps only grid prices, each once, at most `levels` a side, bids below asks, after any refresh sequence (property)", () => {
     fc.assert(
       fc.property(

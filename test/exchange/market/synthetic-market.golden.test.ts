@@ -34,13 +34,16 @@ function streamHash(instruments: InstrumentSpec[], symbols: SyntheticSymbolSpec[
 // Re-pinned a second time, deliberately: the provider's grid is anchored to multiples of its level
 // spacing instead of to fair - half spread (a quote stays put until the price moved a whole level),
 // and the synthetic universe spaces levels ~1 bp apart instead of one tick: far fewer amends.
+// Re-pinned a third time, deliberately: a quote's size is drawn once, when it is placed, and a move
+// scales that draw to the new level's depth instead of drawing a new size (same per-level size
+// distribution; the random stream is no longer spent on amends).
 describe("synthetic market event stream (pinned)", () => {
   it("default instruments, seed 42, 3 minutes (50- and 5-tick level spacing, GBM and mean-reverting)", () => {
-    expect(streamHash(DEFAULT_INSTRUMENTS, DEFAULT_SYNTHETIC_SYMBOLS, 42, 3)).toEqual({ events: 12007, hash: "2617f7d83a5b9f8495050ff197704276e7ba1f5f7e0004ce4f7e96d3f216a93f" });
+    expect(streamHash(DEFAULT_INSTRUMENTS, DEFAULT_SYNTHETIC_SYMBOLS, 42, 3)).toEqual({ events: 11983, hash: "f7f808bb650101eca13034f373a22ec620bccd50f503d83ba0c9114f08b7369a" });
   });
 
   it("synthetic universe of 8 perpetuals, seed 3, 5 minutes", () => {
     const u = syntheticUniverse(8, 3);
-    expect(streamHash(u.instruments, u.symbols, 3, 5)).toEqual({ events: 22369, hash: "8be045f52db96c155e73997410bfa40a78b16bbc9ff05ba79c0df60b19852d14" });
+    expect(streamHash(u.instruments, u.symbols, 3, 5)).toEqual({ events: 22198, hash: "f706024765ce9f796b64c4c042bc90008baee2235b06255f2ea3eb7781667d82" });
   });
 });
