@@ -1,9 +1,10 @@
 // Summarises a V8 .cpuprofile (from `node --cpu-prof`): top functions by self time and by total
-// (inclusive) time, then the hottest source lines (from V8's per-line ticks; the lines are those of
-// the code V8 ran, so profile a plain-JS build, e.g. an esbuild bundle, to read them).
+// (inclusive) time, self time by source module for an esbuild bundle (from the `// src/...` markers
+// it writes before each module), then the hottest source lines (from V8's per-line ticks; the lines
+// are those of the code V8 ran, so profile a plain-JS build, e.g. an esbuild bundle, to read them).
 // Usage: tsx bench/profile-top.ts FILE.cpuprofile [N]
 
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 
 interface CallFrame {
@@ -38,6 +39,17 @@ function main(): void {
   const file = process.argv[2];
   if (file === undefined) throw new Error("usage: tsx bench/profile-top.ts FILE.cpuprofile [N]");
   const top = Number(process.argv[3] ?? "25");
+  // A profiled script's source, when it is still on disk (a bundle deleted since shows no lines).
+  const sources = new Map<string, string[]>();
+  const sourceLines = (url: string): string[] => {
+    let lines = sources.get(url);
+    if (lines === undefined) {
+      const file = url.startsWith("file://") ? new URL(url) : undefined;
+      lines = file !== undefined && existsSync(file) ? readFileSync(file, "utf8").split("\n") : [];
+      sources.set(url, lines);
+    }
+    return lines;
+  };
   const prof = JSON.parse(readFileSync(file, "utf8")) as CpuProfile;
 
   // Self time per node from the sample stream.
@@ -78,6 +90,33 @@ function main(): void {
   print("self time", self);
   print("total time", total);
 
+  // Per module of a bundle: the last `// src/...` (or node_modules) marker at or above a function's line.
+  const markers = new Map<string, { line: number; module: string }[]>();
+  const moduleOf = (f: CallFrame): string => {
+    if (!f.url.startsWith("file://")) return f.functionName.startsWith("(") ? f.functionName : "(native)";
+    let m = markers.get(f.url);
+    if (m === undefined) {
+      m = [];
+      sourceLines(f.url).forEach((l, i) => {
+        const hit = /^\/\/ ((?:src|node_modules)\/\S+)$/.exec(l);
+        if (hit !== null) m?.push({ line: i + 1, module: hit[1] as string });
+      });
+      markers.set(f.url, m);
+    }
+    let found = path.basename(f.url);
+    for (const mk of m) {
+      if (mk.line > f.lineNumber + 1) break;
+      found = mk.module;
+    }
+    return found;
+  };
+  const byModule = new Map<string, number>();
+  for (const [id, us] of selfUs) {
+    const k = moduleOf((byId.get(id) as ProfileNode).callFrame);
+    byModule.set(k, (byModule.get(k) ?? 0) + us);
+  }
+  print("self time by module", byModule);
+
   const lineTicks = new Map<string, number>();
   let ticks = 0;
   for (const n of prof.nodes) {
@@ -87,20 +126,7 @@ function main(): void {
       ticks += pt.ticks;
     }
   }
-  const sources = new Map<string, string[]>();
-  const sourceLine = (url: string, line: number): string => {
-    if (!url.startsWith("file://")) return "";
-    let lines = sources.get(url);
-    if (lines === undefined) {
-      try {
-        lines = readFileSync(new URL(url), "utf8").split("\n");
-      } catch {
-        lines = [];
-      }
-      sources.set(url, lines);
-    }
-    return (lines[line - 1] ?? "").trim().slice(0, 110);
-  };
+  const sourceLine = (url: string, line: number): string => (sourceLines(url)[line - 1] ?? "").trim().slice(0, 110);
   console.log(`hot lines (of ${ticks} ticks)`);
   for (const [k, t] of [...lineTicks].sort((a, b) => b[1] - a[1]).slice(0, top)) {
     const [url, line, fn] = k.split("\u0000") as [string, string, string];
