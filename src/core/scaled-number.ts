@@ -164,6 +164,12 @@ export class ScaledTotal {
   value(): Decimal {
     return exactToDecimal(this.total);
   }
+
+  /** The double nearest the total (decimal.js's toNumber()), without making a Decimal while it is scaled. */
+  toNumber(): number {
+    const t = this.total;
+    return t instanceof Decimal ? t.toNumber() : scaledToNumber(t);
+  }
 }
 
 /** Compares a and b exactly: -1, 0 or 1, or undefined when aligning their scales would not fit. */

@@ -101,11 +101,8 @@ export async function runBrokerExperiment(
   const arrivals = new Map<number, { price: Decimal; side: 1 | -1 }>();
   const onWaveReport = (w: WaveReport): void => {
     const a = arrivals.get(w.parentOrderId);
-    const priced = a === undefined ? undefined : { filledCost: decimalToNumber(w.filledCost), fees: decimalToNumber(w.fees), arrivalPrice: decimalToNumber(a.price), side: a.side };
-    waves.push({
-      wave: w.wave, amount: decimalToNumber(w.childAmount), filled: decimalToNumber(w.filled), makerAmount: decimalToNumber(w.makerAmount), takerAmount: decimalToNumber(w.takerAmount),
-      ...(priced === undefined ? {} : { priced }),
-    });
+    const priced = a === undefined ? undefined : { filledCost: w.filledCost, fees: w.fees, arrivalPrice: decimalToNumber(a.price), side: a.side };
+    waves.push({ wave: w.wave, amount: w.childAmount, filled: w.filled, makerAmount: w.makerAmount, takerAmount: w.takerAmount, ...(priced === undefined ? {} : { priced }) });
   };
   const broker = new Broker(
     { client, clock, bidAsk: sampler, log, universe: assetIds, onWaveReport },

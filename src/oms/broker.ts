@@ -142,17 +142,18 @@ export class BrokerError extends Error {
   override readonly name = "BrokerError";
 }
 
+/** A parent's children in one wave, for statistics: each figure is an exact sum, reported as the nearest double. */
 export interface WaveReport {
   bar: number;
   wave: number;
   parentOrderId: number;
-  childAmount: Decimal;
-  filled: Decimal;
-  takerAmount: Decimal;
-  makerAmount: Decimal;
+  childAmount: number;
+  filled: number;
+  takerAmount: number;
+  makerAmount: number;
   /** The wave's children: sum of their filled cost (quote currency) and of their trades' fees in the quote currency. */
-  filledCost: Decimal;
-  fees: Decimal;
+  filledCost: number;
+  fees: number;
 }
 
 export class Broker {
@@ -580,7 +581,10 @@ export class Broker {
         addQuoteFee(fees, t, st.market);
       }
       st.filled = signedFilled(st);
-      report?.({ bar, wave, parentOrderId: st.parent.orderId, childAmount, filled: waveFilled.value(), takerAmount: taker.value(), makerAmount: maker.value(), filledCost: filledCost.value(), fees: fees.value() });
+      report?.({
+        bar, wave, parentOrderId: st.parent.orderId, childAmount: childAmount.toNumber(), filled: waveFilled.toNumber(), takerAmount: taker.toNumber(), makerAmount: maker.toNumber(),
+        filledCost: filledCost.toNumber(), fees: fees.toNumber(),
+      });
     }
   }
 

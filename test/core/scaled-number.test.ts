@@ -106,6 +106,7 @@ describe("scaled numbers agree with decimal.js to the bit", () => {
           else total.add(s);
         }
         expect(total.value().toFixed()).toBe(expected.toFixed());
+        expect(Object.is(total.toNumber(), expected.toNumber())).toBe(true);
       }),
     );
   });
@@ -122,6 +123,7 @@ describe("scaled numbers agree with decimal.js to the bit", () => {
         }
         expect(total.value().toString()).toBe(expected.toString());
         expect(total.isZero()).toBe(expected.isZero());
+        expect(total.toNumber()).toBe(expected.toNumber());
         expect(total.equalsNumber(probe)).toBe(expected.equals(probe === 0 ? 0 : probe));
         expect(total.equalsNumber(expected.toNumber())).toBe(expected.equals(expected.toNumber()));
       }),

@@ -324,9 +324,9 @@ export class LiquidityProvider {
   }
 
   /**
-   * Moves a quote to a grid level, its size scaled to the level. False when the engine would not amend it that
-   * way (it would cross someone's order, or be rejected): the caller cancels it, and the level
-   * stays missing for a new quote, which then trades or is rejected as any order would.
+   * Moves a quote to a grid level, its drawn size scaled to the level. False when the engine would
+   * not amend it that way (it would cross someone's order, or be rejected): the caller cancels it,
+   * and the level stays missing for a new quote, which then trades or is rejected as any order would.
    */
   private move(side: Side, orderId: number, base: number, top: number, levelIndex: number): boolean {
     const price = side === BUY ? top - levelIndex * this.spacing : top + levelIndex * this.spacing;
