@@ -20,7 +20,7 @@
 //   cannot be appended to: a day's file is (re)written whole and atomically, on `flush()`, at close,
 //   and when the writer moves on to the next day.
 
-import { appendFileSync, closeSync, createReadStream, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, statSync, truncateSync, writeFileSync, fstatSync } from "node:fs";
+import { closeSync, createReadStream, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, statSync, truncateSync, writeFileSync, writeSync, fstatSync } from "node:fs";
 import { join } from "node:path";
 import { Transform, type TransformCallback } from "node:stream";
 import { constants as zlibConstants, createGunzip, gunzipSync, gzipSync } from "node:zlib";
@@ -202,6 +202,8 @@ export class RecordedMarketDataWriter implements MarketDataSink {
   private pendingChars = 0;
   /** Files whose header this writer has checked or written. */
   private readonly opened = new Set<string>();
+  /** Append descriptors of the CSV files, kept open: an open, write and close per file per bar cost ~40 us each. */
+  private readonly fds = new Map<string, number>();
   private readonly parquetDays = new Map<RecordedFileType, ParquetDay[]>();
   private readonly parquetDone = new Set<string>();
   private closed = false;
@@ -247,7 +249,13 @@ export class RecordedMarketDataWriter implements MarketDataSink {
       let text = p.text.join("");
       p.text = [];
       if (!this.opened.has(p.path)) text = this.open(p.path, p.type) + text;
-      appendFileSync(p.path, this.format === "csv.gz" ? gzipSync(text) : text);
+      let fd = this.fds.get(p.path);
+      if (fd === undefined) {
+        fd = openSync(p.path, "a");
+        this.fds.set(p.path, fd);
+      }
+      if (this.format === "csv.gz") writeSync(fd, gzipSync(text));
+      else writeSync(fd, text);
     }
     this.pending.clear();
     this.pendingChars = 0;
@@ -255,9 +263,14 @@ export class RecordedMarketDataWriter implements MarketDataSink {
 
   close(): void {
     if (this.closed) return;
-    this.flush();
-    this.parquetDays.clear();
-    this.closed = true;
+    try {
+      this.flush();
+    } finally {
+      for (const fd of this.fds.values()) closeSync(fd);
+      this.fds.clear();
+      this.parquetDays.clear();
+      this.closed = true;
+    }
   }
 
   private append(type: RecordedFileType, ms: EpochMs, line: string): void {

@@ -102,6 +102,11 @@ interface ParentState {
   /** Shares of the children prepared so far (static sizing caps a child raised to the exchange minimum by what is left). */
   sent: Decimal;
   target: Decimal | undefined;
+  /**
+   * A static slice, diff / waves on the amount step, and |diff| on the step: the same every wave,
+   * so worked out once (decimal.js divisions were a few percent of a TWAP day).
+   */
+  staticSlice: { waves: number; size: Decimal; whole: Decimal } | undefined;
 }
 
 interface ChildSpec {
@@ -239,7 +244,7 @@ export class Broker {
   private stateFor(p: ParentOrder): ParentState {
     const symbol = this.deps.universe.get(p.assetId);
     if (symbol === undefined) throw new BrokerError(`parent ${p.orderId}: asset ${p.assetId} is not in the universe`);
-    return { parent: p, symbol, market: this.market(symbol), children: [], finalStates: new Map(), acks: new Map(), ackJson: new Map(), trades: [], filled: new Decimal(0), sent: new Decimal(0), target: undefined };
+    return { parent: p, symbol, market: this.market(symbol), children: [], finalStates: new Map(), acks: new Map(), ackJson: new Map(), trades: [], filled: new Decimal(0), sent: new Decimal(0), target: undefined, staticSlice: undefined };
   }
 
   private async runTwap(states: ParentState[], bar: number, start: number, end: number): Promise<void> {
@@ -310,7 +315,12 @@ export class Broker {
     if (market || p.type === "limit") {
       size = roundToStep(p.diffNumShares, amountStep);
     } else if (this.config.childSizing === "static") {
-      size = roundToStep(staticChildSize(p.diffNumShares, waves, 18), amountStep);
+      let slice = st.staticSlice;
+      if (slice?.waves !== waves) {
+        slice = { waves, size: roundToStep(staticChildSize(p.diffNumShares, waves, 18), amountStep), whole: roundToStep(p.diffNumShares.abs(), amountStep) };
+        st.staticSlice = slice;
+      }
+      size = slice.size;
     } else {
       const position = p.currNumShares.add(st.filled);
       const d = dynamicChildSize(st.target === undefined ? 0 : wave, p.diffNumShares, position, st.target, 18);
@@ -334,9 +344,10 @@ export class Broker {
     // raised to the minimum while the parent has that much left to send (its last slices then have
     // less, or nothing); a child that already is all that is left (market, limit, dynamic) is not
     // sent: the exchange would only reject it.
-    const slices = !market && p.type !== "limit" && this.config.childSizing === "static";
     // What a static parent has not sent yet: once earlier slices were raised, the last ones shrink.
-    const left = slices ? roundToStep(p.diffNumShares.abs().sub(st.sent), amountStep) : amount;
+    // Every amount sent is on the step (a slice, a remainder, or a minimum rounded up to it), so
+    // |diff| on the step less what was sent is what is left on the step.
+    const left = st.staticSlice !== undefined ? st.staticSlice.whole.sub(st.sent) : amount;
     if (!left.isPositive()) return undefined;
     if (amount.gt(left)) amount = left;
     const referencePx = market ? lastQuote(rows, side) : Number(limitPrice);
