@@ -5,11 +5,22 @@ import type { Clock } from "../core/clock.js";
 import type { ExchangeEngine } from "../exchange/engine.js";
 import type { Instrument } from "../exchange/instrument.js";
 import { NO_PRICE, type OrderBook } from "../exchange/order-book.js";
-import type { BidAskRow } from "../oms/limit-price.js";
+import type { BidAskBuffer, BidAskRow, BidAskSeries } from "../oms/limit-price.js";
 
 export interface BidAskFeed {
   /** Rows of `symbol` with knowledge time in (from, to], oldest first. */
   rows(symbol: string, fromMs: number, toMs: number): BidAskRow[];
+  /** The same rows as columns, written into `into` (no object per row); feeds without it are read through rows. */
+  window?(symbol: string, fromMs: number, toMs: number, into: BidAskBuffer): BidAskSeries;
+}
+
+/** A feed's rows of `symbol` in (from, to] as columns in `into`. */
+export function readBidAskWindow(feed: BidAskFeed, symbol: string, fromMs: number, toMs: number, into: BidAskBuffer): BidAskSeries {
+  if (feed.window !== undefined) return feed.window(symbol, fromMs, toMs, into);
+  const rows = feed.rows(symbol, fromMs, toMs);
+  into.reset(rows.length);
+  for (const r of rows) into.push(r.timestamp, r.bid, r.ask);
+  return into;
 }
 
 /** Rows are dropped from the front only once more than this many are held (and they are old). */
@@ -171,5 +182,15 @@ export class VenueBidAskSampler implements BidAskFeed {
     const out: BidAskRow[] = [];
     for (let i = from; i < to; i++) out.push({ timestamp: h.ts[i] as number, bid: h.toPrice(h.bid[i] as number), ask: h.toPrice(h.ask[i] as number) });
     return out;
+  }
+
+  window(symbol: string, fromMs: number, toMs: number, into: BidAskBuffer): BidAskSeries {
+    const h = this.history.get(symbol);
+    if (h === undefined) return into.reset(0);
+    const from = h.firstAfter(fromMs, h.head);
+    const to = h.firstAfter(toMs, from);
+    into.reset(to - from);
+    for (let i = from; i < to; i++) into.push(h.ts[i] as number, h.toPrice(h.bid[i] as number), h.toPrice(h.ask[i] as number));
+    return into;
   }
 }

@@ -9,6 +9,9 @@ import { L2_LEVELS, type Bar, type BidAskQuote, type L2Snapshot, type MarketData
 
 /** The broker's row type, taken from its feed interface so this module does not reach into oms/. */
 export type BidAskRow = ReturnType<BidAskFeed["rows"]>[number];
+type BidAskWindow = NonNullable<BidAskFeed["window"]>;
+type BidAskBuffer = Parameters<BidAskWindow>[3];
+type BidAskSeries = ReturnType<BidAskWindow>;
 
 export type MarketDataRowType = "ohlcv" | "bid_ask" | "l2";
 
@@ -354,6 +357,17 @@ export class MarketDataStore implements MarketDataSource, BidAskFeed, MarketData
     return out;
   }
 
+  /** rows() as columns in `into` (the broker's per-wave read, without an object per row). */
+  window(symbol: string, fromMs: number, toMs: number, into: BidAskBuffer): BidAskSeries {
+    const s = this.bySymbol.get(symbol)?.bidAsk;
+    if (s === undefined) return into.reset(0);
+    const [lo, hi] = exchangeWindow(s, fromMs, toMs);
+    into.reset(hi - lo);
+    const v = s.vals;
+    for (let i = lo; i < hi; i++) into.push(s.kt[i] as number, v[i * BID_ASK_WIDTH] as number, v[i * BID_ASK_WIDTH + 2] as number);
+    return into;
+  }
+
   /** L2 snapshots with exchange time in (fromMs, asOf], known at `asOf`, oldest first. */
   l2(symbol: string, fromMs: EpochMs, asOf: EpochMs): L2Snapshot[] {
     const s = this.bySymbol.get(symbol)?.l2;
@@ -484,5 +498,9 @@ class ClockBoundView implements MarketDataView, BidAskFeed {
   /** The broker's feed, with `toMs` capped at now: asking about the future returns only the past. */
   rows(symbol: string, fromMs: number, toMs: number): BidAskRow[] {
     return this.store.rows(symbol, fromMs, Math.min(toMs, this.clock.now()));
+  }
+
+  window(symbol: string, fromMs: number, toMs: number, into: BidAskBuffer): BidAskSeries {
+    return this.store.window(symbol, fromMs, Math.min(toMs, this.clock.now()), into);
   }
 }

@@ -12,13 +12,13 @@ import type { Clock } from "../core/clock.js";
 import { toEpochMs } from "../core/timestamp.js";
 import { classifyExchangeError, errorMessage } from "../exchanges/errors.js";
 import type { ExchangeClient } from "../exchanges/exchange-client.js";
-import type { BidAskFeed } from "../marketdata/bid-ask-feed.js";
+import { readBidAskWindow, type BidAskFeed } from "../marketdata/bid-ask-feed.js";
 import { jsonMember, jsonObject, stringifyRecord } from "../storage/jsonl.js";
 import type { BrokerLogWriter } from "./broker-log.js";
 import { dec, type CcxtMarket, type CcxtOrder, type CcxtTrade } from "./ccxt-types.js";
 import { addQuoteFee, crossCheckChildFills, dedupeTrades, foldParentFill, type ParentFill } from "./fills.js";
 import { ScaledTotal } from "../core/scaled-number.js";
-import { passivityLimitPrice, volatilityLimitPrice, type BidAskRow, type LimitPriceInputs } from "./limit-price.js";
+import { BidAskBuffer, passivityLimitPrice, volatilityLimitPrice, type BidAskSeries, type LimitPriceInputs } from "./limit-price.js";
 import { formatOrder, type ParentOrder } from "./parent-order.js";
 import { CANCEL_BEFORE_WAVE_END_MS, dynamicChildSize, floorTo, isSubmissionOver, numWaves, shouldSkipWave, staticChildSize, waveId } from "./waves.js";
 
@@ -172,6 +172,8 @@ export class Broker {
   /** Client order ids an earlier process may have sent: looked up before they are sent. */
   private readonly askFirst = new Set<string>();
   private readonly steps = new WeakMap<CcxtMarket, MarketSteps>();
+  /** Each symbol's bid/ask window, refilled every wave (see loadBidAsk). */
+  private readonly bidAskBuffers = new Map<string, BidAskBuffer>();
 
   constructor(
     private readonly deps: BrokerDeps,
@@ -283,19 +285,28 @@ export class Broker {
     if (clock.now() < end) await clock.sleepUntil(end);
   }
 
-  private loadBidAsk(states: ParentState[], bar: number, wave: number): Map<string, BidAskRow[]> {
+  /**
+   * The bid/ask window of each symbol of a wave, in buffers kept per symbol and refilled wave after
+   * wave: a window is read only while its wave's children are prepared.
+   */
+  private loadBidAsk(states: ParentState[], bar: number, wave: number): Map<string, BidAskSeries> {
     const now = this.deps.clock.now();
-    const out = new Map<string, BidAskRow[]>();
+    const out = new Map<string, BidAskSeries>();
     for (const st of states) {
       if (out.has(st.symbol)) continue;
-      const rows = this.deps.bidAsk.rows(st.symbol, now - this.config.bidAskLookbackMs, now);
+      let buf = this.bidAskBuffers.get(st.symbol);
+      if (buf === undefined) {
+        buf = new BidAskBuffer();
+        this.bidAskBuffers.set(st.symbol, buf);
+      }
+      const rows = readBidAskWindow(this.deps.bidAsk, st.symbol, now - this.config.bidAskLookbackMs, now, buf);
       out.set(st.symbol, rows);
-      const last = rows[rows.length - 1];
+      const n = rows.length;
       this.deps.log.appendLine(
         "bid_ask",
         jsonObject(
-          jsonMember(',"bar":', bar) + jsonMember(',"wave":', wave) + jsonMember(',"timestamp":', now) + jsonMember(',"symbol":', st.symbol) + jsonMember(',"rows":', rows.length) +
-            jsonMember(',"bid":', last?.bid) + jsonMember(',"ask":', last?.ask) + jsonMember(',"knowledgeTime":', last?.timestamp),
+          jsonMember(',"bar":', bar) + jsonMember(',"wave":', wave) + jsonMember(',"timestamp":', now) + jsonMember(',"symbol":', st.symbol) + jsonMember(',"rows":', n) +
+            jsonMember(',"bid":', n === 0 ? undefined : rows.bids[n - 1]) + jsonMember(',"ask":', n === 0 ? undefined : rows.asks[n - 1]) + jsonMember(',"knowledgeTime":', n === 0 ? undefined : rows.timestamps[n - 1]),
         ),
       );
     }
@@ -307,7 +318,7 @@ export class Broker {
    * sendChild once every child of the wave is recorded and the log flushed, so each client order id
    * is on disk before its order leaves.
    */
-  private prepareChild(st: ParentState, bar: number, wave: number, waves: number, waveStart: number, rows: BidAskRow[], market: boolean): PreparedChild | undefined {
+  private prepareChild(st: ParentState, bar: number, wave: number, waves: number, waveStart: number, rows: BidAskSeries, market: boolean): PreparedChild | undefined {
     const p = st.parent;
     const steps = this.stepsOf(st.market);
     const amountStep = steps.amountStep;
@@ -423,17 +434,17 @@ export class Broker {
   }
 
   /** Prepares every parent's child of a wave, makes the log durable, then sends them concurrently. */
-  private async sendWave(states: ParentState[], bar: number, wave: number, waves: number, waveStart: number, quotes: Map<string, BidAskRow[]>, market: boolean): Promise<void> {
+  private async sendWave(states: ParentState[], bar: number, wave: number, waves: number, waveStart: number, quotes: Map<string, BidAskSeries>, market: boolean): Promise<void> {
     const prepared: PreparedChild[] = [];
     for (const st of states) {
-      const p = this.prepareChild(st, bar, wave, waves, waveStart, quotes.get(st.symbol) ?? [], market);
+      const p = this.prepareChild(st, bar, wave, waves, waveStart, quotes.get(st.symbol) ?? NO_QUOTES, market);
       if (p !== undefined) prepared.push(p);
     }
     this.deps.log.flush();
     await Promise.all(prepared.map((p) => this.sendChild(p)));
   }
 
-  private computeLimit(rows: BidAskRow[], side: "buy" | "sell", wave: number, steps: MarketSteps): LimitPriceInputs {
+  private computeLimit(rows: BidAskSeries, side: "buy" | "sell", wave: number, steps: MarketSteps): LimitPriceInputs {
     const { tick, priceDecimals: decimals } = steps;
     const lp = this.config.limitPrice;
     const inputs =
@@ -758,12 +769,14 @@ function signedFilled(st: ParentState): Decimal {
 }
 
 /** The price a market child would trade at first: the latest ask for a buy, bid for a sell. */
-function lastQuote(rows: readonly BidAskRow[], side: "buy" | "sell"): number | undefined {
-  const last = rows[rows.length - 1];
-  if (last === undefined) return undefined;
-  const px = side === "buy" ? last.ask : last.bid;
+function lastQuote(rows: BidAskSeries, side: "buy" | "sell"): number | undefined {
+  const n = rows.length;
+  if (n === 0) return undefined;
+  const px = (side === "buy" ? rows.asks[n - 1] : rows.bids[n - 1]) as number;
   return Number.isFinite(px) && px > 0 ? px : undefined;
 }
+
+const NO_QUOTES: BidAskSeries = new BidAskBuffer();
 
 /** Relative margin that covers the rounding of amount and price to doubles (~1e-16 each) many times over. */
 const MINIMUM_MARGIN = 1e-9;

@@ -14,6 +14,54 @@ export interface BidAskRow {
   ask: number;
 }
 
+/**
+ * Bid/ask rows of one symbol over a window, oldest first, as columns. The broker reads a minute of
+ * quotes per symbol per wave; as objects that was millions of rows a day, a tenth of all a TWAP day
+ * allocated, so a feed writes them into a BidAskBuffer the broker reuses.
+ */
+export interface BidAskSeries {
+  readonly length: number;
+  /** Knowledge times, epoch ms (BidAskRow.timestamp). */
+  readonly timestamps: ArrayLike<number>;
+  readonly bids: ArrayLike<number>;
+  readonly asks: ArrayLike<number>;
+}
+
+/** A BidAskSeries to be filled (and refilled): columns that grow as needed. */
+export class BidAskBuffer implements BidAskSeries {
+  length = 0;
+  timestamps = new Float64Array(64);
+  bids = new Float64Array(64);
+  asks = new Float64Array(64);
+
+  /** Empties the buffer and makes room for `n` rows. */
+  reset(n: number): this {
+    if (n > this.timestamps.length) {
+      const cap = Math.max(n, this.timestamps.length * 2);
+      this.timestamps = new Float64Array(cap);
+      this.bids = new Float64Array(cap);
+      this.asks = new Float64Array(cap);
+    }
+    this.length = 0;
+    return this;
+  }
+
+  /** Appends a row; call reset with enough room first. */
+  push(timestamp: number, bid: number, ask: number): void {
+    const i = this.length++;
+    this.timestamps[i] = timestamp;
+    this.bids[i] = bid;
+    this.asks[i] = ask;
+  }
+}
+
+/** Rows as a series (for callers that have rows: tests, small feeds). */
+export function bidAskSeriesOf(rows: readonly BidAskRow[]): BidAskSeries {
+  const b = new BidAskBuffer().reset(rows.length);
+  for (const r of rows) b.push(r.timestamp, r.bid, r.ask);
+  return b;
+}
+
 export interface LimitPriceInputs {
   computer: "passivity" | "volatility";
   side: OrderSide;
@@ -54,27 +102,37 @@ export interface PassivityParams {
  * crosses the spread. Each side uses its latest value unless that strays more than `maxDeviation`
  * from the window mean (a spike), in which case the mean is used.
  */
-export function passivityLimitPrice(rows: readonly BidAskRow[], side: OrderSide, p: PassivityParams): LimitPriceInputs {
-  if (rows.length === 0) throw new LimitPriceError("no bid/ask data in the lookback window");
+export function passivityLimitPrice(rows: BidAskSeries, side: OrderSide, p: PassivityParams): LimitPriceInputs {
+  const n = rows.length;
+  if (n === 0) throw new LimitPriceError("no bid/ask data in the lookback window");
   if (!(p.passivityFactor >= 0 && p.passivityFactor <= 1)) throw new LimitPriceError(`passivity factor must be in [0, 1], got ${p.passivityFactor}`);
   const maxDev = p.maxDeviation ?? 0.01;
-  const last = rows[rows.length - 1] as BidAskRow;
-  const meanBid = rows.reduce((a, r) => a + r.bid, 0) / rows.length;
-  const meanAsk = rows.reduce((a, r) => a + r.ask, 0) / rows.length;
-  const bidUsed = Math.abs(last.bid - meanBid) / last.bid > maxDev ? "mean" : "latest";
-  const askUsed = Math.abs(last.ask - meanAsk) / last.ask > maxDev ? "mean" : "latest";
-  const bid = bidUsed === "mean" ? meanBid : last.bid;
-  const ask = askUsed === "mean" ? meanAsk : last.ask;
+  const { bids, asks } = rows;
+  const lastBid = bids[n - 1] as number;
+  const lastAsk = asks[n - 1] as number;
+  // Summed oldest first, as the means always were (the order fixes the last bits).
+  let sumBid = 0;
+  let sumAsk = 0;
+  for (let i = 0; i < n; i++) {
+    sumBid += bids[i] as number;
+    sumAsk += asks[i] as number;
+  }
+  const meanBid = sumBid / n;
+  const meanAsk = sumAsk / n;
+  const bidUsed = Math.abs(lastBid - meanBid) / lastBid > maxDev ? "mean" : "latest";
+  const askUsed = Math.abs(lastAsk - meanAsk) / lastAsk > maxDev ? "mean" : "latest";
+  const bid = bidUsed === "mean" ? meanBid : lastBid;
+  const ask = askUsed === "mean" ? meanAsk : lastAsk;
   return {
     computer: "passivity",
     side,
-    latestBid: last.bid,
-    latestAsk: last.ask,
+    latestBid: lastBid,
+    latestAsk: lastAsk,
     meanBid,
     meanAsk,
     bidUsed,
     askUsed,
-    numDataPoints: rows.length,
+    numDataPoints: n,
     passivityFactor: p.passivityFactor,
     totalVolatility: undefined,
     volatilityMultiple: undefined,
@@ -113,18 +171,18 @@ export interface VolatilityParams {
 const RESAMPLE_MS = 100;
 
 /** Resamples one side to 100 ms bins (last value, forward-filled) and returns its sum of squared diffs. */
-function resampledSquaredDiffs(rows: readonly BidAskRow[], pick: (r: BidAskRow) => number): { ssq: number; count: number } {
-  const first = rows[0] as BidAskRow;
-  const last = rows[rows.length - 1] as BidAskRow;
-  const startBin = Math.floor(first.timestamp / RESAMPLE_MS);
-  const endBin = Math.floor(last.timestamp / RESAMPLE_MS);
+function resampledSquaredDiffs(rows: BidAskSeries, values: ArrayLike<number>): { ssq: number; count: number } {
+  const ts = rows.timestamps;
+  const n = rows.length;
+  const startBin = Math.floor((ts[0] as number) / RESAMPLE_MS);
+  const endBin = Math.floor((ts[n - 1] as number) / RESAMPLE_MS);
   let ssq = 0;
   let count = 0;
   let i = 0;
   let prev: number | undefined;
   for (let bin = startBin; bin <= endBin; bin++) {
     let value = prev;
-    while (i < rows.length && Math.floor((rows[i] as BidAskRow).timestamp / RESAMPLE_MS) <= bin) value = pick(rows[i++] as BidAskRow);
+    while (i < n && Math.floor((ts[i] as number) / RESAMPLE_MS) <= bin) value = values[i++] as number;
     if (value !== undefined && prev !== undefined) {
       ssq += (value - prev) ** 2;
       count++;
@@ -135,34 +193,36 @@ function resampledSquaredDiffs(rows: readonly BidAskRow[], pick: (r: BidAskRow) 
 }
 
 /** The total volatility over the window, scaled to the wave length (DOMAIN.md section 2). */
-export function totalVolatility(rows: readonly BidAskRow[], frequencySeconds: number): number {
+export function totalVolatility(rows: BidAskSeries, frequencySeconds: number): number {
   if (rows.length < 2) return 0;
-  const b = resampledSquaredDiffs(rows, (r) => r.bid);
-  const a = resampledSquaredDiffs(rows, (r) => r.ask);
+  const b = resampledSquaredDiffs(rows, rows.bids);
+  const a = resampledSquaredDiffs(rows, rows.asks);
   const n = b.count + a.count;
   if (n === 0) return 0;
   return Math.sqrt((b.ssq + a.ssq) / n) * Math.sqrt(frequencySeconds * 10);
 }
 
 /** buy: last_ask - total_vol * vm[wave]; sell: last_bid + total_vol * vm[wave]. */
-export function volatilityLimitPrice(rows: readonly BidAskRow[], side: OrderSide, p: VolatilityParams, totalVol?: number): LimitPriceInputs {
-  if (rows.length === 0) throw new LimitPriceError("no bid/ask data in the lookback window");
+export function volatilityLimitPrice(rows: BidAskSeries, side: OrderSide, p: VolatilityParams, totalVol?: number): LimitPriceInputs {
+  const n = rows.length;
+  if (n === 0) throw new LimitPriceError("no bid/ask data in the lookback window");
   const vm = typeof p.volatilityMultiple === "number" ? p.volatilityMultiple : p.volatilityMultiple[p.waveId];
   if (vm === undefined) throw new LimitPriceError(`no volatility multiple for wave ${p.waveId} (have ${(p.volatilityMultiple as readonly number[]).length})`);
-  const last = rows[rows.length - 1] as BidAskRow;
+  const lastBid = rows.bids[n - 1] as number;
+  const lastAsk = rows.asks[n - 1] as number;
   const vol = totalVol ?? totalVolatility(rows, p.frequencySeconds);
   const offset = new Decimal(vol).mul(vm);
-  const raw = side === "buy" ? new Decimal(last.ask).sub(offset) : new Decimal(last.bid).add(offset);
+  const raw = side === "buy" ? new Decimal(lastAsk).sub(offset) : new Decimal(lastBid).add(offset);
   return {
     computer: "volatility",
     side,
-    latestBid: last.bid,
-    latestAsk: last.ask,
+    latestBid: lastBid,
+    latestAsk: lastAsk,
     meanBid: undefined,
     meanAsk: undefined,
     bidUsed: "latest",
     askUsed: "latest",
-    numDataPoints: rows.length,
+    numDataPoints: n,
     passivityFactor: undefined,
     totalVolatility: vol,
     volatilityMultiple: vm,

@@ -9,8 +9,9 @@ import { ExchangeEngine } from "../../src/exchange/engine.js";
 import { SyntheticMarket } from "../../src/exchange/market/synthetic-market.js";
 import { syntheticUniverse } from "../../src/exchange/market/synthetic-universe.js";
 import { NO_PRICE } from "../../src/exchange/order-book.js";
-import { VenueBidAskSampler } from "../../src/marketdata/bid-ask-feed.js";
-import type { BidAskRow } from "../../src/oms/limit-price.js";
+import { readBidAskWindow, VenueBidAskSampler } from "../../src/marketdata/bid-ask-feed.js";
+import { BidAskBuffer, type BidAskRow } from "../../src/oms/limit-price.js";
+import { seriesRows } from "../helpers/bid-ask-series.js";
 
 const START = Date.UTC(2024, 0, 2);
 
@@ -69,6 +70,7 @@ describe("VenueBidAskSampler", () => {
       clock.setTimer(clock.now() + 1_000, tick);
     };
     clock.setTimer(clock.now() + 1_000, tick);
+    const buf = new BidAskBuffer();
     for (let minute = 1; minute <= 12; minute++) {
       clock.runUntil(START + minute * 60_000);
       const now = clock.now();
@@ -76,6 +78,9 @@ describe("VenueBidAskSampler", () => {
         for (const [from, to] of [[now - 60_000, now], [now - 3_000, now - 1_000], [0, now], [now - 500, now - 400], [now, now - 5_000], [now - keepMs - 5_000, now]] as const) {
           expect(sampler.rows(s, from, to)).toEqual(ref.rows(s, from, to));
           expect(wide.rows(s, from, to)).toEqual(wideRef.rows(s, from, to));
+          // The broker's read: the same rows as columns, in one buffer refilled window after window.
+          expect(seriesRows(sampler.window(s, from, to, buf))).toEqual(ref.rows(s, from, to));
+          expect(seriesRows(readBidAskWindow(ref, s, from, to, buf))).toEqual(ref.rows(s, from, to));
         }
       }
     }

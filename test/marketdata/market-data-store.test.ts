@@ -6,6 +6,9 @@ import { describe, expect, it } from "vitest";
 import { SimulatedClock } from "../../src/core/clock.js";
 import { MarketDataOrderError, MarketDataStore } from "../../src/marketdata/market-data-store.js";
 import { MINUTE_MS, type Bar, type BidAskQuote, type L2Snapshot } from "../../src/marketdata/types.js";
+import { readBidAskWindow } from "../../src/marketdata/bid-ask-feed.js";
+import { BidAskBuffer } from "../../src/oms/limit-price.js";
+import { seriesRows } from "../helpers/bid-ask-series.js";
 
 const T0 = Date.UTC(2024, 0, 30);
 const S = "BTC/USDT";
@@ -66,6 +69,15 @@ describe("MarketDataStore", () => {
       { timestamp: T0 + 3_200, bid: 103, ask: 103.5 },
     ]);
     expect(store.rows("nope", 0, Infinity)).toEqual([]);
+    // The broker's read: the same rows as columns, in one buffer refilled window after window.
+    const buf = new BidAskBuffer();
+    const view = store.knownAt({ now: () => T0 + 3_000 });
+    expect(view.window).toBeDefined();
+    for (const [from, to] of [[T0 + 1_000, T0 + 4_000], [0, Infinity], [T0 + 3_000, T0 + 3_100], [T0 + 2_200, T0 + 3_200]] as const) {
+      expect(seriesRows(store.window(S, from, to, buf))).toEqual(store.rows(S, from, to));
+      expect(seriesRows(readBidAskWindow(view, S, from, to, buf))).toEqual(view.rows(S, from, to));
+    }
+    expect(store.window("nope", 0, Infinity, buf).length).toBe(0);
   });
 
   it("keeps L2 snapshots with fewer levels than the store holds, and rejects deeper ones", () => {

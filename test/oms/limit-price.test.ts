@@ -1,7 +1,14 @@
 import { Decimal } from "decimal.js";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { passivityLimitPrice, passivityPriceText, roundPriceHalfEven, totalVolatility, volatilityLimitPrice, type BidAskRow } from "../../src/oms/limit-price.js";
+import * as limitPrice from "../../src/oms/limit-price.js";
+import { bidAskSeriesOf, passivityPriceText, roundPriceHalfEven, type BidAskRow } from "../../src/oms/limit-price.js";
+
+// The computers read columns (BidAskSeries); the cases here are written as rows.
+const passivityLimitPrice = (rows: readonly BidAskRow[], ...rest: DropFirst<Parameters<typeof limitPrice.passivityLimitPrice>>) => limitPrice.passivityLimitPrice(bidAskSeriesOf(rows), ...rest);
+const volatilityLimitPrice = (rows: readonly BidAskRow[], ...rest: DropFirst<Parameters<typeof limitPrice.volatilityLimitPrice>>) => limitPrice.volatilityLimitPrice(bidAskSeriesOf(rows), ...rest);
+const totalVolatility = (rows: readonly BidAskRow[], frequencySeconds: number) => limitPrice.totalVolatility(bidAskSeriesOf(rows), frequencySeconds);
+type DropFirst<T extends unknown[]> = T extends [unknown, ...infer R] ? R : never;
 
 describe("passivity limit price (DOMAIN golden cases)", () => {
   it("latest 51/61 (means 50.5/60.5), pf 0.1, buy -> 60.0", () => {
