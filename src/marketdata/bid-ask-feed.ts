@@ -16,11 +16,7 @@ export interface BidAskFeed {
 
 /** A feed's rows of `symbol` in (from, to] as columns in `into`. */
 export function readBidAskWindow(feed: BidAskFeed, symbol: string, fromMs: number, toMs: number, into: BidAskBuffer): BidAskSeries {
-  if (feed.window !== undefined) return feed.window(symbol, fromMs, toMs, into);
-  const rows = feed.rows(symbol, fromMs, toMs);
-  into.reset(rows.length);
-  for (const r of rows) into.push(r.timestamp, r.bid, r.ask);
-  return into;
+  return feed.window !== undefined ? feed.window(symbol, fromMs, toMs, into) : into.setRows(feed.rows(symbol, fromMs, toMs));
 }
 
 /** Rows are dropped from the front only once more than this many are held (and they are old). */

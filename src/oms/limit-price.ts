@@ -53,13 +53,18 @@ export class BidAskBuffer implements BidAskSeries {
     this.bids[i] = bid;
     this.asks[i] = ask;
   }
+
+  /** Refills the buffer with `rows`. */
+  setRows(rows: readonly BidAskRow[]): this {
+    this.reset(rows.length);
+    for (const r of rows) this.push(r.timestamp, r.bid, r.ask);
+    return this;
+  }
 }
 
 /** Rows as a series (for callers that have rows: tests, small feeds). */
 export function bidAskSeriesOf(rows: readonly BidAskRow[]): BidAskSeries {
-  const b = new BidAskBuffer().reset(rows.length);
-  for (const r of rows) b.push(r.timestamp, r.bid, r.ask);
-  return b;
+  return new BidAskBuffer().setRows(rows);
 }
 
 export interface LimitPriceInputs {
