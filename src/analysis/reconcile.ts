@@ -48,7 +48,7 @@ import { dec, eachRecord, num, readReconcileLog, ReconcileLogFollower, type LogF
 import { renderReconciliationReport, type ReportSeries } from "./reconciliation-report.js";
 import { EXECUTION_CSV, executionCsv } from "./execution-csv.js";
 import { runSimulationInWorker } from "./reconcile-sim.js";
-import { barMarksFromRecording, buildResearchPortfolio, type MarkAsset, type ResearchPortfolio } from "./research-portfolio.js";
+import { barMarksFromRecording, buildResearchPortfolio, researchBarsAsText, type MarkAsset, type ResearchBarTargets } from "./research-portfolio.js";
 import { childSendsFollower, parentRows, runExecution, runTiming, waveFills, WaveFillsFollower, type AssetExecution, type ChildSend, type ChildWaveFill, type Distribution, type ParentRow, type RunExecution, type RunTiming, type StreamFieldsFollower } from "./run-execution.js";
 import { summaryStatistics, type SummaryStatistics } from "./statistics.js";
 
@@ -338,7 +338,7 @@ export async function reconcileRun(runDir: string, optionsInput: ReconcileOption
       return { ...a, priceStep: new Decimal(m.precision.price) };
     });
     const timestamps = prod.portfolio.map((b) => b.timestamp);
-    const research = buildResearchPortfolio({
+    const built = buildResearchPortfolio({
       timestamps,
       universe,
       predictions: p.predictions,
@@ -347,6 +347,7 @@ export async function reconcileRun(runDir: string, optionsInput: ReconcileOption
       targets: cfg.targets,
       initialCash: cfg.initialCash,
     });
+    const research = { targets: built.targets, bars: researchBarsAsText(built.bars) };
 
     // What needs no simulation is compared now, while it runs, rather than after it.
     say("comparing prod with research");
@@ -712,7 +713,7 @@ function sideExecution(e: RunExecution): SideExecutionSummary {
   };
 }
 
-function targetVsExecuted(prod: RunExecution, sim: RunExecution, research: ResearchPortfolio, symbolOf: ReadonlyMap<number, string>): AssetTargetVsExecuted[] {
+function targetVsExecuted(prod: RunExecution, sim: RunExecution, research: { targets: readonly ResearchBarTargets[] }, symbolOf: ReadonlyMap<number, string>): AssetTargetVsExecuted[] {
   const rate = (t: Decimal, x: Decimal): number | null => (t.isZero() ? null : x.div(t).toNumber());
   const researchTrades = new Map<number, Decimal>();
   for (const t of research.targets) for (const [id, s] of t.tradeShares) researchTrades.set(id, (researchTrades.get(id) ?? new Decimal(0)).add(s.abs()));

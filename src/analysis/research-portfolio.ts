@@ -2,13 +2,13 @@
 // would have earned with perfect execution. Each bar the predictions become target positions by the
 // run's own target rules (volatility scaling, dollar neutrality, weight cap, gross exposure) but
 // without exchange limits; the whole trade fills at the bar's mark price, with no fee and no delay,
-// and the positions are marked at the next bar. Money is exact (decimal.js), as in the run's own
-// portfolio, so the three portfolios of a reconciliation compare column for column.
+// and the positions are marked at the next bar. Money is exact, the run's own Portfolio's, so the
+// three portfolios of a reconciliation compare column for column.
 
 import { Decimal } from "decimal.js";
 import { loadRecordedMarketData } from "../marketdata/recorded-files.js";
 import { MINUTE_MS } from "../marketdata/types.js";
-import { Portfolio, type PortfolioBar } from "../oms/portfolio.js";
+import { Portfolio, type MoneyValue, type PortfolioBar } from "../oms/portfolio.js";
 import { onGrid } from "../system/bar-loop.js";
 import { sizeTargetShares, targetWeights, type TargetConfig } from "../system/targets.js";
 
@@ -29,7 +29,7 @@ export interface ResearchInputs {
   /** Per bar 0..N: mark price per asset id (an asset without one keeps its last mark). */
   marks: readonly ReadonlyMap<number, Decimal>[];
   targets: TargetConfig;
-  initialCash: Decimal.Value;
+  initialCash: MoneyValue;
 }
 
 export interface ResearchBarTargets {
@@ -86,13 +86,13 @@ export function buildResearchPortfolio(inp: ResearchInputs): ResearchPortfolio {
       const price = prices.get(a.assetId);
       // No price at all: the model cannot size the position, so it stays as it is.
       if (price === undefined || !price.isPositive()) {
-        bt.targetShares.set(a.assetId, held);
+        bt.targetShares.set(a.assetId, held.toDecimal());
         return;
       }
       // The run's own sizing before exchange limits (targets.ts computeTargets), to the digit.
       const target = sizeTargetShares(weights[k] as number, inp.targets.grossExposure, price);
       bt.targetShares.set(a.assetId, target);
-      const trade = target.sub(held);
+      const trade = target.sub(held.toFixed());
       if (trade.isZero()) return;
       bt.tradeShares.set(a.assetId, trade);
       portfolio.applyFill(a.assetId, trade, price, ZERO);
@@ -130,4 +130,35 @@ export async function barMarksFromRecording(marketDataDir: string, assets: reado
     }
     return m;
   });
+}
+
+/** A research bar as the reconciliation compares it with the logged ones: each value as the text a log holds. */
+export interface ResearchTextBar {
+  timestamp: number;
+  pnl: string | undefined;
+  fees: string;
+  gmv: string;
+  nmv: string;
+  grossVolume: string;
+  netWealth: string;
+  assets: {
+    assetId: number;
+    holdingsShares: string;
+    price: string;
+    holdingsNotional: string;
+    executedTradesShares: string;
+    executedTradesNotional: string;
+    pnl: string | undefined;
+    fees: string;
+  }[];
+}
+
+export function researchBarsAsText(bars: readonly PortfolioBar[]): ResearchTextBar[] {
+  return bars.map((b) => ({
+    timestamp: b.timestamp, pnl: b.pnl?.toString(), fees: b.fees.toString(), gmv: b.gmv.toString(), nmv: b.nmv.toString(), grossVolume: b.grossVolume.toString(), netWealth: b.netWealth.toString(),
+    assets: b.assets.map((a) => ({
+      assetId: a.assetId, holdingsShares: a.holdingsShares.toString(), price: a.price.toString(), holdingsNotional: a.holdingsNotional.toString(),
+      executedTradesShares: a.executedTradesShares.toString(), executedTradesNotional: a.executedTradesNotional.toString(), pnl: a.pnl?.toString(), fees: a.fees.toString(),
+    })),
+  }));
 }

@@ -101,7 +101,7 @@ export async function runBarLoop(parts: BarLoopParts, startMs: number, endMs: nu
       // Marking a held asset at zero would fake a loss: carry the last mark and say so.
       const prev = lastBar?.assets.find((a) => a.assetId === u.assetId)?.price;
       if (prev === undefined) throw new Error(`bar ${i}: no price known for ${u.symbol}, which the portfolio holds`);
-      prices.set(u.assetId, prev);
+      prices.set(u.assetId, prev.toDecimal());
       warn(`bar ${i}: no new price for ${u.symbol}; marked at the previous price ${prev.toFixed()}`);
     }
     const pbar = portfolio.markBar(t, prices);

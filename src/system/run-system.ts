@@ -11,11 +11,10 @@ import { dec } from "../oms/ccxt-types.js";
 import { Broker, fnv1a32 } from "../oms/broker.js";
 import { BrokerLogWriter } from "../oms/broker-log.js";
 import { writeBrokerLogParquetParallel } from "../oms/broker-log-parquet.js";
-import { Portfolio } from "../oms/portfolio.js";
+import { Portfolio, portfolioBarOf } from "../oms/portfolio.js";
 import { runDir as runDirOf, systemLogDir as systemLogDirOf, type RunIdentity } from "../storage/run-layout.js";
 import { runBarLoop, type BarLoopResume, type UniverseAsset } from "./bar-loop.js";
 import { loadSystemLog } from "./system-log-loader.js";
-import type { PortfolioBar } from "../oms/portfolio.js";
 import { ConfigError, type SystemConfig } from "./config.js";
 import { MarketDataRecorder } from "./market-data-recorder.js";
 import { getModel } from "./model-registry.js";
@@ -279,7 +278,7 @@ function restoredState(logDir: string, cp: Checkpoint): { portfolio: Portfolio; 
   const last = log.portfolio.at(-1);
   if (last === undefined || last.bar !== cp.bar) throw new ResumeError(`${logDir}: the checkpoint says bar ${cp.bar} but portfolio.jsonl ends at ${last?.bar ?? "no bar"}`);
   if (last.netWealth.toFixed() !== cp.netWealth) throw new ResumeError(`${logDir}: bar ${cp.bar} net wealth ${last.netWealth.toFixed()} differs from the checkpoint's ${cp.netWealth}`);
-  const lastPortfolio: PortfolioBar = { ...last, pnl: last.pnl, leverage: last.leverage ?? 0 };
+  const lastPortfolio = portfolioBarOf(last);
   return {
     portfolio: Portfolio.restore(last, log.portfolio.length),
     resume: { lastBar: cp.bar, lastPortfolio, nextOrderId: log.orders.length === 0 ? 0 : Math.max(...log.orders.map((o) => o.orderId)) + 1 },

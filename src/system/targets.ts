@@ -30,7 +30,8 @@ export interface TargetInputs {
   prediction: number | undefined;
   volatility: number | undefined;
   price: Decimal | undefined;
-  holdings: Decimal;
+  /** A Decimal or the portfolio's WideDecimal: only its text is read. */
+  holdings: { toFixed(): string };
   limits: MarketLimits;
 }
 
@@ -241,7 +242,7 @@ export function decimalTargetRow(inp: TargetInputs, weight: number, grossExposur
   // 12 significant digits: enough for any exchange step, and stable across platforms.
   const notional = new Decimal(weight * grossExposure).toSignificantDigits(12);
   const targetShares = notional.div(price).toSignificantDigits(12);
-  const trade = targetShares.sub(inp.holdings);
+  const trade = targetShares.sub(holdings);
   const limited = applyExchangeLimits(trade, price, inp.limits);
   const zeroTrade = limited.shares.isZero();
   return {
@@ -252,7 +253,7 @@ export function decimalTargetRow(inp: TargetInputs, weight: number, grossExposur
     targetTradesSharesBeforeLimits: trade.toFixed(),
     targetTradesShares: zeroTrade ? "0" : limited.shares.toFixed(),
     // When the limits zero a trade, the target is simply what is held.
-    targetHoldingsShares: zeroTrade ? holdings : inp.holdings.add(limited.shares).toFixed(),
+    targetHoldingsShares: zeroTrade ? holdings : limited.shares.add(holdings).toFixed(),
     targetTradesNotional: zeroTrade ? "0" : limited.shares.mul(price).toFixed(),
     limitOutcome: limited.outcome,
   };

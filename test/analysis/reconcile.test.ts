@@ -244,7 +244,7 @@ describe("a resumed run that missed bars", () => {
       predictions: port.slice(0, -1).map((b) => preds.get(b.bar)),
       volatility: port.slice(0, -1).map((b) => vols.get(b.bar)),
     });
-    const total = research.bars.reduce((a, b) => (b.pnl === undefined ? a : a.add(b.pnl)), new Decimal(0));
+    const total = research.bars.reduce((a, b) => (b.pnl === undefined ? a : a.add(b.pnl.toString())), new Decimal(0));
     expect(rec.summary.statistics.research.totalPnl).toBe(total.toFixed());
   }, 60_000);
 });
