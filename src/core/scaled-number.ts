@@ -1,12 +1,14 @@
 // Exact decimal arithmetic on doubles for the hot paths that start from numbers (quotes, amounts)
 // and end in numbers (ccxt structures): a double's shortest text is an integer mantissa times a
 // power of ten, and integer arithmetic in doubles is exact below 2^53. Every step checks that it
-// stayed exact; callers fall back to decimal.js when one did not, so results are decimal.js's to
-// the bit. (decimal.js reads a number through its shortest text, and its toNumber() is the double
-// nearest the exact value, which one IEEE division of two exact integers also gives.)
+// stayed exact; callers fall back to WideDecimal (decimal.js's arithmetic on BigInt) when one did
+// not, so results are decimal.js's to the bit. (decimal.js reads a number through its shortest
+// text, and its toNumber() is the double nearest the exact value, which one IEEE division of two
+// exact integers also gives.)
 
 import { Decimal } from "decimal.js";
 import { formatScaled } from "./units.js";
+import { WideDecimal } from "./wide-decimal.js";
 
 const SAFE = 9007199254740992; // 2^53
 const POW10: number[] = [];
@@ -96,35 +98,39 @@ export function scaledToDecimal(a: Scaled): Decimal {
   return new Decimal(scaledText(a));
 }
 
-/** An exact decimal: a Scaled while it fits, decimal.js once a step would not. */
-export type Exact = Scaled | Decimal;
-
-export function exactToDecimal(x: Exact): Decimal {
-  return x instanceof Decimal ? x : scaledToDecimal(x);
+export function scaledToWide(a: Scaled): WideDecimal {
+  return new WideDecimal(BigInt(a.m), a.s);
 }
 
-/** a + b as decimal.js gives it: scaled when both are and the sum fits, else decimal.js. */
+/** An exact decimal: a Scaled while it fits, a WideDecimal once a step would not. */
+export type Exact = Scaled | WideDecimal;
+
+export function exactToWide(x: Exact): WideDecimal {
+  return x instanceof WideDecimal ? x : scaledToWide(x);
+}
+
+/** a + b as decimal.js gives it: scaled when both are and the sum fits, else WideDecimal. */
 export function exactAdd(a: Exact, b: Exact): Exact {
-  if (!(a instanceof Decimal) && !(b instanceof Decimal)) {
+  if (!(a instanceof WideDecimal) && !(b instanceof WideDecimal)) {
     const r = scaledAdd(a, b);
     if (r !== undefined) return r;
   }
-  return exactToDecimal(a).add(exactToDecimal(b));
+  return exactToWide(a).add(exactToWide(b));
 }
 
 export function exactNeg(x: Exact): Exact {
-  return x instanceof Decimal ? x.neg() : scaledNeg(x);
+  return x instanceof WideDecimal ? x.neg() : scaledNeg(x);
 }
 
 /**
- * An exact running total: a scaled integer while every step fits, decimal.js from the first one
+ * An exact running total: a scaled integer while every step fits, a WideDecimal from the first one
  * that would not (then for good, so the result never depends on where the switch happened).
  */
 export class ScaledTotal {
   private total: Exact = { m: 0, s: 0 };
 
   constructor(initial?: string) {
-    if (initial !== undefined) this.total = scaledOfText(initial) ?? new Decimal(initial);
+    if (initial !== undefined) this.total = scaledOfText(initial) ?? WideDecimal.of(initial);
   }
 
   add(x: Exact): void {
@@ -139,36 +145,37 @@ export class ScaledTotal {
     if (x === undefined || x === 0) return;
     const sc = scaledOf(x);
     if (sc !== undefined) this.add(sign === 1 ? sc : scaledNeg(sc));
-    else this.add(sign === 1 ? new Decimal(x) : new Decimal(x).neg());
+    else this.add(sign === 1 ? WideDecimal.of(x) : WideDecimal.of(x).neg());
   }
 
   isZero(): boolean {
     const t = this.total;
-    return t instanceof Decimal ? t.isZero() : t.m === 0;
+    return t instanceof WideDecimal ? t.isZero() : t.m === 0;
   }
 
   /** Whether the total equals the number as decimal.js reads it. */
   equalsNumber(x: number | undefined): boolean {
     const v = x ?? 0;
     const t = this.total;
-    if (!(t instanceof Decimal)) {
+    if (!(t instanceof WideDecimal)) {
       const sc = scaledOf(v);
       if (sc !== undefined) {
         const diff = scaledAdd(t, scaledNeg(sc));
         if (diff !== undefined) return diff.m === 0;
       }
     }
-    return this.value().equals(v === 0 ? 0 : v);
+    // A total is finite; a double beyond its range (an overflowed toNumber()) equals none.
+    return Number.isFinite(v) && this.value().equals(WideDecimal.of(v));
   }
 
-  value(): Decimal {
-    return exactToDecimal(this.total);
+  value(): WideDecimal {
+    return exactToWide(this.total);
   }
 
-  /** The double nearest the total (decimal.js's toNumber()), without making a Decimal while it is scaled. */
+  /** The double nearest the total (decimal.js's toNumber()), without making a WideDecimal while it is scaled. */
   toNumber(): number {
     const t = this.total;
-    return t instanceof Decimal ? t.toNumber() : scaledToNumber(t);
+    return t instanceof WideDecimal ? t.toNumber() : scaledToNumber(t);
   }
 }
 

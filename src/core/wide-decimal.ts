@@ -86,10 +86,10 @@ export class WideDecimal {
     return this.m < 0n;
   }
 
-  /** this / b as decimal.js divides (20 significant digits, half up), as the double nearest that. */
-  divToNumber(b: WideDecimal): number {
+  /** this / b as decimal.js divides: 20 significant digits, half up. */
+  div(b: WideDecimal): WideDecimal {
     if (b.m === 0n) throw new RangeError("WideDecimal: division by zero");
-    if (this.m === 0n) return 0;
+    if (this.m === 0n) return WideDecimal.ZERO;
     const negative = this.m < 0n !== b.m < 0n;
     const num = this.m < 0n ? -this.m : this.m;
     const den = b.m < 0n ? -b.m : b.m;
@@ -97,8 +97,23 @@ export class WideDecimal {
     // after the 20th decides half-up rounding, and it is exact in an integer quotient.
     const shift = Math.max(0, PRECISION + 1 - (digitCount(num) - digitCount(den)) + 1);
     const q = (num * pow10(shift)) / den;
-    const r = rounded(negative ? -q : q, this.s - b.s + shift);
-    return Number(r.toString());
+    return rounded(negative ? -q : q, this.s - b.s + shift);
+  }
+
+  /** this / b as decimal.js's div().toNumber(). */
+  divToNumber(b: WideDecimal): number {
+    return this.div(b).toNumber();
+  }
+
+  /** Exact comparison: -1, 0 or 1. */
+  cmp(b: WideDecimal): number {
+    const x = this.s >= b.s ? this.m : this.m * pow10(b.s - this.s);
+    const y = b.s >= this.s ? b.m : b.m * pow10(this.s - b.s);
+    return x < y ? -1 : x > y ? 1 : 0;
+  }
+
+  equals(b: WideDecimal): boolean {
+    return this.cmp(b) === 0;
   }
 
   /** The double nearest the value (decimal.js's toNumber()). */

@@ -18,7 +18,10 @@ import type {
 import { BadSymbol, InvalidOrder, OrderNotFound } from "./errors.js";
 import type { CreateOrderParams, ExchangeClient } from "./exchange-client.js";
 import { tradesSince } from "./trades-since.js";
+import { WideDecimal } from "../core/wide-decimal.js";
 import { exactAdd, exactNeg, scaledAdd, scaledHalf, scaledMul, scaledOf, scaledToNumber, ScaledTotal, type Exact, type Scaled } from "../core/scaled-number.js";
+
+const TWO = WideDecimal.of(2);
 
 export interface ReferenceQuote {
   bid: number;
@@ -51,11 +54,11 @@ export class InstantFillClient implements ExchangeClient {
   private readonly positions = new Map<string, { size: ScaledTotal; cost: ScaledTotal }>();
   private nextId = 1;
   private lastForget = Number.NEGATIVE_INFINITY;
-  private readonly feeRate: Decimal;
+  private readonly feeRate: WideDecimal;
   private readonly feeRateScaled: Scaled | undefined;
 
   constructor(private readonly opts: InstantFillOptions) {
-    this.feeRate = new Decimal(opts.feeRate ?? 0);
+    this.feeRate = WideDecimal.of(opts.feeRate ?? 0);
     this.feeRateScaled = scaledOf(opts.feeRate ?? 0);
     for (const [asset, amount] of Object.entries(opts.initialBalances ?? {})) this.balances.set(asset, new ScaledTotal(new Decimal(amount).toFixed()));
   }
@@ -157,7 +160,7 @@ export class InstantFillClient implements ExchangeClient {
     for (const [symbol, held] of this.positions) {
       if (symbols !== undefined && !symbols.includes(symbol)) continue;
       if (this.opts.markets[symbol]?.swap !== true) continue;
-      const p = { size: held.size.value(), cost: held.cost.value() };
+      const p = { size: held.size.value().toDecimal(), cost: held.cost.value().toDecimal() };
       const q = this.opts.quote(symbol);
       const mark = q === undefined ? undefined : (q.bid + q.ask) / 2;
       out.push({
@@ -194,12 +197,12 @@ export class InstantFillClient implements ExchangeClient {
     if (px !== undefined && qty !== undefined && cost !== undefined && fee !== undefined) {
       return { price: scaledToNumber(px), cost: scaledToNumber(cost), fee: scaledToNumber(fee), qty, costExact: cost, feeExact: fee };
     }
-    const fillPrice = new Decimal(q.bid).add(q.ask).div(2);
-    // amount > 0 here, so the number converts as its shortest text would (no negative zero).
-    const qtyDec = new Decimal(amount);
-    const costDec = fillPrice.mul(qtyDec);
-    const feeDec = costDec.mul(this.feeRate);
-    return { price: fillPrice.toNumber(), cost: costDec.toNumber(), fee: feeDec.toNumber(), qty: qtyDec, costExact: costDec, feeExact: feeDec };
+    // decimal.js's arithmetic, to the digit.
+    const fillPrice = WideDecimal.of(q.bid).add(WideDecimal.of(q.ask)).div(TWO);
+    const qtyExact = WideDecimal.of(amount);
+    const costExact = fillPrice.mul(qtyExact);
+    const feeExact = costExact.mul(this.feeRate);
+    return { price: fillPrice.toNumber(), cost: costExact.toNumber(), fee: feeExact.toNumber(), qty: qtyExact, costExact, feeExact };
   }
 
   /** Moves the account's balances and position by a fill. */

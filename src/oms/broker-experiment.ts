@@ -142,7 +142,7 @@ export async function runBrokerExperiment(
         const f = fills.find((x) => x.parentOrderId === p.orderId);
         executions.push({
           bar, timestamp: barStart, assetId: p.assetId, parentOrderId: p.orderId, symbol: assetIds.get(p.assetId) as string, targetShares: p.diffNumShares,
-          filledShares: f?.numShares ?? new Decimal(0), fillPrice: f?.price, arrivalPrice: (arrivals.get(p.orderId) as { price: Decimal }).price, fees: f?.fees ?? new Decimal(0),
+          filledShares: f?.numShares.toDecimal() ?? new Decimal(0), fillPrice: f?.price.toDecimal(), arrivalPrice: (arrivals.get(p.orderId) as { price: Decimal }).price, fees: f?.fees.toDecimal() ?? new Decimal(0),
           hasFill: f !== undefined, nextMark: undefined, netWealth: undefined,
         });
       }

@@ -97,8 +97,6 @@ interface ParentState {
    */
   ackJson: Map<string, string>;
   trades: CcxtTrade[];
-  /** Signed shares filled so far by this parent's children. */
-  filled: Decimal;
   /** Shares of the children prepared so far (static sizing caps a child raised to the exchange minimum by what is left). */
   sent: Decimal;
   target: Decimal | undefined;
@@ -246,7 +244,7 @@ export class Broker {
   private stateFor(p: ParentOrder): ParentState {
     const symbol = this.deps.universe.get(p.assetId);
     if (symbol === undefined) throw new BrokerError(`parent ${p.orderId}: asset ${p.assetId} is not in the universe`);
-    return { parent: p, symbol, market: this.market(symbol), children: [], finalStates: new Map(), acks: new Map(), ackJson: new Map(), trades: [], filled: new Decimal(0), sent: new Decimal(0), target: undefined, staticSlice: undefined };
+    return { parent: p, symbol, market: this.market(symbol), children: [], finalStates: new Map(), acks: new Map(), ackJson: new Map(), trades: [], sent: new Decimal(0), target: undefined, staticSlice: undefined };
   }
 
   private async runTwap(states: ParentState[], bar: number, start: number, end: number): Promise<void> {
@@ -333,7 +331,7 @@ export class Broker {
       }
       size = slice.size;
     } else {
-      const position = p.currNumShares.add(st.filled);
+      const position = p.currNumShares.add(signedFilled(st));
       const d = dynamicChildSize(st.target === undefined ? 0 : wave, p.diffNumShares, position, st.target, 18);
       st.target = d.target;
       size = roundToStep(d.size, amountStep);
@@ -602,7 +600,6 @@ export class Broker {
         (t.takerOrMaker === "maker" ? maker : taker).addNumber(t.amount);
         addQuoteFee(fees, t, st.market);
       }
-      st.filled = signedFilled(st);
       report?.({
         bar, wave, parentOrderId: st.parent.orderId, childAmount: childAmount.toNumber(), filled: waveFilled.toNumber(), takerAmount: taker.toNumber(), makerAmount: maker.toNumber(),
         filledCost: filledCost.toNumber(), fees: fees.toNumber(),
@@ -762,10 +759,11 @@ export function fillLine(bar: number, assetId: number, symbol: string, f: Parent
   );
 }
 
+/** Signed shares filled so far by the parent's children (their states at their waves' ends). */
 function signedFilled(st: ParentState): Decimal {
   const s = new ScaledTotal();
   for (const o of st.finalStates.values()) s.addNumber(o.filled, o.side === "buy" ? 1 : -1);
-  return s.value();
+  return s.value().toDecimal();
 }
 
 /** The price a market child would trade at first: the latest ask for a buy, bid for a sell. */

@@ -3,14 +3,16 @@
 
 import { Decimal } from "decimal.js";
 import { scaledMul, scaledOf, ScaledTotal } from "../core/scaled-number.js";
+import { WideDecimal } from "../core/wide-decimal.js";
 import { dec, type CcxtOrder, type CcxtTrade } from "./ccxt-types.js";
 
+/** Exact values are WideDecimals: decimal.js's values to the digit, its text in logs. */
 export interface ParentFill {
   parentOrderId: number;
   /** Signed shares: + bought, - sold. */
-  numShares: Decimal;
+  numShares: WideDecimal;
   /** VWAP of executed prices: sum(cost) / |num_shares|. */
-  price: Decimal;
+  price: WideDecimal;
   /** Latest update time of the children, epoch ms. */
   timestamp: number;
   /**
@@ -18,7 +20,7 @@ export interface ParentFill {
    * takes a spot buy's fee from what it bought) is valued at its trade's price, so the portfolio's
    * cash never mixes units.
    */
-  fees: Decimal;
+  fees: WideDecimal;
   /** Every currency a fee was charged in. */
   feeCurrencies: string[];
   /**
@@ -65,7 +67,7 @@ export function dedupeTrades(trades: readonly CcxtTrade[]): CcxtTrade[] {
 export function foldParentFill(parentOrderId: number, children: readonly CcxtOrder[], trades: readonly CcxtTrade[], currencies: FeeCurrencies): ParentFill | undefined {
   if (children.length === 0) return undefined;
   const side = (children[0] as CcxtOrder).side;
-  // Exact sums in scaled integers (decimal.js once a step would not fit): a parent's fold is a few
+  // Exact sums in scaled integers (WideDecimal once a step would not fit): a parent's fold is a few
   // additions of short decimals, and decimal.js objects were most of its cost.
   const shares = new ScaledTotal();
   const cost = new ScaledTotal();
@@ -109,7 +111,7 @@ export function addQuoteFee(total: ScaledTotal, t: CcxtTrade, currencies: FeeCur
   const price = t.price === 0 ? undefined : scaledOf(t.price);
   const product = fee === undefined || price === undefined ? undefined : scaledMul(fee, price);
   if (product !== undefined) total.add(product);
-  else total.add(dec(t.fee.cost).mul(dec(t.price)));
+  else total.add(WideDecimal.of(t.fee.cost).mul(WideDecimal.of(t.price)));
   return true;
 }
 

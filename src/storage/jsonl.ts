@@ -7,6 +7,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, ren
 import { StringDecoder } from "node:string_decoder";
 import { dirname, join } from "node:path";
 import { Decimal } from "decimal.js";
+import { WideDecimal } from "../core/wide-decimal.js";
 
 export class JsonlError extends Error {
   override readonly name = "JsonlError";
@@ -58,7 +59,8 @@ export function jsonValue(v: unknown): string | undefined {
       return JSON.stringify(v.toString());
     case "object":
       if (v === null) return "null";
-      if (v instanceof Decimal) return JSON.stringify(v.toString());
+      // Decimal text is digits, sign, point and exponent: nothing to escape.
+      if (v instanceof Decimal || v instanceof WideDecimal) return '"' + v.toString() + '"';
       return stringifyRecord(v);
     default:
       return undefined;

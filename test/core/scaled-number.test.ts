@@ -16,6 +16,7 @@ import {
   ScaledTotal,
   type Scaled,
 } from "../../src/core/scaled-number.js";
+import { WideDecimal } from "../../src/core/wide-decimal.js";
 
 /** Numbers as quotes and amounts carry them: an integer mantissa and up to 10 decimals, either sign. */
 const decimalNumber: fc.Arbitrary<number> = fc
@@ -102,7 +103,7 @@ describe("scaled numbers agree with decimal.js to the bit", () => {
         for (const x of xs) {
           expected = expected.add(x);
           const s = scaledOf(x);
-          if (s === undefined) total.add(new Decimal(x));
+          if (s === undefined) total.add(WideDecimal.of(x));
           else total.add(s);
         }
         expect(total.value().toFixed()).toBe(expected.toFixed());

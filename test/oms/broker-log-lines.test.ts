@@ -3,6 +3,7 @@
 // gives for that object, whatever the values.
 
 import { Decimal } from "decimal.js";
+import { WideDecimal } from "../../src/core/wide-decimal.js";
 import { describe, expect, it } from "vitest";
 import { childOrderLine, fillLine, type ChildOrder } from "../../src/oms/broker.js";
 import type { ParentFill } from "../../src/oms/fills.js";
@@ -37,9 +38,9 @@ describe("hand-built broker log lines", () => {
 
   it("a parent fill line is JSON.stringify({ bar, assetId, symbol, ...fill }) with decimals as text", () => {
     const fills: ParentFill[] = [
-      { parentOrderId: 4, numShares: new Decimal("-0.623289"), price: new Decimal("1362.1"), timestamp: 1704153600000, fees: new Decimal("0.42449097345"), feeCurrencies: ["USDT"] },
-      { parentOrderId: 5, numShares: new Decimal("1e-9"), price: new Decimal("123456789012345678901234.5"), timestamp: 0, fees: new Decimal(-0), feeCurrencies: [] },
-      { parentOrderId: 6, numShares: new Decimal("2"), price: new Decimal("3"), timestamp: 0, fees: new Decimal("0.1"), feeCurrencies: ["BNB", "USDT"], unvaluedFees: [{ currency: "BNB", cost: new Decimal("0.002") }] },
+      { parentOrderId: 4, numShares: WideDecimal.of("-0.623289"), price: WideDecimal.of("1362.1"), timestamp: 1704153600000, fees: WideDecimal.of("0.42449097345"), feeCurrencies: ["USDT"] },
+      { parentOrderId: 5, numShares: WideDecimal.of("1e-9"), price: WideDecimal.of("123456789012345678901234.5"), timestamp: 0, fees: WideDecimal.of(-0), feeCurrencies: [] },
+      { parentOrderId: 6, numShares: WideDecimal.of("2"), price: WideDecimal.of("3"), timestamp: 0, fees: WideDecimal.of("0.1"), feeCurrencies: ["BNB", "USDT"], unvaluedFees: [{ currency: "BNB", cost: new Decimal("0.002") }] },
     ];
     for (const f of fills) expect(fillLine(7, 17898083, "S04/USDT:USDT", f)).toBe(JSON.stringify({ bar: 7, assetId: 17898083, symbol: "S04/USDT:USDT", ...f }));
   });

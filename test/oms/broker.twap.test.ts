@@ -61,8 +61,8 @@ describe("broker TWAP against the embedded venue", () => {
     expect(engine.openOrders(user)).toHaveLength(0);
     expect(fills.length).toBeGreaterThan(0);
     for (const f of fills) {
-      expect(f.numShares.abs().lte(f.parentOrderId === 1 ? "0.4" : "8")).toBe(true);
-      expect(f.price.gt(0)).toBe(true);
+      expect(f.numShares.abs().toDecimal().lte(f.parentOrderId === 1 ? "0.4" : "8")).toBe(true);
+      expect(f.price.isPositive()).toBe(true);
     }
     expect(readdirSync(dir).sort()).toContain("oms_fills.jsonl");
     expect(loadStream(dir, "fill_check_issues").records).toHaveLength(0);
