@@ -72,12 +72,16 @@ describe("WideDecimal gives decimal.js's results to the digit", () => {
     );
   });
 
-  it("divides to a number as decimal.js's div().toNumber()", () => {
+  it("divides as decimal.js's div() and compares as its cmp()", () => {
     fc.assert(
       fc.property(anyText, anyText, (x, y) => {
+        const dx = new Decimal(x);
         const dy = new Decimal(y);
+        expect(WideDecimal.of(x).cmp(WideDecimal.of(y))).toBe(dx.cmp(dy));
+        expect(WideDecimal.of(x).equals(WideDecimal.of(y))).toBe(dx.equals(dy));
         if (dy.isZero()) return;
-        expect(WideDecimal.of(x).divToNumber(WideDecimal.of(y))).toBe(new Decimal(x).div(dy).toNumber() + 0);
+        same(WideDecimal.of(x).div(WideDecimal.of(y)), dx.div(dy));
+        expect(WideDecimal.of(x).divToNumber(WideDecimal.of(y))).toBe(dx.div(dy).toNumber() + 0);
       }),
       { numRuns: 3000 },
     );
