@@ -6,6 +6,7 @@
 // three portfolios of a reconciliation compare column for column.
 
 import { Decimal } from "decimal.js";
+import type { WideDecimal } from "../core/wide-decimal.js";
 import { loadRecordedMarketData } from "../marketdata/recorded-files.js";
 import { MINUTE_MS } from "../marketdata/types.js";
 import { Portfolio, type MoneyValue, type PortfolioBar } from "../oms/portfolio.js";
@@ -27,7 +28,7 @@ export interface ResearchInputs {
   /** Per trading bar: the volatility the run scaled each symbol by, when it scaled. */
   volatility: readonly (ReadonlyMap<string, number> | undefined)[];
   /** Per bar 0..N: mark price per asset id (an asset without one keeps its last mark). */
-  marks: readonly ReadonlyMap<number, Decimal>[];
+  marks: readonly ReadonlyMap<number, WideDecimal>[];
   targets: TargetConfig;
   initialCash: MoneyValue;
 }
@@ -58,12 +59,12 @@ export function buildResearchPortfolio(inp: ResearchInputs): ResearchPortfolio {
   const portfolio = new Portfolio(inp.initialCash);
   const bars: PortfolioBar[] = [];
   const targets: ResearchBarTargets[] = [];
-  const lastMark = new Map<number, Decimal>();
+  const lastMark = new Map<number, WideDecimal>();
   for (let i = 0; i <= n; i++) {
     const t = inp.timestamps[i] as number;
-    const marks = inp.marks[i] as ReadonlyMap<number, Decimal>;
+    const marks = inp.marks[i] as ReadonlyMap<number, WideDecimal>;
     for (const [id, p] of marks) lastMark.set(id, p);
-    const prices = new Map<number, Decimal>();
+    const prices = new Map<number, WideDecimal>();
     for (const a of inp.universe) {
       const p = marks.get(a.assetId) ?? (portfolio.shares(a.assetId).isZero() ? undefined : lastMark.get(a.assetId));
       if (p !== undefined) prices.set(a.assetId, p);
@@ -114,14 +115,14 @@ export interface MarkAsset extends ResearchAsset {
  * Mark prices at each bar timestamp from the market data a run recorded: the newest 1-minute close
  * known at the bar, on the price grid, exactly as the bar loop marks its portfolio.
  */
-export async function barMarksFromRecording(marketDataDir: string, assets: readonly MarkAsset[], timestamps: readonly number[]): Promise<Map<number, Decimal>[]> {
+export async function barMarksFromRecording(marketDataDir: string, assets: readonly MarkAsset[], timestamps: readonly number[]): Promise<Map<number, WideDecimal>[]> {
   const first = timestamps[0];
   const last = timestamps[timestamps.length - 1];
   if (first === undefined || last === undefined) return [];
   // The bar loop looks back an hour for the newest close; a bar opening at `last` is not known yet.
   const store = await loadRecordedMarketData(marketDataDir, { fromMs: first - MARK_LOOKBACK_MS - MINUTE_MS, toMs: last, types: ["ohlcv"], symbols: assets.map((a) => a.symbol) });
   return timestamps.map((t) => {
-    const m = new Map<number, Decimal>();
+    const m = new Map<number, WideDecimal>();
     for (const a of assets) {
       // lastClose(store, symbol, t) without building its hour of bars: the newest bar known at t,
       // if it started within the hour it looks back.

@@ -299,6 +299,25 @@ export function scaledQuotientSig(a: Scaled, b: Scaled, precision: number, sd: n
   return scaledOfDigits(a.m < 0 ? -1 : 1, rounded.digits, rounded.exp + b.s - a.s);
 }
 
+/**
+ * decimal.js's x.div(step).toDecimalPlaces(0, ROUND_HALF_EVEN).mul(step): x on the step's grid.
+ * decimal.js rounds the quotient to 20 significant digits first, which never matters here: for
+ * that rounding to make or break a tie, |x| / step = q + r / t would have to lie within half a
+ * unit of its 20th digit of q + 1/2, so t > 10^(20 - digits(q)) and |x| >= q t > 10^19 / 2, far
+ * beyond the integers below 2^53 this works in. Undefined when a value does not fit.
+ */
+export function scaledNearestMultiple(x: Scaled, step: Scaled): Scaled | undefined {
+  if (step.m <= 0) return undefined;
+  const s = Math.max(x.s, step.s);
+  const p = up(Math.abs(x.m), s - x.s);
+  const t = up(step.m, s - step.s);
+  if (Number.isNaN(p) || Number.isNaN(t)) return undefined;
+  const q = floorDiv(p, t);
+  const twice = 2 * (p - q * t);
+  const n = twice < t ? q : twice > t ? q + 1 : q % 2 === 0 ? q : q + 1;
+  return scaledMul({ m: x.m < 0 && n !== 0 ? -n : n, s: 0 }, step);
+}
+
 /** x rounded half to even to `decimals` decimals (0 or more), exact. */
 export function scaledRoundHalfEven(x: Scaled, decimals: number): Scaled {
   if (x.s <= decimals) return x;

@@ -5,6 +5,8 @@
 
 import { Decimal } from "decimal.js";
 import type { Clock } from "../core/clock.js";
+import { scaledNearestMultiple, scaledOf, scaledOfText, scaledToWide, type Scaled } from "../core/scaled-number.js";
+import { WideDecimal } from "../core/wide-decimal.js";
 import type { MarketDataSource } from "../marketdata/types.js";
 import type { Broker } from "../oms/broker.js";
 import { formatOrder } from "../oms/parent-order.js";
@@ -91,7 +93,7 @@ export async function runBarLoop(parts: BarLoopParts, startMs: number, endMs: nu
     parts.signal?.throwIfAborted();
     if (clock.now() < t) await sleepUntilOrAborted(clock, t, parts.signal);
     parts.beforeBar?.(t);
-    const prices = new Map<number, Decimal>();
+    const prices = new Map<number, WideDecimal>();
     for (const u of universe) {
       const c = lastClose(data, u.symbol, t);
       if (c !== undefined) prices.set(u.assetId, onGrid(c, u.priceStep));
@@ -101,7 +103,7 @@ export async function runBarLoop(parts: BarLoopParts, startMs: number, endMs: nu
       // Marking a held asset at zero would fake a loss: carry the last mark and say so.
       const prev = lastBar?.assets.find((a) => a.assetId === u.assetId)?.price;
       if (prev === undefined) throw new Error(`bar ${i}: no price known for ${u.symbol}, which the portfolio holds`);
-      prices.set(u.assetId, prev.toDecimal());
+      prices.set(u.assetId, prev);
       warn(`bar ${i}: no new price for ${u.symbol}; marked at the previous price ${prev.toFixed()}`);
     }
     const pbar = portfolio.markBar(t, prices);
@@ -188,9 +190,24 @@ export function portfolioRecord(bar: number, p: PortfolioBar, symbolOf: Readonly
   };
 }
 
-/** A float price as the exact multiple of the tick it stands for (0.30000000000000004 -> 0.3). */
-export function onGrid(price: number, step: Decimal): Decimal {
-  return new Decimal(price).div(step).toDecimalPlaces(0, Decimal.ROUND_HALF_EVEN).mul(step);
+/** The step as a Scaled (null when it does not fit one), per step object: a run has one per symbol. */
+const stepsScaled = new WeakMap<Decimal, Scaled | null>();
+
+/**
+ * A float price as the exact multiple of the tick it stands for (0.30000000000000004 -> 0.3):
+ * decimal.js's price.div(step).toDecimalPlaces(0, ROUND_HALF_EVEN).mul(step), its 20-digit
+ * quotient included, in scaled integers when they fit (a run marks every asset every bar).
+ */
+export function onGrid(price: number, step: Decimal): WideDecimal {
+  let st = stepsScaled.get(step);
+  if (st === undefined) {
+    st = scaledOfText(step.toFixed()) ?? null;
+    stepsScaled.set(step, st);
+  }
+  const p = st === null ? undefined : scaledOf(price);
+  const onTicks = st === null || p === undefined ? undefined : scaledNearestMultiple(p, st);
+  if (onTicks !== undefined) return scaledToWide(onTicks);
+  return WideDecimal.of(new Decimal(price).div(step).toDecimalPlaces(0, Decimal.ROUND_HALF_EVEN).mul(step));
 }
 
 /** A live run waits hours for its next bar: an abort (hand-off, lost lock) must not wait with it. */

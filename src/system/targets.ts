@@ -5,6 +5,7 @@
 // kept beside the final ones so a reader can see what the limits changed.
 
 import { Decimal } from "decimal.js";
+import type { WideDecimal } from "../core/wide-decimal.js";
 import { z } from "zod";
 import { timestampFromMs } from "../core/timestamp.js";
 import { scaledAdd, scaledCompare, scaledMul, scaledNeg, scaledOfDoubleSig, scaledOfText, scaledQuotientSig, scaledRoundHalfEven, scaledText, scaledToNumber, type Scaled } from "../core/scaled-number.js";
@@ -29,7 +30,8 @@ export interface TargetInputs {
   symbol: string;
   prediction: number | undefined;
   volatility: number | undefined;
-  price: Decimal | undefined;
+  /** The mark on the price grid; zero or below counts as no price. */
+  price: Decimal | WideDecimal | undefined;
   /** A Decimal or the portfolio's WideDecimal: only its text is read. */
   holdings: { toFixed(): string };
   limits: MarketLimits;
@@ -151,7 +153,7 @@ const COST_MARGIN = 1e-9;
  */
 export function scaledTargetRow(inp: TargetInputs, weight: number, grossExposure: number): TargetRow | undefined {
   const price = inp.price;
-  if (price === undefined || !price.isPositive()) return undefined;
+  if (price === undefined || !isPositivePrice(price)) return undefined;
   const limits = scaledLimitsOf(inp.limits);
   if (limits === null) return undefined;
   const priceText = price.toFixed();
@@ -209,12 +211,18 @@ export function scaledTargetRow(inp: TargetInputs, weight: number, grossExposure
  * digits, over the price, to 12 significant digits (decimal.js's roundings; in scaled integers when
  * they fit, as scaledTargetRow). For a caller that sizes as the run does without its limits.
  */
-export function sizeTargetShares(weight: number, grossExposure: number, price: Decimal): Decimal {
-  const priceSc = scaledOfText(price.toFixed());
+export function sizeTargetShares(weight: number, grossExposure: number, price: Decimal | WideDecimal): Decimal {
+  const priceText = price.toFixed();
+  const priceSc = scaledOfText(priceText);
   // A zero notional takes decimal.js, which keeps the sign of a negative zero (a Scaled has none).
   const sized = priceSc === undefined || weight * grossExposure === 0 ? undefined : scaledSizing(weight, grossExposure, priceSc);
   if (sized !== undefined) return new Decimal(scaledText(sized.shares));
-  return new Decimal(weight * grossExposure).toSignificantDigits(12).div(price).toSignificantDigits(12);
+  return new Decimal(weight * grossExposure).toSignificantDigits(12).div(priceText).toSignificantDigits(12);
+}
+
+/** Above zero (decimal.js's isPositive() is true of zero too, which no price can be). */
+function isPositivePrice(p: Decimal | WideDecimal): boolean {
+  return !p.isZero() && !p.isNegative();
 }
 
 /** The sizing of both: notional and shares to 12 significant digits, as decimal.js rounds them; undefined when they do not fit. */
@@ -231,8 +239,8 @@ const DECIMAL_PRECISION = 20;
 /** The row in decimal.js: the definition scaledTargetRow reproduces, and its fallback. */
 export function decimalTargetRow(inp: TargetInputs, weight: number, grossExposure: number): TargetRow {
   const holdings = inp.holdings.toFixed();
-  const price = inp.price;
-  if (price === undefined || !price.isPositive()) {
+  const price = inp.price === undefined || !isPositivePrice(inp.price) ? undefined : new Decimal(inp.price.toFixed());
+  if (price === undefined) {
     return {
       assetId: inp.assetId, symbol: inp.symbol, prediction: inp.prediction, volatility: inp.volatility, weight, holdingsShares: holdings,
       price: undefined, targetNotionalBeforeLimits: "0", targetHoldingsSharesBeforeLimits: holdings, targetTradesSharesBeforeLimits: "0",

@@ -1,17 +1,17 @@
 // The research portfolio against a case worked out by hand: two assets, three bars, no volatility
 // scaling, so the weights, shares and PnL can be written down.
 
-import { Decimal } from "decimal.js";
+import { WideDecimal } from "../../src/core/wide-decimal.js";
 import { describe, expect, it } from "vitest";
 import { buildResearchPortfolio } from "../../src/analysis/research-portfolio.js";
 
 const A = 1;
 const B = 2;
 const universe = [{ assetId: A, symbol: "A/USDT" }, { assetId: B, symbol: "B/USDT" }];
-const marks = (a: string | undefined, b: string | undefined): Map<number, Decimal> => {
-  const m = new Map<number, Decimal>();
-  if (a !== undefined) m.set(A, new Decimal(a));
-  if (b !== undefined) m.set(B, new Decimal(b));
+const marks = (a: string | undefined, b: string | undefined): Map<number, WideDecimal> => {
+  const m = new Map<number, WideDecimal>();
+  if (a !== undefined) m.set(A, WideDecimal.of(a));
+  if (b !== undefined) m.set(B, WideDecimal.of(b));
   return m;
 };
 const targets = { grossExposure: 1000, volatilityScaling: false, dollarNeutral: false, maxWeight: 1 };

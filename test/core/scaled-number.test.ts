@@ -6,6 +6,7 @@ import {
   scaledCompare,
   scaledHalf,
   scaledMul,
+  scaledNearestMultiple,
   scaledNeg,
   scaledOf,
   scaledOfDoubleSig,
@@ -183,6 +184,29 @@ describe("scaled numbers agree with decimal.js to the bit", () => {
     expect(new Decimal(scaledText(a)).toSignificantDigits(2).toFixed()).toBe("0.12");
     const D5 = Decimal.clone({ precision: 5 });
     expect(new D5("0.1249951").div(1).toSignificantDigits(2).toFixed()).toBe("0.13");
+  });
+
+  it("puts a value on a step's grid as decimal.js's div, toDecimalPlaces(0, half even), mul do", () => {
+    // Steps of up to 13 digits, and values at a multiple and a half of them, nudged by a few units:
+    // ties, and the nearest misses of a tie.
+    const case_ = fc.tuple(fc.integer({ min: 1, max: 9_999_999_999_999 }), fc.integer({ min: 0, max: 16 }), fc.integer({ min: 0, max: 300 }), fc.integer({ min: -3, max: 3 }), fc.boolean());
+    let taken = 0;
+    fc.assert(
+      fc.property(case_, ([tm, ts, n, nudge, negative]) => {
+        const step: Scaled = { m: tm, s: ts };
+        // (n + 1/2) x step + nudge units of 10^-(ts + 1), as a Scaled when it fits.
+        const m = (2 * n + 1) * tm * 5 + nudge;
+        if (!Number.isSafeInteger(m) || m <= 0) return;
+        const x: Scaled = { m: negative ? -m : m, s: ts + 1 };
+        const expected = new Decimal(scaledText(x)).div(scaledText(step)).toDecimalPlaces(0, Decimal.ROUND_HALF_EVEN).mul(scaledText(step));
+        const got = scaledNearestMultiple(x, step);
+        if (got === undefined) return;
+        taken++;
+        expect(scaledText(got)).toBe(expected.toFixed());
+      }),
+      { numRuns: 4000 },
+    );
+    expect(taken).toBeGreaterThan(1000);
   });
 
 });
