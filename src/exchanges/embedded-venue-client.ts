@@ -60,11 +60,14 @@ export interface FaultCounts {
   cancelNetworkError: number;
 }
 
+const NO_TRADES: readonly CcxtTrade[] = [];
+
 export class EmbeddedVenueClient implements ExchangeClient {
   readonly id = "embedded";
   private readonly clock: Clock;
   private readonly trades = new Map<string, CcxtTrade[]>();
-  private readonly tradesByOrder = new Map<string, CcxtTrade[]>();
+  /** By the engine's numeric order id: a lookup per order state, and a number key is no string to make and hash. */
+  private readonly tradesByOrder = new Map<number, CcxtTrade[]>();
   private readonly latencyRng: Rng;
   private readonly faultRng: Rng | undefined;
   private readonly faults: z.output<typeof faultSchema> | undefined;
@@ -282,7 +285,7 @@ export class EmbeddedVenueClient implements ExchangeClient {
   }
 
   private toOrder(s: OrderSnapshot): CcxtOrder {
-    const trades = this.tradesByOrder.get(String(s.orderId)) ?? [];
+    const trades = this.tradesByOrder.get(s.orderId) ?? NO_TRADES;
     let feeCost = 0;
     let feeCurrency: string | undefined;
     for (const t of trades) {
@@ -346,10 +349,10 @@ export class EmbeddedVenueClient implements ExchangeClient {
       this.trades.set(e.symbol, list);
     }
     list.push(t);
-    let byOrder = this.tradesByOrder.get(t.order as string);
+    let byOrder = this.tradesByOrder.get(e.orderId);
     if (byOrder === undefined) {
       byOrder = [];
-      this.tradesByOrder.set(t.order as string, byOrder);
+      this.tradesByOrder.set(e.orderId, byOrder);
     }
     byOrder.push(t);
   }
