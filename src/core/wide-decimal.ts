@@ -125,13 +125,7 @@ export class WideDecimal {
   /** decimal.js's toString(): normal notation, exponential for tiny or huge values; "0" for zero. */
   toString(): string {
     if (this.m === 0n) return "0";
-    const negative = this.m < 0n;
-    let c = (negative ? -this.m : this.m).toString();
-    let trailing = 0;
-    while (c.charCodeAt(c.length - 1 - trailing) === 48) trailing++;
-    if (trailing > 0) c = c.slice(0, c.length - trailing);
-    // The exponent of the leading digit.
-    const e = c.length + trailing - 1 - this.s;
+    const { negative, c, e } = significand(this.m, this.s);
     const body = e <= TO_EXP_NEG || e >= TO_EXP_POS ? exponential(c, e) : normal(c, e);
     return negative ? "-" + body : body;
   }
@@ -139,13 +133,8 @@ export class WideDecimal {
   /** decimal.js's toFixed() without arguments: normal notation, no rounding. */
   toFixed(): string {
     if (this.m === 0n) return "0";
-    const negative = this.m < 0n;
-    let c = (negative ? -this.m : this.m).toString();
-    let trailing = 0;
-    while (c.charCodeAt(c.length - 1 - trailing) === 48) trailing++;
-    if (trailing > 0) c = c.slice(0, c.length - trailing);
-    const body = normal(c, c.length + trailing - 1 - this.s);
-    return negative ? "-" + body : body;
+    const { negative, c, e } = significand(this.m, this.s);
+    return negative ? "-" + normal(c, e) : normal(c, e);
   }
 
   /** Logs write the value as decimal.js's text, as they do a Decimal. */
@@ -202,6 +191,15 @@ function ofDecimal(x: Decimal): WideDecimal {
   }
   digits += 7 * (d.length - 1);
   return new WideDecimal(x.s < 0 ? -m : m, digits - 1 - x.e);
+}
+
+/** The digits of m x 10^-s (m not 0) without trailing zeros, and the exponent of the leading one. */
+function significand(m: bigint, s: number): { negative: boolean; c: string; e: number } {
+  const negative = m < 0n;
+  const all = (negative ? -m : m).toString();
+  let end = all.length;
+  while (all.charCodeAt(end - 1) === 48) end--;
+  return { negative, c: end === all.length ? all : all.slice(0, end), e: all.length - 1 - s };
 }
 
 /** Digits `c` (no trailing zero) with leading-digit exponent e, in normal notation. */
