@@ -1,6 +1,7 @@
 import { Decimal } from "decimal.js";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { WideDecimal } from "../../src/core/wide-decimal.js";
 import { computeTargets, decimalTargetRow, scaledTargetRow, sizeTargetShares, parentOrdersFor, targetConfigSchema, targetRow, targetWeights, type TargetInputs } from "../../src/system/targets.js";
 
 const limits = { minAmount: "0.001", minCost: "10", amountStep: "0.001" };
@@ -44,6 +45,15 @@ describe("targets", () => {
     const rows = computeTargets([{ assetId: 1, symbol: "A", prediction: 1, volatility: undefined, price: undefined, holdings: new Decimal(2), limits }], cfg);
     expect(rows[0]?.limitOutcome).toBe("no_price");
     expect(rows[0]?.targetHoldingsShares).toBe("2");
+  });
+
+  it("a mark of zero (a price below half a tick, put on the grid) is no price, as a Decimal or a WideDecimal", () => {
+    for (const price of [new Decimal(0), WideDecimal.of(0), WideDecimal.of("-1")]) {
+      const inp: TargetInputs = { assetId: 1, symbol: "A", prediction: 1, volatility: undefined, price, holdings: WideDecimal.of("2"), limits };
+      expect(computeTargets([inp], cfg)[0]?.limitOutcome).toBe("no_price");
+      expect(decimalTargetRow(inp, 1, 10_000).limitOutcome).toBe("no_price");
+      expect(scaledTargetRow(inp, 1, 10_000)).toBeUndefined();
+    }
   });
 
   it("property: |weights| sum to 1 (or 0), and no weight exceeds the cap", () => {
