@@ -15,6 +15,7 @@ import { basename, dirname, join, relative, sep } from "node:path";
 import { Decimal } from "decimal.js";
 import { z } from "zod";
 import { compactUtc } from "../core/timestamp.js";
+import { WideDecimal } from "../core/wide-decimal.js";
 import { JsonlError, readJsonFile, writeJsonAtomic, writeTextAtomic } from "../storage/jsonl.js";
 import { runDir as runDirOf, runSegments, SYSTEM_LOG_DIR, type RunIdentity } from "../storage/run-layout.js";
 import { ConfigError, formatIssues, resolveConfig } from "../system/config.js";
@@ -715,8 +716,8 @@ function sideExecution(e: RunExecution): SideExecutionSummary {
 
 function targetVsExecuted(prod: RunExecution, sim: RunExecution, research: { targets: readonly ResearchBarTargets[] }, symbolOf: ReadonlyMap<number, string>): AssetTargetVsExecuted[] {
   const rate = (t: Decimal, x: Decimal): number | null => (t.isZero() ? null : x.div(t).toNumber());
-  const researchTrades = new Map<number, Decimal>();
-  for (const t of research.targets) for (const [id, s] of t.tradeShares) researchTrades.set(id, (researchTrades.get(id) ?? new Decimal(0)).add(s.abs()));
+  const researchTrades = new Map<number, WideDecimal>();
+  for (const t of research.targets) for (const [id, s] of t.tradeShares) researchTrades.set(id, (researchTrades.get(id) ?? WideDecimal.ZERO).add(s.abs()));
   const ids = [...new Set([...prod.perAsset.map((a) => a.assetId), ...sim.perAsset.map((a) => a.assetId), ...researchTrades.keys()])];
   const pa = new Map(prod.perAsset.map((a) => [a.assetId, a]));
   const sa = new Map(sim.perAsset.map((a) => [a.assetId, a]));
@@ -725,7 +726,7 @@ function targetVsExecuted(prod: RunExecution, sim: RunExecution, research: { tar
     .map((id) => {
       const p = pa.get(id);
       const s = sa.get(id);
-      const r = researchTrades.get(id) ?? zero;
+      const r = researchTrades.get(id) ?? WideDecimal.ZERO;
       const side = (a: AssetExecution | undefined): SideTargetVsExecuted => ({
         target: (a?.targetShares ?? zero).toFixed(), executed: (a?.executedShares ?? zero).toFixed(), fillRate: rate(a?.targetShares ?? zero, a?.executedShares ?? zero),
         underfill: a?.underfillShares ?? 0, opportunityCost: a?.opportunityCost ?? 0,

@@ -6,7 +6,7 @@
 // three portfolios of a reconciliation compare column for column.
 
 import { Decimal } from "decimal.js";
-import type { WideDecimal } from "../core/wide-decimal.js";
+import { WideDecimal } from "../core/wide-decimal.js";
 import { loadRecordedMarketData } from "../marketdata/recorded-files.js";
 import { MINUTE_MS } from "../marketdata/types.js";
 import { Portfolio, type MoneyValue, type PortfolioBar } from "../oms/portfolio.js";
@@ -36,9 +36,9 @@ export interface ResearchInputs {
 export interface ResearchBarTargets {
   bar: number;
   /** Target holdings per asset id after the bar's trade (what the next bar holds). */
-  targetShares: Map<number, Decimal>;
+  targetShares: Map<number, WideDecimal>;
   /** Trade per asset id at the bar's mark (0 trades left out). */
-  tradeShares: Map<number, Decimal>;
+  tradeShares: Map<number, WideDecimal>;
 }
 
 export interface ResearchPortfolio {
@@ -49,8 +49,6 @@ export interface ResearchPortfolio {
 export class ResearchPortfolioError extends Error {
   override readonly name = "ResearchPortfolioError";
 }
-
-const ZERO = new Decimal(0);
 
 export function buildResearchPortfolio(inp: ResearchInputs): ResearchPortfolio {
   const n = inp.timestamps.length - 1;
@@ -87,16 +85,16 @@ export function buildResearchPortfolio(inp: ResearchInputs): ResearchPortfolio {
       const price = prices.get(a.assetId);
       // No price at all: the model cannot size the position, so it stays as it is.
       if (price === undefined || !price.isPositive()) {
-        bt.targetShares.set(a.assetId, held.toDecimal());
+        bt.targetShares.set(a.assetId, held);
         return;
       }
       // The run's own sizing before exchange limits (targets.ts computeTargets), to the digit.
       const target = sizeTargetShares(weights[k] as number, inp.targets.grossExposure, price);
       bt.targetShares.set(a.assetId, target);
-      const trade = target.sub(held.toFixed());
+      const trade = target.sub(held);
       if (trade.isZero()) return;
       bt.tradeShares.set(a.assetId, trade);
-      portfolio.applyFill(a.assetId, trade, price, ZERO);
+      portfolio.applyFill(a.assetId, trade, price, WideDecimal.ZERO);
     });
     targets.push(bt);
   }

@@ -5,10 +5,10 @@
 // kept beside the final ones so a reader can see what the limits changed.
 
 import { Decimal } from "decimal.js";
-import type { WideDecimal } from "../core/wide-decimal.js";
+import { WideDecimal } from "../core/wide-decimal.js";
 import { z } from "zod";
 import { timestampFromMs } from "../core/timestamp.js";
-import { scaledAdd, scaledCompare, scaledMul, scaledNeg, scaledOfDoubleSig, scaledOfText, scaledQuotientSig, scaledRoundHalfEven, scaledText, scaledToNumber, type Scaled } from "../core/scaled-number.js";
+import { scaledAdd, scaledCompare, scaledMul, scaledNeg, scaledOfDoubleSig, scaledOfText, scaledQuotientSig, scaledRoundHalfEven, scaledText, scaledToNumber, scaledToWide, type Scaled } from "../core/scaled-number.js";
 import { applyExchangeLimits, type LimitOutcome, type MarketLimits } from "../oms/exchange-limits.js";
 import type { ParentOrder } from "../oms/parent-order.js";
 
@@ -211,13 +211,12 @@ export function scaledTargetRow(inp: TargetInputs, weight: number, grossExposure
  * digits, over the price, to 12 significant digits (decimal.js's roundings; in scaled integers when
  * they fit, as scaledTargetRow). For a caller that sizes as the run does without its limits.
  */
-export function sizeTargetShares(weight: number, grossExposure: number, price: Decimal | WideDecimal): Decimal {
+export function sizeTargetShares(weight: number, grossExposure: number, price: Decimal | WideDecimal): WideDecimal {
   const priceText = price.toFixed();
   const priceSc = scaledOfText(priceText);
-  // A zero notional takes decimal.js, which keeps the sign of a negative zero (a Scaled has none).
-  const sized = priceSc === undefined || weight * grossExposure === 0 ? undefined : scaledSizing(weight, grossExposure, priceSc);
-  if (sized !== undefined) return new Decimal(scaledText(sized.shares));
-  return new Decimal(weight * grossExposure).toSignificantDigits(12).div(priceText).toSignificantDigits(12);
+  const sized = priceSc === undefined ? undefined : scaledSizing(weight, grossExposure, priceSc);
+  if (sized !== undefined) return scaledToWide(sized.shares);
+  return WideDecimal.of(new Decimal(weight * grossExposure).toSignificantDigits(12).div(priceText).toSignificantDigits(12));
 }
 
 /** Above zero (decimal.js's isPositive() is true of zero too, which no price can be). */
