@@ -102,6 +102,17 @@ describe("fromSteps / formatScaled / stepsToDecimal / stepRatio", () => {
     expect(formatScaled(1000, 3)).toBe("1");
     expect(formatScaled(1050, 3)).toBe("1.05");
     expect(formatScaled(42, 0)).toBe("42");
+    expect(formatScaled(4200, 0)).toBe("4200");
+    expect(formatScaled(-0, 4)).toBe("0");
+  });
+
+  it("formatScaled writes n x 10^-scale as decimal.js's toFixed() does (property)", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: -Number.MAX_SAFE_INTEGER, max: Number.MAX_SAFE_INTEGER }), fc.integer({ min: 0, max: 22 }), (n, scale) => {
+        expect(formatScaled(n, scale)).toBe(new Decimal(n).div(new Decimal(10).pow(scale)).toFixed());
+      }),
+      { numRuns: 3000 },
+    );
   });
 
   it("stepsToDecimal is exact", () => {
