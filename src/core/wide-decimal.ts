@@ -13,6 +13,12 @@ const PRECISION = 20;
 const TO_EXP_NEG = -7;
 const TO_EXP_POS = 21;
 
+/**
+ * Money never comes near it; the bound keeps a mistyped exponent ("1e999999999") from making a
+ * BigInt of a billion digits in the first sum.
+ */
+const MAX_EXPONENT = 10_000;
+
 const POW10: bigint[] = [];
 for (let i = 0n, p = 1n; i <= 64n; i++, p *= 10n) POW10.push(p);
 const LIMIT = POW10[PRECISION] as bigint;
@@ -165,7 +171,7 @@ function ofText(t: string): WideDecimal | undefined {
   const frac = g[3] ?? "";
   if (int === "" && frac === "") return undefined;
   const exp = g[4] === undefined ? 0 : Number(g[4]);
-  if (!Number.isSafeInteger(exp)) return undefined;
+  if (Math.abs(exp) > MAX_EXPONENT) throw new RangeError(`WideDecimal: ${t} is beyond 10^±${MAX_EXPONENT}`);
   const digits = int + frac;
   const m = BigInt(digits === "" ? "0" : digits);
   return new WideDecimal(g[1] === "-" ? -m : m, frac.length - exp);
@@ -190,6 +196,7 @@ function ofDecimal(x: Decimal): WideDecimal {
     m = BigInt(t);
   }
   digits += 7 * (d.length - 1);
+  if (Math.abs(x.e) > MAX_EXPONENT) throw new RangeError(`WideDecimal: ${x.toString()} is beyond 10^±${MAX_EXPONENT}`);
   return new WideDecimal(x.s < 0 ? -m : m, digits - 1 - x.e);
 }
 

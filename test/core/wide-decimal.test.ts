@@ -103,6 +103,8 @@ describe("WideDecimal gives decimal.js's results to the digit", () => {
   it("refuses what is not a finite number", () => {
     expect(() => WideDecimal.of(Number.NaN)).toThrow(/not a finite number/);
     expect(() => WideDecimal.of("abc")).toThrow();
+    expect(() => WideDecimal.of("1e999999999")).toThrow(/beyond 10/);
+    expect(() => WideDecimal.of(new Decimal("1e-20000"))).toThrow(/beyond 10/);
     expect(() => WideDecimal.of("1").divToNumber(WideDecimal.ZERO)).toThrow(/division by zero/);
   });
 });
