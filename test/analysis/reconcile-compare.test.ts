@@ -1,0 +1,36 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { comparePortfolios, DifferenceList, type SideAssetBar, type SidePortfolioBar } from "../../src/analysis/reconcile-compare.js";
+
+const value = fc.integer({ min: -1_000_000, max: 1_000_000 }).map((m) => String(m / 1000));
+
+const row = (assetId: number): fc.Arbitrary<SideAssetBar> =>
+  fc.record({ holdingsShares: value, price: value, holdingsNotional: value, executedTradesShares: value, executedTradesNotional: value, pnl: fc.option(value, { nil: undefined }), fees: value }).map((r) => ({ assetId, ...r }));
+
+/** A side's bars: per bar, a subset of assets 1..6 in id order, with values near the other side's or not. */
+const side = (bars: number): fc.Arbitrary<SidePortfolioBar[]> =>
+  fc.array(
+    fc.subarray([1, 2, 3, 4, 5, 6], { minLength: 0 }).chain((ids) => fc.tuple(...ids.map(row)).map((assets) => assets)),
+    { minLength: bars, maxLength: bars },
+  ).map((perBar) => perBar.map((assets, i) => ({ timestamp: 60_000 * i, pnl: undefined, fees: "0", assets })));
+
+const opts = (differences: DifferenceList) => ({ names: ["prod", "sim"] as ["prod", "sim"], symbolOf: new Map([[1, "A"]]), tolerancePct: 0.01, differences });
+
+describe("comparePortfolios", () => {
+  it("compares asset by asset whatever order each side lists its rows in (property)", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 4 }).chain((n) => fc.tuple(side(n), side(n))), fc.boolean(), ([a, b], sameRows) => {
+        // Half the cases: b lists the very assets a does (the positional pairing), with other values.
+        const bb = sameRows ? b.map((bar, i) => ({ ...bar, assets: (a[i] as SidePortfolioBar).assets.map((r, k) => ({ ...r, ...(bar.assets[k] ?? {}), assetId: r.assetId })) })) : b;
+        const reversed = (bars: SidePortfolioBar[]): SidePortfolioBar[] => bars.map((bar) => ({ ...bar, assets: [...bar.assets].reverse() }));
+        const d1 = new DifferenceList(1000);
+        const d2 = new DifferenceList(1000);
+        const inOrder = comparePortfolios(a, bb, opts(d1));
+        const shuffled = comparePortfolios(reversed(a), reversed(bb), opts(d2));
+        expect(inOrder).toEqual(shuffled);
+        expect(d1.listed(1000)).toEqual(d2.listed(1000));
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
