@@ -5,7 +5,7 @@ import type { Clock } from "../core/clock.js";
 import type { ExchangeEngine } from "../exchange/engine.js";
 import type { Instrument } from "../exchange/instrument.js";
 import { NO_PRICE, type OrderBook } from "../exchange/order-book.js";
-import type { BidAskBuffer, BidAskRow, BidAskSeries } from "../oms/limit-price.js";
+import { BidAskBuffer, rowsOf, type BidAskRow, type BidAskSeries } from "./bid-ask-series.js";
 
 export interface BidAskFeed {
   /** Rows of `symbol` with knowledge time in (from, to], oldest first. */
@@ -171,13 +171,7 @@ export class VenueBidAskSampler implements BidAskFeed {
   }
 
   rows(symbol: string, fromMs: number, toMs: number): BidAskRow[] {
-    const h = this.history.get(symbol);
-    if (h === undefined) return [];
-    const from = h.firstAfter(fromMs, h.head);
-    const to = h.firstAfter(toMs, from);
-    const out: BidAskRow[] = [];
-    for (let i = from; i < to; i++) out.push({ timestamp: h.ts[i] as number, bid: h.toPrice(h.bid[i] as number), ask: h.toPrice(h.ask[i] as number) });
-    return out;
+    return rowsOf(this.window(symbol, fromMs, toMs, new BidAskBuffer()));
   }
 
   window(symbol: string, fromMs: number, toMs: number, into: BidAskBuffer): BidAskSeries {

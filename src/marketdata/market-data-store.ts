@@ -5,13 +5,10 @@
 
 import type { Clock, EpochMs } from "../core/clock.js";
 import type { BidAskFeed } from "./bid-ask-feed.js";
+import { BidAskBuffer, rowsOf, type BidAskRow, type BidAskSeries } from "./bid-ask-series.js";
 import { L2_LEVELS, type Bar, type BidAskQuote, type L2Snapshot, type MarketDataSink, type MarketDataSource, type MarketDataView } from "./types.js";
 
-/** The broker's row type, taken from its feed interface so this module does not reach into oms/. */
-export type BidAskRow = ReturnType<BidAskFeed["rows"]>[number];
-type BidAskWindow = NonNullable<BidAskFeed["window"]>;
-type BidAskBuffer = Parameters<BidAskWindow>[3];
-type BidAskSeries = ReturnType<BidAskWindow>;
+export type { BidAskRow } from "./bid-ask-series.js";
 
 export type MarketDataRowType = "ohlcv" | "bid_ask" | "l2";
 
@@ -348,13 +345,7 @@ export class MarketDataStore implements MarketDataSource, BidAskFeed, MarketData
    * first; a row's `timestamp` is its knowledge time (as BidAskRow documents).
    */
   rows(symbol: string, fromMs: number, toMs: number): BidAskRow[] {
-    const s = this.bySymbol.get(symbol)?.bidAsk;
-    if (s === undefined) return [];
-    const [lo, hi] = exchangeWindow(s, fromMs, toMs);
-    const out: BidAskRow[] = [];
-    const v = s.vals;
-    for (let i = lo; i < hi; i++) out.push({ timestamp: s.kt[i] as number, bid: v[i * BID_ASK_WIDTH] as number, ask: v[i * BID_ASK_WIDTH + 2] as number });
-    return out;
+    return rowsOf(this.window(symbol, fromMs, toMs, new BidAskBuffer()));
   }
 
   /** rows() as columns in `into` (the broker's per-wave read, without an object per row). */

@@ -18,7 +18,8 @@ import type { BrokerLogWriter } from "./broker-log.js";
 import { dec, type CcxtMarket, type CcxtOrder, type CcxtTrade } from "./ccxt-types.js";
 import { addQuoteFee, crossCheckChildFills, dedupeTrades, foldParentFill, type ParentFill } from "./fills.js";
 import { ScaledTotal } from "../core/scaled-number.js";
-import { BidAskBuffer, passivityLimitPrice, volatilityLimitPrice, type BidAskSeries, type LimitPriceInputs } from "./limit-price.js";
+import { BidAskBuffer, type BidAskSeries } from "../marketdata/bid-ask-series.js";
+import { passivityLimitPrice, volatilityLimitPrice, type LimitPriceInputs } from "./limit-price.js";
 import { formatOrder, type ParentOrder } from "./parent-order.js";
 import { CANCEL_BEFORE_WAVE_END_MS, dynamicChildSize, floorTo, isSubmissionOver, numWaves, shouldSkipWave, staticChildSize, waveId } from "./waves.js";
 

@@ -1,4 +1,4 @@
-import type { BidAskRow, BidAskSeries } from "../../src/oms/limit-price.js";
+import type { BidAskRow, BidAskSeries } from "../../src/marketdata/bid-ask-series.js";
 
 /** A bid/ask series read back as rows, to compare a feed's columns with its rows. */
 export function seriesRows(s: BidAskSeries): BidAskRow[] {

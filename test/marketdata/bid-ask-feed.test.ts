@@ -10,7 +10,7 @@ import { SyntheticMarket } from "../../src/exchange/market/synthetic-market.js";
 import { syntheticUniverse } from "../../src/exchange/market/synthetic-universe.js";
 import { NO_PRICE } from "../../src/exchange/order-book.js";
 import { readBidAskWindow, VenueBidAskSampler } from "../../src/marketdata/bid-ask-feed.js";
-import { BidAskBuffer, type BidAskRow } from "../../src/oms/limit-price.js";
+import { BidAskBuffer, type BidAskRow } from "../../src/marketdata/bid-ask-series.js";
 import { seriesRows } from "../helpers/bid-ask-series.js";
 
 const START = Date.UTC(2024, 0, 2);

@@ -7,7 +7,7 @@ import { SimulatedClock } from "../../src/core/clock.js";
 import { MarketDataOrderError, MarketDataStore } from "../../src/marketdata/market-data-store.js";
 import { MINUTE_MS, type Bar, type BidAskQuote, type L2Snapshot } from "../../src/marketdata/types.js";
 import { readBidAskWindow } from "../../src/marketdata/bid-ask-feed.js";
-import { BidAskBuffer } from "../../src/oms/limit-price.js";
+import { BidAskBuffer } from "../../src/marketdata/bid-ask-series.js";
 import { seriesRows } from "../helpers/bid-ask-series.js";
 
 const T0 = Date.UTC(2024, 0, 30);

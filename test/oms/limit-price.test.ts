@@ -2,7 +2,8 @@ import { Decimal } from "decimal.js";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import * as limitPrice from "../../src/oms/limit-price.js";
-import { bidAskSeriesOf, passivityPriceText, roundPriceHalfEven, type BidAskRow } from "../../src/oms/limit-price.js";
+import { bidAskSeriesOf, type BidAskRow } from "../../src/marketdata/bid-ask-series.js";
+import { passivityPriceText, roundPriceHalfEven } from "../../src/oms/limit-price.js";
 
 // The computers read columns (BidAskSeries); the cases here are written as rows.
 const passivityLimitPrice = (rows: readonly BidAskRow[], ...rest: DropFirst<Parameters<typeof limitPrice.passivityLimitPrice>>) => limitPrice.passivityLimitPrice(bidAskSeriesOf(rows), ...rest);
