@@ -110,6 +110,9 @@ export async function runBarLoop(parts: BarLoopParts, startMs: number, endMs: nu
     lastBar = pbar;
     bars.push(seriesBar(pbar));
     writer.append("portfolio", portfolioRecord(i, pbar, symbolOf));
+    // On disk at the bar, not after its orders have worked (a TWAP bar's waves last until the next
+    // bar): a live session's PnL observer draws the bar at its own slot.
+    writer.flush();
     if (i === total) {
       writer.append("timing", { bar: i, timestamp: t, wallMs: performance.now() - wall0 });
       writer.flush();
@@ -144,6 +147,8 @@ export async function runBarLoop(parts: BarLoopParts, startMs: number, endMs: nu
     nextOrderId += orders.length;
     for (const o of orders) writer.append("orders", { bar: i, timestamp: t, orderId: o.orderId, text: formatOrder(o) });
     const submitWall = performance.now();
+    // The model's outputs, targets and parent orders are on disk before any of them is sent.
+    writer.flush();
     writer.log(t, `bar ${i}: ${Object.keys(prediction).length} predictions, ${orders.length} parent orders`);
     const fills = await broker.submitOrders(orders, i);
     const assetOf = new Map(orders.map((o) => [o.orderId, o.assetId]));

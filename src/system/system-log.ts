@@ -73,7 +73,7 @@ export class SystemLogWriter {
     appendFileSync(join(this.dir, SYSTEM_LOG_FILES.logText), `${new Date(nowMs).toISOString()} ${message}\n`);
   }
 
-  /** Makes every record so far durable: called at the end of each bar. */
+  /** Makes every record so far durable: called when a bar is marked, before its orders are sent, and at its end. */
   flush(): void {
     this.jsonl.flush();
   }

@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { Decimal } from "decimal.js";
 import { beforeAll, describe, expect, it } from "vitest";
+import { collectPnlSeries, pnlWindows } from "../../src/analysis/pnl-series.js";
 import { mean, std } from "../../src/analysis/statistics.js";
 import { keyVariables } from "../../src/exchanges/ccxt-client.js";
 import { readBrokerLog } from "../../src/oms/broker-log-reader.js";
@@ -228,6 +229,40 @@ describe("paper trading on the embedded venue (scaled clock)", () => {
       expect(steps.filter((d) => d !== MINUTE).length, symbol).toBeLessThanOrEqual(1);
       expect(Math.abs(Math.log((after?.close ?? NaN) / (before.at(-1)?.close ?? NaN))), symbol).toBeLessThan(0.01);
     }
+  }, 60_000);
+
+  it("has each bar's portfolio on disk while the bar's TWAP waves still work, so a PnL observer draws it at its slot", async () => {
+    const root = tmp("tl-live-");
+    const over: Partial<SystemConfigInput> = { mode: "paper_trading", clock: { kind: "scaled", speed: 300 }, data: { source: "venue" }, broker: { kind: "embedded" }, end: "2024-01-02T00:25:00Z", universe: { kind: "synthetic", assets: 3, seed: 1 } };
+    const logDir = join(root, "dev", "momentum", "paper_trading", "manual", "20240102_000000.20240102_002500", "system_log_dir");
+    const completeLines = (file: string): string[] => {
+      if (!existsSync(file)) return [];
+      const text = readFileSync(file, "utf8");
+      return text.slice(0, text.lastIndexOf("\n") + 1).split("\n").filter((l) => l !== "");
+    };
+    const midBar: { bar: number; onDisk: boolean; last5: number }[] = [];
+    // Polls the run the way the pnl_observer DAG does: which bar has started (log.txt), whether it is
+    // done (its timing record is written at its end), and what the portfolio and the windows show.
+    const poll = setInterval(() => {
+      const started = [...completeLines(join(logDir, "log.txt")).join("\n").matchAll(/^(\S+) bar (\d+): /gm)].at(-1);
+      if (started === undefined) return;
+      const bar = Number(started[2]);
+      const ended = completeLines(join(logDir, "timing.jsonl")).some((l) => (JSON.parse(l) as { bar: number }).bar === bar);
+      if (ended) return;
+      const onDisk = completeLines(join(logDir, "portfolio.jsonl")).some((l) => (JSON.parse(l) as { bar: number }).bar === bar);
+      const last5 = pnlWindows(collectPnlSeries(root, { stage: "dev", model: "momentum" }), { asOf: Date.parse(started[1] as string) })[3]?.bars ?? 0;
+      midBar.push({ bar, onDisk, last5 });
+    }, 25);
+    try {
+      await run(over, root);
+    } finally {
+      clearInterval(poll);
+    }
+    // Seen mid-bar in several bars (a 5-minute bar lasts 1 s of wall time at this speed).
+    expect(new Set(midBar.map((m) => m.bar)).size).toBeGreaterThanOrEqual(3);
+    expect(midBar.filter((m) => !m.onDisk)).toEqual([]);
+    // Bar 0 is the starting mark, with no PnL interval before it: the windows begin with bar 1.
+    expect(midBar.filter((m) => m.bar > 0 && m.last5 === 0)).toEqual([]);
   }, 60_000);
 
   it("fills every order in full at the live mid with the instant-fill broker (DOMAIN.md section 9)", async () => {
