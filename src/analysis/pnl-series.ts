@@ -122,16 +122,18 @@ export function findModelRuns(root: string, opts: FindRunsOptions): ModelRun[] {
   return runs;
 }
 
-const STATUS_RANK: Record<RunStatus, number> = { success: 0, finished: 1, incomplete: 2 };
-// What really traded outranks what was simulated over the same window.
+// What really traded outranks what was simulated over the same window, whatever became of the run:
+// a paper session's charts are drawn before its own _SUCCESS is written (and a session with a failed
+// task never gets one), while a simulation of the same day finishes in seconds.
 const MODE_RANK: Record<string, number> = { prod: 0, paper_trading: 1, simulation: 2 };
+const STATUS_RANK: Record<RunStatus, number> = { success: 0, finished: 1, incomplete: 2 };
 const DAG_RUN_MODE_RANK: Record<string, number> = { scheduled: 0, manual: 1, backfill: 2 };
 
 /** The order in which runs claim bars; see stitchPnl. */
 export function compareRunRank(a: ModelRun, b: ModelRun): number {
   return (
-    STATUS_RANK[a.status] - STATUS_RANK[b.status] ||
     (MODE_RANK[a.identity.mode] ?? 9) - (MODE_RANK[b.identity.mode] ?? 9) ||
+    STATUS_RANK[a.status] - STATUS_RANK[b.status] ||
     a.identity.startMs - b.identity.startMs ||
     (DAG_RUN_MODE_RANK[a.identity.dagRunMode] ?? 9) - (DAG_RUN_MODE_RANK[b.identity.dagRunMode] ?? 9) ||
     (a.runDir < b.runDir ? -1 : a.runDir > b.runDir ? 1 : 0)
@@ -239,11 +241,11 @@ export function runPnlBars(runDir: string): { bars: RunBar[]; truncated: boolean
 
 /**
  * Stitches runs into one series. Each bar's PnL covers the interval since the run's previous bar.
- * Overlaps are resolved per bar by rank, never summed: runs are taken in rank order (`_SUCCESS`
- * before merely finished before incomplete; then prod before paper_trading before simulation; then
+ * Overlaps are resolved per bar by rank, never summed: runs are taken in rank order (prod before
+ * paper_trading before simulation; then `_SUCCESS` before merely finished before incomplete; then
  * the earlier start; then scheduled before manual before backfill; then the path), and a bar is kept
- * only if its interval overlaps no bar already kept. So for the same window a complete run wins over
- * an incomplete one, and between equals the earlier-starting run keeps its bars and a later-starting
+ * only if its interval overlaps no bar already kept. So for the same window what traded wins over a
+ * simulation, a complete run over an incomplete one of its mode, and between equals the earlier-starting run keeps its bars and a later-starting
  * run fills only the time nobody covered. A bar that straddles a kept one (runs with different bar
  * lengths) is skipped whole rather than double-counting part of it.
  */

@@ -71,6 +71,24 @@ describe("stitched PnL series", () => {
     expect(s.bars.at(-1)?.cumulativePnl.toNumber()).toBe(50);
   });
 
+  it("what traded outranks a simulation of the same window, finished or not: paper trading keeps its bars, the simulation fills only the time it left", () => {
+    const load = (bars: [number, number][], pnl: number) => () => ({ bars: bars.map(([from, to]) => ({ fromMs: from, timestamp: to, pnl: new Decimal(pnl), fees: new Decimal(0) })), truncated: false });
+    const run = (dir: string, mode: string, status: ModelRun["status"]): ModelRun => ({ runDir: dir, status, identity: { stage: "dev", model: "m", mode, dagRunMode: "scheduled", startMs: 0, endMs: 40 } });
+    const loads: Record<string, ReturnType<typeof load>> = {
+      // A paper session whose charts are drawn before its _SUCCESS (finished), one killed at 20 (incomplete), and a simulation of the whole window.
+      paper: load([[0, 10], [10, 20]], 10),
+      sim: load([[0, 10], [10, 20], [20, 30], [30, 40]], -3),
+      prod: load([[10, 20]], 7),
+    };
+    for (const status of ["finished", "incomplete"] as const) {
+      const s = stitchPnl("dev", "m", [run("sim", "simulation", "success"), run("paper", "paper_trading", status)], (d) => loads[d]!());
+      expect(s.bars.map((b) => [b.fromMs, s.runs[b.run]?.runDir])).toEqual([[0, "paper"], [10, "paper"], [20, "sim"], [30, "sim"]]);
+      expect(s.bars.at(-1)?.cumulativePnl.toNumber()).toBe(14);
+    }
+    const s = stitchPnl("dev", "m", [run("paper", "paper_trading", "success"), run("prod", "prod", "incomplete")], (d) => loads[d]!());
+    expect(s.bars.map((b) => [b.fromMs, s.runs[b.run]?.runDir])).toEqual([[0, "paper"], [10, "prod"]]);
+  });
+
   it("a killed run (torn last line, no summary) contributes every bar it finished", () => {
     const root = tmp("tl-pnl-killed-");
     const dest = join(root, "dev", MODEL, "simulation", "manual", "20240102_000000.20240102_030000");
