@@ -28,7 +28,7 @@ export function pnlTaskConf(ctx: TaskContext): PnlTaskConf {
 }
 
 export async function plotFromConf(ctx: TaskContext, conf: PnlTaskConf): Promise<PlottedPnl> {
-  const p = await plotModelPnl({ root: ctx.dataRoot, stage: conf.stage, model: conf.model, modes: conf.modes, year: conf.year, asOf: conf.asOf, fallbackYear: new Date(ctx.logicalEnd).getUTCFullYear() });
+  const p = await plotModelPnl({ root: ctx.dataRoot, stage: conf.stage, model: conf.model, modes: conf.modes, year: conf.year, asOf: conf.asOf, fallbackYear: new Date(ctx.logicalEnd - 1).getUTCFullYear() });
   ctx.log(`${conf.model}: ${p.series.runs.length} runs, ${p.series.bars.length} bars`);
   return p;
 }

@@ -320,7 +320,7 @@ export interface PnlWindow {
 }
 
 export interface PnlWindowOptions {
-  /** The year of the `since_<year>` window; default: the year of `asOf`. */
+  /** The year of the `since_<year>` window; default: the year `asOf` ends (midnight on 1 January ends the year before). */
   year?: number;
   /** The end of every window (UTC ms); default: the last bar. Bars after it are left out. */
   asOf?: number;
@@ -364,7 +364,9 @@ export function pnlWindow(series: PnlSeries, kind: PnlWindowKind, name: string, 
 /** The four windows of DOMAIN.md section 12, in the order they are published. */
 export function pnlWindows(series: PnlSeries, opts: PnlWindowOptions = {}): PnlWindow[] {
   const asOf = opts.asOf ?? series.bars.at(-1)?.timestamp;
-  const year = opts.year ?? (asOf === undefined ? opts.fallbackYear : new Date(asOf).getUTCFullYear());
+  // A bar stamped at midnight on 1 January ends 31 December: the year of a day's last bar is the
+  // year of the instant before it.
+  const year = opts.year ?? (asOf === undefined ? opts.fallbackYear : new Date(asOf - 1).getUTCFullYear());
   if (year !== undefined && !(Number.isInteger(year) && year >= 1970 && year <= 9999)) throw new PnlSeriesError(`year ${year} is not a calendar year`);
   const back = (ms: number): number | undefined => (asOf === undefined ? undefined : asOf - ms);
   return [

@@ -163,6 +163,23 @@ describe("windows", () => {
     expect(later?.fromMs).toBe(Date.UTC(2025, 5, 1) - 24 * 3_600_000);
   });
 
+  it("the default year is the one the last bar ends: a 31 December session stamped at midnight draws its own year", () => {
+    const day = 86_400_000;
+    const dec31 = Date.UTC(2024, 11, 31);
+    const s = stitchPnl("dev", "m", [{ runDir: "x", status: "success", identity: { stage: "dev", model: "m", mode: "paper_trading", dagRunMode: "scheduled", startMs: dec31, endMs: dec31 + day } }], () => ({
+      bars: [
+        { fromMs: dec31, timestamp: dec31 + day / 2, pnl: new Decimal(5), fees: new Decimal(0) },
+        { fromMs: dec31 + day / 2, timestamp: dec31 + day, pnl: new Decimal(2), fees: new Decimal(0) },
+      ],
+      truncated: false,
+    }));
+    const [, year] = pnlWindows(s);
+    expect(year?.name).toBe("since_2024");
+    expect(year?.totalPnl).toBe(7);
+    // Five minutes into the new year, the new year's chart.
+    expect(pnlWindows(s, { asOf: dec31 + day + 300_000 })[1]?.name).toBe("since_2025");
+  });
+
   it("a gap between runs is a flat stretch", () => {
     const s = stitchPnl("dev", "m", [{ runDir: "x", status: "success", identity: { stage: "dev", model: "m", mode: "simulation", dagRunMode: "manual", startMs: 0, endMs: 0 } }], () => ({
       bars: [
