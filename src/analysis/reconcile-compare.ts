@@ -25,6 +25,8 @@ export interface SideAssetBar {
 
 /** A portfolio bar as both the run's log and the research portfolio give it. */
 export interface SidePortfolioBar {
+  /** The bar's number in its run, when the side has one (a resumed run's skip bars: not its index). */
+  bar?: number;
   timestamp: number;
   pnl: Num | undefined;
   fees: Num;
@@ -202,28 +204,50 @@ export interface CompareOptions {
 }
 
 /**
- * Compares two portfolios bar by bar and asset by asset on every column; an asset one side does not
- * list at a bar counts as holding and trading nothing there.
+ * Pairs two portfolios' bars by timestamp (each side in time order): `both` for a bar both have,
+ * `only` for one side's bar the other lacks. By time, not position: a resumed live run skips the
+ * bars it was down for, and everything after the gap would otherwise pair with the wrong bar.
+ */
+export function pairBarsByTime<T extends { timestamp: number }>(a: readonly T[], b: readonly T[], both: (ba: T, bb: T, i: number) => void, only: (side: 0 | 1, bar: T, i: number) => void): void {
+  let i = 0;
+  let j = 0;
+  while (i < a.length || j < b.length) {
+    const ba = a[i];
+    const bb = b[j];
+    if (bb === undefined || (ba !== undefined && ba.timestamp < bb.timestamp)) only(0, ba as T, i++);
+    else if (ba === undefined || bb.timestamp < ba.timestamp) only(1, bb, j++);
+    else {
+      both(ba, bb, i);
+      i++;
+      j++;
+    }
+  }
+}
+
+/**
+ * Compares two portfolios bar by bar (paired by timestamp) and asset by asset on every column; an
+ * asset one side does not list at a bar counts as holding and trading nothing there.
  */
 export function comparePortfolios(a: readonly SidePortfolioBar[], b: readonly SidePortfolioBar[], opts: CompareOptions): PortfolioComparison {
   const [na, nb] = opts.names;
-  const n = Math.min(a.length, b.length);
   const stats = PORTFOLIO_COLUMNS.map((column) => ({ column, cells: 0, differing: 0, maxAbsPctDiff: 0, maxAbsDiff: ZERO, maxAbsDiffFloat: 0, at: null as string | null }));
   const barsOnlyIn: Partial<Record<SideName, number>> = {};
-  if (a.length > n) barsOnlyIn[na] = a.length - n;
-  if (b.length > n) barsOnlyIn[nb] = b.length - n;
-  for (const [side, bars] of [[na, a], [nb, b]] as const) {
-    for (let i = n; i < bars.length && opts.differences !== undefined; i++) {
-      opts.differences.add({ kind: "bar_missing", gated: opts.gated ?? false, bar: i, message: `bar ${i} (${iso((bars[i] as SidePortfolioBar).timestamp)}): in ${side} only` });
-    }
-  }
-  for (let i = 0; i < n; i++) {
-    const ba = a[i] as SidePortfolioBar;
-    const bb = b[i] as SidePortfolioBar;
-    if (ba.timestamp !== bb.timestamp) {
-      opts.differences?.add({ kind: "bar_missing", gated: opts.gated ?? false, bar: i, message: `bar ${i}: ${na} is at ${iso(ba.timestamp)}, ${nb} at ${iso(bb.timestamp)}` });
-      continue;
-    }
+  let barsCompared = 0;
+  pairBarsByTime(a, b, (ba, bb, i) => compareBar(ba, bb, ba.bar ?? bb.bar ?? i), (side, bar, i) => {
+    const name = side === 0 ? na : nb;
+    const n = bar.bar ?? i;
+    barsOnlyIn[name] = (barsOnlyIn[name] ?? 0) + 1;
+    opts.differences?.add({ kind: "bar_missing", gated: opts.gated ?? false, bar: n, message: `bar ${n} (${iso(bar.timestamp)}): in ${name} only` });
+  });
+  return {
+    pair: `${na}_vs_${nb}`,
+    barsCompared,
+    barsOnlyIn,
+    columns: stats.map((s) => ({ column: s.column, cells: s.cells, differing: s.differing, maxAbsPctDiff: s.maxAbsPctDiff, maxAbsDiff: s.maxAbsDiff.toFixed(), at: s.at })),
+  };
+
+  function compareBar(ba: SidePortfolioBar, bb: SidePortfolioBar, i: number): void {
+    barsCompared++;
     const ma = new Map(ba.assets.map((x) => [x.assetId, x]));
     const mb = new Map(bb.assets.map((x) => [x.assetId, x]));
     const ids = [...new Set([...ma.keys(), ...mb.keys()])].sort((x, y) => x - y);
@@ -266,12 +290,6 @@ export function comparePortfolios(a: readonly SidePortfolioBar[], b: readonly Si
       }
     }
   }
-  return {
-    pair: `${na}_vs_${nb}`,
-    barsCompared: n,
-    barsOnlyIn,
-    columns: stats.map((s) => ({ column: s.column, cells: s.cells, differing: s.differing, maxAbsPctDiff: s.maxAbsPctDiff, maxAbsDiff: s.maxAbsDiff.toFixed(), at: s.at })),
-  };
 }
 
 export interface NodeComparison {
@@ -557,15 +575,22 @@ export function pnlCorrelation(a: readonly SidePortfolioBar[], b: readonly SideP
   const xs: number[] = [];
   const ys: number[] = [];
   let identical = a.length === b.length;
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) {
-    const pa = (a[i] as SidePortfolioBar).pnl;
-    const pb = (b[i] as SidePortfolioBar).pnl;
-    if (pa === undefined || pb === undefined) continue;
-    if (identical && !numEq(pa, pb)) identical = false;
-    xs.push(toNum(pa));
-    ys.push(toNum(pb));
-  }
+  // Over the bars both sides have (paired by time, as comparePortfolios pairs them).
+  pairBarsByTime(
+    a,
+    b,
+    (ba, bb) => {
+      const pa = ba.pnl;
+      const pb = bb.pnl;
+      if (pa === undefined || pb === undefined) return;
+      if (identical && !numEq(pa, pb)) identical = false;
+      xs.push(toNum(pa));
+      ys.push(toNum(pb));
+    },
+    () => {
+      identical = false;
+    },
+  );
   if (xs.length >= 1 && identical) return 1;
   const r = pearson(xs, ys);
   return Number.isFinite(r) ? r : null;

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { comparePortfolios, DifferenceList, type SideAssetBar, type SidePortfolioBar } from "../../src/analysis/reconcile-compare.js";
+import { comparePortfolios, DifferenceList, pnlCorrelation, type SideAssetBar, type SidePortfolioBar } from "../../src/analysis/reconcile-compare.js";
 
 const value = fc.integer({ min: -1_000_000, max: 1_000_000 }).map((m) => String(m / 1000));
 
@@ -31,6 +31,27 @@ describe("comparePortfolios", () => {
         expect(d1.listed(1000)).toEqual(d2.listed(1000));
       }),
       { numRuns: 300 },
+    );
+  });
+
+  it("pairs bars by time: a resumed run that skipped bars compares the bars it has with the sim's at the same times (property)", () => {
+    fc.assert(
+      fc.property(side(12), fc.subarray([...Array(12).keys()], { minLength: 1 }), (all, kept) => {
+        // Same values where both have a bar; prod was down for the bars not kept.
+        const sim = all.map((b, i) => ({ ...b, pnl: String(((i * 7919) % 23) - 11) }));
+        const prod = kept.map((i) => sim[i] as SidePortfolioBar);
+        const d = new DifferenceList(1000);
+        const c = comparePortfolios(prod, sim, opts(d));
+        expect(c.barsCompared).toBe(kept.length);
+        expect(c.barsOnlyIn).toEqual(kept.length === 12 ? {} : { sim: 12 - kept.length });
+        expect(c.columns.every((col) => col.differing === 0)).toBe(true);
+        expect(d.listed(1000).map((x) => x.kind)).toEqual(Array(12 - kept.length).fill("bar_missing"));
+        // The correlation is over the same bars: identical PnL where both have one.
+        const r = pnlCorrelation(prod, sim);
+        const pnls = new Set(prod.map((b) => b.pnl));
+        if (kept.length >= 2 && pnls.size > 1) expect(r).toBeCloseTo(1, 12);
+      }),
+      { numRuns: 200 },
     );
   });
 });
