@@ -6,8 +6,8 @@
 import cron from "node-cron";
 import type { Executor } from "./executor.js";
 import type { Orchestrator } from "./orchestrator.js";
-import { emptyTask, type DagRun } from "./run-records.js";
-import { runTaskTry, WORKER_ID, type TaskTryResult } from "./task-runner.js";
+import { emptyTask, finishedState, isTerminal, type DagRun, type TaskState } from "./run-records.js";
+import { finishRunIfDone, runTaskTry, waitingForTry, WORKER_ID, type TaskTryResult } from "./task-runner.js";
 import { settledWithin, TaskInterruptedError, trackHandler, TryRecordStore } from "./try-hand-back.js";
 
 export interface LocalExecutorOptions {
@@ -59,6 +59,7 @@ export class LocalExecutor implements Executor {
     let n = 0;
     for (const run of await this.orchestrator.store.list()) {
       if (run.state !== "running") continue;
+      if (await this.finishAbandonedRun(run)) continue;
       const orphans = Object.entries(run.tasks).filter(([, t]) => t.state === "running" && t.worker !== undefined && isDeadLocalWorker(t.worker));
       if (orphans.length === 0) continue;
       await this.orchestrator.store.update(run.runKey, (r) => {
@@ -72,6 +73,23 @@ export class LocalExecutor implements Executor {
     }
     if (n > 0) this.log(`re-queued ${n} task(s) left running by a process that is gone`);
     return n;
+  }
+
+  /**
+   * A run whose tasks are all done but which still reads running: the process that ended its last
+   * try sets its final state (after the DAG's success hook), and if it died on the way (killed
+   * during the hook) nothing else would, and a DAG allowing one active run would never start
+   * another. Finished here once that process is gone; the hook runs again (it is idempotent:
+   * `_SUCCESS` and uploads are replaced whole).
+   */
+  private async finishAbandonedRun(run: DagRun): Promise<boolean> {
+    if (finishedState(run) === undefined) return false;
+    let last: { endedAt: number; worker: string | undefined } | undefined;
+    for (const t of Object.values(run.tasks)) for (const h of t.history) if (h.endedAt !== undefined && (last === undefined || h.endedAt >= last.endedAt)) last = { endedAt: h.endedAt, worker: h.worker };
+    if (last?.worker === undefined || !isDeadLocalWorker(last.worker)) return false;
+    this.log(`${run.runKey}: all its tasks are done but the process that finished it (${last.worker}) is gone; setting its final state`);
+    await finishRunIfDone(this.orchestrator.dag(run.dagId), this.orchestrator.store, run, { now: this.orchestrator.now, log: (m) => this.log(m), dataRoot: this.opts.dataRoot });
+    return true;
   }
 
   dispatch(): Promise<void> {
@@ -133,7 +151,13 @@ export class LocalExecutor implements Executor {
       dag: tracked.dag, store: records, runKey: run.runKey, taskId, attempt, dataRoot: this.opts.dataRoot,
       now: this.orchestrator.now, signal: this.abort.signal, log: (m) => this.log(`${run.runKey} ${taskId}: ${m}`),
       progress: (done, total, detail) => this.opts.onProgress?.(run.runKey, taskId, done, total, detail),
+      claimable: waitingForTry(attempt),
     });
+    if (result.kind === "noop") {
+      // Another process on this data root took the try first (or finished the task).
+      if (!isTerminal(result.state as TaskState)) this.log(`${run.runKey} ${taskId}: try ${attempt} not taken: the task is ${result.state}`);
+      return;
+    }
     const reason = interrupted();
     if (reason !== undefined && records.handedBack) {
       // runTaskTry returns as soon as the signal aborts; the handler may still be finishing its bar.

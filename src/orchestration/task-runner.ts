@@ -6,7 +6,7 @@
 import { hostname } from "node:os";
 import type { DagDefinition, TaskDefinition } from "./dag.js";
 import type { RunRecordStore } from "./run-record-store.js";
-import { advanceRun, emptyTask, finishedState, outputsOf, type DagRun } from "./run-records.js";
+import { advanceRun, emptyTask, finishedState, outputsOf, type DagRun, type TaskInstance } from "./run-records.js";
 import { isPermanent, type TaskContext } from "./task.js";
 
 export interface TaskTryOptions {
@@ -22,6 +22,12 @@ export interface TaskTryOptions {
   signal?: AbortSignal;
   log: (message: string) => void;
   progress?: (done: number, total: number, detail: string) => void;
+  /**
+   * Takes the try only if the task's record still allows it (checked under the record's lock).
+   * The local executor passes "queued or up for retry, with `attempt - 1` tries so far": two
+   * processes on one data root that both saw the task due then run it once, not twice.
+   */
+  claimable?: (task: TaskInstance) => boolean;
 }
 
 export type TaskTryResult =
@@ -31,6 +37,11 @@ export type TaskTryResult =
   | { kind: "noop"; state: string };
 
 export const WORKER_ID = `${hostname()}:${process.pid}`;
+
+/** The local executor's claim: try `attempt` is taken only while the task waits for exactly that try. */
+export function waitingForTry(attempt: number): (ti: TaskInstance) => boolean {
+  return (ti) => (ti.state === "queued" || ti.state === "up_for_retry") && ti.tries === attempt - 1;
+}
 
 export class TaskTimeoutError extends Error {
   override readonly name = "TaskTimeoutError";
@@ -48,6 +59,10 @@ export async function runTaskTry(o: TaskTryOptions): Promise<TaskTryResult> {
     const ti = run.tasks[o.taskId] ?? emptyTask();
     if (ti.state === "success" || ti.state === "skipped" || ti.state === "failed" || run.state === "success" || run.state === "failed") {
       skipState = ti.state;
+      return false;
+    }
+    if (o.claimable !== undefined && !o.claimable(ti)) {
+      skipState = ti.state === "running" ? `running (try ${ti.tries}, ${ti.worker ?? "another worker"})` : ti.state;
       return false;
     }
     const t0 = o.now();

@@ -7,6 +7,7 @@ import { FileRunStore } from "../../src/orchestration/file-run-store.js";
 import { LocalExecutor } from "../../src/orchestration/local-executor.js";
 import { Orchestrator } from "../../src/orchestration/orchestrator.js";
 import type { TaskHandler } from "../../src/orchestration/task.js";
+import { runTaskTry, waitingForTry } from "../../src/orchestration/task-runner.js";
 
 const tmp = (): string => mkdtempSync(join(tmpdir(), "tl-orch-"));
 const ok: TaskHandler = async (ctx) => ({ task: ctx.taskId, upstream: Object.keys(ctx.upstream) });
@@ -213,6 +214,73 @@ describe("local executor", () => {
     expect(done?.state).toBe("success");
     expect(done?.tasks["a"]?.history.map((h) => h.state)).toEqual(["failed", "success"]);
     expect(readFileSync(join(root, "_orchestration", "runs", "orphan", `${run.runKey}.json`), "utf8")).toContain('"success"');
+  });
+
+  it("two executors on one data root run each try once, also when both wake for the same retry", async () => {
+    const calls: number[] = [];
+    const dag = defineDag({
+      id: "twice",
+      tasks: [task({ id: "a", retries: 2, retryBackoff: "fixed", retryBackoffMs: 300, handler: async (ctx) => {
+        calls.push(ctx.attempt);
+        await new Promise((r) => setTimeout(r, 50));
+        if (ctx.attempt === 1) throw new Error("first try fails");
+        return null;
+      } })],
+    });
+    const root = tmp();
+    const one = new Orchestrator([dag], new FileRunStore(root));
+    const two = new Orchestrator([dag], new FileRunStore(root));
+    const { run } = await one.trigger("twice", { start: "2024-01-01T00:00:00Z" });
+    await one.startQueuedRuns();
+    // Its first try failed: both executors wait out the backoff and wake for try 2 together.
+    await one.store.update(run.runKey, (r) => {
+      r.tasks["a"] = { state: "up_for_retry", tries: 1, retryAt: Date.now() + 200, error: "first try fails", history: [{ try: 1, state: "up_for_retry", startedAt: 0, endedAt: 1, error: "first try fails" }] };
+    });
+    const exs = [one, two].map((o) => new LocalExecutor(o, { dataRoot: root, log: () => undefined }));
+    await Promise.all(exs.map((e) => e.drain()));
+    expect(calls).toEqual([2]);
+    const done = await one.store.get(run.runKey);
+    expect(done?.state).toBe("success");
+    expect(done?.tasks["a"]?.history.map((h) => h.state)).toEqual(["up_for_retry", "success"]);
+  });
+
+  it("a try is claimed once: a second claim of the same try while the first runs does nothing", async () => {
+    let release: () => void = () => undefined;
+    const entered: number[] = [];
+    const dag = defineDag({ id: "claim", tasks: [task({ id: "a", handler: async (ctx) => {
+      entered.push(ctx.attempt);
+      await new Promise<void>((r) => (release = r));
+      return null;
+    } })] });
+    const { orch, root } = setup([dag]);
+    const { run } = await orch.trigger("claim", { start: "2024-01-01T00:00:00Z" });
+    await orch.startQueuedRuns();
+    const tryOnce = () => runTaskTry({ dag, store: orch.store, runKey: run.runKey, taskId: "a", attempt: 1, dataRoot: root, now: () => Date.now(), log: () => undefined, claimable: waitingForTry(1) });
+    const first = tryOnce();
+    while (entered.length === 0) await new Promise((r) => setTimeout(r, 5));
+    expect(await tryOnce()).toMatchObject({ kind: "noop" });
+    release();
+    expect(await first).toMatchObject({ kind: "success" });
+    expect(entered).toEqual([1]);
+  });
+
+  it("finishes a run whose tasks are all done when the process finishing it died (in its success hook), so the next run can start", async () => {
+    let hooks = 0;
+    const dag = defineDag({ id: "hooked", maxActiveRuns: 1, tasks: [task({ id: "a", handler: ok })], onRunSuccess: async () => void hooks++ });
+    const { orch, ex } = setup([dag]);
+    const { run } = await orch.trigger("hooked", { start: "2024-01-02T00:00:00Z" });
+    await orch.startQueuedRuns();
+    // What a process killed in the hook leaves: its task done, the run still running.
+    const dead = `${hostname()}:999999`;
+    await orch.store.update(run.runKey, (r) => {
+      r.tasks["a"] = { state: "success", tries: 1, worker: dead, output: null, history: [{ try: 1, state: "success", startedAt: 0, endedAt: 1, worker: dead }] };
+    });
+    const { run: next } = await orch.trigger("hooked", { start: "2024-01-03T00:00:00Z" });
+    await ex.requeueOrphans();
+    expect((await orch.store.get(run.runKey))?.state).toBe("success");
+    expect(hooks).toBe(1);
+    await ex.dispatch();
+    expect((await orch.store.get(next.runKey))?.state).toBe("success");
   });
 
   it("a corrupt run record is reported with its file and field", async () => {
