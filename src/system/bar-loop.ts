@@ -46,6 +46,11 @@ export interface BarLoopParts {
   signal?: AbortSignal;
   /** Continue an interrupted run after its last logged bar (real and scaled clocks). */
   resume?: BarLoopResume;
+  /**
+   * A fresh live session started late (on the real clock) does not trade the bars whose boundary
+   * is more than half a bar behind it: it starts at the next bar, with a warning, as a resumed one does.
+   */
+  skipPassedBars?: boolean;
   /** Called after each bar is logged (checkpoints, progress). */
   afterBar?: (bar: number, total: number, t: number, portfolio: PortfolioBar) => void;
 }
@@ -63,6 +68,10 @@ export interface BarLoopResult {
   parentOrders: number;
   parentFills: number;
   warnings: string[];
+}
+
+export class LateStartError extends Error {
+  override readonly name = "LateStartError";
 }
 
 export async function runBarLoop(parts: BarLoopParts, startMs: number, endMs: number, barMs: number): Promise<BarLoopResult> {
@@ -86,6 +95,12 @@ export async function runBarLoop(parts: BarLoopParts, startMs: number, endMs: nu
     // Bars whose boundary passed while no process ran are gone: trading resumes at the next one.
     first = Math.max(parts.resume.lastBar + 1, Math.ceil((clock.now() - startMs) / barMs));
     if (first > parts.resume.lastBar + 1) warn(`bars ${parts.resume.lastBar + 1}..${first - 1} were missed while the run was down; resuming at bar ${first}`);
+  } else if (parts.skipPassedBars === true) {
+    // Trading bars whose time has passed would send their orders in a burst, at today's prices.
+    const now = clock.now();
+    first = Math.max(0, Math.ceil((now - startMs - barMs / 2) / barMs));
+    if (first > total) throw new LateStartError(`the session ${new Date(startMs).toISOString()} .. ${new Date(endMs).toISOString()} is over (now ${new Date(now).toISOString()}): nothing left to trade`);
+    if (first > 0) warn(`started at ${new Date(now).toISOString()}, after the session's start: bars 0..${first - 1} are past and not traded; trading starts at bar ${first}`);
   }
   for (let i = first; i <= total; i++) {
     const t = startMs + i * barMs;

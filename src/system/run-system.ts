@@ -141,7 +141,7 @@ export async function runSystem(cfg: SystemConfig, opts: RunSystemOptions = {}):
       result = await drive(
         runBarLoop(
           {
-            clock, data: setup.store, model, modelParams: params, broker, portfolio, universe, writer, targets: cfg.targets, orderType: cfg.order.type, resume: restored?.resume, signal: opts.signal,
+            clock, data: setup.store, model, modelParams: params, broker, portfolio, universe, writer, targets: cfg.targets, orderType: cfg.order.type, resume: restored?.resume, skipPassedBars: cfg.clock.kind === "real", signal: opts.signal,
             beforeBar: (t) => {
               firstBarStarted = true;
               setup.beforeBar(t);
@@ -181,7 +181,7 @@ export async function runSystem(cfg: SystemConfig, opts: RunSystemOptions = {}):
     const summary = buildRunSummary(
       {
         model: model.name, mode: cfg.mode, start: new Date(cfg.start).toISOString(), end: new Date(cfg.end).toISOString(), barMinutes: cfg.barMinutes,
-        barsPlanned: total, barsDone: whole === undefined ? total : whole.portfolio.length - 1,
+        barsPlanned: total, barsDone: whole === undefined ? result.bars.length - 1 : whole.portfolio.length - 1,
         parentOrders: result.parentOrders, parentFills: whole === undefined ? result.parentFills : whole.fills.length,
         childOrders: whole === undefined ? broker.childOrdersSent : NaN, exchangeTrades: whole === undefined ? broker.tradesCollected : NaN,
         warnings: result.warnings, complete: true,

@@ -278,6 +278,30 @@ describe("paper trading on the embedded venue (scaled clock)", () => {
   }, 60_000);
 });
 
+describe("a live session started late (real clock)", () => {
+  const liveConfig = (startMs: number, endMs: number): Partial<SystemConfigInput> => ({
+    mode: "paper_trading", clock: { kind: "real" }, data: { source: "venue" }, broker: { kind: "instant_fill" }, barMinutes: 1,
+    start: new Date(startMs).toISOString(), end: new Date(endMs).toISOString(), universe: { kind: "synthetic", assets: 3, seed: 1 },
+  });
+
+  it("does not trade the bars whose time has passed: it starts at the next bar and says so", async () => {
+    // The session's last bar is the current minute, reached less than half a bar ago.
+    if (Date.now() % MINUTE >= 20_000) await new Promise((r) => setTimeout(r, MINUTE - (Date.now() % MINUTE) + 50));
+    const end = Math.floor(Date.now() / MINUTE) * MINUTE;
+    const r = await run(liveConfig(end - 10 * MINUTE, end));
+    const log = loadSystemLog(r.runDir);
+    expect(log.portfolio.map((b) => b.bar)).toEqual([10]);
+    expect(log.orders).toEqual([]);
+    expect(r.summary.barsDone).toBe(0);
+    expect(r.summary.warnings.join("\n")).toMatch(/bars 0\.\.9 are past and not traded; trading starts at bar 10/);
+  }, 90_000);
+
+  it("refuses a session that is over", async () => {
+    const end = Math.floor(Date.now() / MINUTE) * MINUTE - 5 * MINUTE;
+    await expect(run(liveConfig(end - 10 * MINUTE, end))).rejects.toThrow(/is over \(now .*\): nothing left to trade/);
+  }, 30_000);
+});
+
 describe("bad input", () => {
   it("a bad config names every bad field", () => {
     expect(() => resolveConfig({ ...base, barMinutes: 0, start: "not a time", model: { name: "../x" } }, "my.json")).toThrow(/my\.json: model\.name: .*\n.*barMinutes|my\.json: .*start/s);
