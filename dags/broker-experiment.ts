@@ -9,6 +9,6 @@ export const brokerExperimentDag = defineDag({
   description: "random parent orders executed by the broker against the embedded venue (manual, with conf)",
   schedule: null,
   maxActiveRuns: 4,
-  defaultConf: { seed: 1, bars: 6, barMinutes: 5, assets: 5, ordersPerBar: 3, start: Date.UTC(2024, 0, 2) },
+  defaultConf: { seed: 1, bars: 6, barMinutes: 5, assets: 5, ordersPerBar: 3, start: "2024-01-02T00:00:00Z" },
   tasks: [task({ id: "broker_experiment", handler: brokerExperimentTask, timeoutMs: 3_600_000 })],
 });

@@ -1,6 +1,7 @@
 // Flag parsers for the CLI: each names the flag in its error.
 
 import { InvalidArgumentError } from "commander";
+import { parseUtcTime, TimestampError } from "../core/timestamp.js";
 
 export function positiveInt(name: string) {
   return (v: string): number => {
@@ -27,7 +28,10 @@ export function nonNegativeNumber(name: string) {
 }
 
 export function utcTime(v: string): number {
-  const t = Date.parse(/Z|[+-]\d\d:?\d\d$/.test(v) ? v : `${v}Z`);
-  if (Number.isNaN(t)) throw new InvalidArgumentError(`expected an ISO time such as 2024-01-01T00:00:00Z, got "${v}"`);
-  return t;
+  try {
+    return parseUtcTime(v);
+  } catch (e) {
+    if (e instanceof TimestampError) throw new InvalidArgumentError(`expected a UTC date or time such as 2024-01-01 or 2024-01-01T00:00:00Z: ${e.message}`);
+    throw e;
+  }
 }

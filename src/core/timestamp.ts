@@ -86,3 +86,14 @@ export function compactUtc(epochMs: number): string {
   const iso = new Date(epochMs).toISOString();
   return `${iso.slice(0, 4)}${iso.slice(5, 7)}${iso.slice(8, 10)}_${iso.slice(11, 13)}${iso.slice(14, 16)}${iso.slice(17, 19)}`;
 }
+
+/**
+ * A UTC instant as a person writes one: a date (`2024-01-02`, its midnight UTC) or a date and time
+ * with an optional offset (no offset: UTC). Strict where Date.parse is not: `2024-02-30` or `7`
+ * fail, and the machine's time zone never enters.
+ */
+export function parseUtcTime(text: string): number {
+  const t = text.trim();
+  return toEpochMs(parseTimestamp(/^\d{4}-\d{2}-\d{2}$/.test(t) ? `${t}T00:00:00Z` : t));
+}
+

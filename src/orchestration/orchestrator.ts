@@ -2,6 +2,7 @@
 // downtime), manual triggers, backfills, clearing a task for a rerun, and starting queued runs within
 // `maxActiveRuns`. It only writes run records; executors decide how tasks are executed.
 
+import { parseUtcTime, TimestampError } from "../core/timestamp.js";
 import { DagDefinitionError, type DagDefinition } from "./dag.js";
 import type { RunRecordStore } from "./run-record-store.js";
 import { advanceRun, clearTask, newDagRun, type DagRun } from "./run-records.js";
@@ -137,7 +138,12 @@ function manualInterval(dag: DagDefinition, conf: Record<string, unknown>, now: 
 function confTime(dag: DagDefinition, conf: Record<string, unknown>, key: "start" | "end"): number | undefined {
   const v = conf[key] ?? dag.defaultConf[key];
   if (v === undefined) return undefined;
-  const t = typeof v === "string" ? Date.parse(v) : Number.NaN;
-  if (!Number.isFinite(t)) throw new DagDefinitionError(`dag ${dag.id}: conf.${key} must be an ISO UTC time like 2024-01-02T00:00:00Z, got ${JSON.stringify(v)}`);
-  return t;
+  const bad = (): DagDefinitionError => new DagDefinitionError(`dag ${dag.id}: conf.${key} must be an ISO UTC time like 2024-01-02T00:00:00Z, got ${JSON.stringify(v)}`);
+  if (typeof v !== "string") throw bad();
+  try {
+    return parseUtcTime(v);
+  } catch (e) {
+    if (e instanceof TimestampError) throw bad();
+    throw e;
+  }
 }

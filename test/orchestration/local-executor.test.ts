@@ -325,3 +325,24 @@ describe("trigger conf", () => {
     expect(run.conf).toEqual({ start: "2024-01-01T00:00:00Z", system: { model: { name: "m" }, barMinutes: 1 }, tags: ["b"] });
   });
 });
+
+describe("shipped DAGs", () => {
+  it("broker_experiment runs from its default conf and from a trigger's start, and a bad conf fails at once naming the field", async () => {
+    const { brokerExperimentDag } = await import("../../dags/broker-experiment.js");
+    const { orch, ex, root } = setup([brokerExperimentDag]);
+    const { run } = await orch.trigger("broker_experiment", {});
+    const { run: later } = await orch.trigger("broker_experiment", { start: "2024-01-05", bars: 2 });
+    const { run: bad } = await orch.trigger("broker_experiment", { start: "2024-01-06T00:00:00Z", bars: -1 });
+    await ex.dispatch();
+    expect((await orch.store.get(run.runKey))?.state).toBe("success");
+    const done = await orch.store.get(later.runKey);
+    expect(done?.state).toBe("success");
+    expect((done?.tasks["broker_experiment"]?.output as { logDir: string }).logDir).toBe(join(root, "broker_experiment", "20240105_000000", "20240105_000000.20240105_001000", "broker_log"));
+    const failed = await orch.store.get(bad.runKey);
+    expect(failed?.state).toBe("failed");
+    expect(failed?.tasks["broker_experiment"]?.tries).toBe(1);
+    expect(failed?.tasks["broker_experiment"]?.error).toMatch(/conf: bars: .*>=1/);
+    await expect(orch.trigger("broker_experiment", { start: "2024-02-30" })).rejects.toThrow(/conf\.start must be an ISO UTC time/);
+  }, 60_000);
+});
+
