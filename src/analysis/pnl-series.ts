@@ -245,8 +245,8 @@ export function runPnlBars(runDir: string): { bars: RunBar[]; truncated: boolean
  * paper_trading before simulation; then `_SUCCESS` before merely finished before incomplete; then
  * the earlier start; then scheduled before manual before backfill; then the path), and a bar is kept
  * only if its interval overlaps no bar already kept. So for the same window what traded wins over a
- * simulation, a complete run over an incomplete one of its mode, and between equals the earlier-starting run keeps its bars and a later-starting
- * run fills only the time nobody covered. A bar that straddles a kept one (runs with different bar
+ * simulation, a complete run over an incomplete one of its mode, and between equals the
+ * earlier-starting run keeps its bars and a later-starting run fills only the time nobody covered. A bar that straddles a kept one (runs with different bar
  * lengths) is skipped whole rather than double-counting part of it.
  */
 export function stitchPnl(stage: string, model: string, runs: readonly ModelRun[], load: (runDir: string) => { bars: RunBar[]; truncated: boolean } = runPnlBars): PnlSeries {

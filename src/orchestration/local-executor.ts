@@ -6,7 +6,7 @@
 import cron from "node-cron";
 import type { Executor } from "./executor.js";
 import type { Orchestrator } from "./orchestrator.js";
-import { emptyTask, finishedState, isTerminal, type DagRun, type TaskState } from "./run-records.js";
+import { emptyTask, finishedState, isTerminal, type DagRun } from "./run-records.js";
 import { finishRunIfDone, runTaskTry, waitingForTry, WORKER_ID, type TaskTryResult } from "./task-runner.js";
 import { settledWithin, TaskInterruptedError, trackHandler, TryRecordStore } from "./try-hand-back.js";
 
@@ -53,7 +53,8 @@ export class LocalExecutor implements Executor {
 
   /**
    * Tasks left `running` by a process that is gone go back to the queue (not counted as a failed
-   * try: the task did not fail, its process died). Returns how many.
+   * try: the task did not fail, its process died), and runs that process left unfinished with all
+   * their tasks done get their final state (finishAbandonedRun). Returns how many tasks were re-queued.
    */
   async requeueOrphans(): Promise<number> {
     let n = 0;
@@ -155,7 +156,7 @@ export class LocalExecutor implements Executor {
     });
     if (result.kind === "noop") {
       // Another process on this data root took the try first (or finished the task).
-      if (!isTerminal(result.state as TaskState)) this.log(`${run.runKey} ${taskId}: try ${attempt} not taken: the task is ${result.state}`);
+      if (!isTerminal(result.state)) this.log(`${run.runKey} ${taskId}: try ${attempt} not taken: the task is ${result.state}`);
       return;
     }
     const reason = interrupted();

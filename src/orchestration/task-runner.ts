@@ -6,7 +6,7 @@
 import { hostname } from "node:os";
 import type { DagDefinition, TaskDefinition } from "./dag.js";
 import type { RunRecordStore } from "./run-record-store.js";
-import { advanceRun, emptyTask, finishedState, outputsOf, type DagRun, type TaskInstance } from "./run-records.js";
+import { advanceRun, emptyTask, finishedState, outputsOf, type DagRun, type TaskInstance, type TaskState } from "./run-records.js";
 import { isPermanent, type TaskContext } from "./task.js";
 
 export interface TaskTryOptions {
@@ -34,7 +34,7 @@ export type TaskTryResult =
   | { kind: "success"; output: unknown; queued: string[] }
   | { kind: "failed"; error: string; willRetry: boolean; retryAt?: number; queued: string[] }
   /** Nothing to do: the task already finished (a duplicate delivery) or its trigger rule skipped it. */
-  | { kind: "noop"; state: string };
+  | { kind: "noop"; state: TaskState };
 
 export const WORKER_ID = `${hostname()}:${process.pid}`;
 
@@ -54,7 +54,7 @@ export function retryDelayMs(t: TaskDefinition, attempt: number): number {
 export async function runTaskTry(o: TaskTryOptions): Promise<TaskTryResult> {
   const task = o.dag.tasks.find((t) => t.id === o.taskId);
   if (task === undefined) throw new Error(`dag ${o.dag.id} has no task "${o.taskId}"`);
-  let skipState: string | undefined;
+  let skipState: TaskState | undefined;
   const started = await o.store.update(o.runKey, (run) => {
     const ti = run.tasks[o.taskId] ?? emptyTask();
     if (ti.state === "success" || ti.state === "skipped" || ti.state === "failed" || run.state === "success" || run.state === "failed") {
@@ -62,7 +62,7 @@ export async function runTaskTry(o: TaskTryOptions): Promise<TaskTryResult> {
       return false;
     }
     if (o.claimable !== undefined && !o.claimable(ti)) {
-      skipState = ti.state === "running" ? `running (try ${ti.tries}, ${ti.worker ?? "another worker"})` : ti.state;
+      skipState = ti.state;
       return false;
     }
     const t0 = o.now();

@@ -72,6 +72,8 @@ export interface BarLoopResult {
 
 export class LateStartError extends Error {
   override readonly name = "LateStartError";
+  /** A session that is over stays over: a task runner does not retry it (orchestration/task.ts isPermanent). */
+  readonly retryable = false;
 }
 
 export async function runBarLoop(parts: BarLoopParts, startMs: number, endMs: number, barMs: number): Promise<BarLoopResult> {
