@@ -279,8 +279,13 @@ function restoredState(logDir: string, cp: Checkpoint): { portfolio: Portfolio; 
   if (last === undefined || last.bar !== cp.bar) throw new ResumeError(`${logDir}: the checkpoint says bar ${cp.bar} but portfolio.jsonl ends at ${last?.bar ?? "no bar"}`);
   if (last.netWealth.toFixed() !== cp.netWealth) throw new ResumeError(`${logDir}: bar ${cp.bar} net wealth ${last.netWealth.toFixed()} differs from the checkpoint's ${cp.netWealth}`);
   const lastPortfolio = portfolioBarOf(last);
+  const portfolio = Portfolio.restore(last, log.portfolio.length);
+  // A bar's portfolio row is its mark, taken before its orders trade; the checkpoint comes after
+  // they traded. The bar's fills (kept: the log was cut at the checkpoint) go on top of the mark,
+  // as the uninterrupted run applied them, so the next bar reports them as its executed trades.
+  for (const f of log.fills) if (f.bar === cp.bar) portfolio.applyFill(f.assetId, f.numShares, f.price, f.fees);
   return {
-    portfolio: Portfolio.restore(last, log.portfolio.length),
+    portfolio,
     resume: { lastBar: cp.bar, lastPortfolio, nextOrderId: log.orders.length === 0 ? 0 : Math.max(...log.orders.map((o) => o.orderId)) + 1 },
   };
 }
