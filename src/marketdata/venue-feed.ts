@@ -61,6 +61,8 @@ export class VenueMarketFeed {
   private sampleTimer: TimerHandle | undefined;
   private barTimer: TimerHandle | undefined;
   private running = false;
+  /** Clock time of the last sample taken (by its timer or by catchUp). */
+  private lastSampleAt = Number.NEGATIVE_INFINITY;
   /** Trades seen since start (for tests and progress lines). */
   trades = 0;
 
@@ -112,7 +114,7 @@ export class VenueMarketFeed {
     const sampleAt = (t: number): void => {
       this.sampleTimer = this.clock.setTimer(t, () => {
         if (!this.running) return;
-        this.sample();
+        if (this.lastSampleAt < t) this.sample();
         sampleAt(t + this.sampleMs);
       });
     };
@@ -145,9 +147,22 @@ export class VenueMarketFeed {
     for (const f of this.feeds) this.closeUpTo(f, Math.floor(t / MINUTE_MS) * MINUTE_MS);
   }
 
+  /**
+   * Takes the sample due at the last sampling instant if its timer has not fired yet. A reader
+   * waking at a sampling instant (a bar or a TWAP wave) is otherwise served by its timer before the
+   * sampler's and reads the book of a second earlier, while the recording keeps the row stamped
+   * with the instant: a replay on the recording would then price that wave differently.
+   */
+  catchUp(): void {
+    if (!this.running) return;
+    const due = Math.floor(this.clock.now() / this.sampleMs) * this.sampleMs;
+    if (this.lastSampleAt < due) this.sample();
+  }
+
   /** Records the top of the book of every symbol now (the sampling timer calls it). */
   sample(): void {
     const now = this.clock.now();
+    this.lastSampleAt = now;
     const kt = now + this.latencyMs;
     const bids = this.bidBuf;
     const asks = this.askBuf;

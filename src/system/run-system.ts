@@ -116,7 +116,7 @@ export async function runSystem(cfg: SystemConfig, opts: RunSystemOptions = {}):
     const recorder = opts.recordMarketData === false ? undefined : new MarketDataRecorder(writer.marketDataDir, setup.store, setup.symbols, markets, { bidAskEveryMs: cfg.order.type === "price@twap" ? cfg.order.executionFrequencySeconds * 1000 : barMs, l2: model.usesL2 });
     const brokerLog = new BrokerLogWriter(writer.brokerLogDir);
     const broker = new Broker(
-      { client: setup.client, clock, bidAsk: setup.store, log: brokerLog, universe: new Map(universe.map((u) => [u.assetId, u.symbol])), signal: opts.signal },
+      { client: setup.client, clock, bidAsk: setup.bidAsk, log: brokerLog, universe: new Map(universe.map((u) => [u.assetId, u.symbol])), signal: opts.signal },
       {
         runKey: opts.runKey ?? `${cfg.stage}.${cfg.model.name}.${cfg.mode}.${cfg.dagRunMode}.${compactUtc(cfg.start)}`,
         executionFrequencyMs: cfg.order.executionFrequencySeconds * 1000,

@@ -15,6 +15,7 @@ import { createCcxtClient, keyVariables } from "../exchanges/ccxt-client.js";
 import { EmbeddedVenueClient } from "../exchanges/embedded-venue-client.js";
 import type { ExchangeClient } from "../exchanges/exchange-client.js";
 import { InstantFillClient } from "../exchanges/instant-fill-client.js";
+import type { BidAskFeed } from "../marketdata/bid-ask-feed.js";
 import { ExchangeClientFeed } from "../marketdata/exchange-client-feed.js";
 import { MarketDataStore } from "../marketdata/market-data-store.js";
 import { loadRecordedMarketData, type RecordedFileType } from "../marketdata/recorded-files.js";
@@ -33,6 +34,8 @@ export interface TradingSetup {
   clock: Clock;
   /** Market data for the model and the broker; filled live or loaded up front. */
   store: MarketDataStore;
+  /** Bid/ask as the broker reads it: the store, once a live feed has taken the sample due now. */
+  bidAsk: BidAskFeed;
   client: ExchangeClient;
   symbols: string[];
   /** Start feeds and markets; for a simulated clock also runs the warm-up up to `startMs`. */
@@ -117,15 +120,16 @@ function venueSetup(cfg: SystemConfig, clock: Clock, warmupStartMs: number, need
   // Keeps enough history for the model's look-back and the broker's bid/ask window, not the day.
   const store = new MarketDataStore({ symbols, keepMs: Math.max(cfg.start - warmupStartMs, 0) + 2 * cfg.barMinutes * 60_000 + 3_600_000 });
   const feed = new VenueMarketFeed(engine, clock, symbols, store, { l2: needs.l2 });
+  const catchUp = (): void => feed.catchUp();
   // Orders go to the venue's book, or (instant_fill) fill in full at the mid of its live quotes.
   let client: ExchangeClient = venue;
   return {
-    clock, store, symbols,
+    clock, store, symbols, bidAsk: readAfter(store, catchUp),
     get client(): ExchangeClient {
       return client;
     },
     async start() {
-      if (cfg.broker.kind === "instant_fill") client = instantFillClient(cfg, clock, store, await venue.loadMarkets());
+      if (cfg.broker.kind === "instant_fill") client = instantFillClient(cfg, clock, store, await venue.loadMarkets(), catchUp);
       if (!(clock instanceof SimulatedClock)) warmUpOnCopy(cfg, u, store, needs, warmupStartMs, clock);
       // Anchored at the warm-up start: a live session resumed later in the day finds the prices
       // where its market had taken them, not back at their initial values.
@@ -173,13 +177,31 @@ function warmUpOnCopy(cfg: SystemConfig, u: SyntheticUniverse, store: MarketData
   market.stop();
 }
 
+/**
+ * The store as a bid/ask feed that lets a live feed take the sample due now before each read (see
+ * VenueMarketFeed.catchUp): what a wave reads is then the row the recording keeps for its instant.
+ */
+function readAfter(store: MarketDataStore, catchUp: () => void): BidAskFeed {
+  return {
+    rows: (symbol, fromMs, toMs) => {
+      catchUp();
+      return store.rows(symbol, fromMs, toMs);
+    },
+    window: (symbol, fromMs, toMs, into) => {
+      catchUp();
+      return store.window(symbol, fromMs, toMs, into);
+    },
+  };
+}
+
 /** The paper broker: every order fills in full at once, at the mid of the store's latest bid/ask. */
-function instantFillClient(cfg: SystemConfig, clock: Clock, store: MarketDataStore, markets: Record<string, CcxtMarket>): InstantFillClient {
+function instantFillClient(cfg: SystemConfig, clock: Clock, store: MarketDataStore, markets: Record<string, CcxtMarket>, catchUp: () => void = () => undefined): InstantFillClient {
   return new InstantFillClient({
     clock, markets, feeRate: cfg.broker.kind === "instant_fill" ? cfg.broker.feeRate : 0, initialBalances: { USDT: cfg.initialCash },
     // The broker asks about a wave's orders within its bar: two bars (at least an hour) is ample.
     historyMs: Math.max(3_600_000, 2 * cfg.barMinutes * 60_000),
     quote: (s) => {
+      catchUp();
       const q = store.latestBidAsk(s, clock.now());
       return q === undefined ? undefined : { bid: q.bid, ask: q.ask };
     },
@@ -190,7 +212,7 @@ function instantSetup(cfg: SystemConfig, clock: Clock, store: MarketDataStore, m
   let client: InstantFillClient | undefined;
   const symbols = [...store.symbols];
   return {
-    clock, store, symbols,
+    clock, store, symbols, bidAsk: store,
     get client(): ExchangeClient {
       if (client === undefined) throw new Error("trading setup: start() was not called");
       return client;
@@ -217,7 +239,7 @@ async function ccxtSetup(cfg: SystemConfig, clock: Clock): Promise<TradingSetup>
   const store = new MarketDataStore({ symbols, keepMs: 2 * 3_600_000 + 2 * cfg.barMinutes * 60_000 });
   const feed = new ExchangeClientFeed(client, clock, symbols, store, { pollMs: cfg.data.pollMs });
   return {
-    clock, store, client, symbols,
+    clock, store, client, symbols, bidAsk: store,
     async start() {
       feed.start();
     },
