@@ -11,7 +11,7 @@ import { FileRunStore } from "../orchestration/file-run-store.js";
 import { LocalExecutor } from "../orchestration/local-executor.js";
 import { Orchestrator } from "../orchestration/orchestrator.js";
 import type { DagRun } from "../orchestration/run-records.js";
-import { nextFire } from "../orchestration/schedule.js";
+import { defaultRunEnd, nextFire } from "../orchestration/schedule.js";
 import { utcTime } from "./parse.js";
 import { barProgress, type BarProgress } from "./progress.js";
 import { formatTable } from "./table.js";
@@ -148,9 +148,11 @@ export function registerDags(program: Command): void {
 
   common(dags.command("trigger <dag>").description("a manual run (conf overrides the DAG's default conf); asking twice for the same start gives the same run"))
     .option("--conf <json>", "conf for this run", confFlag, {})
-    .option("--start <time>", "logical start (UTC); default conf.start or now", utcTime)
-    .option("--end <time>", "logical end (UTC); default a day after start", utcTime)
+    .option("--start <time>", "logical start (UTC); default conf.start, else the latest schedule slot at or before now (a DAG without a schedule needs one)", utcTime)
+    .option("--end <time>", "logical end (UTC), with --start; default one schedule interval after the start (a day for a DAG without a schedule)", utcTime)
     .action(async (id: string, f: ExecutorFlags & { conf: Record<string, unknown>; start?: number; end?: number }) => {
+      // An end alone would pair with a start the user never chose (the latest slot's, or conf.start).
+      if (f.end !== undefined && f.start === undefined) throw new InvalidArgumentError(`--end ${ms(f.end)} needs --start: give both, or neither to run the latest schedule slot`);
       await withExecutor(f, async (ex) => {
         const conf = { ...f.conf, ...(f.start !== undefined ? { start: new Date(f.start).toISOString() } : {}), ...(f.end !== undefined ? { end: new Date(f.end).toISOString() } : {}) };
         const r = await ex.orchestrator.trigger(id, conf);
@@ -165,8 +167,7 @@ export function registerDags(program: Command): void {
       await withExecutor(f, async (ex) => {
         const dag = ex.orchestrator.dag(id);
         const t = utcTime(start);
-        const end = dag.schedule === null ? t + 86_400_000 : nextFire(dag.schedule, t);
-        const r = await ex.orchestrator.trigger(id, f.conf, { start: t, end });
+        const r = await ex.orchestrator.trigger(id, f.conf, { start: t, end: defaultRunEnd(dag, t) });
         await dispatchAndReport(ex, [r.run.runKey]);
       });
     });

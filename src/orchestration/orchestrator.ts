@@ -6,7 +6,7 @@ import { parseUtcTime, TimestampError } from "../core/timestamp.js";
 import { DagDefinitionError, type DagDefinition } from "./dag.js";
 import type { RunRecordStore } from "./run-record-store.js";
 import { advanceRun, clearTask, newDagRun, type DagRun } from "./run-records.js";
-import { dueSlots, slotsWithStartIn } from "./schedule.js";
+import { defaultRunEnd, dueSlots, latestSlot, slotsWithStartIn } from "./schedule.js";
 
 export interface TickResult {
   created: DagRun[];
@@ -124,15 +124,19 @@ export class Orchestrator {
 
 /**
  * A manual run covers the interval its conf (or the DAG's default conf) names as `start`/`end`
- * (ISO UTC; `end` defaults to a day after `start`), else the day ahead from this second.
+ * (ISO UTC; `end` defaults to one schedule interval after `start`, a day for a DAG without a
+ * schedule). Without a start it is the latest schedule slot at or before now, the same window the
+ * scheduler gives that slot's run: "now to the second" is never on a bar boundary, and the system
+ * runs refuse such a window. A DAG without a schedule has no slot to take, so it needs a start.
  */
 function manualInterval(dag: DagDefinition, conf: Record<string, unknown>, now: number): { start: number; end: number } {
   const start = confTime(dag, conf, "start");
   const end = confTime(dag, conf, "end");
-  if (start !== undefined && end !== undefined) return { start, end };
-  if (start !== undefined) return { start, end: start + 86_400_000 };
-  const second = Math.floor(now / 1000) * 1000;
-  return { start: second, end: second + 86_400_000 };
+  if (start !== undefined) return { start, end: end ?? defaultRunEnd(dag, start) };
+  if (end !== undefined) throw new DagDefinitionError(`dag ${dag.id}: an end (${new Date(end).toISOString()}) without a start: give the start too (--start or conf.start), or neither for the latest schedule slot`);
+  if (dag.schedule === null) throw new DagDefinitionError(`dag ${dag.id} has no schedule, so a manual run needs its logical start: give --start (or conf.start)`);
+  const slot = latestSlot(dag, now);
+  return { start: slot.start, end: slot.end };
 }
 
 function confTime(dag: DagDefinition, conf: Record<string, unknown>, key: "start" | "end"): number | undefined {
