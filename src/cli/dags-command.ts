@@ -119,6 +119,32 @@ async function dispatchAndReport(ex: Executor, runKeys: string[]): Promise<void>
   if (ex.kind === "bullmq") process.stdout.write("queued on BullMQ: `tradeloop worker` processes run the tasks; `tradeloop dags runs --executor bullmq` shows their states\n");
 }
 
+const REPLACE_HELP = "discard an earlier run of the same start (its record, and the run directory its run_system wrote) and run again";
+
+/** A run that exists already: named with its state, and how to run it again. */
+class RunExistsError extends Error {
+  override readonly name = "RunExistsError";
+}
+
+/**
+ * Creates the manual run of `trigger` and `test`. One that exists already is not run again
+ * silently (its result is not this conf's): refused with its state, unless `replace`, which
+ * discards it and, through `conf.replaceExisting`, has run_system start afresh over the run
+ * directory it left (else run_system would resume it, and hand back a finished one unchanged).
+ */
+async function manualRun(ex: Executor, id: string, conf: Record<string, unknown>, interval: { start: number; end: number } | undefined, replace: boolean): Promise<DagRun> {
+  const r = await ex.orchestrator.trigger(id, replace ? { ...conf, replaceExisting: true } : conf, interval, { replace });
+  if (!r.created) {
+    const k = r.run.runKey;
+    throw new RunExistsError(
+      `run ${k} exists already (${r.run.state}, created ${ms(r.run.createdAt)}): not run again, and left as it is (its conf too). ` +
+        `Add --replace to discard it and run again with this conf, or rerun some of its tasks with \`tradeloop dags clear ${k} --task <task>\``,
+    );
+  }
+  if (r.replaced !== undefined) process.stderr.write(`${r.run.runKey}: the earlier run (${r.replaced}) is discarded; running again\n`);
+  return r.run;
+}
+
 export function registerDags(program: Command): void {
   const dags = program.command("dags").description("DAGs: list, show, trigger, test, backfill, runs, clear");
   const common = (c: Command): Command =>
@@ -146,29 +172,30 @@ export function registerDags(program: Command): void {
       process.stdout.write(`default conf ${JSON.stringify(d.defaultConf, null, 1)}\n`);
     });
 
-  common(dags.command("trigger <dag>").description("a manual run (conf overrides the DAG's default conf); asking twice for the same start gives the same run"))
+  common(dags.command("trigger <dag>").description("a manual run (conf overrides the DAG's default conf); a run that exists for the start is refused unless --replace"))
     .option("--conf <json>", "conf for this run", confFlag, {})
     .option("--start <time>", "logical start (UTC); default conf.start, else the latest schedule slot at or before now (a DAG without a schedule needs one)", utcTime)
     .option("--end <time>", "logical end (UTC), with --start; default one schedule interval after the start (a day for a DAG without a schedule)", utcTime)
-    .action(async (id: string, f: ExecutorFlags & { conf: Record<string, unknown>; start?: number; end?: number }) => {
+    .option("--replace", REPLACE_HELP)
+    .action(async (id: string, f: ExecutorFlags & { conf: Record<string, unknown>; start?: number; end?: number; replace?: boolean }) => {
       // An end alone would pair with a start the user never chose (the latest slot's, or conf.start).
       if (f.end !== undefined && f.start === undefined) throw new InvalidArgumentError(`--end ${ms(f.end)} needs --start: give both, or neither to run the latest schedule slot`);
       await withExecutor(f, async (ex) => {
         const conf = { ...f.conf, ...(f.start !== undefined ? { start: new Date(f.start).toISOString() } : {}), ...(f.end !== undefined ? { end: new Date(f.end).toISOString() } : {}) };
-        const r = await ex.orchestrator.trigger(id, conf);
-        if (!r.created) process.stderr.write(`${r.run.runKey} exists already (${r.run.state}); not creating another\n`);
-        await dispatchAndReport(ex, [r.run.runKey]);
+        const run = await manualRun(ex, id, conf, undefined, f.replace === true);
+        await dispatchAndReport(ex, [run.runKey]);
       });
     });
 
-  common(dags.command("test <dag> <logical_start>").description("run one DAG run for a logical start now, in the foreground (a manual run)"))
+  common(dags.command("test <dag> <logical_start>").description("run one DAG run for a logical start now, in the foreground (a manual run; one that exists is refused unless --replace)"))
     .option("--conf <json>", "conf for this run", confFlag, {})
-    .action(async (id: string, start: string, f: ExecutorFlags & { conf: Record<string, unknown> }) => {
+    .option("--replace", REPLACE_HELP)
+    .action(async (id: string, start: string, f: ExecutorFlags & { conf: Record<string, unknown>; replace?: boolean }) => {
       await withExecutor(f, async (ex) => {
         const dag = ex.orchestrator.dag(id);
         const t = utcTime(start);
-        const r = await ex.orchestrator.trigger(id, f.conf, { start: t, end: defaultRunEnd(dag, t) });
-        await dispatchAndReport(ex, [r.run.runKey]);
+        const run = await manualRun(ex, id, f.conf, { start: t, end: defaultRunEnd(dag, t) }, f.replace === true);
+        await dispatchAndReport(ex, [run.runKey]);
       });
     });
 

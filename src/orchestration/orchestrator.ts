@@ -8,6 +8,11 @@ import type { RunRecordStore } from "./run-record-store.js";
 import { advanceRun, clearTask, newDagRun, type DagRun } from "./run-records.js";
 import { defaultRunEnd, dueSlots, latestSlot, slotsWithStartIn } from "./schedule.js";
 
+/** A run that cannot be replaced now (a try of it is running). */
+export class RunReplaceError extends Error {
+  override readonly name = "RunReplaceError";
+}
+
 export interface TickResult {
   created: DagRun[];
   /** Runs that already existed for a due slot (another scheduler, or an earlier tick, made them). */
@@ -54,13 +59,31 @@ export class Orchestrator {
     return result;
   }
 
-  /** A manual run; asking twice for the same logical start gives back the first run. */
-  async trigger(dagId: string, conf: Record<string, unknown> = {}, interval?: { start: number; end: number }): Promise<{ created: boolean; run: DagRun }> {
+  /**
+   * A manual run. Asking twice for the same logical start gives back the first run (`created`
+   * false, its conf unchanged), unless `replace`: then the earlier record is discarded for a fresh
+   * one with this conf and interval (`replaced` tells the state it had), which runs from the start.
+   */
+  async trigger(dagId: string, conf: Record<string, unknown> = {}, interval?: { start: number; end: number }, o: { replace?: boolean } = {}): Promise<{ created: boolean; run: DagRun; replaced?: DagRun["state"] }> {
     const dag = this.dag(dagId);
     const now = this.now();
     const iv = interval ?? manualInterval(dag, conf, now);
     if (!(iv.end > iv.start)) throw new DagDefinitionError(`dag ${dagId}: a run's end (${new Date(iv.end).toISOString()}) must be after its start`);
-    return this.store.create(newDagRun(dag, "manual", iv, conf, now));
+    const fresh = newDagRun(dag, "manual", iv, conf, now);
+    const r = await this.store.create(fresh);
+    if (r.created || o.replace !== true) return r;
+    let replaced: DagRun["state"] = r.run.state;
+    const run = await this.store.update(fresh.runKey, (old) => {
+      // A try still running would write its result into the fresh record, or trade on beside its
+      // replacement: refused, checked under the record's lock.
+      const live = Object.entries(old.tasks).filter(([, t]) => t.state === "running").map(([id]) => id);
+      if (live.length > 0) throw new RunReplaceError(`run ${old.runKey} is not replaced: its task(s) ${live.join(", ")} are running; wait for the run to end (tradeloop dags runs ${dagId}), or stop the process running it`);
+      replaced = old.state;
+      for (const k of Object.keys(old)) if (!(k in fresh)) Reflect.deleteProperty(old, k);
+      // The version goes on counting (compare-and-set), everything else is the fresh run's.
+      Object.assign(old, { ...structuredClone(fresh), version: old.version });
+    });
+    return { created: true, run, replaced };
   }
 
   /** One backfill run per slot whose logical start is in [from, to]; existing ones are kept. */

@@ -1,6 +1,6 @@
 // `tradeloop dags ...` run as a user runs it: what the commands do and print, and what they refuse.
 
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -36,5 +36,32 @@ describe("dags trigger", () => {
     expect(m.stderr).toContain("dag historical_pnl.momentum has no schedule, so a manual run needs its logical start: give --start (or conf.start)");
     const runs = await runCli(["dags", "runs", "--root", root]);
     expect(runs.stdout).toBe("no runs\n");
+  });
+});
+
+describe("dags test and dags trigger of a start that has a run", () => {
+  it("refuse to reuse it silently (naming its state and --replace); --replace runs it again with the new conf", async () => {
+    const root = tmp();
+    const key = "simulation.momentum.manual.20240105_000000";
+    const assets = (): unknown => (JSON.parse(readFileSync(join(root, "dev/momentum/simulation/manual/20240105_000000.20240106_000000/system_log_dir/config.given.json"), "utf8")) as { universe: { assets: number } }).universe.assets;
+    const first = await runCli(["dags", "test", "simulation.momentum", "2024-01-05", "--root", root, "--quiet", "--conf", SMALL]);
+    expect(first.status, first.stdout + first.stderr).toBe(0);
+    expect(assets()).toBe(2);
+
+    const three = JSON.stringify({ system: { universe: { kind: "synthetic", assets: 3, seed: 1 }, barMinutes: 60 } });
+    const again = await runCli(["dags", "test", "simulation.momentum", "2024-01-05", "--root", root, "--quiet", "--conf", three]);
+    expect(again.status).toBe(1);
+    expect(again.stdout).toBe("");
+    expect(again.stderr).toMatch(new RegExp(`run ${key} exists already \\(success, created [^)]+\\): not run again, and left as it is \\(its conf too\\)\\. Add --replace to discard it and run again with this conf`));
+    const trigger = await runCli(["dags", "trigger", "simulation.momentum", "--start", "2024-01-05", "--root", root, "--quiet", "--conf", three]);
+    expect(trigger.status).toBe(1);
+    expect(trigger.stderr).toContain(`run ${key} exists already (success`);
+    expect(assets()).toBe(2);
+
+    const replaced = await runCli(["dags", "test", "simulation.momentum", "2024-01-05", "--root", root, "--quiet", "--conf", three, "--replace"]);
+    expect(replaced.status, replaced.stdout + replaced.stderr).toBe(0);
+    expect(replaced.stderr).toContain(`${key}: the earlier run (success) is discarded; running again`);
+    expect(replaced.stdout).toMatch(new RegExp(`${key}  success .*run_system=success broker_log_parquet=success`));
+    expect(assets()).toBe(3);
   });
 });

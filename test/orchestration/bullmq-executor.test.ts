@@ -259,6 +259,30 @@ describe("BullMQ executor", () => {
     await h.close();
   });
 
+  it("a replaced run runs again from the start with its new conf, in jobs of a new generation", async () => {
+    const seen: unknown[] = [];
+    const dag = defineDag({
+      id: "replace_dag",
+      tasks: [task({ id: "a", handler: async (ctx) => seen.push(ctx.conf["n"]) }), task({ id: "b", upstream: ["a"], handler: async (ctx) => seen.push(`b${String(ctx.conf["n"])}`) })],
+    });
+    const h = await setup("r9", [dag]);
+    await h.worker();
+    const { run } = await h.ex.orchestrator.trigger("replace_dag", { start: "2024-01-01T00:00:00Z", n: 1 });
+    await h.ex.dispatch();
+    expect((await finished(h.ex, run.runKey)).state).toBe("success");
+    const again = await h.ex.orchestrator.trigger("replace_dag", { start: "2024-01-01T00:00:00Z", n: 2 });
+    expect(again.created).toBe(false);
+    const replaced = await h.ex.orchestrator.trigger("replace_dag", { start: "2024-01-01T00:00:00Z", n: 2 }, undefined, { replace: true });
+    expect([replaced.created, replaced.replaced, replaced.run.state, replaced.run.conf["n"]]).toEqual([true, "success", "queued", 2]);
+    await h.ex.dispatch();
+    const done = await finished(h.ex, run.runKey);
+    expect(done.state).toBe("success");
+    expect(done.tasks["a"]?.history).toHaveLength(1);
+    expect(seen).toEqual([1, "b1", 2, "b2"]);
+    expect(await h.ex.queue.getJob(`${run.runKey}.a.g1`)).toBeDefined();
+    await h.close();
+  });
+
   it("a worker that finishes a run starts the next queued run of the DAG (maxActiveRuns 1), with no scheduler tick", async () => {
     const order: string[] = [];
     const dag = defineDag({ id: "one_at_a_time", maxActiveRuns: 1, tasks: [task({ id: "a", handler: async (ctx) => order.push(ctx.runKey) })] });
