@@ -111,7 +111,10 @@ async function dispatchAndReport(ex: Executor, runKeys: string[]): Promise<void>
   const runs = (await Promise.all(runKeys.map((k) => ex.orchestrator.store.get(k)))).filter((r): r is DagRun => r !== undefined);
   process.stdout.write(formatRuns(runs) + "\n");
   for (const r of runs) {
-    for (const [id, t] of Object.entries(r.tasks)) if (t.error !== undefined && t.state === "failed") process.stdout.write(`${r.runKey} ${id}: ${t.error}\n`);
+    for (const [id, t] of Object.entries(r.tasks)) {
+      if (t.error !== undefined && t.state === "failed") process.stdout.write(`${r.runKey} ${id}: ${t.error}\n`);
+      if (t.state === "upstream_failed") process.stdout.write(`${r.runKey} ${id}: not run, upstream failed (${t.reason ?? "?"})\n`);
+    }
     const out = r.tasks["run_system"]?.output as { runDir?: string } | undefined;
     if (out?.runDir !== undefined) process.stdout.write(`${r.runKey}: run directory ${out.runDir}\n`);
   }

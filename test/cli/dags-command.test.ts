@@ -65,3 +65,18 @@ describe("dags test and dags trigger of a start that has a run", () => {
     expect(assets()).toBe(3);
   });
 });
+
+describe("a DAG run whose run_system fails", () => {
+  it("ends the tasks that need its result upstream_failed, without running or retrying them, and says so", async () => {
+    const root = tmp();
+    const r = await runCli(["dags", "test", "paper_trading.momentum", "2024-01-05", "--root", root, "--quiet", "--conf", JSON.stringify({ system: { barMinutes: -1 } })]);
+    expect(r.status).toBe(1);
+    const key = "paper_trading.momentum.manual.20240105_000000";
+    expect(r.stdout).toContain("run_system=failed reconcile=upstream_failed plot_pnl=success publish_pnl=success broker_log_parquet=upstream_failed\n");
+    expect(r.stdout).toContain(`${key} run_system: ConfigError: dag paper_trading.momentum conf.system: barMinutes: Too small`);
+    expect(r.stdout).toContain(`${key} reconcile: not run, upstream failed (all_success: run_system failed)\n`);
+    expect(r.stdout).toContain(`${key} broker_log_parquet: not run, upstream failed (reads the output of run_system failed)\n`);
+    expect(r.stdout).not.toMatch(/no run_system|no run to/);
+    expect(r.stdout).not.toMatch(/tries\)/);
+  });
+});

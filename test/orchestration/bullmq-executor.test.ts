@@ -172,7 +172,7 @@ describe("BullMQ executor", () => {
     await h.close();
   });
 
-  it("applies trigger rules: a task that fails for good skips all_success, runs all_done and none_failed after a skip", async () => {
+  it("applies trigger rules: after a task fails for good, all_success and none_failed tasks below it end upstream_failed, all_done ones run", async () => {
     const ran: string[] = [];
     const ok = (id: string) => async () => {
       ran.push(id);
@@ -202,16 +202,17 @@ describe("BullMQ executor", () => {
     await h.ex.dispatch();
     const done = await finished(h.ex, run.runKey);
     const states = Object.fromEntries(Object.entries(done.tasks).map(([k, v]) => [k, v.state]));
-    expect(states).toEqual({ bad: "failed", good: "success", cleanup: "success", report: "success", bad2: "failed", needs_bad2: "skipped", tolerant: "success" });
+    expect(states).toEqual({ bad: "failed", good: "success", cleanup: "success", report: "success", bad2: "failed", needs_bad2: "upstream_failed", tolerant: "upstream_failed" });
     expect(done.state).toBe("failed");
     expect(done.tasks["bad"]?.tries).toBe(2);
     expect(done.tasks["needs_bad2"]?.reason).toMatch(/all_success: bad2 failed/);
     expect(ran.filter((x) => x === "bad")).toHaveLength(2);
     expect(ran).not.toContain("needs_bad2");
+    expect(ran).not.toContain("tolerant");
     // Every job finished in BullMQ (a final failure completes its job: the record holds the failure).
     const counts = await completedJobs(h.ex, 7);
     expect(counts["failed"]).toBe(0);
-    expect((await h.ex.queue.getJob(taskJobId(run.runKey, "needs_bad2", 0)))?.returnvalue).toEqual({ outcome: "noop", state: "skipped" });
+    expect((await h.ex.queue.getJob(taskJobId(run.runKey, "needs_bad2", 0)))?.returnvalue).toEqual({ outcome: "noop", state: "upstream_failed" });
     await h.close();
   });
 
