@@ -33,12 +33,15 @@ function confFlag(v: string): Record<string, unknown> {
   return parsed as Record<string, unknown>;
 }
 
+/** How long a `dags` command waits for Redis to answer before it gives up (a worker waits on). */
+const REDIS_CONNECT_TIMEOUT_MS = 5_000;
+
 /** The executor the flags ask for, with a progress bar on stderr for long local tasks. */
 export async function openCliExecutor(f: ExecutorFlags): Promise<Executor> {
   const log = f.quiet === true ? () => undefined : (m: string) => process.stderr.write(`${m}\n`);
   if (f.executor === "bullmq") {
     const { openExecutor } = await import("../orchestration/open-executor.js");
-    return openExecutor("bullmq", { root: f.root, redisUrl: process.env["REDIS_URL"], log, dags: await loadDags() });
+    return openExecutor("bullmq", { root: f.root, redisUrl: process.env["REDIS_URL"], log, dags: await loadDags(), redisConnectTimeoutMs: REDIS_CONNECT_TIMEOUT_MS });
   }
   if (f.executor !== "local") throw new InvalidArgumentError(`--executor must be local or bullmq, got "${f.executor}"`);
   const orch = new Orchestrator(await loadDags(), new FileRunStore(f.root));
