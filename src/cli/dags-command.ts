@@ -5,6 +5,7 @@
 
 import { InvalidArgumentError, type Command } from "commander";
 import { loadDags } from "../../dags/index.js";
+import { JsonSyntaxError, parseJsonText } from "../core/json-text.js";
 import type { DagDefinition } from "../orchestration/dag.js";
 import type { Executor } from "../orchestration/executor.js";
 import { FileRunStore } from "../orchestration/file-run-store.js";
@@ -25,9 +26,10 @@ interface ExecutorFlags {
 function confFlag(v: string): Record<string, unknown> {
   let parsed: unknown;
   try {
-    parsed = JSON.parse(v);
+    parsed = parseJsonText(v, "--conf");
   } catch (err) {
-    throw new InvalidArgumentError(`--conf must be a JSON object: ${err instanceof Error ? err.message : String(err)}`);
+    if (err instanceof JsonSyntaxError) throw new InvalidArgumentError(`--conf must be a JSON object: ${err.message}`);
+    throw err;
   }
   if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) throw new InvalidArgumentError("--conf must be a JSON object, like '{\"system\":{\"barMinutes\":1}}'");
   return parsed as Record<string, unknown>;

@@ -562,6 +562,6 @@ describe("bad input", () => {
   it("a run without its recorded market data cannot be replayed, and says so", async () => {
     const dir = copyRun(instant);
     writeFileSync(join(dir, "system_log_dir", "market_data", "markets.json"), "{not json");
-    await expect(reconcileRun(dir, { runTimestamp: TS })).rejects.toThrow(/markets\.json: not valid JSON/);
+    await expect(reconcileRun(dir, { runTimestamp: TS })).rejects.toThrow(/markets\.json:1:2: not valid JSON: a property name takes double quotes$/);
   });
 });
