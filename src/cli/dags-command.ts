@@ -11,7 +11,7 @@ import type { Executor } from "../orchestration/executor.js";
 import { FileRunStore } from "../orchestration/file-run-store.js";
 import { LocalExecutor } from "../orchestration/local-executor.js";
 import { Orchestrator } from "../orchestration/orchestrator.js";
-import type { DagRun } from "../orchestration/run-records.js";
+import { DAG_RUN_STATES, type DagRun, type DagRunState } from "../orchestration/run-records.js";
 import { defaultRunEnd, nextFire } from "../orchestration/schedule.js";
 import { utcTime } from "./parse.js";
 import { barProgress, type BarProgress } from "./progress.js";
@@ -74,6 +74,12 @@ export async function openCliExecutor(f: ExecutorFlags): Promise<Executor> {
   });
   await ex.requeueOrphans();
   return ex;
+}
+
+function runState(v: string): DagRunState {
+  const s = DAG_RUN_STATES.find((x) => x === v);
+  if (s === undefined) throw new InvalidArgumentError(`--state must be a run state: one of ${DAG_RUN_STATES.join(", ")}; got "${v}"`);
+  return s;
 }
 
 const ms = (t: number | undefined): string => (t === undefined ? "-" : new Date(t).toISOString().replace(".000Z", "Z"));
@@ -220,9 +226,11 @@ export function registerDags(program: Command): void {
     });
 
   common(dags.command("runs [dag]").description("a table of runs with states and durations"))
-    .option("--state <state>", "only runs in this state")
-    .action(async (id: string | undefined, f: ExecutorFlags & { state?: string }) => {
+    .option("--state <state>", `only runs in this state: ${DAG_RUN_STATES.join(", ")}`, runState)
+    .action(async (id: string | undefined, f: ExecutorFlags & { state?: DagRunState }) => {
       await withExecutor({ ...f, quiet: true }, async (ex) => {
+        // An unknown DAG has no runs: an empty table would hide the typo.
+        if (id !== undefined) ex.orchestrator.dag(id);
         const runs = (await ex.orchestrator.store.list(id)).filter((r) => f.state === undefined || r.state === f.state);
         process.stdout.write(runs.length === 0 ? "no runs\n" : formatRuns(runs) + "\n");
       });

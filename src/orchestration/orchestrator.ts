@@ -86,11 +86,18 @@ export class Orchestrator {
     return { created: true, run, replaced };
   }
 
-  /** One backfill run per slot whose logical start is in [from, to]; existing ones are kept. */
+  /**
+   * One backfill run per slot whose logical start is in [from, to]; existing ones are kept. A
+   * range with no slot (reversed, or too short for the schedule) is refused: it would do nothing.
+   */
   async backfill(dagId: string, from: number, to: number, conf: Record<string, unknown> = {}): Promise<{ created: DagRun[]; existing: DagRun[] }> {
     const dag = this.dag(dagId);
+    const iso = (t: number): string => new Date(t).toISOString();
+    if (to < from) throw new DagDefinitionError(`dag ${dagId}: the backfill's end ${iso(to)} is before its start ${iso(from)} (both are logical starts of runs: the first and the last)`);
+    const slots = slotsWithStartIn(dag, from, to);
+    if (slots.length === 0) throw new DagDefinitionError(`dag ${dagId}: no schedule slot (${dag.schedule?.cron ?? "?"} ${dag.schedule?.timezone ?? ""}) starts between ${iso(from)} and ${iso(to)}, so the backfill would run nothing`);
     const out = { created: [] as DagRun[], existing: [] as DagRun[] };
-    for (const slot of slotsWithStartIn(dag, from, to)) {
+    for (const slot of slots) {
       const r = await this.store.create(newDagRun(dag, "backfill", slot, conf, this.now()));
       (r.created ? out.created : out.existing).push(r.run);
     }

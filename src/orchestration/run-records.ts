@@ -13,7 +13,8 @@ import type { RunType } from "./task.js";
  * because an upstream task was skipped.
  */
 export type TaskState = "none" | "queued" | "running" | "success" | "failed" | "up_for_retry" | "skipped" | "upstream_failed";
-export type DagRunState = "queued" | "running" | "success" | "failed";
+export const DAG_RUN_STATES = ["queued", "running", "success", "failed"] as const;
+export type DagRunState = (typeof DAG_RUN_STATES)[number];
 
 const taskTry = z.object({
   try: z.number().int(),
@@ -49,7 +50,7 @@ export const dagRunSchema = z.object({
   logicalStart: z.number(),
   logicalEnd: z.number(),
   conf: z.record(z.string(), z.unknown()),
-  state: z.enum(["queued", "running", "success", "failed"]),
+  state: z.enum(DAG_RUN_STATES),
   createdAt: z.number(),
   startedAt: z.number().optional(),
   endedAt: z.number().optional(),

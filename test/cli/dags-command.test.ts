@@ -80,3 +80,20 @@ describe("a DAG run whose run_system fails", () => {
     expect(r.stdout).not.toMatch(/tries\)/);
   });
 });
+
+describe("dags runs and dags backfill refuse what would silently show or do nothing", () => {
+  it("a bogus --state (listing the states), an unknown DAG (listing the known ones), a backfill ending before it starts (naming both)", async () => {
+    const root = tmp();
+    const state = await runCli(["dags", "runs", "--state", "bogus", "--root", root]);
+    expect(state.status).toBe(1);
+    expect(state.stderr).toContain(`--state must be a run state: one of queued, running, success, failed; got "bogus"`);
+    const dag = await runCli(["dags", "runs", "simulation.momentun", "--root", root]);
+    expect(dag.status).toBe(1);
+    expect(dag.stderr).toMatch(/^tradeloop: no DAG "simulation\.momentun" \(known: broker_experiment, demo, .*simulation\.momentum\)\n$/);
+    const back = await runCli(["dags", "backfill", "simulation.momentum", "--start", "2024-01-07", "--end", "2024-01-01", "--root", root]);
+    expect(back.status).toBe(1);
+    expect(back.stderr).toBe("tradeloop: dag simulation.momentum: the backfill's end 2024-01-01T00:00:00.000Z is before its start 2024-01-07T00:00:00.000Z (both are logical starts of runs: the first and the last)\n");
+    const ok = await runCli(["dags", "runs", "simulation.momentum", "--state", "failed", "--root", root]);
+    expect([ok.status, ok.stdout]).toEqual([0, "no runs\n"]);
+  });
+});

@@ -219,6 +219,14 @@ describe("local executor", () => {
     expect((await orch.store.get("bf.backfill.20240202_000000"))?.state).toBe("success");
   });
 
+  it("backfill refuses a range whose end is before its start, and one no slot starts in, naming both times", async () => {
+    const dag = defineDag({ id: "bf2", schedule: { cron: "0 0 * * *", timezone: "UTC" }, tasks: [task({ id: "a", handler: ok })] });
+    const { orch } = setup([dag]);
+    await expect(orch.backfill("bf2", Date.UTC(2024, 1, 3), Date.UTC(2024, 1, 1))).rejects.toThrow("dag bf2: the backfill's end 2024-02-01T00:00:00.000Z is before its start 2024-02-03T00:00:00.000Z");
+    await expect(orch.backfill("bf2", Date.UTC(2024, 1, 1, 6), Date.UTC(2024, 1, 1, 18))).rejects.toThrow("dag bf2: no schedule slot (0 0 * * * UTC) starts between 2024-02-01T06:00:00.000Z and 2024-02-01T18:00:00.000Z, so the backfill would run nothing");
+    expect(await orch.store.list()).toEqual([]);
+  });
+
   it("asking twice for the same manual run gives back the first", async () => {
     const { orch } = setup([chain("m", [{ id: "a", handler: ok }])]);
     const a = await orch.trigger("m", { start: "2024-03-01T00:00:00Z" });
