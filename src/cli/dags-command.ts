@@ -182,7 +182,7 @@ export function registerDags(program: Command): void {
     .action(async (id: string) => {
       const d = new Orchestrator(await loadDags(), new FileRunStore("storage")).dag(id);
       process.stdout.write(`${d.id}: ${d.description}\nschedule ${d.schedule === null ? "manual" : `${d.schedule.cron} (${d.schedule.timezone})`}, data interval ${d.dataInterval}, start ${ms(d.startDate)}, catchup ${d.catchupLimit}, max active runs ${d.maxActiveRuns}\n\n`);
-      process.stdout.write(formatTable(["task", "upstream", "trigger rule", "retries", "backoff", "timeout"], d.tasks.map((t) => [t.id, t.upstream.join(",") || "-", t.triggerRule, String(t.retries), `${t.retryBackoff} ${t.retryBackoffMs / 1000} s`, `${t.timeoutMs / 60_000} min`])) + "\n\n");
+      process.stdout.write(formatTable(["task", "upstream", "trigger rule", "retries", "backoff", "timeout"], d.tasks.map((t) => [t.id, (t.upstream.join(",") || "-") + (t.needsOutputOf.length > 0 ? ` (reads ${t.needsOutputOf.join(",")})` : ""), t.triggerRule, String(t.retries), `${t.retryBackoff} ${t.retryBackoffMs / 1000} s`, `${t.timeoutMs / 60_000} min`])) + "\n\n");
       process.stdout.write(`default conf ${JSON.stringify(d.defaultConf, null, 1)}\n`);
     });
 

@@ -66,6 +66,14 @@ describe("dags test and dags trigger of a start that has a run", () => {
   });
 });
 
+describe("dags show", () => {
+  it("says which task's output a task reads beyond its upstream", async () => {
+    const r = await runCli(["dags", "show", "paper_trading.momentum"]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^broker_log_parquet +publish_pnl \(reads run_system\) +all_done /m);
+  });
+});
+
 describe("a DAG run whose run_system fails", () => {
   it("ends the tasks that need its result upstream_failed, without running or retrying them, and says so", async () => {
     const root = tmp();
