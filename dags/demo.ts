@@ -28,7 +28,7 @@ export const demoDag = defineDag({
     task({ id: "run_system", handler: runSystemTask, retries: 1, retryBackoffMs: 1000, timeoutMs: 3_600_000 }),
     task({ id: "reconcile", handler: reconcileTask, upstream: ["run_system"], timeoutMs: 3_600_000 }),
     task({ id: "plot_pnl", handler: plotPnlTask, upstream: ["reconcile"], triggerRule: "all_done", timeoutMs: 600_000 }),
-    task({ id: "broker_log_parquet", handler: brokerLogParquetTask, upstream: ["plot_pnl"], triggerRule: "all_done", timeoutMs: 3_600_000 }),
+    task({ id: "broker_log_parquet", handler: brokerLogParquetTask, upstream: ["plot_pnl"], triggerRule: "all_done", needsOutputOf: ["run_system"], timeoutMs: 3_600_000 }),
   ],
   onRunSuccess: markRunDirSuccess,
 });

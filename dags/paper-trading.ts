@@ -36,8 +36,9 @@ export function paperTradingDag(model: string): DagDefinition {
       task({ id: "plot_pnl", handler: plotPnlTask, upstream: ["reconcile"], triggerRule: "all_done", retries: 1, timeoutMs: HOUR }),
       task({ id: "publish_pnl", handler: publishPnlTask, upstream: ["plot_pnl"], retries: 3, retryBackoffMs: 10_000, timeoutMs: HOUR }),
       // Last, and whatever publishing did: the copies are for later analysis (a task may feed only
-      // one downstream task, so they cannot branch off run_system).
-      task({ id: "broker_log_parquet", handler: brokerLogParquetTask, upstream: ["publish_pnl"], triggerRule: "all_done", retries: 1, timeoutMs: HOUR }),
+      // one downstream task, so they cannot branch off run_system). Without a session there is no
+      // broker log: upstream_failed then, not a failure of its own.
+      task({ id: "broker_log_parquet", handler: brokerLogParquetTask, upstream: ["publish_pnl"], triggerRule: "all_done", needsOutputOf: ["run_system"], retries: 1, timeoutMs: HOUR }),
     ],
     onRunSuccess: markRunDirSuccess,
   });

@@ -14,6 +14,7 @@ import { cpSync, existsSync, readFileSync, renameSync, rmSync } from "node:fs";
 import { basename, dirname, join, relative, sep } from "node:path";
 import { Decimal } from "decimal.js";
 import { z } from "zod";
+import { JsonSyntaxError, parseJsonText } from "../core/json-text.js";
 import { compactUtc } from "../core/timestamp.js";
 import { WideDecimal } from "../core/wide-decimal.js";
 import { JsonlError, readJsonFile, writeJsonAtomic, writeTextAtomic } from "../storage/jsonl.js";
@@ -608,9 +609,10 @@ function readMarkets(marketDataDir: string): z.output<typeof marketsSchema> {
   if (!existsSync(file)) throw new ReconcileError(`${file}: missing: the run did not record its markets (precision and limits), so it cannot be replayed`);
   let raw: unknown;
   try {
-    raw = JSON.parse(readFileSync(file, "utf8")) as unknown;
+    raw = parseJsonText(readFileSync(file, "utf8"), file);
   } catch (e) {
-    throw new ReconcileError(`${file}: not valid JSON: ${(e as Error).message}`);
+    if (e instanceof JsonSyntaxError) throw new ReconcileError(e.message);
+    throw e;
   }
   const r = marketsSchema.safeParse(raw);
   if (!r.success) throw new ReconcileError(formatIssues(file, r.error));

@@ -27,6 +27,15 @@ export function nonNegativeNumber(name: string) {
   };
 }
 
+/**
+ * `--param name=value`, repeatable: collected whole, and refused (naming it) unless it starts
+ * with a name and `=`. Without the `=` the split that follows would cut the name short.
+ */
+export function modelParam(v: string, prev: string[]): string[] {
+  if (!/^[A-Za-z_]\w*=/.test(v)) throw new InvalidArgumentError(`--param takes name=value (a model parameter name, "=", then its value), got "${v}"`);
+  return [...prev, v];
+}
+
 export function utcTime(v: string): number {
   try {
     return parseUtcTime(v);

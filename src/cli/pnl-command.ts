@@ -9,7 +9,7 @@ import { formatUsd } from "../analysis/pnl-charts.js";
 import { defaultPlotDir, plotModelPnl, publishPnlCharts, writePnlCharts, type PlottedPnl } from "../analysis/pnl-publish.js";
 import { openStore } from "../storage/open-store.js";
 import { defaultParallelDays, runHistorical } from "../system/historical-run.js";
-import { positiveInt, positiveNumber, utcTime } from "./parse.js";
+import { modelParam, positiveInt, positiveNumber, utcTime } from "./parse.js";
 import { barProgress } from "./progress.js";
 import { givenConfig } from "./run-command.js";
 
@@ -99,7 +99,7 @@ export function registerPnl(program: Command): void {
     .requiredOption("--start <day>", "first UTC day, e.g. 2024-01-01", day)
     .requiredOption("--end <day>", "last UTC day, included", day)
     .option("--config <file>", "JSON system config for every day (without start, end, mode, dagRunMode); flags override it")
-    .option("--param <name=value>", "model parameter (repeatable); value is JSON or a bare word", (v: string, prev: string[]) => [...prev, v], [] as string[])
+    .option("--param <name=value>", "model parameter (repeatable); value is JSON or a bare word", modelParam, [] as string[])
     .option("--root <dir>", "output root", "storage")
     .option("--stage <stage>", "dev | preprod | prod")
     .option("--bar-minutes <n>", "bar length in minutes", positiveInt("--bar-minutes"))

@@ -5,7 +5,7 @@ import { InvalidArgumentError, type Command } from "commander";
 import { readConfigFile, resolveConfig } from "../system/config.js";
 import { DEFAULT_MODEL } from "../system/model-registry.js";
 import { runSystem, type RunSystemResult } from "../system/run-system.js";
-import { positiveInt, positiveNumber } from "./parse.js";
+import { modelParam, positiveInt, positiveNumber } from "./parse.js";
 import { barProgress, type BarProgress } from "./progress.js";
 import { formatRunSummary } from "./show-command.js";
 import { join } from "node:path";
@@ -43,11 +43,6 @@ interface RunFlags {
   parquet?: boolean;
 }
 
-function collect(v: string, prev: string[]): string[] {
-  if (!/^[A-Za-z_][\w]*=/.test(v)) throw new InvalidArgumentError(`--param takes name=value, got "${v}"`);
-  return [...prev, v];
-}
-
 function paramValue(text: string): unknown {
   try {
     return JSON.parse(text) as unknown;
@@ -74,6 +69,7 @@ export function givenConfig(f: RunFlags): { given: Record<string, unknown>; wher
     const params = (m["params"] as Record<string, unknown> | undefined) ?? {};
     for (const p of f.param) {
       const i = p.indexOf("=");
+      if (i <= 0) throw new InvalidArgumentError(`--param takes name=value, got "${p}"`);
       params[p.slice(0, i)] = paramValue(p.slice(i + 1));
     }
     m["params"] = params;
@@ -122,7 +118,7 @@ export function registerRun(program: Command): void {
     .description("run the production system once (simulation, paper_trading or prod) and write a system log directory")
     .option("--config <file>", "JSON system config; flags override its fields")
     .option("--model <name>", `model name (default ${DEFAULT_MODEL})`)
-    .option("--param <name=value>", "model parameter (repeatable); value is JSON or a bare word", collect, [])
+    .option("--param <name=value>", "model parameter (repeatable); value is JSON or a bare word", modelParam, [])
     .option("--mode <mode>", "simulation | paper_trading | prod")
     .option("--start <time>", "start, UTC (e.g. 2024-01-02T00:00:00Z), on a bar boundary")
     .option("--end <time>", "end, UTC, on a bar boundary")

@@ -103,6 +103,44 @@ export function redisClient(redisUrl: string, log: (m: string) => void = () => u
   return r;
 }
 
+export class RedisUnreachableError extends Error {
+  override readonly name = "RedisUnreachableError";
+}
+
+/**
+ * Resolves once Redis at `redisUrl` answers a PING; rejects within `timeoutMs`, naming the URL and
+ * the last connection error, when it does not. For one-shot commands: the executor's own clients
+ * wait for Redis forever (right for a worker riding out a Redis restart), so a command run while
+ * Redis is down would hang instead of saying so.
+ */
+export async function checkRedisReachable(redisUrl: string, timeoutMs: number): Promise<void> {
+  const where = `Redis at ${redactUrl(redisUrl)}`;
+  // disconnectTimeout: ioredis waits that long for a socket to close before destroying it, and a
+  // refused socket never closes again: the default 2 s would keep a failed command alive.
+  const r = new Redis(checkRedisUrl(redisUrl), { maxRetriesPerRequest: null, connectTimeout: timeoutMs, disconnectTimeout: 100, retryStrategy: (times) => Math.min(100 * times, 500) });
+  let lastError = "";
+  r.on("error", (err: Error) => {
+    lastError = err.message;
+  });
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<{ kind: "timeout" }>((resolve) => {
+    timer = setTimeout(() => resolve({ kind: "timeout" }), timeoutMs);
+  });
+  // Settles either way, so the PING that disconnect() cuts short is not an unhandled rejection.
+  const ping = r.ping().then(
+    () => ({ kind: "ok" as const }),
+    (err: unknown) => ({ kind: "error" as const, message: err instanceof Error ? err.message : String(err) }),
+  );
+  try {
+    const outcome = await Promise.race([ping, timedOut]);
+    if (outcome.kind === "timeout") throw new RedisUnreachableError(`${where} did not answer within ${timeoutMs / 1000} s${lastError === "" ? "" : ` (${lastError})`}: start redis-server there, or set REDIS_URL to a running one`);
+    if (outcome.kind === "error") throw new RedisUnreachableError(`${where}: ${outcome.message}`);
+  } finally {
+    clearTimeout(timer);
+    r.disconnect();
+  }
+}
+
 /** A Redis URL fit for a log line: its password (if any) replaced by `***`. */
 export function redactUrl(url: string): string {
   try {

@@ -25,6 +25,13 @@ export interface TaskDefinition {
   handler: TaskHandler;
   upstream: readonly string[];
   triggerRule: TriggerRule;
+  /**
+   * Tasks further up (upstream, directly or through others) whose output this task reads: unless
+   * they all succeeded it ends upstream_failed without running, whatever its trigger rule. For an
+   * `all_done` task that still needs an earlier task's result (a task feeds one downstream task,
+   * so it cannot hang off that task directly).
+   */
+  needsOutputOf: readonly string[];
   /** Retries after the first try. */
   retries: number;
   /** Delay before retry n is backoffMs * 2^(n-1) (exponential) or backoffMs (fixed). */
@@ -71,6 +78,7 @@ export type DagSpec = Pick<DagDefinition, "id" | "tasks"> & Partial<Omit<DagDefi
 export const TASK_DEFAULTS = {
   upstream: [] as readonly string[],
   triggerRule: "all_success" as TriggerRule,
+  needsOutputOf: [] as readonly string[],
   retries: 0,
   retryBackoffMs: 1000,
   retryBackoff: "exponential" as const,
@@ -137,6 +145,25 @@ export function validateDag(dag: DagDefinition): void {
     if (n > 1) throw new DagDefinitionError(`${where}: task ${u} feeds ${n} downstream tasks; a task may feed at most one (chain them, or fan in)`);
   }
   topologicalTasks(dag);
+  for (const t of dag.tasks) {
+    const above = ancestors(dag, t.id);
+    for (const n of t.needsOutputOf) {
+      if (!above.has(n)) throw new DagDefinitionError(`${where}: task ${t.id} reads the output of "${n}", which is not upstream of it (directly or further up)`);
+    }
+  }
+}
+
+/** Every task a task depends on, directly or through others. */
+function ancestors(dag: DagDefinition, id: string): Set<string> {
+  const byId = new Map(dag.tasks.map((t) => [t.id, t]));
+  const out = new Set<string>();
+  const todo = [...(byId.get(id)?.upstream ?? [])];
+  for (let u = todo.pop(); u !== undefined; u = todo.pop()) {
+    if (out.has(u)) continue;
+    out.add(u);
+    todo.push(...(byId.get(u)?.upstream ?? []));
+  }
+  return out;
 }
 
 /** Tasks in dependency order (ties by definition order); throws on a cycle. */

@@ -6,7 +6,7 @@ import type { DagDefinition } from "./dag.js";
 import { BullmqExecutor } from "./bullmq-executor.js";
 import { RunGenerations } from "./bullmq-generations.js";
 import { BullmqScheduler } from "./bullmq-scheduler.js";
-import { bullmqConnection, DEFAULT_PREFIX, DEFAULT_REDIS_URL, redisClient, type WorkerSettings } from "./bullmq-settings.js";
+import { bullmqConnection, checkRedisReachable, DEFAULT_PREFIX, DEFAULT_REDIS_URL, redisClient, type WorkerSettings } from "./bullmq-settings.js";
 import { TaskWorker, type TaskEvent } from "./bullmq-worker.js";
 import type { Executor } from "./executor.js";
 import { FileRunStore } from "./file-run-store.js";
@@ -27,6 +27,11 @@ export interface OpenExecutorOptions {
   /** Local only: passed on to the LocalExecutor. */
   local?: Omit<LocalExecutorOptions, "dataRoot" | "log">;
   now?: () => number;
+  /**
+   * BullMQ only: give up when Redis does not answer within this long, instead of waiting for it
+   * (one-shot commands; workers and schedulers wait out a Redis that is down).
+   */
+  redisConnectTimeoutMs?: number;
 }
 
 export async function openExecutor(kind: "local", o: OpenExecutorOptions): Promise<LocalExecutor>;
@@ -41,6 +46,7 @@ export async function openExecutor(kind: "local" | "bullmq", o: OpenExecutorOpti
     return ex;
   }
   if (kind !== "bullmq") throw new Error(`executor must be local or bullmq, got "${String(kind)}"`);
+  if (o.redisConnectTimeoutMs !== undefined) await checkRedisReachable(o.redisUrl ?? DEFAULT_REDIS_URL, o.redisConnectTimeoutMs);
   return openBullmq(o, dags);
 }
 

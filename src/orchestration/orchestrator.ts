@@ -6,7 +6,12 @@ import { parseUtcTime, TimestampError } from "../core/timestamp.js";
 import { DagDefinitionError, type DagDefinition } from "./dag.js";
 import type { RunRecordStore } from "./run-record-store.js";
 import { advanceRun, clearTask, newDagRun, type DagRun } from "./run-records.js";
-import { dueSlots, slotsWithStartIn } from "./schedule.js";
+import { defaultRunEnd, dueSlots, latestSlot, slotsWithStartIn } from "./schedule.js";
+
+/** A run that cannot be replaced now (a try of it is running). */
+export class RunReplaceError extends Error {
+  override readonly name = "RunReplaceError";
+}
 
 export interface TickResult {
   created: DagRun[];
@@ -54,20 +59,45 @@ export class Orchestrator {
     return result;
   }
 
-  /** A manual run; asking twice for the same logical start gives back the first run. */
-  async trigger(dagId: string, conf: Record<string, unknown> = {}, interval?: { start: number; end: number }): Promise<{ created: boolean; run: DagRun }> {
+  /**
+   * A manual run. Asking twice for the same logical start gives back the first run (`created`
+   * false, its conf unchanged), unless `replace`: then the earlier record is discarded for a fresh
+   * one with this conf and interval (`replaced` tells the state it had), which runs from the start.
+   */
+  async trigger(dagId: string, conf: Record<string, unknown> = {}, interval?: { start: number; end: number }, o: { replace?: boolean } = {}): Promise<{ created: boolean; run: DagRun; replaced?: DagRun["state"] }> {
     const dag = this.dag(dagId);
     const now = this.now();
     const iv = interval ?? manualInterval(dag, conf, now);
     if (!(iv.end > iv.start)) throw new DagDefinitionError(`dag ${dagId}: a run's end (${new Date(iv.end).toISOString()}) must be after its start`);
-    return this.store.create(newDagRun(dag, "manual", iv, conf, now));
+    const fresh = newDagRun(dag, "manual", iv, conf, now);
+    const r = await this.store.create(fresh);
+    if (r.created || o.replace !== true) return r;
+    let replaced: DagRun["state"] = r.run.state;
+    const run = await this.store.update(fresh.runKey, (old) => {
+      // A try still running would write its result into the fresh record, or trade on beside its
+      // replacement: refused, checked under the record's lock.
+      const live = Object.entries(old.tasks).filter(([, t]) => t.state === "running").map(([id]) => id);
+      if (live.length > 0) throw new RunReplaceError(`run ${old.runKey} is not replaced: its task(s) ${live.join(", ")} are running; wait for the run to end (tradeloop dags runs ${dagId}), or stop the process running it`);
+      replaced = old.state;
+      for (const k of Object.keys(old)) if (!(k in fresh)) Reflect.deleteProperty(old, k);
+      // The version goes on counting (compare-and-set), everything else is the fresh run's.
+      Object.assign(old, { ...structuredClone(fresh), version: old.version });
+    });
+    return { created: true, run, replaced };
   }
 
-  /** One backfill run per slot whose logical start is in [from, to]; existing ones are kept. */
+  /**
+   * One backfill run per slot whose logical start is in [from, to]; existing ones are kept. A
+   * range with no slot (reversed, or too short for the schedule) is refused: it would do nothing.
+   */
   async backfill(dagId: string, from: number, to: number, conf: Record<string, unknown> = {}): Promise<{ created: DagRun[]; existing: DagRun[] }> {
     const dag = this.dag(dagId);
+    const iso = (t: number): string => new Date(t).toISOString();
+    if (to < from) throw new DagDefinitionError(`dag ${dagId}: the backfill's end ${iso(to)} is before its start ${iso(from)} (both are logical starts of runs: the first and the last)`);
+    const slots = slotsWithStartIn(dag, from, to);
+    if (slots.length === 0) throw new DagDefinitionError(`dag ${dagId}: no schedule slot (${dag.schedule?.cron ?? "?"} ${dag.schedule?.timezone ?? ""}) starts between ${iso(from)} and ${iso(to)}, so the backfill would run nothing`);
     const out = { created: [] as DagRun[], existing: [] as DagRun[] };
-    for (const slot of slotsWithStartIn(dag, from, to)) {
+    for (const slot of slots) {
       const r = await this.store.create(newDagRun(dag, "backfill", slot, conf, this.now()));
       (r.created ? out.created : out.existing).push(r.run);
     }
@@ -124,15 +154,19 @@ export class Orchestrator {
 
 /**
  * A manual run covers the interval its conf (or the DAG's default conf) names as `start`/`end`
- * (ISO UTC; `end` defaults to a day after `start`), else the day ahead from this second.
+ * (ISO UTC; `end` defaults to one schedule interval after `start`, a day for a DAG without a
+ * schedule). Without a start it is the latest schedule slot at or before now, the same window the
+ * scheduler gives that slot's run: "now to the second" is never on a bar boundary, and the system
+ * runs refuse such a window. A DAG without a schedule has no slot to take, so it needs a start.
  */
 function manualInterval(dag: DagDefinition, conf: Record<string, unknown>, now: number): { start: number; end: number } {
   const start = confTime(dag, conf, "start");
   const end = confTime(dag, conf, "end");
-  if (start !== undefined && end !== undefined) return { start, end };
-  if (start !== undefined) return { start, end: start + 86_400_000 };
-  const second = Math.floor(now / 1000) * 1000;
-  return { start: second, end: second + 86_400_000 };
+  if (start !== undefined) return { start, end: end ?? defaultRunEnd(dag, start) };
+  if (end !== undefined) throw new DagDefinitionError(`dag ${dag.id}: an end (${new Date(end).toISOString()}) without a start: give the start too (--start or conf.start), or neither for the latest schedule slot`);
+  if (dag.schedule === null) throw new DagDefinitionError(`dag ${dag.id} has no schedule, so a manual run needs its logical start: give --start (or conf.start)`);
+  const slot = latestSlot(dag, now);
+  return { start: slot.start, end: slot.end };
 }
 
 function confTime(dag: DagDefinition, conf: Record<string, unknown>, key: "start" | "end"): number | undefined {

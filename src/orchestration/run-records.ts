@@ -7,8 +7,14 @@ import { compactUtc } from "../core/timestamp.js";
 import { checkId, type DagDefinition, type TaskDefinition } from "./dag.js";
 import type { RunType } from "./task.js";
 
-export type TaskState = "none" | "queued" | "running" | "success" | "failed" | "up_for_retry" | "skipped";
-export type DagRunState = "queued" | "running" | "success" | "failed";
+/**
+ * `upstream_failed` (Airflow's): not run because a task it depends on failed (or was itself
+ * upstream_failed), by its trigger rule or because it reads that task's output. `skipped`: not run
+ * because an upstream task was skipped.
+ */
+export type TaskState = "none" | "queued" | "running" | "success" | "failed" | "up_for_retry" | "skipped" | "upstream_failed";
+export const DAG_RUN_STATES = ["queued", "running", "success", "failed"] as const;
+export type DagRunState = (typeof DAG_RUN_STATES)[number];
 
 const taskTry = z.object({
   try: z.number().int(),
@@ -20,12 +26,12 @@ const taskTry = z.object({
 });
 
 export const taskInstanceSchema = z.object({
-  state: z.enum(["none", "queued", "running", "success", "failed", "up_for_retry", "skipped"]),
+  state: z.enum(["none", "queued", "running", "success", "failed", "up_for_retry", "skipped", "upstream_failed"]),
   tries: z.number().int(),
   startedAt: z.number().optional(),
   endedAt: z.number().optional(),
   error: z.string().optional(),
-  /** Why a task was skipped (its trigger rule, with the upstream states). */
+  /** Why a task was skipped or upstream_failed (its trigger rule or the output it reads, with the upstream states). */
   reason: z.string().optional(),
   output: z.unknown().optional(),
   /** Not before this (UTC ms) is an up_for_retry task tried again. */
@@ -44,7 +50,7 @@ export const dagRunSchema = z.object({
   logicalStart: z.number(),
   logicalEnd: z.number(),
   conf: z.record(z.string(), z.unknown()),
-  state: z.enum(["queued", "running", "success", "failed"]),
+  state: z.enum(DAG_RUN_STATES),
   createdAt: z.number(),
   startedAt: z.number().optional(),
   endedAt: z.number().optional(),
@@ -98,58 +104,70 @@ export function emptyTask(): TaskInstance {
   return { state: "none", tries: 0, history: [] };
 }
 
-const TERMINAL: ReadonlySet<TaskState> = new Set(["success", "failed", "skipped"]);
+const TERMINAL: ReadonlySet<TaskState> = new Set(["success", "failed", "skipped", "upstream_failed"]);
 
 export function isTerminal(s: TaskState): boolean {
   return TERMINAL.has(s);
 }
 
-export type Readiness = { kind: "wait" } | { kind: "run" } | { kind: "skip"; reason: string };
+export type Readiness = { kind: "wait" } | { kind: "run" } | { kind: "skip"; state: "skipped" | "upstream_failed"; reason: string };
 
-/** Whether a task whose upstream tasks are all finished runs or is skipped by its trigger rule. */
+const failedOrUpstream = (s: TaskState): boolean => s === "failed" || s === "upstream_failed";
+
+/**
+ * Whether a task whose upstream tasks are all finished runs, or ends without running: as
+ * upstream_failed when a task whose output it reads did not succeed (whatever its trigger rule: it
+ * would only fail for want of that output, and be retried for nothing), or when its trigger rule
+ * fails on a failed upstream; as skipped when its trigger rule fails on a skipped one.
+ */
 export function readiness(t: TaskDefinition, run: DagRun): Readiness {
-  const up = t.upstream.map((u) => ({ id: u, state: run.tasks[u]?.state ?? "none" }));
-  if (up.some((u) => !isTerminal(u.state))) return { kind: "wait" };
-  const failed = up.filter((u) => u.state === "failed");
-  const skipped = up.filter((u) => u.state === "skipped");
+  const state = (id: string): TaskState => run.tasks[id]?.state ?? "none";
+  const up = t.upstream.map((u) => ({ id: u, state: state(u) }));
+  const needed = t.needsOutputOf.map((u) => ({ id: u, state: state(u) }));
+  if ([...up, ...needed].some((u) => !isTerminal(u.state))) return { kind: "wait" };
   const describe = (xs: typeof up): string => xs.map((u) => `${u.id} ${u.state}`).join(", ");
+  const missing = needed.filter((u) => u.state !== "success");
+  if (missing.length > 0) return { kind: "skip", state: missing.some((u) => failedOrUpstream(u.state)) ? "upstream_failed" : "skipped", reason: `reads the output of ${describe(missing)}` };
+  const failed = up.filter((u) => failedOrUpstream(u.state));
+  const skipped = up.filter((u) => u.state === "skipped");
   switch (t.triggerRule) {
     case "all_done":
       return { kind: "run" };
     case "none_failed":
-      return failed.length === 0 ? { kind: "run" } : { kind: "skip", reason: `none_failed: ${describe(failed)}` };
+      return failed.length === 0 ? { kind: "run" } : { kind: "skip", state: "upstream_failed", reason: `none_failed: ${describe(failed)}` };
     case "all_success":
-      return failed.length + skipped.length === 0 ? { kind: "run" } : { kind: "skip", reason: `all_success: ${describe([...failed, ...skipped])}` };
+      if (failed.length > 0) return { kind: "skip", state: "upstream_failed", reason: `all_success: ${describe(failed)}` };
+      return skipped.length === 0 ? { kind: "run" } : { kind: "skip", state: "skipped", reason: `all_success: ${describe(skipped)}` };
   }
 }
 
-/** Tasks that can be queued now, and tasks to mark skipped (applied until nothing changes). */
-export function nextSteps(dag: DagDefinition, run: DagRun): { toQueue: string[]; toSkip: { id: string; reason: string }[] } {
+/** Tasks that can be queued now, and tasks that end without running (applied until nothing changes). */
+export function nextSteps(dag: DagDefinition, run: DagRun): { toQueue: string[]; toSkip: { id: string; state: "skipped" | "upstream_failed"; reason: string }[] } {
   const toQueue: string[] = [];
-  const toSkip: { id: string; reason: string }[] = [];
+  const toSkip: { id: string; state: "skipped" | "upstream_failed"; reason: string }[] = [];
   for (const t of dag.tasks) {
     if (run.tasks[t.id]?.state !== "none") continue;
     const r = readiness(t, run);
     if (r.kind === "run") toQueue.push(t.id);
-    else if (r.kind === "skip") toSkip.push({ id: t.id, reason: r.reason });
+    else if (r.kind === "skip") toSkip.push({ id: t.id, state: r.state, reason: r.reason });
   }
   return { toQueue, toSkip };
 }
 
-/** Marks skips transitively (a skip can make its downstream skip too); returns the tasks to queue. */
+/** Ends tasks without running them transitively (one can end its downstream too); returns the tasks to queue. */
 export function applySkips(dag: DagDefinition, run: DagRun, now: number): string[] {
   for (;;) {
     const { toQueue, toSkip } = nextSteps(dag, run);
     if (toSkip.length === 0) return toQueue;
-    for (const s of toSkip) run.tasks[s.id] = { ...(run.tasks[s.id] ?? emptyTask()), state: "skipped", reason: s.reason, endedAt: now };
+    for (const s of toSkip) run.tasks[s.id] = { ...(run.tasks[s.id] ?? emptyTask()), state: s.state, reason: s.reason, endedAt: now };
   }
 }
 
-/** The run's state once every task is terminal: failed if any task failed, else success. */
+/** The run's state once every task is terminal: failed if any task failed or was upstream_failed, else success. */
 export function finishedState(run: DagRun): DagRunState | undefined {
   const states = Object.values(run.tasks).map((t) => t.state);
   if (!states.every(isTerminal)) return undefined;
-  return states.includes("failed") ? "failed" : "success";
+  return states.some(failedOrUpstream) ? "failed" : "success";
 }
 
 /**

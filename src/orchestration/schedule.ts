@@ -54,6 +54,24 @@ export function slotAt(dag: DagDefinition, fireAt: number): Slot {
     : { fireAt, start: prevFire(dag.schedule, fireAt), end: fireAt };
 }
 
+/**
+ * The newest slot whose fire time is at or before `at`: the run a scheduler running at `at` would
+ * have created last (a manual run without a start gets this window, so it lies on the schedule's
+ * bar boundaries as a scheduled run does).
+ */
+export function latestSlot(dag: DagDefinition, at: number): Slot {
+  if (dag.schedule === null) throw new DagDefinitionError(`dag ${dag.id} has no schedule, so it has no latest slot`);
+  return slotAt(dag, prevFire(dag.schedule, at + 1));
+}
+
+/**
+ * Where a run that starts at `start` ends when nobody says: one schedule interval later (the next
+ * fire time after `start`), or a day later for a DAG without a schedule.
+ */
+export function defaultRunEnd(dag: DagDefinition, start: number): number {
+  return dag.schedule === null ? start + 86_400_000 : nextFire(dag.schedule, start);
+}
+
 /** Fire times in (after, upTo], oldest first. */
 export function fireTimesBetween(schedule: Schedule, after: number, upTo: number, max = 100_000): number[] {
   const out: number[] = [];

@@ -6,7 +6,7 @@
 import { hostname } from "node:os";
 import type { DagDefinition, TaskDefinition } from "./dag.js";
 import type { RunRecordStore } from "./run-record-store.js";
-import { advanceRun, emptyTask, finishedState, outputsOf, type DagRun, type TaskInstance, type TaskState } from "./run-records.js";
+import { advanceRun, emptyTask, finishedState, isTerminal, outputsOf, type DagRun, type TaskInstance, type TaskState } from "./run-records.js";
 import { isPermanent, type TaskContext } from "./task.js";
 
 export interface TaskTryOptions {
@@ -33,7 +33,7 @@ export interface TaskTryOptions {
 export type TaskTryResult =
   | { kind: "success"; output: unknown; queued: string[] }
   | { kind: "failed"; error: string; willRetry: boolean; retryAt?: number; queued: string[] }
-  /** Nothing to do: the task already finished (a duplicate delivery) or its trigger rule skipped it. */
+  /** Nothing to do: the task already finished (a duplicate delivery) or ended without running (skipped, upstream_failed). */
   | { kind: "noop"; state: TaskState };
 
 export const WORKER_ID = `${hostname()}:${process.pid}`;
@@ -57,7 +57,7 @@ export async function runTaskTry(o: TaskTryOptions): Promise<TaskTryResult> {
   let skipState: TaskState | undefined;
   const started = await o.store.update(o.runKey, (run) => {
     const ti = run.tasks[o.taskId] ?? emptyTask();
-    if (ti.state === "success" || ti.state === "skipped" || ti.state === "failed" || run.state === "success" || run.state === "failed") {
+    if (isTerminal(ti.state) || run.state === "success" || run.state === "failed") {
       skipState = ti.state;
       return false;
     }

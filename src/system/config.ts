@@ -5,6 +5,7 @@
 
 import { readFileSync } from "node:fs";
 import { z } from "zod";
+import { JsonSyntaxError, parseJsonText } from "../core/json-text.js";
 import { parseTimestamp, toEpochMs } from "../core/timestamp.js";
 import { numWaves } from "../oms/waves.js";
 import { targetConfigSchema } from "./targets.js";
@@ -181,8 +182,10 @@ export function readConfigFile(path: string): unknown {
     throw new ConfigError(`${path}: cannot read the config file: ${(e as Error).message}`);
   }
   try {
-    return JSON.parse(text) as unknown;
+    return parseJsonText(text, path);
   } catch (e) {
-    throw new ConfigError(`${path}: not valid JSON: ${(e as Error).message}`);
+    // `<path>:<line>:<column>: not valid JSON: ...`, as a config error.
+    if (e instanceof JsonSyntaxError) throw new ConfigError(e.message);
+    throw e;
   }
 }

@@ -7,6 +7,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Clock } from "../core/clock.js";
 import { RealClock, SimulatedClock } from "../core/clock.js";
+import { JsonSyntaxError, parseJsonText } from "../core/json-text.js";
 import { ScaledClock } from "../core/scaled-clock.js";
 import { ExchangeEngine } from "../exchange/engine.js";
 import { SyntheticMarket } from "../exchange/market/synthetic-market.js";
@@ -92,9 +93,10 @@ function recordedMarkets(dir: string): () => Promise<Record<string, CcxtMarket>>
   if (!existsSync(file)) throw new ConfigError(`${dir}: no ${MARKETS_FILE} (ccxt markets with precision and limits) beside the recorded data; a run's market_data/ folder has one`);
   let markets: Record<string, CcxtMarket>;
   try {
-    markets = JSON.parse(readFileSync(file, "utf8")) as Record<string, CcxtMarket>;
+    markets = parseJsonText(readFileSync(file, "utf8"), file) as Record<string, CcxtMarket>;
   } catch (e) {
-    throw new ConfigError(`${file}: not valid JSON: ${(e as Error).message}`);
+    if (e instanceof JsonSyntaxError) throw new ConfigError(e.message);
+    throw e;
   }
   return async () => markets;
 }

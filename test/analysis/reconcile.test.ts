@@ -19,7 +19,7 @@ import { reconcileRunAt } from "../../src/analysis/reconcile-at.js";
 import { reconcileRun, type ReconciliationResult, type ReconciliationSummary } from "../../src/analysis/reconcile.js";
 import { barMarksFromRecording, buildResearchPortfolio } from "../../src/analysis/research-portfolio.js";
 import { parentOutcomes, runExecution, waveFills } from "../../src/analysis/run-execution.js";
-import type { TaskContext } from "../../src/orchestration/task.js";
+import { isPermanent, type TaskContext } from "../../src/orchestration/task.js";
 import { uploadRunDir } from "../../src/storage/run-store.js";
 import { S3Store } from "../../src/storage/s3-store.js";
 import { resolveConfig, type SystemConfigInput } from "../../src/system/config.js";
@@ -518,9 +518,11 @@ describe("the reconcile job", () => {
     expect(readdirSync(join(instant.runDir, "reconciliation", "20240106_000000")).sort()).toEqual(["execution_by_bar_asset.csv", "report.html", "sim", "summary.json"]);
   }, 90_000);
 
-  it("without an upstream run it takes conf.runDir, and says what is missing otherwise", async () => {
-    await expect(reconcileTask(ctx({}))).rejects.toThrow(/no run to reconcile: the DAG has no run_system task upstream and conf.runDir is not set/);
+  it("without an upstream run it takes conf.runDir, and says what is missing otherwise (not retried: a retry sees the same)", async () => {
+    await expect(reconcileTask(ctx({}))).rejects.toThrow(/no run to reconcile: no succeeded run_system task in this run, and conf.runDir is not set/);
+    await expect(reconcileTask(ctx({}))).rejects.toSatisfy(isPermanent);
     await expect(reconcileTask(ctx({ upstream: { run_system: { bars: 3 } } }))).rejects.toThrow(/upstream run_system output: runDir/);
+    await expect(reconcileTask(ctx({ upstream: { run_system: { bars: 3 } } }))).rejects.toSatisfy(isPermanent);
     await expect(reconcileTask(ctx({ conf: { runDir: instant.runDir, runTimestamp: "yesterday" } }))).rejects.toThrow(/conf: runTimestamp: a UTC time as YYYYMMDD_HHMMSS/);
   });
 });
@@ -577,6 +579,6 @@ describe("bad input", () => {
   it("a run without its recorded market data cannot be replayed, and says so", async () => {
     const dir = copyRun(instant);
     writeFileSync(join(dir, "system_log_dir", "market_data", "markets.json"), "{not json");
-    await expect(reconcileRun(dir, { runTimestamp: TS })).rejects.toThrow(/markets\.json: not valid JSON/);
+    await expect(reconcileRun(dir, { runTimestamp: TS })).rejects.toThrow(/markets\.json:1:2: not valid JSON: a property name takes double quotes$/);
   });
 });

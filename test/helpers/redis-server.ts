@@ -34,7 +34,7 @@ export interface RedisServerOptions {
 /** Debian's redis-server, from PATH (scripts/ensure-test-services.sh installs it when absent). */
 const REDIS_SERVER = "redis-server";
 
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
     srv.once("error", reject);

@@ -172,7 +172,7 @@ describe("BullMQ executor", () => {
     await h.close();
   });
 
-  it("applies trigger rules: a task that fails for good skips all_success, runs all_done and none_failed after a skip", async () => {
+  it("applies trigger rules: after a task fails for good, all_success and none_failed tasks below it end upstream_failed, all_done ones run", async () => {
     const ran: string[] = [];
     const ok = (id: string) => async () => {
       ran.push(id);
@@ -202,16 +202,17 @@ describe("BullMQ executor", () => {
     await h.ex.dispatch();
     const done = await finished(h.ex, run.runKey);
     const states = Object.fromEntries(Object.entries(done.tasks).map(([k, v]) => [k, v.state]));
-    expect(states).toEqual({ bad: "failed", good: "success", cleanup: "success", report: "success", bad2: "failed", needs_bad2: "skipped", tolerant: "success" });
+    expect(states).toEqual({ bad: "failed", good: "success", cleanup: "success", report: "success", bad2: "failed", needs_bad2: "upstream_failed", tolerant: "upstream_failed" });
     expect(done.state).toBe("failed");
     expect(done.tasks["bad"]?.tries).toBe(2);
     expect(done.tasks["needs_bad2"]?.reason).toMatch(/all_success: bad2 failed/);
     expect(ran.filter((x) => x === "bad")).toHaveLength(2);
     expect(ran).not.toContain("needs_bad2");
+    expect(ran).not.toContain("tolerant");
     // Every job finished in BullMQ (a final failure completes its job: the record holds the failure).
     const counts = await completedJobs(h.ex, 7);
     expect(counts["failed"]).toBe(0);
-    expect((await h.ex.queue.getJob(taskJobId(run.runKey, "needs_bad2", 0)))?.returnvalue).toEqual({ outcome: "noop", state: "skipped" });
+    expect((await h.ex.queue.getJob(taskJobId(run.runKey, "needs_bad2", 0)))?.returnvalue).toEqual({ outcome: "noop", state: "upstream_failed" });
     await h.close();
   });
 
@@ -256,6 +257,30 @@ describe("BullMQ executor", () => {
     expect(again.tasks["c"]?.history).toHaveLength(2);
     expect((await completedJobs(h.ex, 6))["waiting"]).toBe(0);
     await other.close();
+    await h.close();
+  });
+
+  it("a replaced run runs again from the start with its new conf, in jobs of a new generation", async () => {
+    const seen: unknown[] = [];
+    const dag = defineDag({
+      id: "replace_dag",
+      tasks: [task({ id: "a", handler: async (ctx) => seen.push(ctx.conf["n"]) }), task({ id: "b", upstream: ["a"], handler: async (ctx) => seen.push(`b${String(ctx.conf["n"])}`) })],
+    });
+    const h = await setup("r9", [dag]);
+    await h.worker();
+    const { run } = await h.ex.orchestrator.trigger("replace_dag", { start: "2024-01-01T00:00:00Z", n: 1 });
+    await h.ex.dispatch();
+    expect((await finished(h.ex, run.runKey)).state).toBe("success");
+    const again = await h.ex.orchestrator.trigger("replace_dag", { start: "2024-01-01T00:00:00Z", n: 2 });
+    expect(again.created).toBe(false);
+    const replaced = await h.ex.orchestrator.trigger("replace_dag", { start: "2024-01-01T00:00:00Z", n: 2 }, undefined, { replace: true });
+    expect([replaced.created, replaced.replaced, replaced.run.state, replaced.run.conf["n"]]).toEqual([true, "success", "queued", 2]);
+    await h.ex.dispatch();
+    const done = await finished(h.ex, run.runKey);
+    expect(done.state).toBe("success");
+    expect(done.tasks["a"]?.history).toHaveLength(1);
+    expect(seen).toEqual([1, "b1", 2, "b2"]);
+    expect(await h.ex.queue.getJob(`${run.runKey}.a.g1`)).toBeDefined();
     await h.close();
   });
 

@@ -70,7 +70,7 @@ describe("local executor", () => {
     expect(done?.tasks["a"]?.error).toMatch(/boom/);
   });
 
-  it("applies trigger rules: all_success skips after a failure, all_done runs, none_failed runs after a skip", async () => {
+  it("applies trigger rules: all_success after a failure ends upstream_failed, all_done runs, none_failed runs after it", async () => {
     const dag = chain("rules", [
       { id: "a", handler: fail },
       { id: "b", handler: ok, triggerRule: "all_success" },
@@ -83,12 +83,40 @@ describe("local executor", () => {
     const r2 = await orch.trigger("rules2", { start: "2024-01-01T00:00:00Z" });
     await ex.dispatch();
     const s1 = await orch.store.get(r1.run.runKey);
-    expect(Object.fromEntries(Object.entries(s1?.tasks ?? {}).map(([k, v]) => [k, v.state]))).toEqual({ a: "failed", b: "skipped", c: "success", d: "success" });
+    expect(Object.fromEntries(Object.entries(s1?.tasks ?? {}).map(([k, v]) => [k, v.state]))).toEqual({ a: "failed", b: "upstream_failed", c: "success", d: "success" });
     expect(s1?.tasks["b"]?.reason).toBe("all_success: a failed");
     expect(s1?.state).toBe("failed");
     const s2 = await orch.store.get(r2.run.runKey);
-    expect(s2?.tasks["b"]?.state).toBe("skipped");
+    expect(s2?.tasks["b"]?.state).toBe("upstream_failed");
     expect(s2?.tasks["b"]?.reason).toBe("none_failed: a failed");
+  });
+
+  it("a task that reads the output of a task that failed further up ends upstream_failed without running, whatever its trigger rule", async () => {
+    const ran: string[] = [];
+    const record = (id: string): TaskHandler => async () => ran.push(id);
+    // The shape of paper_trading: the last task runs all_done, but it converts run's output.
+    const dag = defineDag({
+      id: "reads",
+      tasks: [
+        task({ id: "run", handler: fail }),
+        task({ id: "check", upstream: ["run"], handler: record("check") }),
+        task({ id: "charts", upstream: ["check"], triggerRule: "all_done", handler: record("charts") }),
+        task({ id: "convert", upstream: ["charts"], triggerRule: "all_done", needsOutputOf: ["run"], retries: 2, retryBackoffMs: 1, handler: record("convert") }),
+      ],
+    });
+    const { orch, ex } = setup([dag]);
+    const { run } = await orch.trigger("reads", { start: "2024-01-01T00:00:00Z" });
+    await ex.dispatch();
+    const done = await orch.store.get(run.runKey);
+    expect(Object.fromEntries(Object.entries(done?.tasks ?? {}).map(([k, v]) => [k, v.state]))).toEqual({ run: "failed", check: "upstream_failed", charts: "success", convert: "upstream_failed" });
+    expect(done?.tasks["convert"]?.reason).toBe("reads the output of run failed");
+    expect(done?.tasks["convert"]?.tries).toBe(0);
+    expect(ran).toEqual(["charts"]);
+    expect(done?.state).toBe("failed");
+  });
+
+  it("a DAG whose task reads the output of a task that is not upstream of it is refused", () => {
+    expect(() => defineDag({ id: "x", tasks: [task({ id: "a", handler: ok }), task({ id: "b", handler: ok }), task({ id: "c", upstream: ["b"], needsOutputOf: ["a"], handler: ok })] })).toThrow('dag x: task c reads the output of "a", which is not upstream of it (directly or further up)');
   });
 
   it("fails a task that outlives its timeout even when the handler ignores the signal", async () => {
@@ -189,6 +217,14 @@ describe("local executor", () => {
     await ex.dispatch();
     expect(runsOfB).toBe(4);
     expect((await orch.store.get("bf.backfill.20240202_000000"))?.state).toBe("success");
+  });
+
+  it("backfill refuses a range whose end is before its start, and one no slot starts in, naming both times", async () => {
+    const dag = defineDag({ id: "bf2", schedule: { cron: "0 0 * * *", timezone: "UTC" }, tasks: [task({ id: "a", handler: ok })] });
+    const { orch } = setup([dag]);
+    await expect(orch.backfill("bf2", Date.UTC(2024, 1, 3), Date.UTC(2024, 1, 1))).rejects.toThrow("dag bf2: the backfill's end 2024-02-01T00:00:00.000Z is before its start 2024-02-03T00:00:00.000Z");
+    await expect(orch.backfill("bf2", Date.UTC(2024, 1, 1, 6), Date.UTC(2024, 1, 1, 18))).rejects.toThrow("dag bf2: no schedule slot (0 0 * * * UTC) starts between 2024-02-01T06:00:00.000Z and 2024-02-01T18:00:00.000Z, so the backfill would run nothing");
+    expect(await orch.store.list()).toEqual([]);
   });
 
   it("asking twice for the same manual run gives back the first", async () => {
