@@ -8,6 +8,7 @@ import { Decimal } from "decimal.js";
 import { SimulatedClock } from "../core/clock.js";
 import { compactUtc } from "../core/timestamp.js";
 import { dec } from "../oms/ccxt-types.js";
+import type { ExchangeClient } from "../exchanges/exchange-client.js";
 import { Broker, fnv1a32 } from "../oms/broker.js";
 import { BrokerLogWriter } from "../oms/broker-log.js";
 import { writeBrokerLogParquetParallel } from "../oms/broker-log-parquet.js";
@@ -20,6 +21,7 @@ import { MarketDataRecorder } from "./market-data-recorder.js";
 import { getModel } from "./model-registry.js";
 import { buildRunSummary, type RunSummary } from "./run-summary.js";
 import { SYSTEM_LOG_FILES, SystemLogWriter } from "./system-log.js";
+import { childrenSentAfter, recoverSentChildren, type SentChild } from "./recover-sent.js";
 import { clientOrderIdsAfter, readCheckpoint, ResumeError, truncateToCheckpoint, verifyReplay, writeCheckpoint, type Checkpoint } from "./checkpoint.js";
 import { readJsonFile } from "../storage/jsonl.js";
 import { buildTradingSetup } from "./trading-setup.js";
@@ -135,9 +137,14 @@ export async function runSystem(cfg: SystemConfig, opts: RunSystemOptions = {}):
     const total = Math.round((cfg.end - cfg.start) / barMs);
     const checkpoints = new CheckpointPacer(clock instanceof SimulatedClock ? SIMULATED_CHECKPOINT_EVERY_MS : 0);
     let result;
+    const resumeWarnings: string[] = [];
     try {
       const drive = <T>(p: Promise<T>): Promise<T> => (clock instanceof SimulatedClock ? clock.drive(p) : p);
       await drive(broker.init());
+      if (restore !== undefined && restored !== undefined && restore.sent.length > 0) {
+        const note = await recoverCutBar(setup.client, restore.sent, portfolio, writer, clock.now());
+        if (note !== undefined) resumeWarnings.push(note);
+      }
       result = await drive(
         runBarLoop(
           {
@@ -164,6 +171,7 @@ export async function runSystem(cfg: SystemConfig, opts: RunSystemOptions = {}):
           barMs,
         ),
       );
+      result.warnings.unshift(...resumeWarnings);
       if (cfg.order.flattenAtEnd) {
         const flat = await drive(broker.flattenAccount("end"));
         writer.log(clock.now(), `flattened: ${flat.closed.length} positions closed, ${flat.failed.length} failed`);
@@ -237,7 +245,7 @@ type ResumePlan =
   | { kind: "complete" }
   | { kind: "fresh" }
   | { kind: "replay"; checkpoint: Checkpoint; interruptedDir: string; maybeSent: Set<string> }
-  | { kind: "restore"; checkpoint: Checkpoint; maybeSent: Set<string> };
+  | { kind: "restore"; checkpoint: Checkpoint; maybeSent: Set<string>; sent: SentChild[] };
 
 /**
  * Decides how an orchestrated run starts: a run whose summary exists is done; a run with a
@@ -253,8 +261,9 @@ function prepareResume(logDir: string, cfg: SystemConfig): ResumePlan {
       return { kind: "fresh" };
     }
     const maybeSent = clientOrderIdsAfter(logDir, checkpoint);
+    const sent = childrenSentAfter(logDir, checkpoint);
     truncateToCheckpoint(logDir, checkpoint);
-    return { kind: "restore", checkpoint, maybeSent };
+    return { kind: "restore", checkpoint, maybeSent, sent };
   }
   const interruptedDir = `${logDir}.interrupted`;
   if (existsSync(interruptedDir)) rmSync(logDir, { recursive: true, force: true });
@@ -288,6 +297,24 @@ function restoredState(logDir: string, cp: Checkpoint): { portfolio: Portfolio; 
     portfolio,
     resume: { lastBar: cp.bar, lastPortfolio, nextOrderId: log.orders.length === 0 ? 0 : Math.max(...log.orders.map((o) => o.orderId)) + 1 },
   };
+}
+
+/**
+ * The children the dead process sent in the bar it did not finish, looked up at the exchange (see
+ * recover-sent.ts): their fills go into the portfolio and fills.jsonl under that bar. Returns a
+ * warning when the exchange had any of them.
+ */
+async function recoverCutBar(client: ExchangeClient, sent: SentChild[], portfolio: Portfolio, writer: SystemLogWriter, now: number): Promise<string | undefined> {
+  const r = await recoverSentChildren(client, sent);
+  for (const f of r.fills) {
+    portfolio.applyFill(f.assetId, f.numShares, f.price, f.fees);
+    writer.append("fills", { bar: f.bar, timestamp: now, assetId: f.assetId, parentOrderId: f.parentOrderId, numShares: f.numShares, price: f.price, fees: f.fees });
+  }
+  writer.flush();
+  const found = sent.length - r.notFound;
+  const message = `resume: ${sent.length} child order(s) of the cut-off bar looked up at ${client.id}: ${r.notFound} never reached it, ${found} did (${r.cancelled} still open, cancelled); ${r.fills.length} parent fill(s) recovered into the portfolio${r.fills.map((f) => `; ${f.symbol} parent ${f.parentOrderId} ${f.numShares.toFixed()} at ${f.price.toFixed()}`).join("")}`;
+  writer.log(now, found > 0 ? `WARNING ${message}` : message);
+  return found > 0 ? message : undefined;
 }
 
 function readRunSummary(logDir: string): RunSummary {

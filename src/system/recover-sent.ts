@@ -1,0 +1,138 @@
+// Resuming a live run whose process died in the middle of a bar. The resumed loop trades from the
+// next bar boundary on and never sends that bar again, so the children the dead process sent in it
+// would be forgotten while the exchange holds them: each is looked up by its client order id, one
+// still open is cancelled, and what filled is folded per parent (DOMAIN.md section 5) into fills
+// the portfolio takes. The books then hold what the exchange holds.
+
+import { closeSync, existsSync, openSync, readSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { Decimal } from "decimal.js";
+import { OrderNotFound } from "../exchanges/errors.js";
+import type { ExchangeClient } from "../exchanges/exchange-client.js";
+import type { CcxtOrder } from "../oms/ccxt-types.js";
+import type { Checkpoint } from "./checkpoint.js";
+import { SYSTEM_LOG_FILES } from "./system-log.js";
+
+/** A child the dead process logged as sending after its checkpoint. */
+export interface SentChild {
+  clientOrderId: string;
+  symbol: string;
+  assetId: number;
+  parentOrderId: number;
+  bar: number;
+}
+
+/** What the exchange filled of one parent's recovered children. */
+export interface RecoveredFill {
+  bar: number;
+  parentOrderId: number;
+  assetId: number;
+  symbol: string;
+  /** Signed shares (buy positive). */
+  numShares: Decimal;
+  /** Volume-weighted average price of the children's fills. */
+  price: Decimal;
+  fees: Decimal;
+  children: number;
+}
+
+export interface Recovery {
+  fills: RecoveredFill[];
+  /** Children the exchange never received. */
+  notFound: number;
+  /** Children found open and cancelled. */
+  cancelled: number;
+}
+
+/** The children logged as "sending" in oms_child_orders after the checkpoint (a torn last line is the kill's). */
+export function childrenSentAfter(logDir: string, cp: Checkpoint): SentChild[] {
+  const rel = `${SYSTEM_LOG_FILES.brokerLog}/oms_child_orders.jsonl`;
+  const file = join(logDir, rel);
+  if (!existsSync(file)) return [];
+  const from = cp.files[rel] ?? 0;
+  const size = statSync(file).size;
+  if (size <= from) return [];
+  const buf = Buffer.alloc(size - from);
+  const fd = openSync(file, "r");
+  try {
+    readSync(fd, buf, 0, buf.length, from);
+  } finally {
+    closeSync(fd);
+  }
+  const lines = buf.toString("utf8").split("\n");
+  const out: SentChild[] = [];
+  const seen = new Set<string>();
+  lines.forEach((line, i) => {
+    if (line === "") return;
+    let r: unknown;
+    try {
+      r = JSON.parse(line);
+    } catch (e) {
+      // Only the last line may be cut off by the kill.
+      if (i === lines.length - 1) return;
+      throw new Error(`${file}: a line after the checkpoint is not JSON: ${(e as Error).message}`, { cause: e });
+    }
+    const c = r as Partial<SentChild> & { event?: unknown };
+    if (c.event !== "sending" || typeof c.clientOrderId !== "string" || seen.has(c.clientOrderId)) return;
+    if (typeof c.symbol !== "string" || typeof c.assetId !== "number" || typeof c.parentOrderId !== "number" || typeof c.bar !== "number") {
+      throw new Error(`${file}: child ${c.clientOrderId} after the checkpoint lacks its symbol, assetId, parentOrderId or bar`);
+    }
+    seen.add(c.clientOrderId);
+    out.push({ clientOrderId: c.clientOrderId, symbol: c.symbol, assetId: c.assetId, parentOrderId: c.parentOrderId, bar: c.bar });
+  });
+  return out;
+}
+
+/**
+ * Looks each child up at the exchange, cancels the open ones and folds what filled per parent.
+ * Exchange errors other than "no such order" are not caught: the resume fails and is retried,
+ * rather than trading on books that may miss a position.
+ */
+export async function recoverSentChildren(client: ExchangeClient, sent: readonly SentChild[]): Promise<Recovery> {
+  const byParent = new Map<number, { child: SentChild; shares: Decimal; cost: Decimal; fees: Decimal; children: number }>();
+  let notFound = 0;
+  let cancelled = 0;
+  for (const child of sent) {
+    let order = await lookUp(client, child);
+    if (order === undefined) {
+      notFound++;
+      continue;
+    }
+    if (order.status === "open") {
+      try {
+        await client.cancelOrder(order.id, child.symbol);
+        cancelled++;
+      } catch (e) {
+        // Filled or gone between the lookup and the cancel: its final state is read below.
+        if (!(e instanceof OrderNotFound)) throw e;
+      }
+      order = (await lookUp(client, child)) ?? order;
+    }
+    const filled = new Decimal(order.filled ?? 0);
+    if (filled.isZero()) continue;
+    const signed = order.side === "buy" ? filled : filled.neg();
+    const cost = order.cost !== undefined ? new Decimal(order.cost) : filled.mul(order.average ?? order.price ?? 0);
+    const fee = new Decimal(order.fee?.cost ?? 0);
+    const acc = byParent.get(child.parentOrderId) ?? { child, shares: new Decimal(0), cost: new Decimal(0), fees: new Decimal(0), children: 0 };
+    acc.shares = acc.shares.add(signed);
+    acc.cost = acc.cost.add(order.side === "buy" ? cost : cost.neg());
+    acc.fees = acc.fees.add(fee);
+    acc.children++;
+    byParent.set(child.parentOrderId, acc);
+  }
+  const fills: RecoveredFill[] = [];
+  for (const [parentOrderId, a] of byParent) {
+    if (a.shares.isZero()) continue;
+    fills.push({ bar: a.child.bar, parentOrderId, assetId: a.child.assetId, symbol: a.child.symbol, numShares: a.shares, price: a.cost.div(a.shares), fees: a.fees, children: a.children });
+  }
+  return { fills, notFound, cancelled };
+}
+
+async function lookUp(client: ExchangeClient, child: SentChild): Promise<CcxtOrder | undefined> {
+  try {
+    return await client.fetchOrderByClientId(child.clientOrderId, child.symbol);
+  } catch (e) {
+    if (e instanceof OrderNotFound) return undefined;
+    throw e;
+  }
+}

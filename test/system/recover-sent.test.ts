@@ -1,0 +1,76 @@
+// Resuming a live run cut off mid-bar: the children its dead process sent are looked up at the
+// exchange (a venue that outlived the process), the open one cancelled, and what filled folded per
+// parent into a fill; a child that never reached the exchange is counted, not invented.
+
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { SimulatedClock } from "../../src/core/clock.js";
+import { ExchangeEngine } from "../../src/exchange/engine.js";
+import { SyntheticMarket } from "../../src/exchange/market/synthetic-market.js";
+import { EmbeddedVenueClient } from "../../src/exchanges/embedded-venue-client.js";
+import { childrenSentAfter, recoverSentChildren, type SentChild } from "../../src/system/recover-sent.js";
+
+const T0 = Date.UTC(2024, 0, 2, 9, 30);
+const SYMBOL = "ABC/USDT:USDT";
+
+async function venue() {
+  const clock = new SimulatedClock(T0);
+  const engine = new ExchangeEngine({ clock, instruments: [{ symbol: SYMBOL, kind: "perpetual", base: "ABC", quote: "USDT", tickSize: "0.01", lotSize: "0.1", minNotional: "5", makerFee: "0.0002", takerFee: "0.0005" }] });
+  const market = new SyntheticMarket(engine, {
+    seed: 1,
+    symbols: [{ symbol: SYMBOL, initialPrice: 100.01, model: { kind: "gbm", volatility: 0 }, liquidity: { levels: 5, halfSpreadBps: 1, medianNotional: 5_000, sizeSigma: 0 }, flow: { ordersPerMinute: 0, medianNotional: 3_000, sizeSigma: 0 } }],
+  });
+  const account = engine.createAccount("system");
+  engine.deposit(account, "USDT", "100000");
+  market.start();
+  clock.runUntil(T0 + 60_000);
+  // The dead process's client and the resumed one are two clients of the same account.
+  return { clock, dead: new EmbeddedVenueClient(engine, { account }), resumed: new EmbeddedVenueClient(engine, { account }) };
+}
+
+const child = (clientOrderId: string, parentOrderId: number): SentChild => ({ clientOrderId, symbol: SYMBOL, assetId: 7, parentOrderId, bar: 5 });
+
+describe("recovering the children of a cut-off bar", () => {
+  it("folds what filled per parent, cancels what is open, and counts what never arrived", async () => {
+    const { clock, dead, resumed } = await venue();
+    await clock.drive(dead.createOrder(SYMBOL, "market", "buy", 2, undefined, { clientOrderId: "tl1-5-1-0-0" }));
+    await clock.drive(dead.createOrder(SYMBOL, "market", "buy", 3, undefined, { clientOrderId: "tl1-5-1-1-0" }));
+    await clock.drive(dead.createOrder(SYMBOL, "limit", "sell", 4, 150, { clientOrderId: "tl1-5-2-0-0" }));
+    const sent = [child("tl1-5-1-0-0", 1), child("tl1-5-1-1-0", 1), child("tl1-5-2-0-0", 2), child("tl1-5-3-0-0", 3)];
+
+    const r = await clock.drive(recoverSentChildren(resumed, sent));
+    expect(r.notFound).toBe(1);
+    expect(r.cancelled).toBe(1);
+    expect(r.fills).toHaveLength(1);
+    const f = r.fills[0];
+    expect(f?.parentOrderId).toBe(1);
+    expect(f?.bar).toBe(5);
+    expect(f?.numShares.toFixed()).toBe("5");
+    expect(f?.children).toBe(2);
+    // The exchange's own account of the two buys: the fill's notional and fees are theirs.
+    const trades = await clock.drive(resumed.fetchMyTrades(SYMBOL));
+    const cost = trades.reduce((s, t) => s + t.cost, 0);
+    const fees = trades.reduce((s, t) => s + (t.fee?.cost ?? 0), 0);
+    expect(f?.price.mul(f.numShares).toNumber()).toBeCloseTo(cost, 9);
+    expect(f?.fees.toNumber()).toBeCloseTo(fees, 12);
+    expect(await clock.drive(resumed.fetchOpenOrders(SYMBOL))).toEqual([]);
+  });
+
+  it("reads the children logged as sending after the checkpoint, forgiving only a torn last line", () => {
+    const dir = mkdtempSync(join(tmpdir(), "tl-sent-"));
+    mkdirSync(join(dir, "broker_log"));
+    const before = JSON.stringify({ clientOrderId: "a", parentOrderId: 1, assetId: 7, symbol: SYMBOL, bar: 4, event: "sending" }) + "\n";
+    const after = [
+      { clientOrderId: "b", parentOrderId: 2, assetId: 7, symbol: SYMBOL, bar: 5, event: "sending" },
+      { clientOrderId: "b", event: "acknowledged" },
+      { clientOrderId: "b", parentOrderId: 2, assetId: 7, symbol: SYMBOL, bar: 5, event: "sending" },
+    ].map((r) => JSON.stringify(r) + "\n").join("");
+    writeFileSync(join(dir, "broker_log", "oms_child_orders.jsonl"), before + after + '{"clientOrderId":"c","par');
+    const cp = { bar: 4, timestamp: T0, netWealth: "0", files: { "broker_log/oms_child_orders.jsonl": before.length } };
+    expect(childrenSentAfter(dir, cp)).toEqual([{ clientOrderId: "b", symbol: SYMBOL, assetId: 7, parentOrderId: 2, bar: 5 }]);
+    writeFileSync(join(dir, "broker_log", "oms_child_orders.jsonl"), before + "not json\n" + after);
+    expect(() => childrenSentAfter(dir, cp)).toThrow(/oms_child_orders\.jsonl: a line after the checkpoint is not JSON/);
+  });
+});
