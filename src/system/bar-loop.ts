@@ -76,6 +76,16 @@ export class LateStartError extends Error {
   readonly retryable = false;
 }
 
+/**
+ * The first bar a fresh live session started at `now` trades: bars more than half a bar in the
+ * past are not traded. Throws LateStartError when the session is over.
+ */
+export function firstLiveBar(now: number, startMs: number, endMs: number, barMs: number): number {
+  const first = Math.max(0, Math.ceil((now - startMs - barMs / 2) / barMs));
+  if (first > Math.round((endMs - startMs) / barMs)) throw new LateStartError(`the session ${new Date(startMs).toISOString()} .. ${new Date(endMs).toISOString()} is over (now ${new Date(now).toISOString()}): nothing left to trade`);
+  return first;
+}
+
 export async function runBarLoop(parts: BarLoopParts, startMs: number, endMs: number, barMs: number): Promise<BarLoopResult> {
   const { clock, data, model, broker, portfolio, universe, writer } = parts;
   const nodes = topologicalOrder(model.name, model.nodes(parts.modelParams));
@@ -100,8 +110,7 @@ export async function runBarLoop(parts: BarLoopParts, startMs: number, endMs: nu
   } else if (parts.skipPassedBars === true) {
     // Trading bars whose time has passed would send their orders in a burst, at today's prices.
     const now = clock.now();
-    first = Math.max(0, Math.ceil((now - startMs - barMs / 2) / barMs));
-    if (first > total) throw new LateStartError(`the session ${new Date(startMs).toISOString()} .. ${new Date(endMs).toISOString()} is over (now ${new Date(now).toISOString()}): nothing left to trade`);
+    first = firstLiveBar(now, startMs, endMs, barMs);
     if (first > 0) warn(`started at ${new Date(now).toISOString()}, after the session's start: bars 0..${first - 1} are past and not traded; trading starts at bar ${first}`);
   }
   for (let i = first; i <= total; i++) {

@@ -5,7 +5,7 @@
 import { existsSync, readdirSync, renameSync, rmSync } from "node:fs";
 import { dirname, join, resolve, sep } from "node:path";
 import { Decimal } from "decimal.js";
-import { SimulatedClock } from "../core/clock.js";
+import { RealClock, SimulatedClock } from "../core/clock.js";
 import { compactUtc } from "../core/timestamp.js";
 import { dec } from "../oms/ccxt-types.js";
 import type { ExchangeClient } from "../exchanges/exchange-client.js";
@@ -14,7 +14,7 @@ import { BrokerLogWriter } from "../oms/broker-log.js";
 import { writeBrokerLogParquetParallel } from "../oms/broker-log-parquet.js";
 import { Portfolio, portfolioBarOf } from "../oms/portfolio.js";
 import { runDir as runDirOf, systemLogDir as systemLogDirOf, type RunIdentity } from "../storage/run-layout.js";
-import { runBarLoop, type BarLoopResume, type UniverseAsset } from "./bar-loop.js";
+import { firstLiveBar, runBarLoop, type BarLoopResume, type UniverseAsset } from "./bar-loop.js";
 import { loadSystemLog } from "./system-log-loader.js";
 import { ConfigError, type SystemConfig } from "./config.js";
 import { MarketDataRecorder } from "./market-data-recorder.js";
@@ -94,6 +94,9 @@ export async function runSystem(cfg: SystemConfig, opts: RunSystemOptions = {}):
   if (restore === undefined && existsSync(logDir) && readdirSync(logDir).length > 0) {
     throw new ConfigError(`${logDir} already holds a run; remove it, or choose another stage, mode or period (a run is never overwritten)`);
   }
+  // A fresh session on the real clock that is already over is refused before its warm-up (which
+  // simulates the market up to now, a minute or more).
+  if (cfg.clock.kind === "real" && resume?.kind !== "restore") firstLiveBar(new RealClock().now(), cfg.start, cfg.end, barMs);
   // A run that fails before its first bar (no keys, a bad data file, an exchange that cannot be
   // reached) leaves no log directory behind: it would only make the next try refuse to start.
   let firstBarStarted = false;

@@ -304,6 +304,14 @@ describe("a live session started late (real clock)", () => {
     // A DAG task does not spend its retries on it.
     expect(isPermanent(err)).toBe(true);
   }, 30_000);
+
+  it("refuses a session over for days before simulating its warm-up", async () => {
+    // Its warm-up would simulate the venue from the session's day up to now: minutes of work.
+    const root = tmp("tl-over-");
+    const err = await run({ ...liveConfig(Date.UTC(2024, 0, 5), Date.UTC(2024, 0, 6)), barMinutes: 1, universe: { kind: "synthetic", assets: 20, seed: 1 } }, root).catch((e: unknown) => e);
+    expect(String(err)).toMatch(/session 2024-01-05T00:00:00.000Z .. 2024-01-06T00:00:00.000Z is over/);
+    expect(readdirSync(root)).toEqual([]);
+  }, 20_000);
 });
 
 describe("bad input", () => {
