@@ -46,6 +46,13 @@ export function buildProgram(): Command {
   return program;
 }
 
+// A reader that stops early (`tradeloop dags show ... | head`) closes the pipe: that ends the
+// command quietly, as it does for any Unix tool, instead of an EPIPE stack trace.
+process.stdout.on("error", (err: NodeJS.ErrnoException) => {
+  if (err.code !== "EPIPE") throw err;
+  process.exit(0);
+});
+
 buildProgram().parseAsync(process.argv).catch((err: unknown) => {
   process.stderr.write(`tradeloop: ${err instanceof Error ? err.message : String(err)}\n`);
   process.exitCode = 1;
