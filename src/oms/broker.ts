@@ -90,6 +90,12 @@ interface ParentState {
   market: CcxtMarket;
   children: ChildOrder[];
   finalStates: Map<string, CcxtOrder>;
+  /**
+   * Children whose last collected state was not final (their cancel gave up, or the exchange still
+   * reported them open): they may go on filling, so they are cancelled and collected again at every
+   * later wave end and at the parent's end, until final. Their latest state is in finalStates.
+   */
+  open: Set<ChildOrder>;
   /** The exchange's answer to each child's creation, by client order id. */
   acks: Map<string, CcxtOrder>;
   /**
@@ -245,7 +251,7 @@ export class Broker {
   private stateFor(p: ParentOrder): ParentState {
     const symbol = this.deps.universe.get(p.assetId);
     if (symbol === undefined) throw new BrokerError(`parent ${p.orderId}: asset ${p.assetId} is not in the universe`);
-    return { parent: p, symbol, market: this.market(symbol), children: [], finalStates: new Map(), acks: new Map(), ackJson: new Map(), trades: [], sent: new Decimal(0), target: undefined, staticSlice: undefined };
+    return { parent: p, symbol, market: this.market(symbol), children: [], finalStates: new Map(), open: new Set(), acks: new Map(), ackJson: new Map(), trades: [], sent: new Decimal(0), target: undefined, staticSlice: undefined };
   }
 
   private async runTwap(states: ParentState[], bar: number, start: number, end: number): Promise<void> {
@@ -270,6 +276,17 @@ export class Broker {
     }
     // The last slot is kept for collecting fills: nothing is submitted in it.
     if (clock.now() < end) await clock.sleepUntil(end);
+    await this.sweepOpen(states, bar);
+  }
+
+  /**
+   * At the parent's end: a child still open (its cancels gave up) is cancelled and collected once
+   * more, so fills it made since its last collection reach the parent fill. Nothing happens when
+   * every child is final, which is every run without faults.
+   */
+  private async sweepOpen(states: ParentState[], bar: number): Promise<void> {
+    if (!states.some((st) => st.open.size > 0)) return;
+    await this.closeWave(states, bar, -1, this.deps.clock.now());
   }
 
   /** Market and limit parents: one child at start, cancelled before end if it still rests. */
@@ -282,6 +299,7 @@ export class Broker {
     if (!market) await clock.sleepUntil(Math.max(now, end - CANCEL_BEFORE_WAVE_END_MS));
     await this.closeWave(states, bar, 0, now);
     if (clock.now() < end) await clock.sleepUntil(end);
+    await this.sweepOpen(states, bar);
   }
 
   /**
@@ -530,7 +548,9 @@ export class Broker {
    * Cancels every child of the wave still open, then collects their final states and trades. A
    * child of this wave or an earlier one whose submission outcome is still unknown is looked up
    * again: once the exchange names it, it is cancelled and collected with this wave (logged under
-   * its own wave), so an order that did reach the exchange never rests there unseen.
+   * its own wave), so an order that did reach the exchange never rests there unseen. A child still
+   * open after its own wave end (see ParentState.open) is cancelled and collected again. Wave -1 is
+   * the sweep at the parent's end: only the open children, and no wave report.
    */
   private async closeWave(states: ParentState[], bar: number, wave: number, waveStart: number): Promise<void> {
     const { client, log } = this.deps;
@@ -551,8 +571,9 @@ export class Broker {
         const found = await this.findByClientId(c.clientOrderId, st.symbol, c.wave === wave ? undefined : 1);
         if (found !== undefined && found !== "unknown") this.acknowledge(st, c, found);
       }
-      // This wave's children with an exchange order, and earlier ones named only now (not collected yet).
-      const kids = st.children.filter((c) => c.bar === bar && c.exchangeOrderId !== undefined && (c.wave === wave || (c.wave < wave && !st.finalStates.has(c.exchangeOrderId))));
+      // This wave's children with an exchange order, earlier ones named only now (not collected yet),
+      // and earlier ones still open at their last collection.
+      const kids = st.children.filter((c) => c.bar === bar && c.exchangeOrderId !== undefined && (c.wave === wave || (c.wave < wave && !st.finalStates.has(c.exchangeOrderId)) || st.open.has(c)));
       collect.set(st, kids);
       for (const c of kids) {
         if (cancelled.has(c) || isFinal(st.acks.get(c.clientOrderId))) continue;
@@ -570,8 +591,11 @@ export class Broker {
       const kids = collect.get(st) ?? [];
       if (kids.length === 0) continue;
       const waveOf = new Map(kids.map((c) => [c.exchangeOrderId as string, c.wave]));
+      // Trades already collected for the children collected again: the fetch since their wave start
+      // brings them back, and only the new ones are logged and folded.
+      const known = collectedTradeKeys(st, kids);
       // The wave's figures are only for a listener (broker experiments); a system run has none.
-      const report = this.deps.onWaveReport;
+      const report = wave < 0 ? undefined : this.deps.onWaveReport;
       let childAmount = new Decimal(0);
       const waveFilled = new ScaledTotal();
       const taker = new ScaledTotal();
@@ -583,6 +607,8 @@ export class Broker {
         const ack = st.acks.get(c.clientOrderId);
         const state = ack !== undefined && isFinal(ack) ? ack : await this.withRetry(() => client.fetchOrder(c.exchangeOrderId as string, st.symbol));
         st.finalStates.set(state.id, state);
+        if (isFinal(state)) st.open.delete(c);
+        else st.open.add(c);
         // An order final at creation is the ack itself (the broker never changes an exchange answer).
         const json = (state === ack ? st.ackJson.get(c.clientOrderId) : undefined) ?? orderJson(state);
         log.appendLine("ccxt_fills", jsonObject(jsonMember(',"bar":', bar) + jsonMember(',"wave":', c.wave) + jsonMember(',"clientOrderId":', c.clientOrderId) + ',"order":' + json));
@@ -591,7 +617,7 @@ export class Broker {
         waveFilled.addNumber(state.filled);
         filledCost.addNumber(state.cost);
       }
-      const trades = dedupeTrades((tradesBySymbol.get(st.symbol) ?? []).filter((t) => t.order !== undefined && waveOf.has(t.order)));
+      const trades = dedupeTrades((tradesBySymbol.get(st.symbol) ?? []).filter((t) => t.order !== undefined && waveOf.has(t.order) && (known === undefined || !known.has(tradeKey(t)))));
       this.tradesCollected += trades.length;
       for (const t of trades) {
         const tradeWave = waveOf.get(t.order as string) as number;
@@ -681,6 +707,14 @@ export class Broker {
   private finish(states: ParentState[], bar: number): ParentFill[] {
     const fills: ParentFill[] = [];
     for (const st of states) {
+      for (const c of st.open) {
+        const state = st.finalStates.get(c.exchangeOrderId as string);
+        // Never silently dropped: what it fills from now on is in no parent fill.
+        this.deps.log.append("fill_check_issues", {
+          bar, parentOrderId: st.parent.orderId, childOrderId: c.clientOrderId,
+          message: `child ${c.clientOrderId} (exchange order ${c.exchangeOrderId ?? "?"}): still ${state?.status ?? "open"} at the exchange when its parent finished (its cancels failed); this fill has its ${state?.filled ?? 0} filled so far, and any later fill of it is in no parent fill: cancel it and check the exchange by this order id`,
+        });
+      }
       for (const c of st.children) {
         if (c.status !== "unknown" || c.exchangeOrderId !== undefined) continue;
         // Never silently dropped: the order may rest on the exchange, and its fills are not in this fill.
@@ -702,6 +736,22 @@ export class Broker {
 }
 
 const FINAL_STATUSES = new Set(["closed", "canceled", "expired", "rejected"]);
+
+/** The key trades are de-duplicated on (DOMAIN.md section 5), as dedupeTrades builds it. */
+function tradeKey(t: CcxtTrade): string {
+  return `${t.timestamp}\u0000${t.id}\u0000${t.order ?? ""}`;
+}
+
+/**
+ * Keys of the trades already collected for those of `kids` collected before (still open then);
+ * undefined when there are none, which is every wave of a run without faults.
+ */
+function collectedTradeKeys(st: ParentState, kids: readonly ChildOrder[]): Set<string> | undefined {
+  const again = kids.filter((c) => st.open.has(c));
+  if (again.length === 0) return undefined;
+  const ids = new Set(again.map((c) => c.exchangeOrderId as string));
+  return new Set(st.trades.filter((t) => t.order !== undefined && ids.has(t.order)).map(tradeKey));
+}
 
 function isFinal(order: CcxtOrder | undefined): boolean {
   return order !== undefined && FINAL_STATUSES.has(order.status);
