@@ -146,6 +146,21 @@ interface MarketSteps {
 export interface FlattenResult {
   closed: CcxtOrder[];
   failed: { symbol: string; error: string }[];
+  /**
+   * With FlattenAccounting: each closing order folded as a parent fill (DOMAIN.md section 5), for
+   * the portfolio to apply like any other; empty otherwise.
+   */
+  fills: { symbol: string; fill: ParentFill }[];
+}
+
+/**
+ * How the closing orders of a flattening enter the run's accounting: the bar their fills are logged
+ * under and the parent order id of the first (the next ones count up). Each closing order stands
+ * for a parent of its own, since no parent of the run asked for it.
+ */
+export interface FlattenAccounting {
+  bar: number;
+  firstParentOrderId: number;
 }
 
 export class BrokerError extends Error {
@@ -673,12 +688,12 @@ export class Broker {
    * closing orders as the exchange reported them; a position that cannot be closed is logged and
    * reported, never ignored.
    */
-  async flattenAccount(tag: string): Promise<FlattenResult> {
+  async flattenAccount(tag: string, accounting?: FlattenAccounting): Promise<FlattenResult> {
     const { client, clock, log } = this.deps;
     const symbols = [...new Set(this.deps.universe.values())];
     for (const s of symbols) await this.withRetry(() => client.cancelAllOrders(s));
     const swaps = symbols.filter((s) => this.market(s).swap);
-    const result: FlattenResult = { closed: [], failed: [] };
+    const result: FlattenResult = { closed: [], failed: [], fills: [] };
     if (swaps.length === 0) return result;
     const positions = await this.withRetry(() => client.fetchPositions(swaps));
     let i = 0;
@@ -690,8 +705,10 @@ export class Broker {
       log.append("reduce_only_oms_child_orders", { ...record, event: "sending" });
       // On disk before the request leaves, as every child's: a crash then still names the order.
       log.flush();
+      const sentAt = clock.now();
+      let order: CcxtOrder;
       try {
-        const order = await client.createOrder(pos.symbol, "market", side, pos.contracts, undefined, { clientOrderId, reduceOnly: true });
+        order = await client.createOrder(pos.symbol, "market", side, pos.contracts, undefined, { clientOrderId, reduceOnly: true });
         log.append("reduce_only_ccxt_child_order_responses", { clientOrderId, response: order });
         result.closed.push(order);
       } catch (e) {
@@ -699,9 +716,40 @@ export class Broker {
         log.append("reduce_only_ccxt_child_order_responses", { clientOrderId, symbol: pos.symbol, empty: true, id: -1, error });
         log.append("reduce_only_oms_child_orders", { ...record, event: "rejected", error });
         result.failed.push({ symbol: pos.symbol, error });
+        continue;
+      }
+      if (accounting !== undefined) {
+        const fill = await this.foldClosingOrder(order, sentAt, accounting.bar, accounting.firstParentOrderId + result.fills.length);
+        if (fill !== undefined) result.fills.push({ symbol: pos.symbol, fill });
       }
     }
     return result;
+  }
+
+  /**
+   * A closing order as a parent fill: its state once final and its trades (for the fees), logged in
+   * reduce_only_ccxt_child_order_responses and, as every fill the portfolio applies, in oms_fills. A closing order
+   * that is not final after the lookups is folded as it stands and named in fill_check_issues.
+   */
+  private async foldClosingOrder(order: CcxtOrder, sentAt: number, bar: number, parentOrderId: number): Promise<ParentFill | undefined> {
+    const { client, log } = this.deps;
+    const symbol = order.symbol;
+    const state = isFinal(order) ? order : await this.withRetry(() => client.fetchOrder(order.id, symbol));
+    const trades = dedupeTrades((await this.withRetry(() => client.fetchMyTrades(symbol, sentAt))).filter((t) => t.order === order.id));
+    // The flattening streams of DOMAIN.md section 11 are the child orders and the responses: the
+    // collected state and its trades go in the second, marked as such.
+    log.append("reduce_only_ccxt_child_order_responses", { clientOrderId: order.clientOrderId, event: "collected", bar, parentOrderId, response: { ...state, trades: undefined }, trades });
+    if (!isFinal(state)) {
+      log.append("fill_check_issues", { bar, parentOrderId, childOrderId: order.clientOrderId, message: `closing order ${order.id} of ${symbol} is still ${state.status} at the exchange: its fill so far (${state.filled}) is applied, any later fill is in no parent fill` });
+    }
+    for (const issue of crossCheckChildFills([state], trades)) log.append("fill_check_issues", { bar, parentOrderId, ...issue });
+    const market = this.market(symbol);
+    const fill = foldParentFill(parentOrderId, [state], trades, market);
+    if (fill === undefined) return undefined;
+    const assetId = [...this.deps.universe].find(([, s]) => s === symbol)?.[0];
+    if (assetId === undefined) throw new BrokerError(`closing order ${order.id}: symbol ${symbol} is not in the universe`);
+    log.appendLine("oms_fills", fillLine(bar, assetId, symbol, fill));
+    return fill;
   }
 
   private finish(states: ParentState[], bar: number): ParentFill[] {
