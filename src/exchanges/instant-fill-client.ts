@@ -1,6 +1,8 @@
 // The paper broker of the seeds as an ExchangeClient: every order fills fully, at once, at the
-// reference price (by default the mid of the latest bid/ask), with a fee. No book, no queue:
-// a 100% fill-rate baseline to compare real execution against, and the fastest way to run a model.
+// reference price (the mid of the latest bid/ask), with a fee. A limit order never fills worse than
+// its limit: at min(mid, limit) for a buy, max(mid, limit) for a sell, so a passive child fills at
+// its own price and the passivity factor changes the execution price. No book, no queue: a 100%
+// fill-rate baseline to compare real execution against, and the fastest way to run a model.
 
 import { Decimal } from "decimal.js";
 import type { Clock } from "../core/clock.js";
@@ -19,7 +21,7 @@ import { BadSymbol, InvalidOrder, OrderNotFound } from "./errors.js";
 import type { CreateOrderParams, ExchangeClient } from "./exchange-client.js";
 import { tradesSince } from "./trades-since.js";
 import { WideDecimal } from "../core/wide-decimal.js";
-import { exactAdd, exactNeg, scaledAdd, scaledHalf, scaledMul, scaledOf, scaledToNumber, ScaledTotal, type Exact, type Scaled } from "../core/scaled-number.js";
+import { exactAdd, exactNeg, scaledAdd, scaledCompare, scaledHalf, scaledMul, scaledOf, scaledToNumber, ScaledTotal, type Exact, type Scaled } from "../core/scaled-number.js";
 
 const TWO = WideDecimal.of(2);
 
@@ -31,7 +33,7 @@ export interface ReferenceQuote {
 export interface InstantFillOptions {
   clock: Clock;
   markets: Record<string, CcxtMarket>;
-  /** The quote orders fill against; fills happen at its mid. */
+  /** The quote orders fill against; fills happen at its mid (a limit order's clamped to its limit). */
   quote: (symbol: string) => ReferenceQuote | undefined;
   /** Fee rate charged on the notional, in the quote currency. */
   feeRate?: number;
@@ -84,8 +86,11 @@ export class InstantFillClient implements ExchangeClient {
     if (params.clientOrderId !== undefined && this.byClientId.has(params.clientOrderId)) {
       throw new InvalidOrder(`instant_fill: duplicate client order id ${params.clientOrderId}`);
     }
+    if (type === "limit" && !(price !== undefined && Number.isFinite(price) && price > 0)) {
+      throw new InvalidOrder(`instant_fill: a limit order needs a positive price, got ${String(price)}`);
+    }
     const q = this.quoteOf(symbol);
-    const fill = this.fillOf(q, amount);
+    const fill = this.fillOf(q, amount, type === "limit" ? { side, price: price as number } : undefined);
     const now = this.opts.clock.now();
     if (this.opts.historyMs !== undefined && now - this.lastForget >= this.opts.historyMs / 8) {
       // Now and then, not at every new instant: what is kept is then between 1 and 9/8 of historyMs.
@@ -182,23 +187,35 @@ export class InstantFillClient implements ExchangeClient {
   }
 
   /**
-   * The fill at the mid: price, cost and fee as numbers, with the exact amounts the account moves
-   * by. Scaled integers when every step is exact (nearly always: quotes and amounts have few
-   * digits), decimal.js otherwise; the numbers are the same either way.
+   * The fill at the mid, or at a limit order's limit when the mid is through it (a buy limit under
+   * the mid, a sell limit over it): price, cost and fee as numbers, with the exact amounts the
+   * account moves by. Scaled integers when every step is exact (nearly always: quotes and amounts
+   * have few digits), decimal.js otherwise; the numbers are the same either way.
    */
-  private fillOf(q: ReferenceQuote, amount: number): Fill {
+  private fillOf(q: ReferenceQuote, amount: number, limit: { side: "buy" | "sell"; price: number } | undefined): Fill {
     const bid = scaledOf(q.bid);
     const ask = scaledOf(q.ask);
     const qty = scaledOf(amount);
     const sum = bid === undefined || ask === undefined ? undefined : scaledAdd(bid, ask);
-    const px = sum === undefined ? undefined : scaledHalf(sum);
+    const mid = sum === undefined ? undefined : scaledHalf(sum);
+    let px = mid;
+    if (limit !== undefined && mid !== undefined) {
+      const lim = scaledOf(limit.price);
+      const order = lim === undefined ? undefined : scaledCompare(mid, lim);
+      // Scales that do not align: the decimal.js path below decides.
+      if (order === undefined) px = undefined;
+      else if (limit.side === "buy" ? order > 0 : order < 0) px = lim;
+    }
     const cost = px === undefined || qty === undefined ? undefined : scaledMul(px, qty);
     const fee = cost === undefined || this.feeRateScaled === undefined ? undefined : scaledMul(cost, this.feeRateScaled);
     if (px !== undefined && qty !== undefined && cost !== undefined && fee !== undefined) {
       return { price: scaledToNumber(px), cost: scaledToNumber(cost), fee: scaledToNumber(fee), qty, costExact: cost, feeExact: fee };
     }
     // decimal.js's arithmetic, to the digit.
-    const fillPrice = WideDecimal.of(q.bid).add(WideDecimal.of(q.ask)).div(TWO);
+    const midExact = WideDecimal.of(q.bid).add(WideDecimal.of(q.ask)).div(TWO);
+    const limitExact = limit === undefined ? undefined : WideDecimal.of(limit.price);
+    const through = limitExact !== undefined && limit !== undefined && (limit.side === "buy" ? midExact.cmp(limitExact) > 0 : midExact.cmp(limitExact) < 0);
+    const fillPrice = through ? (limitExact as WideDecimal) : midExact;
     const qtyExact = WideDecimal.of(amount);
     const costExact = fillPrice.mul(qtyExact);
     const feeExact = costExact.mul(this.feeRate);

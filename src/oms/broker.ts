@@ -90,6 +90,12 @@ interface ParentState {
   market: CcxtMarket;
   children: ChildOrder[];
   finalStates: Map<string, CcxtOrder>;
+  /**
+   * Children whose last collected state was not final (their cancel gave up, or the exchange still
+   * reported them open): they may go on filling, so they are cancelled and collected again at every
+   * later wave end and at the parent's end, until final. Their latest state is in finalStates.
+   */
+  open: Set<ChildOrder>;
   /** The exchange's answer to each child's creation, by client order id. */
   acks: Map<string, CcxtOrder>;
   /**
@@ -140,6 +146,21 @@ interface MarketSteps {
 export interface FlattenResult {
   closed: CcxtOrder[];
   failed: { symbol: string; error: string }[];
+  /**
+   * With FlattenAccounting: each closing order folded as a parent fill (DOMAIN.md section 5), for
+   * the portfolio to apply like any other; empty otherwise.
+   */
+  fills: { symbol: string; fill: ParentFill }[];
+}
+
+/**
+ * How the closing orders of a flattening enter the run's accounting: the bar their fills are logged
+ * under and the parent order id of the first (the next ones count up). Each closing order stands
+ * for a parent of its own, since no parent of the run asked for it.
+ */
+export interface FlattenAccounting {
+  bar: number;
+  firstParentOrderId: number;
 }
 
 export class BrokerError extends Error {
@@ -245,7 +266,7 @@ export class Broker {
   private stateFor(p: ParentOrder): ParentState {
     const symbol = this.deps.universe.get(p.assetId);
     if (symbol === undefined) throw new BrokerError(`parent ${p.orderId}: asset ${p.assetId} is not in the universe`);
-    return { parent: p, symbol, market: this.market(symbol), children: [], finalStates: new Map(), acks: new Map(), ackJson: new Map(), trades: [], sent: new Decimal(0), target: undefined, staticSlice: undefined };
+    return { parent: p, symbol, market: this.market(symbol), children: [], finalStates: new Map(), open: new Set(), acks: new Map(), ackJson: new Map(), trades: [], sent: new Decimal(0), target: undefined, staticSlice: undefined };
   }
 
   private async runTwap(states: ParentState[], bar: number, start: number, end: number): Promise<void> {
@@ -270,6 +291,17 @@ export class Broker {
     }
     // The last slot is kept for collecting fills: nothing is submitted in it.
     if (clock.now() < end) await clock.sleepUntil(end);
+    await this.sweepOpen(states, bar);
+  }
+
+  /**
+   * At the parent's end: a child still open (its cancels gave up) is cancelled and collected once
+   * more, so fills it made since its last collection reach the parent fill. Nothing happens when
+   * every child is final, which is every run without faults.
+   */
+  private async sweepOpen(states: ParentState[], bar: number): Promise<void> {
+    if (!states.some((st) => st.open.size > 0)) return;
+    await this.closeWave(states, bar, -1, this.deps.clock.now());
   }
 
   /** Market and limit parents: one child at start, cancelled before end if it still rests. */
@@ -282,6 +314,7 @@ export class Broker {
     if (!market) await clock.sleepUntil(Math.max(now, end - CANCEL_BEFORE_WAVE_END_MS));
     await this.closeWave(states, bar, 0, now);
     if (clock.now() < end) await clock.sleepUntil(end);
+    await this.sweepOpen(states, bar);
   }
 
   /**
@@ -530,7 +563,9 @@ export class Broker {
    * Cancels every child of the wave still open, then collects their final states and trades. A
    * child of this wave or an earlier one whose submission outcome is still unknown is looked up
    * again: once the exchange names it, it is cancelled and collected with this wave (logged under
-   * its own wave), so an order that did reach the exchange never rests there unseen.
+   * its own wave), so an order that did reach the exchange never rests there unseen. A child still
+   * open after its own wave end (see ParentState.open) is cancelled and collected again. Wave -1 is
+   * the sweep at the parent's end: only the open children, and no wave report.
    */
   private async closeWave(states: ParentState[], bar: number, wave: number, waveStart: number): Promise<void> {
     const { client, log } = this.deps;
@@ -551,8 +586,9 @@ export class Broker {
         const found = await this.findByClientId(c.clientOrderId, st.symbol, c.wave === wave ? undefined : 1);
         if (found !== undefined && found !== "unknown") this.acknowledge(st, c, found);
       }
-      // This wave's children with an exchange order, and earlier ones named only now (not collected yet).
-      const kids = st.children.filter((c) => c.bar === bar && c.exchangeOrderId !== undefined && (c.wave === wave || (c.wave < wave && !st.finalStates.has(c.exchangeOrderId))));
+      // This wave's children with an exchange order, earlier ones named only now (not collected yet),
+      // and earlier ones still open at their last collection.
+      const kids = st.children.filter((c) => c.bar === bar && c.exchangeOrderId !== undefined && (c.wave === wave || (c.wave < wave && !st.finalStates.has(c.exchangeOrderId)) || st.open.has(c)));
       collect.set(st, kids);
       for (const c of kids) {
         if (cancelled.has(c) || isFinal(st.acks.get(c.clientOrderId))) continue;
@@ -570,8 +606,11 @@ export class Broker {
       const kids = collect.get(st) ?? [];
       if (kids.length === 0) continue;
       const waveOf = new Map(kids.map((c) => [c.exchangeOrderId as string, c.wave]));
+      // Trades already collected for the children collected again: the fetch since their wave start
+      // brings them back, and only the new ones are logged and folded.
+      const known = collectedTradeKeys(st, kids);
       // The wave's figures are only for a listener (broker experiments); a system run has none.
-      const report = this.deps.onWaveReport;
+      const report = wave < 0 ? undefined : this.deps.onWaveReport;
       let childAmount = new Decimal(0);
       const waveFilled = new ScaledTotal();
       const taker = new ScaledTotal();
@@ -583,6 +622,8 @@ export class Broker {
         const ack = st.acks.get(c.clientOrderId);
         const state = ack !== undefined && isFinal(ack) ? ack : await this.withRetry(() => client.fetchOrder(c.exchangeOrderId as string, st.symbol));
         st.finalStates.set(state.id, state);
+        if (isFinal(state)) st.open.delete(c);
+        else st.open.add(c);
         // An order final at creation is the ack itself (the broker never changes an exchange answer).
         const json = (state === ack ? st.ackJson.get(c.clientOrderId) : undefined) ?? orderJson(state);
         log.appendLine("ccxt_fills", jsonObject(jsonMember(',"bar":', bar) + jsonMember(',"wave":', c.wave) + jsonMember(',"clientOrderId":', c.clientOrderId) + ',"order":' + json));
@@ -591,7 +632,7 @@ export class Broker {
         waveFilled.addNumber(state.filled);
         filledCost.addNumber(state.cost);
       }
-      const trades = dedupeTrades((tradesBySymbol.get(st.symbol) ?? []).filter((t) => t.order !== undefined && waveOf.has(t.order)));
+      const trades = dedupeTrades((tradesBySymbol.get(st.symbol) ?? []).filter((t) => t.order !== undefined && waveOf.has(t.order) && (known === undefined || !known.has(tradeKey(t)))));
       this.tradesCollected += trades.length;
       for (const t of trades) {
         const tradeWave = waveOf.get(t.order as string) as number;
@@ -647,12 +688,12 @@ export class Broker {
    * closing orders as the exchange reported them; a position that cannot be closed is logged and
    * reported, never ignored.
    */
-  async flattenAccount(tag: string): Promise<FlattenResult> {
+  async flattenAccount(tag: string, accounting?: FlattenAccounting): Promise<FlattenResult> {
     const { client, clock, log } = this.deps;
     const symbols = [...new Set(this.deps.universe.values())];
     for (const s of symbols) await this.withRetry(() => client.cancelAllOrders(s));
     const swaps = symbols.filter((s) => this.market(s).swap);
-    const result: FlattenResult = { closed: [], failed: [] };
+    const result: FlattenResult = { closed: [], failed: [], fills: [] };
     if (swaps.length === 0) return result;
     const positions = await this.withRetry(() => client.fetchPositions(swaps));
     let i = 0;
@@ -664,8 +705,10 @@ export class Broker {
       log.append("reduce_only_oms_child_orders", { ...record, event: "sending" });
       // On disk before the request leaves, as every child's: a crash then still names the order.
       log.flush();
+      const sentAt = clock.now();
+      let order: CcxtOrder;
       try {
-        const order = await client.createOrder(pos.symbol, "market", side, pos.contracts, undefined, { clientOrderId, reduceOnly: true });
+        order = await client.createOrder(pos.symbol, "market", side, pos.contracts, undefined, { clientOrderId, reduceOnly: true });
         log.append("reduce_only_ccxt_child_order_responses", { clientOrderId, response: order });
         result.closed.push(order);
       } catch (e) {
@@ -673,14 +716,53 @@ export class Broker {
         log.append("reduce_only_ccxt_child_order_responses", { clientOrderId, symbol: pos.symbol, empty: true, id: -1, error });
         log.append("reduce_only_oms_child_orders", { ...record, event: "rejected", error });
         result.failed.push({ symbol: pos.symbol, error });
+        continue;
+      }
+      if (accounting !== undefined) {
+        const fill = await this.foldClosingOrder(order, sentAt, accounting.bar, accounting.firstParentOrderId + result.fills.length);
+        if (fill !== undefined) result.fills.push({ symbol: pos.symbol, fill });
       }
     }
     return result;
   }
 
+  /**
+   * A closing order as a parent fill: its state once final and its trades (for the fees), logged in
+   * reduce_only_ccxt_child_order_responses and, as every fill the portfolio applies, in oms_fills. A closing order
+   * that is not final after the lookups is folded as it stands and named in fill_check_issues.
+   */
+  private async foldClosingOrder(order: CcxtOrder, sentAt: number, bar: number, parentOrderId: number): Promise<ParentFill | undefined> {
+    const { client, log } = this.deps;
+    const symbol = order.symbol;
+    const state = isFinal(order) ? order : await this.withRetry(() => client.fetchOrder(order.id, symbol));
+    const trades = dedupeTrades((await this.withRetry(() => client.fetchMyTrades(symbol, sentAt))).filter((t) => t.order === order.id));
+    // The flattening streams of DOMAIN.md section 11 are the child orders and the responses: the
+    // collected state and its trades go in the second, marked as such.
+    log.append("reduce_only_ccxt_child_order_responses", { clientOrderId: order.clientOrderId, event: "collected", bar, parentOrderId, response: { ...state, trades: undefined }, trades });
+    if (!isFinal(state)) {
+      log.append("fill_check_issues", { bar, parentOrderId, childOrderId: order.clientOrderId, message: `closing order ${order.id} of ${symbol} is still ${state.status} at the exchange: its fill so far (${state.filled}) is applied, any later fill is in no parent fill` });
+    }
+    for (const issue of crossCheckChildFills([state], trades)) log.append("fill_check_issues", { bar, parentOrderId, ...issue });
+    const market = this.market(symbol);
+    const fill = foldParentFill(parentOrderId, [state], trades, market);
+    if (fill === undefined) return undefined;
+    const assetId = [...this.deps.universe].find(([, s]) => s === symbol)?.[0];
+    if (assetId === undefined) throw new BrokerError(`closing order ${order.id}: symbol ${symbol} is not in the universe`);
+    log.appendLine("oms_fills", fillLine(bar, assetId, symbol, fill));
+    return fill;
+  }
+
   private finish(states: ParentState[], bar: number): ParentFill[] {
     const fills: ParentFill[] = [];
     for (const st of states) {
+      for (const c of st.open) {
+        const state = st.finalStates.get(c.exchangeOrderId as string);
+        // Never silently dropped: what it fills from now on is in no parent fill.
+        this.deps.log.append("fill_check_issues", {
+          bar, parentOrderId: st.parent.orderId, childOrderId: c.clientOrderId,
+          message: `child ${c.clientOrderId} (exchange order ${c.exchangeOrderId ?? "?"}): still ${state?.status ?? "open"} at the exchange when its parent finished (its cancels failed); this fill has its ${state?.filled ?? 0} filled so far, and any later fill of it is in no parent fill: cancel it and check the exchange by this order id`,
+        });
+      }
       for (const c of st.children) {
         if (c.status !== "unknown" || c.exchangeOrderId !== undefined) continue;
         // Never silently dropped: the order may rest on the exchange, and its fills are not in this fill.
@@ -702,6 +784,22 @@ export class Broker {
 }
 
 const FINAL_STATUSES = new Set(["closed", "canceled", "expired", "rejected"]);
+
+/** The key trades are de-duplicated on (DOMAIN.md section 5), as dedupeTrades builds it. */
+function tradeKey(t: CcxtTrade): string {
+  return `${t.timestamp}\u0000${t.id}\u0000${t.order ?? ""}`;
+}
+
+/**
+ * Keys of the trades already collected for those of `kids` collected before (still open then);
+ * undefined when there are none, which is every wave of a run without faults.
+ */
+function collectedTradeKeys(st: ParentState, kids: readonly ChildOrder[]): Set<string> | undefined {
+  const again = kids.filter((c) => st.open.has(c));
+  if (again.length === 0) return undefined;
+  const ids = new Set(again.map((c) => c.exchangeOrderId as string));
+  return new Set(st.trades.filter((t) => t.order !== undefined && ids.has(t.order)).map(tradeKey));
+}
 
 function isFinal(order: CcxtOrder | undefined): boolean {
   return order !== undefined && FINAL_STATUSES.has(order.status);

@@ -51,6 +51,12 @@ export interface BarLoopParts {
    * is more than half a bar behind it: it starts at the next bar, with a warning, as a resumed one does.
    */
   skipPassedBars?: boolean;
+  /**
+   * Close every position at the session's end (order.flattenAtEnd): the closing trades are applied
+   * to the portfolio and logged as fills of the last trading bar before the final mark, so the
+   * final portfolio is flat and the PnL and fees include their cost.
+   */
+  flattenAtEnd?: boolean;
   /** Called after each bar is logged (checkpoints, progress). */
   afterBar?: (bar: number, total: number, t: number, portfolio: PortfolioBar) => void;
 }
@@ -119,6 +125,22 @@ export async function runBarLoop(parts: BarLoopParts, startMs: number, endMs: nu
     parts.signal?.throwIfAborted();
     if (clock.now() < t) await sleepUntilOrAborted(clock, t, parts.signal);
     parts.beforeBar?.(t);
+    if (i === total && parts.flattenAtEnd === true) {
+      // Logged under the last trading bar: a bar's fills are what moves the portfolio from its
+      // mark to the next one, and this mark is the last.
+      const flat = await broker.flattenAccount("end", { bar: i - 1, firstParentOrderId: nextOrderId });
+      nextOrderId += flat.fills.length;
+      const assetOfSymbol = new Map(universe.map((u) => [u.symbol, u.assetId]));
+      for (const { symbol, fill: f } of flat.fills) {
+        const assetId = assetOfSymbol.get(symbol);
+        if (assetId === undefined) throw new Error(`flatten: closing fill for ${symbol}, which is not in the universe`);
+        portfolio.applyFill(assetId, f.numShares, f.price, f.fees);
+        writer.append("fills", { bar: i - 1, timestamp: f.timestamp, assetId, parentOrderId: f.parentOrderId, numShares: f.numShares, price: f.price, fees: f.fees });
+      }
+      parentFills += flat.fills.length;
+      writer.log(clock.now(), `flattened: ${flat.closed.length} positions closed, ${flat.failed.length} failed; their ${flat.fills.length} fills applied to the portfolio before the final mark`);
+      for (const f of flat.failed) warn(`flatten ${f.symbol}: ${f.error}`);
+    }
     const prices = new Map<number, WideDecimal>();
     for (const u of universe) {
       const c = lastClose(data, u.symbol, t);

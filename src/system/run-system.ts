@@ -151,7 +151,7 @@ export async function runSystem(cfg: SystemConfig, opts: RunSystemOptions = {}):
       result = await drive(
         runBarLoop(
           {
-            clock, data: setup.store, model, modelParams: params, broker, portfolio, universe, writer, targets: cfg.targets, orderType: cfg.order.type, resume: restored?.resume, skipPassedBars: cfg.clock.kind === "real", signal: opts.signal,
+            clock, data: setup.store, model, modelParams: params, broker, portfolio, universe, writer, targets: cfg.targets, orderType: cfg.order.type, resume: restored?.resume, skipPassedBars: cfg.clock.kind === "real", signal: opts.signal, flattenAtEnd: cfg.order.flattenAtEnd,
             beforeBar: (t) => {
               firstBarStarted = true;
               setup.beforeBar(t);
@@ -175,11 +175,6 @@ export async function runSystem(cfg: SystemConfig, opts: RunSystemOptions = {}):
         ),
       );
       result.warnings.unshift(...resumeWarnings);
-      if (cfg.order.flattenAtEnd) {
-        const flat = await drive(broker.flattenAccount("end"));
-        writer.log(clock.now(), `flattened: ${flat.closed.length} positions closed, ${flat.failed.length} failed`);
-        for (const f of flat.failed) result.warnings.push(`flatten ${f.symbol}: ${f.error}`);
-      }
     } finally {
       setup.stop();
       recorder?.close();

@@ -47,3 +47,29 @@ describe("InstantFillClient history", () => {
     expect(await c.fetchMyTrades("BTC/USDT")).toHaveLength(2);
   });
 });
+
+describe("InstantFillClient limit orders", () => {
+  // The quote is 100 / 102: the mid is 101.
+  it("never fills a limit order worse than its limit: a buy at min(mid, limit), a sell at max(mid, limit), always in full", async () => {
+    const { c } = await client();
+    const passiveBuy = await c.createOrder("BTC/USDT", "limit", "buy", 0.5, 100.4);
+    expect([passiveBuy.status, passiveBuy.filled, passiveBuy.average]).toEqual(["closed", 0.5, 100.4]);
+    expect(passiveBuy.cost).toBe(50.2);
+    const passiveSell = await c.createOrder("BTC/USDT", "limit", "sell", 0.5, 101.6);
+    expect([passiveSell.status, passiveSell.filled, passiveSell.average]).toEqual(["closed", 0.5, 101.6]);
+    // A limit through the mid fills at the mid, as before.
+    expect((await c.createOrder("BTC/USDT", "limit", "buy", 0.5, 102)).average).toBe(101);
+    expect((await c.createOrder("BTC/USDT", "limit", "sell", 0.5, 100)).average).toBe(101);
+    // Market orders fill at the mid.
+    expect((await c.createOrder("BTC/USDT", "market", "buy", 0.5)).average).toBe(101);
+    const trades = await c.fetchMyTrades("BTC/USDT");
+    expect(trades.map((t) => t.price)).toEqual([100.4, 101.6, 101, 101, 101]);
+    // The account moves by the prices filled: bought 1 at 100.4 + 101 + 101, sold 1 at 101.6 + 101.
+    expect((await c.fetchBalance())["USDT"]?.total).toBeCloseTo(1_000_000 - (50.2 + 50.5 + 50.5) + (50.8 + 50.5), 9);
+  });
+
+  it("refuses a limit order without a price", async () => {
+    const { c } = await client();
+    await expect(c.createOrder("BTC/USDT", "limit", "buy", 0.5)).rejects.toThrow(/limit order needs a positive price, got undefined/);
+  });
+});

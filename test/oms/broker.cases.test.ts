@@ -285,6 +285,53 @@ describe("broker TWAP cases", () => {
     }
   });
 
+  it("children whose cancels give up stay tracked: cancelled and collected again at later wave ends, their late fills in the parent fill", async () => {
+    const { clock, engine, account, client, broker, log, dir } = await venue({ takersPerMinute: 2, usdt: "100000", broker: { limitPrice: { computer: "passivity", passivityFactor: 0.5 } } });
+    // Every cancel fails (network) until just before the third wave ends: the first two children's
+    // cancels give up at their wave ends while they still rest at the mid, where the taker flow
+    // goes on filling them.
+    const cancel = client.cancelOrder.bind(client);
+    client.cancelOrder = async (...args: Parameters<typeof client.cancelOrder>) => {
+      if (clock.now() < T0 + 4 * MIN - 1_000) throw new NetworkError("embedded: connection reset");
+      return cancel(...args);
+    };
+    const fills = await clock.drive(broker.submitOrders([parent("600", T0 + MIN, T0 + 5 * MIN)], 0));
+    log.close();
+    expect(engine.openOrders(account)).toHaveLength(0);
+    const gaveUp = (loadStream(dir, "oms_child_orders").records as { event: string }[]).filter((r) => r.event === "cancel_gave_up");
+    expect(gaveUp.length).toBeGreaterThan(0);
+    // The first children were collected open, then again at each later wave end until final; one
+    // of them filled more after its own wave ended (60 then 120 shares with this seed).
+    const states = loadStream(dir, "ccxt_fills").records as { wave: number; clientOrderId: string; order: { status: string; filled: number } }[];
+    expect(states.map((s) => [s.wave, s.order.status])).toEqual([[0, "open"], [0, "open"], [1, "open"], [0, "canceled"], [1, "canceled"], [2, "canceled"]]);
+    const late = states.filter((s) => s.wave === 1).map((s) => s.order.filled);
+    expect(late[1]).toBeGreaterThan(late[0] as number);
+    // What the exchange holds is what the parent fill says: no late fill is lost, none counted twice.
+    const position = engine.positions(account).find((p) => p.symbol === SYMBOL)?.size ?? "0";
+    expect(Number(position)).toBeGreaterThan(0);
+    expect(fills[0]?.numShares.toString()).toBe(new Decimal(position).toString());
+    const trades = loadStream(dir, "ccxt_trades").records as { trade: { id: string } }[];
+    expect(new Set(trades.map((t) => t.trade.id)).size).toBe(trades.length);
+    expect(loadStream(dir, "fill_check_issues").records).toEqual([]);
+  });
+
+  it("a child still open when its parent finishes (every cancel fails) is named in fill_check_issues with what it filled so far", async () => {
+    const { clock, engine, account, client, broker, log, dir } = await venue({ takersPerMinute: 2, usdt: "100000", broker: { limitPrice: { computer: "passivity", passivityFactor: 0.5 } } });
+    client.cancelOrder = async () => {
+      throw new NetworkError("embedded: connection reset");
+    };
+    const fills = await clock.drive(broker.submitOrders([parent("600", T0 + MIN, T0 + 4 * MIN)], 0));
+    log.close();
+    const open = engine.openOrders(account);
+    expect(open.length).toBeGreaterThan(0);
+    const issues = loadStream(dir, "fill_check_issues").records as { childOrderId: string; message: string }[];
+    expect(issues.length).toBe(open.length);
+    for (const i of issues) expect(i.message).toMatch(/still open at the exchange when its parent finished/);
+    // Up to the parent's end the fill is the exchange's: the sweep at the end collected it.
+    const position = engine.positions(account).find((p) => p.symbol === SYMBOL)?.size ?? "0";
+    expect(fills[0]?.numShares.toString()).toBe(new Decimal(position).toString());
+  });
+
   it("flattens the account with reduce-only market orders, logged in the reduce_only streams", async () => {
     const { clock, engine, account, client, broker, log, dir } = await venue({ takersPerMinute: 0, usdt: "100000" });
     const fills = await clock.drive(broker.submitOrders([{ ...parent("25", T0 + MIN, T0 + 2 * MIN), type: "market" }], 0));

@@ -172,6 +172,41 @@ describe("system run (simulation against the embedded venue)", () => {
     for (const times of bySymbol.values()) expect(times).toEqual(expected);
   });
 
+  it("order.flattenAtEnd: the closing trades are fills of the last bar, the final portfolio is flat, and PnL and fees include them", async () => {
+    const flat = await run({ order: { flattenAtEnd: true } });
+    const plain = loadSystemLog(r.runDir);
+    const log = loadSystemLog(flat.runDir);
+    const last = log.portfolio.at(-1);
+    const before = log.portfolio.at(-2);
+    if (last === undefined || before === undefined) throw new Error("no portfolio");
+    // The same run up to its last trading bar, which closes what was held.
+    expect(log.portfolio.slice(0, -1)).toEqual(plain.portfolio.slice(0, -1));
+    const held = before.assets.filter((a) => !a.holdingsShares.isZero());
+    expect(held.length).toBeGreaterThan(0);
+    for (const a of last.assets) expect(a.holdingsShares.toFixed()).toBe("0");
+    expect(last.nmv.toFixed()).toBe("0");
+    // One closing fill per position held, under the last trading bar, after the bar's own fills.
+    const closing = log.fills.slice(plain.fills.length);
+    expect(log.fills.slice(0, plain.fills.length)).toEqual(plain.fills);
+    expect(closing.map((f) => f.bar)).toEqual(held.map(() => 23));
+    expect(new Set(closing.map((f) => f.assetId))).toEqual(new Set(held.map((a) => a.assetId)));
+    const closingFees = closing.reduce((a, f) => a.add(f.fees), new Decimal(0));
+    expect(closingFees.isPositive()).toBe(true);
+    // The last bar's cash, fees and PnL move by the closing trades too (DOMAIN.md section 6).
+    const lastBarFills = log.fills.filter((f) => f.bar === 23);
+    const traded = lastBarFills.reduce((a, f) => a.add(f.numShares.mul(f.price)), new Decimal(0));
+    const fees = lastBarFills.reduce((a, f) => a.add(f.fees), new Decimal(0));
+    expect(last.cash.toFixed()).toBe(before.cash.sub(traded).sub(fees).toFixed());
+    expect(last.fees.toFixed()).toBe(fees.toFixed());
+    expect(flat.summary.totalFees).toBeCloseTo(r.summary.totalFees + closingFees.toNumber(), 8);
+    expect(flat.summary.finalNetWealth).toBe(last.cash.toFixed());
+    expect(flat.summary.totalPnl).not.toBeCloseTo(r.summary.totalPnl, 6);
+    expect(flat.summary.parentFills).toBe(r.summary.parentFills + closing.length);
+    // The broker log has every fill the portfolio applied.
+    const broker = readBrokerLog(log.brokerLogDir);
+    expect(broker.parentFills.map((f) => [f.parentOrderId, f.numShares.toFixed(), f.price.toFixed()])).toEqual(log.fills.map((f) => [f.parentOrderId, f.numShares.toFixed(), f.price.toFixed()]));
+  }, 60_000);
+
   it("replays the recorded market data as a simulation with instant fills", async () => {
     const replay = await run({ data: { source: "files", dir: join(r.systemLogDir, "market_data") }, broker: { kind: "instant_fill" } });
     const log = loadSystemLog(replay.runDir);
