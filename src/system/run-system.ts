@@ -5,7 +5,7 @@
 import { existsSync, readdirSync, renameSync, rmSync } from "node:fs";
 import { dirname, join, resolve, sep } from "node:path";
 import { Decimal } from "decimal.js";
-import { RealClock, SimulatedClock } from "../core/clock.js";
+import { SimulatedClock } from "../core/clock.js";
 import { compactUtc } from "../core/timestamp.js";
 import { dec } from "../oms/ccxt-types.js";
 import type { ExchangeClient } from "../exchanges/exchange-client.js";
@@ -94,9 +94,6 @@ export async function runSystem(cfg: SystemConfig, opts: RunSystemOptions = {}):
   if (restore === undefined && existsSync(logDir) && readdirSync(logDir).length > 0) {
     throw new ConfigError(`${logDir} already holds a run; remove it, or choose another stage, mode or period (a run is never overwritten)`);
   }
-  // A fresh session on the real clock that is already over is refused before its warm-up (which
-  // simulates the market up to now, a minute or more).
-  if (cfg.clock.kind === "real" && resume?.kind !== "restore") firstLiveBar(new RealClock().now(), cfg.start, cfg.end, barMs);
   // A run that fails before its first bar (no keys, a bad data file, an exchange that cannot be
   // reached) leaves no log directory behind: it would only make the next try refuse to start.
   let firstBarStarted = false;
@@ -106,6 +103,9 @@ export async function runSystem(cfg: SystemConfig, opts: RunSystemOptions = {}):
     const setup = await buildTradingSetup(cfg, warmupStart, { l2: model.usesL2 });
     const { clock } = setup;
     writer.log(clock.now(), `run ${compactUtc(cfg.start)}.${compactUtc(cfg.end)} model ${model.name} mode ${cfg.mode} data ${cfg.data.source} broker ${cfg.broker.kind}`);
+    // A fresh session on the real clock that is already over is refused before the setup starts:
+    // a venue's warm-up simulates the market up to now, a minute or more for a past day.
+    if (cfg.clock.kind === "real" && restore === undefined) firstLiveBar(clock.now(), cfg.start, cfg.end, barMs);
     await setup.start();
     const markets = await setup.markets();
     const universe: UniverseAsset[] = setup.symbols.map((symbol) => {
