@@ -6,7 +6,7 @@
 import { readFileSync } from "node:fs";
 import { z } from "zod";
 import { parseTimestamp, toEpochMs } from "../core/timestamp.js";
-import { numWaves } from "../oms/waves.js";
+import { numWaves, waveLengthProblem } from "../oms/waves.js";
 import { targetConfigSchema } from "./targets.js";
 
 export const RUN_MODES = ["simulation", "paper_trading", "prod"] as const;
@@ -162,8 +162,9 @@ export function resolveConfig(input: unknown, where = "system config"): SystemCo
   if ((data.source === "synthetic" || data.source === "files") && broker.kind === "embedded") problems.push(`data.source: ${data.source} data cannot drive the embedded venue's book; use broker.kind instant_fill, or data.source venue`);
   if (data.source === "files" && c.mode !== "simulation") problems.push("data.source: recorded files are replayed in simulation mode only");
   if (c.mode === "prod" && !c.confirmProd) problems.push("confirmProd: prod trades real money; pass --confirm-prod (confirmProd: true) to start it");
-  if (order.executionFrequencySeconds * 1000 > c.barMinutes * 60_000) problems.push("order.executionFrequencySeconds: a wave cannot be longer than the bar");
-  if (order.type === "price@twap" && order.limitPrice === "volatility" && Array.isArray(order.volatilityMultiple)) {
+  const waveProblem = waveLengthProblem(order.executionFrequencySeconds * 1000, barS * 1000, `${c.barMinutes}-minute bar`);
+  if (waveProblem !== undefined) problems.push(`order.executionFrequencySeconds: ${waveProblem}`);
+  else if (order.type === "price@twap" && order.limitPrice === "volatility" && Array.isArray(order.volatilityMultiple)) {
     // A bar-long parent sends in all its waves but the last (DOMAIN.md section 3).
     const sending = numWaves(0, barS * 1000, order.executionFrequencySeconds * 1000) - 1;
     if (order.volatilityMultiple.length < sending) problems.push(`order.volatilityMultiple: ${order.volatilityMultiple.length} multiples for ${sending} sending waves a bar (${c.barMinutes}-minute bars, ${order.executionFrequencySeconds} s waves): give one per wave, or a single number`);
