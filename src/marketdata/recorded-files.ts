@@ -9,7 +9,8 @@
 //   23:59 bar, known at midnight, is appended to the day it opened in.
 // - Timestamps are written as ISO-8601 UTC with milliseconds (`2024-01-30T00:00:00.000Z`): readable
 //   and unambiguous. The reader also takes epoch-millisecond integers (the seed's recorder wrote
-//   those) and ISO forms with an offset or a space separator.
+//   those; an integer below 1e11 is refused as epoch seconds) and ISO forms with an offset or a
+//   space separator.
 // - Every row also has `knowledge_timestamp`, the local arrival time. A file without that column
 //   (a recording from elsewhere) reads as known at the bar's end, or at the snapshot's own time.
 // - Prices and quantities are written as JavaScript's shortest round-trip decimal, so a number
@@ -654,16 +655,34 @@ function plainDecimal(s: string): boolean {
   return digits > 0;
 }
 
+/**
+ * Epoch milliseconds below this (1973-03-03) are no market data time: such an integer is a time in
+ * epoch seconds (a common export), which read as milliseconds lands in January 1970 and silently
+ * falls outside every session.
+ */
+const MIN_EPOCH_MS = 1e11;
+
+function epochSecondsError(col: number, n: number): CellError {
+  return new CellError(col, `${n} looks like epoch seconds (${isoUtc(n * 1000)}), not epoch milliseconds (${isoUtc(n)}); recorded times are epoch milliseconds or ISO-8601`);
+}
+
 function time(cells: readonly Cell[], col: number): EpochMs {
   const v = cells[col];
   if (typeof v === "number") {
     if (!Number.isSafeInteger(v)) throw new CellError(col, `${v} is not integer epoch milliseconds`);
+    if (v < MIN_EPOCH_MS) throw epochSecondsError(col, v);
     return v;
   }
-  if (typeof v === "bigint") return Number(v);
+  if (typeof v === "bigint") {
+    if (v < BigInt(MIN_EPOCH_MS)) throw epochSecondsError(col, Number(v));
+    return Number(v);
+  }
   if (isEmpty(v)) throw new CellError(col, "missing timestamp");
-  const t = parseRecordedTime((v as string).trim());
+  const trimmed = (v as string).trim();
+  const t = parseRecordedTime(trimmed);
   if (t === undefined) throw new CellError(col, `"${(v as string).slice(0, 40)}" is not a timestamp (ISO-8601 like 2024-01-30T00:00:00.000Z, or epoch milliseconds)`);
+  // Tested only below the bound, so the common case costs no regular expression.
+  if (t < MIN_EPOCH_MS && /^-?\d+$/.test(trimmed)) throw epochSecondsError(col, t);
   return t;
 }
 

@@ -22,6 +22,7 @@ import { generateSyntheticHistory } from "../marketdata/synthetic-history.js";
 import { VenueMarketFeed } from "../marketdata/venue-feed.js";
 import type { CcxtMarket } from "../oms/ccxt-types.js";
 import { ConfigError, type SystemConfig } from "./config.js";
+import { checkReplayCoverage } from "./replay-coverage.js";
 
 /** What the run's model reads beyond bars and bid/ask. */
 export interface DataNeeds {
@@ -54,8 +55,10 @@ export async function buildTradingSetup(cfg: SystemConfig, warmupStartMs: number
   if (ds === "synthetic" && bk === "instant_fill") return instantSetup(cfg, clock, syntheticStore(cfg, warmupStartMs, needs), universeMarkets(universeOf(cfg)));
   if (ds === "files" && bk === "instant_fill") {
     const types: RecordedFileType[] = needs.l2 ? ["ohlcv", "bid_ask", "l2"] : ["ohlcv", "bid_ask"];
+    const markets = recordedMarkets(cfg.data.dir);
     const store = await loadRecordedMarketData(cfg.data.dir, { fromMs: warmupStartMs, toMs: cfg.end, types });
-    return instantSetup(cfg, clock, store, recordedMarkets(cfg.data.dir));
+    await checkReplayCoverage(cfg.data.dir, store, Object.keys(await markets()), { startMs: cfg.start, endMs: cfg.end, barMs: cfg.barMinutes * 60_000 });
+    return instantSetup(cfg, clock, store, markets);
   }
   if (ds === "exchange" && bk === "ccxt") return ccxtSetup(cfg, clock);
   throw new ConfigError(`system config: data.source ${ds} with broker.kind ${bk} is not a supported combination`);

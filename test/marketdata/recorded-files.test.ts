@@ -266,6 +266,8 @@ describe("errors name file, line and column", () => {
     ["a crossed book", `${HEADER}\n2024-01-30T00:00:01.000Z,X,103,1,102,1,2024-01-30T00:00:01.000Z\n`, /csv:2: column 5 \(ask_price\): crossed book: bid 103 is at or above ask 102/],
     ["a bad timestamp", `${HEADER}\n2024-01-30 25:00:00,X,100,1,102,1,2024-01-30T00:00:01.000Z\n`, /csv:2: column 1 \(timestamp\): "2024-01-30 25:00:00" is not a timestamp/],
     ["an out-of-order row", `${HEADER}\n2024-01-30T00:00:02.000Z,X,100,1,102,1,2024-01-30T00:00:02.000Z\n${GOOD}\n`, /csv:3: X bid\/ask: knowledge time .* is before the previous row's/],
+    ["a time in epoch seconds", `${HEADER}\n1706572801,X,100,1,102,1,2024-01-30T00:00:01.000Z\n`, /csv:2: column 1 \(timestamp\): 1706572801 looks like epoch seconds \(2024-01-30T00:00:01\.000Z\)/],
+    ["a knowledge time in epoch seconds", `${HEADER}\n2024-01-30T00:00:01.000Z,X,100,1,102,1,1706572801\n`, /csv:2: column 7 \(knowledge_timestamp\): 1706572801 looks like epoch seconds/],
     ["a broken quote", `${HEADER}\n2024-01-30T00:00:00.000Z,"X,100,1,101,1,2024-01-30T00:00:00.000Z\n`, /csv:2: not valid CSV/],
   ];
   for (const [what, body, message] of cases) {
