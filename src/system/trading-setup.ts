@@ -3,8 +3,6 @@
 // function per combination the run modes allow (DOMAIN.md section 9); everything else in the system
 // is the same code whichever is chosen.
 
-import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
 import type { Clock } from "../core/clock.js";
 import { RealClock, SimulatedClock } from "../core/clock.js";
 import { ScaledClock } from "../core/scaled-clock.js";
@@ -22,6 +20,7 @@ import { generateSyntheticHistory } from "../marketdata/synthetic-history.js";
 import { VenueMarketFeed } from "../marketdata/venue-feed.js";
 import type { CcxtMarket } from "../oms/ccxt-types.js";
 import { ConfigError, type SystemConfig } from "./config.js";
+import { readRecordedMarkets } from "./recorded-markets.js";
 import { checkReplayCoverage } from "./replay-coverage.js";
 
 /** What the run's model reads beyond bars and bid/ask. */
@@ -45,7 +44,8 @@ export interface TradingSetup {
   markets(): Promise<Record<string, CcxtMarket>>;
 }
 
-export const MARKETS_FILE = "markets.json";
+/** Where a replay finds its markets: written by the recorder, read by reconciliation. */
+export { MARKETS_FILE } from "./recorded-markets.js";
 
 export async function buildTradingSetup(cfg: SystemConfig, warmupStartMs: number, needs: DataNeeds): Promise<TradingSetup> {
   const clock = makeClock(cfg, warmupStartMs);
@@ -55,10 +55,10 @@ export async function buildTradingSetup(cfg: SystemConfig, warmupStartMs: number
   if (ds === "synthetic" && bk === "instant_fill") return instantSetup(cfg, clock, syntheticStore(cfg, warmupStartMs, needs), universeMarkets(universeOf(cfg)));
   if (ds === "files" && bk === "instant_fill") {
     const types: RecordedFileType[] = needs.l2 ? ["ohlcv", "bid_ask", "l2"] : ["ohlcv", "bid_ask"];
-    const markets = recordedMarkets(cfg.data.dir);
     const store = await loadRecordedMarketData(cfg.data.dir, { fromMs: warmupStartMs, toMs: cfg.end, types });
-    await checkReplayCoverage(cfg.data.dir, store, Object.keys(await markets()), { startMs: cfg.start, endMs: cfg.end, barMs: cfg.barMinutes * 60_000 });
-    return instantSetup(cfg, clock, store, markets);
+    const markets = readRecordedMarkets(cfg.data.dir);
+    await checkReplayCoverage(cfg.data.dir, store, Object.keys(markets), { startMs: cfg.start, endMs: cfg.end, barMs: cfg.barMinutes * 60_000 });
+    return instantSetup(cfg, clock, store, async () => markets);
   }
   if (ds === "exchange" && bk === "ccxt") return ccxtSetup(cfg, clock);
   throw new ConfigError(`system config: data.source ${ds} with broker.kind ${bk} is not a supported combination`);
@@ -85,18 +85,6 @@ function universeMarkets(u: SyntheticUniverse): () => Promise<Record<string, Ccx
   const engine = new ExchangeEngine({ clock: new SimulatedClock(0), instruments: u.instruments });
   const client = new EmbeddedVenueClient(engine, { account: engine.createAccount("listing") });
   return () => client.loadMarkets();
-}
-
-function recordedMarkets(dir: string): () => Promise<Record<string, CcxtMarket>> {
-  const file = join(dir, MARKETS_FILE);
-  if (!existsSync(file)) throw new ConfigError(`${dir}: no ${MARKETS_FILE} (ccxt markets with precision and limits) beside the recorded data; a run's market_data/ folder has one`);
-  let markets: Record<string, CcxtMarket>;
-  try {
-    markets = JSON.parse(readFileSync(file, "utf8")) as Record<string, CcxtMarket>;
-  } catch (e) {
-    throw new ConfigError(`${file}: not valid JSON: ${(e as Error).message}`);
-  }
-  return async () => markets;
 }
 
 function syntheticStore(cfg: SystemConfig, fromMs: number, needs: DataNeeds): MarketDataStore {

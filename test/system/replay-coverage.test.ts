@@ -30,8 +30,8 @@ function recording(fromMs: number, toMs: number, symbols = SYMBOLS): string {
   }
   writeFileSync(join(dir, "ohlcv", "ohlcv_20240102.csv"), bars.join("\n") + "\n");
   writeFileSync(join(dir, "bid_ask", "bid_ask_20240102.csv"), quotes.join("\n") + "\n");
-  const market = { precision: { amount: 0.001, price: 0.01 }, limits: { amount: { min: 0.001 }, cost: { min: 5 } } };
-  writeFileSync(join(dir, "markets.json"), JSON.stringify(Object.fromEntries(SYMBOLS.map((s) => [s, { symbol: s, ...market }]))));
+  const market = { quote: "USDT", spot: false, swap: true, precision: { amount: 0.001, price: 0.01 }, limits: { amount: { min: 0.001 }, price: {}, cost: { min: 5 }, leverage: {} } };
+  writeFileSync(join(dir, "markets.json"), JSON.stringify(Object.fromEntries(SYMBOLS.map((s) => [s, { symbol: s, base: s.slice(0, 3), ...market }]))));
   return dir;
 }
 
