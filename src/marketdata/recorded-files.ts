@@ -666,6 +666,10 @@ function epochSecondsError(col: number, n: number): CellError {
   return new CellError(col, `${n} looks like epoch seconds (${isoUtc(n * 1000)}), not epoch milliseconds (${isoUtc(n)}); recorded times are epoch milliseconds or ISO-8601`);
 }
 
+function knownEarly(col: number, knowledgeTime: EpochMs, exchangeTime: EpochMs): CellError {
+  return new CellError(col, `knowledge time ${isoUtc(knowledgeTime)} is before the snapshot's own time ${isoUtc(exchangeTime)}: nothing is known before it happens (look-ahead)`);
+}
+
 function time(cells: readonly Cell[], col: number): EpochMs {
   const v = cells[col];
   if (typeof v === "number") {
@@ -733,6 +737,9 @@ function makeDecoder(path: string, type: RecordedFileType, columns: readonly str
       }
       const end = start + intervalMs;
       const knowledgeTime = cKt < 0 ? end : time(cells, cKt);
+      // A bar known before it ended carries a close from the future (often the open time copied
+      // into knowledge_timestamp): replayed, it would mark and trade on prices not yet seen.
+      if (validate && knowledgeTime < end) throw new CellError(cKt, `knowledge time ${isoUtc(knowledgeTime)} is before the bar's end ${isoUtc(end)}: a bar is known only once it has ended (look-ahead)`);
       return { symbol, intervalMs, start, end, knowledgeTime, open, high, low, close, volume };
     };
   }
@@ -750,6 +757,7 @@ function makeDecoder(path: string, type: RecordedFileType, columns: readonly str
       const askSize = qty(cells, cAskQ);
       if (validate && bid >= ask) throw new CellError(cAsk, `crossed book: bid ${bid} is at or above ask ${ask}`);
       const knowledgeTime = cKt < 0 ? exchangeTime : time(cells, cKt);
+      if (validate && knowledgeTime < exchangeTime) throw knownEarly(cKt, knowledgeTime, exchangeTime);
       return { symbol, exchangeTime, knowledgeTime, bid, bidSize, ask, askSize };
     };
   }
@@ -799,6 +807,7 @@ function makeDecoder(path: string, type: RecordedFileType, columns: readonly str
       throw new CellError((sides[1][0] as [number, number])[0], `crossed book: best bid ${(bids[0] as [number, number])[0]} is at or above best ask ${(asks[0] as [number, number])[0]}`);
     }
     const knowledgeTime = cKt < 0 ? exchangeTime : time(cells, cKt);
+    if (validate && knowledgeTime < exchangeTime) throw knownEarly(cKt, knowledgeTime, exchangeTime);
     return { symbol, exchangeTime, knowledgeTime, bids, asks };
   };
 }
