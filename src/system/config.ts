@@ -56,7 +56,12 @@ const dataSchema = z.discriminatedUnion("source", [
   /** Recorded files (DOMAIN.md section 15) under `dir`. */
   z.object({ source: z.literal("files"), dir: z.string().min(1) }).strict(),
   /** Live data from the exchange client (prod). */
-  z.object({ source: z.literal("exchange"), pollMs: z.number().int().min(200).default(1_000) }).strict(),
+  z.object({
+    source: z.literal("exchange"),
+    pollMs: z.number().int().min(200).default(1_000),
+    /** A run stops once no symbol has had a successful poll for this long (feed-health.ts says why). */
+    maxOutageSeconds: z.number().int().min(10).default(300),
+  }).strict(),
 ]);
 
 const brokerClientSchema = z.discriminatedUnion("kind", [
@@ -143,7 +148,7 @@ export function resolveConfig(input: unknown, where = "system config"): SystemCo
   if (!r.success) throw new ConfigError(formatIssues(where, r.error));
   const c = r.data;
   const clock = c.clock ?? (c.mode === "simulation" ? { kind: "simulated" as const } : { kind: "real" as const });
-  const data = c.data ?? (c.mode === "prod" ? { source: "exchange" as const, pollMs: 1_000 } : { source: "venue" as const });
+  const data = c.data ?? (c.mode === "prod" ? { source: "exchange" as const, pollMs: 1_000, maxOutageSeconds: 300 } : { source: "venue" as const });
   const broker = c.broker ?? (c.mode === "prod" ? { kind: "ccxt" as const, exchangeId: "binanceusdm" } : { kind: "embedded" as const, latencyMs: 0 });
   const barS = c.barMinutes * 60;
   const order = {

@@ -20,6 +20,7 @@ import { generateSyntheticHistory } from "../marketdata/synthetic-history.js";
 import { VenueMarketFeed } from "../marketdata/venue-feed.js";
 import type { CcxtMarket } from "../oms/ccxt-types.js";
 import { ConfigError, type SystemConfig } from "./config.js";
+import { feedHealthCheck } from "./feed-health.js";
 import { readRecordedMarkets } from "./recorded-markets.js";
 import { checkReplayCoverage } from "./replay-coverage.js";
 
@@ -42,6 +43,8 @@ export interface TradingSetup {
   beforeBar(t: number): void;
   /** Markets written beside recorded data, so a replay knows precision and limits. */
   markets(): Promise<Record<string, CcxtMarket>>;
+  /** At each bar boundary: warnings about the data since the previous bar; throws on an outage. */
+  dataWarnings(t: number): string[];
 }
 
 /** Where a replay finds its markets: written by the recorder, read by reconciliation. */
@@ -130,6 +133,8 @@ function venueSetup(cfg: SystemConfig, clock: Clock, warmupStartMs: number, need
     },
     beforeBar: (t) => feed.flush(t),
     markets: () => venue.loadMarkets(),
+    // The embedded venue runs in process: its feed cannot fail to reach it.
+    dataWarnings: () => [],
   };
 }
 
@@ -193,6 +198,7 @@ function instantSetup(cfg: SystemConfig, clock: Clock, store: MarketDataStore, m
     stop() {},
     beforeBar() {},
     markets,
+    dataWarnings: () => [],
   };
 }
 
@@ -207,6 +213,7 @@ async function ccxtSetup(cfg: SystemConfig, clock: Clock): Promise<TradingSetup>
   const symbols = [...cfg.universe.symbols];
   const store = new MarketDataStore({ symbols, keepMs: 2 * 3_600_000 + 2 * cfg.barMinutes * 60_000 });
   const feed = new ExchangeClientFeed(client, clock, symbols, store, { pollMs: cfg.data.pollMs });
+  const dataWarnings = feedHealthCheck(feed, `${cfg.broker.exchangeId} (ccxt)`, cfg.data.maxOutageSeconds * 1000);
   return {
     clock, store, client, symbols,
     async start() {
@@ -217,5 +224,6 @@ async function ccxtSetup(cfg: SystemConfig, clock: Clock): Promise<TradingSetup>
     },
     beforeBar: (t) => feed.flush(t),
     markets: () => client.loadMarkets(),
+    dataWarnings,
   };
 }
