@@ -3,9 +3,21 @@
 
 import { SingleBar } from "cli-progress";
 import { Option, type Command } from "commander";
-import { runBrokerExperiment } from "../oms/broker-experiment.js";
+import { brokerExperimentSchema, runBrokerExperiment, type BrokerExperimentArgs, type BrokerExperimentResult } from "../oms/broker-experiment.js";
 import { formatTable } from "./table.js";
 import { nonNegativeNumber, positiveInt, positiveNumber, utcTime } from "./parse.js";
+
+/** The flag that sets each experiment argument, so a refused argument is named as the user typed it. */
+const FLAGS: Record<keyof BrokerExperimentArgs, string> = {
+  seed: "--seed", bars: "--bars", barMinutes: "--bar-minutes", assets: "--assets", ordersPerBar: "--orders-per-bar", maxNotional: "--max-notional",
+  durationMinutes: "--duration-minutes", frequencySeconds: "--frequency-seconds", limitPrice: "--limit-price", passivityFactor: "--passivity",
+  volatilityMultiple: "--volatility-multiple", childSizing: "--dynamic", start: "--start", outDir: "--out",
+};
+
+function flagOf(path: readonly PropertyKey[]): string {
+  const key = path[0];
+  return typeof key === "string" && key in FLAGS ? FLAGS[key as keyof BrokerExperimentArgs] : path.map(String).join(".") || "(arguments)";
+}
 
 export function registerBrokerExperiment(program: Command): void {
   program
@@ -27,19 +39,28 @@ export function registerBrokerExperiment(program: Command): void {
     .option("--out <dir>", "output root", "storage/broker_experiment")
     .option("--parquet", "also write the Parquet copies of the large streams at the end (later: tradeloop parquet <dir>)")
     .action(async (o: { parquet?: boolean; bars: number; barMinutes: number; assets: number; ordersPerBar: number; maxNotional: number; durationMinutes: number; frequencySeconds: number; limitPrice: "passivity" | "volatility"; passivity: number; volatilityMultiple: number; dynamic?: boolean; seed: number; start: number; out: string }) => {
+      const args: BrokerExperimentArgs = {
+        seed: o.seed, bars: o.bars, barMinutes: o.barMinutes, assets: o.assets, ordersPerBar: o.ordersPerBar, maxNotional: o.maxNotional,
+        durationMinutes: o.durationMinutes, frequencySeconds: o.frequencySeconds, limitPrice: o.limitPrice, passivityFactor: o.passivity, volatilityMultiple: o.volatilityMultiple,
+        childSizing: o.dynamic === true ? "dynamic" : "static", start: o.start, outDir: o.out,
+      };
+      // Checked before the progress bar starts, so a bad flag is one line naming it, not a zod dump.
+      const checked = brokerExperimentSchema.safeParse(args);
+      if (!checked.success) throw new Error(checked.error.issues.map((i) => `${flagOf(i.path)}: ${i.message}`).join("\n"));
       const bar = new SingleBar({ format: "bars {bar} {value}/{total} | sim {sim} | {rate} bars/s", hideCursor: true, noTTYOutput: true, notTTYSchedule: 2000, stream: process.stderr });
       const t0 = performance.now();
       bar.start(o.bars, 0, { sim: new Date(o.start).toISOString().slice(0, 16), rate: "0" });
-      const r = await runBrokerExperiment(
-        {
-          seed: o.seed, bars: o.bars, barMinutes: o.barMinutes, assets: o.assets, ordersPerBar: o.ordersPerBar, maxNotional: o.maxNotional,
-          durationMinutes: o.durationMinutes, frequencySeconds: o.frequencySeconds, limitPrice: o.limitPrice, passivityFactor: o.passivity, volatilityMultiple: o.volatilityMultiple,
-          childSizing: o.dynamic === true ? "dynamic" : "static", start: o.start, outDir: o.out,
-        },
-        (done, _total, sim) => bar.update(done, { sim: new Date(sim).toISOString().slice(0, 16), rate: (done / ((performance.now() - t0) / 1000)).toFixed(1) }),
-        { parquet: o.parquet === true },
-      );
-      bar.stop();
+      let r: BrokerExperimentResult;
+      try {
+        r = await runBrokerExperiment(
+          args,
+          (done, _total, sim) => bar.update(done, { sim: new Date(sim).toISOString().slice(0, 16), rate: (done / ((performance.now() - t0) / 1000)).toFixed(1) }),
+          { parquet: o.parquet === true },
+        );
+      } finally {
+        // The bar's timer keeps the event loop alive: left running after an error, the process never exits.
+        bar.stop();
+      }
       const s = r.summary;
       const fmt = (x: number, d = 2): string => (Number.isNaN(x) ? "-" : x.toFixed(d));
       process.stdout.write(

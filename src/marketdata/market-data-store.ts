@@ -266,12 +266,16 @@ export class MarketDataStore implements MarketDataSource, BidAskFeed, MarketData
     return [...(this.bySymbol.get(symbol)?.bars.keys() ?? [])].sort((a, b) => a - b);
   }
 
+  // Bar queries return only bars that have ended by `asOf`, whatever their knowledge time says: a
+  // bar known before its end (a recording stamped with the open time) would otherwise give the mark
+  // and the model a close from the future. The loader refuses such rows; this is the second guard.
+
   bars(symbol: string, intervalMs: number, fromMs: EpochMs, asOf: EpochMs): Bar[] {
     const s = this.bySymbol.get(symbol)?.bars.get(intervalMs);
     if (s === undefined) return [];
     const end = s.knownEnd(asOf);
     const out: Bar[] = [];
-    for (let i = lowerBound(s.et, s.head, end, fromMs); i < end; i++) out.push(this.barAt(symbol, intervalMs, s, i));
+    for (let i = lowerBound(s.et, s.head, end, fromMs); i < end; i++) if ((s.vals[i * BAR_WIDTH] as number) <= asOf) out.push(this.barAt(symbol, intervalMs, s, i));
     return out;
   }
 
@@ -284,25 +288,29 @@ export class MarketDataStore implements MarketDataSource, BidAskFeed, MarketData
     if (s === undefined) return;
     const end = s.knownEnd(asOf);
     const v = s.vals;
-    for (let i = lowerBound(s.et, s.head, end, fromMs); i < end; i++) visit(v[i * BAR_WIDTH] as number, v[i * BAR_WIDTH + 4] as number);
+    for (let i = lowerBound(s.et, s.head, end, fromMs); i < end; i++) {
+      const barEnd = v[i * BAR_WIDTH] as number;
+      if (barEnd <= asOf) visit(barEnd, v[i * BAR_WIDTH + 4] as number);
+    }
   }
 
   /** The close of the last bar `bars()` would return, without building it (the per-bar mark price). */
   lastBarClose(symbol: string, intervalMs: number, fromMs: EpochMs, asOf: EpochMs): number | undefined {
     const s = this.bySymbol.get(symbol)?.bars.get(intervalMs);
     if (s === undefined) return undefined;
-    const i = s.knownEnd(asOf) - 1;
-    return i >= s.head && (s.et[i] as number) >= fromMs ? (s.vals[i * BAR_WIDTH + 4] as number) : undefined;
+    for (let i = s.knownEnd(asOf) - 1; i >= s.head && (s.et[i] as number) >= fromMs; i--) {
+      if ((s.vals[i * BAR_WIDTH] as number) <= asOf) return s.vals[i * BAR_WIDTH + 4] as number;
+    }
+    return undefined;
   }
 
   /** The newest `count` bars known at `asOf`, oldest first. */
   lastBars(symbol: string, intervalMs: number, count: number, asOf: EpochMs): Bar[] {
     const s = this.bySymbol.get(symbol)?.bars.get(intervalMs);
     if (s === undefined || count <= 0) return [];
-    const end = s.knownEnd(asOf);
     const out: Bar[] = [];
-    for (let i = Math.max(s.head, end - count); i < end; i++) out.push(this.barAt(symbol, intervalMs, s, i));
-    return out;
+    for (let i = s.knownEnd(asOf) - 1; i >= s.head && out.length < count; i--) if ((s.vals[i * BAR_WIDTH] as number) <= asOf) out.push(this.barAt(symbol, intervalMs, s, i));
+    return out.reverse();
   }
 
   bidAsk(symbol: string, fromMs: EpochMs, asOf: EpochMs): BidAskQuote[] {

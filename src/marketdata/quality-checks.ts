@@ -1,6 +1,7 @@
 // Quality checks of recorded market data (DOMAIN.md section 15): gaps (over 2 s between 1 s
 // snapshots, or missing bars), zero or negative prices, crossed books, duplicate rows and
-// out-of-order timestamps; plus malformed bars and books that a loader would refuse. They report
+// out-of-order timestamps; plus malformed bars and books, and rows known before they happened (a
+// bar before its end: look-ahead), that a loader would refuse. They report
 // rather than throw, so a whole day can be surveyed in one pass. (The recorded layouts carry no
 // exchange sequence numbers, so sequence gaps show up as time gaps.)
 
@@ -10,7 +11,7 @@ import { MarketDataStore, type MarketDataRowType } from "./market-data-store.js"
 import { listRecordedFiles, readRecordedFile, type RecordedFileType, type Sourced } from "./recorded-files.js";
 import type { Bar, BidAskQuote, L2Snapshot } from "./types.js";
 
-export type QualityCheck = "gap" | "non_positive_price" | "crossed_book" | "bad_book" | "bad_bar" | "duplicate" | "out_of_order";
+export type QualityCheck = "gap" | "non_positive_price" | "crossed_book" | "bad_book" | "bad_bar" | "duplicate" | "out_of_order" | "look_ahead";
 
 export interface QualityIssue {
   check: QualityCheck;
@@ -64,13 +65,18 @@ export function checkMarketDataQuality(input: MarketDataStore | QualityRows, opt
     }
     if (b.high < Math.max(b.open, b.close, b.low) || b.low > Math.min(b.open, b.close)) report("bad_bar", "ohlcv", b, b.start, `high ${b.high} / low ${b.low} do not contain open ${b.open} and close ${b.close}`);
     if (!(b.volume >= 0)) report("bad_bar", "ohlcv", b, b.start, `volume ${b.volume} is negative`);
+    if (b.knowledgeTime < b.end) report("look_ahead", "ohlcv", b, b.start, `known at ${isoUtc(b.knowledgeTime)}, before the bar's end ${isoUtc(b.end)}`);
   }
   for (const q of rows.bidAsk ?? []) {
     if (!(q.bid > 0) || !(q.ask > 0)) report("non_positive_price", "bid_ask", q, q.exchangeTime, `bid ${q.bid} / ask ${q.ask}: zero or negative price`);
     else if (q.bid >= q.ask) report("crossed_book", "bid_ask", q, q.exchangeTime, `bid ${q.bid} is at or above ask ${q.ask}`);
     if (!(q.bidSize >= 0) || !(q.askSize >= 0)) report("bad_book", "bid_ask", q, q.exchangeTime, `negative size (bid ${q.bidSize}, ask ${q.askSize})`);
+    if (q.knowledgeTime < q.exchangeTime) report("look_ahead", "bid_ask", q, q.exchangeTime, `known at ${isoUtc(q.knowledgeTime)}, before its own time ${isoUtc(q.exchangeTime)}`);
   }
-  for (const s of rows.l2 ?? []) checkBook(s, (check, message) => report(check, "l2", s, s.exchangeTime, message));
+  for (const s of rows.l2 ?? []) {
+    checkBook(s, (check, message) => report(check, "l2", s, s.exchangeTime, message));
+    if (s.knowledgeTime < s.exchangeTime) report("look_ahead", "l2", s, s.exchangeTime, `known at ${isoUtc(s.knowledgeTime)}, before its own time ${isoUtc(s.exchangeTime)}`);
+  }
 
   const series = <T extends { symbol: string; source?: string }>(list: readonly T[], key: (r: T) => string, et: (r: T) => number, kt: (r: T) => number): Map<string, Row[]> => {
     const out = new Map<string, Row[]>();

@@ -9,7 +9,8 @@
 //   23:59 bar, known at midnight, is appended to the day it opened in.
 // - Timestamps are written as ISO-8601 UTC with milliseconds (`2024-01-30T00:00:00.000Z`): readable
 //   and unambiguous. The reader also takes epoch-millisecond integers (the seed's recorder wrote
-//   those) and ISO forms with an offset or a space separator.
+//   those; an integer below 1e11 is refused as epoch seconds) and ISO forms with an offset or a
+//   space separator.
 // - Every row also has `knowledge_timestamp`, the local arrival time. A file without that column
 //   (a recording from elsewhere) reads as known at the bar's end, or at the snapshot's own time.
 // - Prices and quantities are written as JavaScript's shortest round-trip decimal, so a number
@@ -654,16 +655,38 @@ function plainDecimal(s: string): boolean {
   return digits > 0;
 }
 
+/**
+ * Epoch milliseconds below this (1973-03-03) are no market data time: such an integer is a time in
+ * epoch seconds (a common export), which read as milliseconds lands in January 1970 and silently
+ * falls outside every session.
+ */
+const MIN_EPOCH_MS = 1e11;
+
+function epochSecondsError(col: number, n: number): CellError {
+  return new CellError(col, `${n} looks like epoch seconds (${isoUtc(n * 1000)}), not epoch milliseconds (${isoUtc(n)}); recorded times are epoch milliseconds or ISO-8601`);
+}
+
+function knownEarly(col: number, knowledgeTime: EpochMs, exchangeTime: EpochMs): CellError {
+  return new CellError(col, `knowledge time ${isoUtc(knowledgeTime)} is before the snapshot's own time ${isoUtc(exchangeTime)}: nothing is known before it happens (look-ahead)`);
+}
+
 function time(cells: readonly Cell[], col: number): EpochMs {
   const v = cells[col];
   if (typeof v === "number") {
     if (!Number.isSafeInteger(v)) throw new CellError(col, `${v} is not integer epoch milliseconds`);
+    if (v < MIN_EPOCH_MS) throw epochSecondsError(col, v);
     return v;
   }
-  if (typeof v === "bigint") return Number(v);
+  if (typeof v === "bigint") {
+    if (v < BigInt(MIN_EPOCH_MS)) throw epochSecondsError(col, Number(v));
+    return Number(v);
+  }
   if (isEmpty(v)) throw new CellError(col, "missing timestamp");
-  const t = parseRecordedTime((v as string).trim());
+  const trimmed = (v as string).trim();
+  const t = parseRecordedTime(trimmed);
   if (t === undefined) throw new CellError(col, `"${(v as string).slice(0, 40)}" is not a timestamp (ISO-8601 like 2024-01-30T00:00:00.000Z, or epoch milliseconds)`);
+  // Tested only below the bound, so the common case costs no regular expression.
+  if (t < MIN_EPOCH_MS && /^-?\d+$/.test(trimmed)) throw epochSecondsError(col, t);
   return t;
 }
 
@@ -714,6 +737,9 @@ function makeDecoder(path: string, type: RecordedFileType, columns: readonly str
       }
       const end = start + intervalMs;
       const knowledgeTime = cKt < 0 ? end : time(cells, cKt);
+      // A bar known before it ended carries a close from the future (often the open time copied
+      // into knowledge_timestamp): replayed, it would mark and trade on prices not yet seen.
+      if (validate && knowledgeTime < end) throw new CellError(cKt, `knowledge time ${isoUtc(knowledgeTime)} is before the bar's end ${isoUtc(end)}: a bar is known only once it has ended (look-ahead)`);
       return { symbol, intervalMs, start, end, knowledgeTime, open, high, low, close, volume };
     };
   }
@@ -731,6 +757,7 @@ function makeDecoder(path: string, type: RecordedFileType, columns: readonly str
       const askSize = qty(cells, cAskQ);
       if (validate && bid >= ask) throw new CellError(cAsk, `crossed book: bid ${bid} is at or above ask ${ask}`);
       const knowledgeTime = cKt < 0 ? exchangeTime : time(cells, cKt);
+      if (validate && knowledgeTime < exchangeTime) throw knownEarly(cKt, knowledgeTime, exchangeTime);
       return { symbol, exchangeTime, knowledgeTime, bid, bidSize, ask, askSize };
     };
   }
@@ -780,6 +807,7 @@ function makeDecoder(path: string, type: RecordedFileType, columns: readonly str
       throw new CellError((sides[1][0] as [number, number])[0], `crossed book: best bid ${(bids[0] as [number, number])[0]} is at or above best ask ${(asks[0] as [number, number])[0]}`);
     }
     const knowledgeTime = cKt < 0 ? exchangeTime : time(cells, cKt);
+    if (validate && knowledgeTime < exchangeTime) throw knownEarly(cKt, knowledgeTime, exchangeTime);
     return { symbol, exchangeTime, knowledgeTime, bids, asks };
   };
 }

@@ -21,6 +21,7 @@ import { BrokerLogWriter } from "./broker-log.js";
 import { writeBrokerLogParquetParallel } from "./broker-log-parquet.js";
 import { dec } from "./ccxt-types.js";
 import type { ParentOrder } from "./parent-order.js";
+import { waveLengthProblem } from "./waves.js";
 
 export const brokerExperimentSchema = z
   .object({
@@ -41,7 +42,11 @@ export const brokerExperimentSchema = z
   })
   .strict()
   .refine((c) => c.durationMinutes <= c.barMinutes, { message: "durationMinutes must not exceed barMinutes (one submission per bar)", path: ["durationMinutes"] })
-  .refine((c) => c.ordersPerBar <= c.assets, { message: "ordersPerBar cannot exceed the number of assets (one parent per asset per bar)", path: ["ordersPerBar"] });
+  .refine((c) => c.ordersPerBar <= c.assets, { message: "ordersPerBar cannot exceed the number of assets (one parent per asset per bar)", path: ["ordersPerBar"] })
+  .superRefine((c, ctx) => {
+    const problem = waveLengthProblem(c.frequencySeconds * 1000, c.durationMinutes * 60_000, `${c.durationMinutes}-minute TWAP`);
+    if (problem !== undefined) ctx.addIssue({ code: "custom", path: ["frequencySeconds"], message: problem });
+  });
 
 export type BrokerExperimentArgs = z.input<typeof brokerExperimentSchema>;
 

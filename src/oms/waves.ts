@@ -36,6 +36,22 @@ export function shouldSkipWave(nowMs: number, freqMs: number): boolean {
   return waveEnd - nowMs < MIN_WAVE_REMAINING_MS;
 }
 
+/**
+ * Why a TWAP wave length cannot work for parents spanning `spanMs` (one bar), or undefined when it
+ * can. Checked when a config is read, because each failure is silent or late at run time: a wave
+ * under the 4 s skip threshold is skipped every time; a wave as long as the span has only the last
+ * slot, which is kept for collecting, so nothing is sent; a wave that does not divide the span puts
+ * bar starts mid-wave on the epoch-aligned wave grid, so a bar's wave ids shift (and a per-wave
+ * volatility multiple list runs out mid-run).
+ */
+export function waveLengthProblem(freqMs: number, spanMs: number, spanName: string): string | undefined {
+  const f = `${freqMs / 1000} s`;
+  if (freqMs < MIN_WAVE_REMAINING_MS) return `${f} waves never trade: a wave with less than ${MIN_WAVE_REMAINING_MS / 1000} s left is skipped (DOMAIN.md section 3); give at least ${MIN_WAVE_REMAINING_MS / 1000} s`;
+  if (freqMs >= spanMs) return `a ${f} wave is not shorter than the ${spanMs / 1000} s ${spanName}: its only wave is the last one, kept for collecting fills, so no child would ever be sent; give a shorter wave`;
+  if (spanMs % freqMs !== 0) return `${f} does not divide the ${spanMs / 1000} s ${spanName}: waves sit on a ${f} grid, so bars would start mid-wave and number their waves differently; give a divisor of ${spanMs / 1000} s`;
+  return undefined;
+}
+
 /** Wave start times at which children are submitted, for a run that starts at `startMs`. */
 export function submissionTimes(startMs: number, endMs: number, freqMs: number): number[] {
   const out: number[] = [];

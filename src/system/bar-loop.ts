@@ -42,6 +42,8 @@ export interface BarLoopParts {
   orderType: ParentOrderType;
   /** Called at each bar boundary before reading data (a live feed closes its bars). */
   beforeBar?: (t: number) => void;
+  /** Called after beforeBar: warnings about the data since the previous bar (a live feed's failed polls). */
+  dataWarnings?: (t: number) => readonly string[];
   /** Stops the loop at the next bar boundary (or during the wait for it) once aborted. */
   signal?: AbortSignal;
   /** Continue an interrupted run after its last logged bar (real and scaled clocks). */
@@ -125,6 +127,7 @@ export async function runBarLoop(parts: BarLoopParts, startMs: number, endMs: nu
     parts.signal?.throwIfAborted();
     if (clock.now() < t) await sleepUntilOrAborted(clock, t, parts.signal);
     parts.beforeBar?.(t);
+    for (const w of parts.dataWarnings?.(t) ?? []) warn(`bar ${i}: ${w}`);
     if (i === total && parts.flattenAtEnd === true) {
       // Logged under the last trading bar: a bar's fills are what moves the portfolio from its
       // mark to the next one, and this mark is the last.

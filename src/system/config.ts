@@ -7,7 +7,7 @@ import { readFileSync } from "node:fs";
 import { z } from "zod";
 import { JsonSyntaxError, parseJsonText } from "../core/json-text.js";
 import { parseTimestamp, toEpochMs } from "../core/timestamp.js";
-import { numWaves } from "../oms/waves.js";
+import { numWaves, waveLengthProblem } from "../oms/waves.js";
 import { targetConfigSchema } from "./targets.js";
 
 export const RUN_MODES = ["simulation", "paper_trading", "prod"] as const;
@@ -57,7 +57,12 @@ const dataSchema = z.discriminatedUnion("source", [
   /** Recorded files (DOMAIN.md section 15) under `dir`. */
   z.object({ source: z.literal("files"), dir: z.string().min(1) }).strict(),
   /** Live data from the exchange client (prod). */
-  z.object({ source: z.literal("exchange"), pollMs: z.number().int().min(200).default(1_000) }).strict(),
+  z.object({
+    source: z.literal("exchange"),
+    pollMs: z.number().int().min(200).default(1_000),
+    /** A run stops once no symbol has had a successful poll for this long (feed-health.ts says why). */
+    maxOutageSeconds: z.number().int().min(10).default(300),
+  }).strict(),
 ]);
 
 const brokerClientSchema = z.discriminatedUnion("kind", [
@@ -144,7 +149,7 @@ export function resolveConfig(input: unknown, where = "system config"): SystemCo
   if (!r.success) throw new ConfigError(formatIssues(where, r.error));
   const c = r.data;
   const clock = c.clock ?? (c.mode === "simulation" ? { kind: "simulated" as const } : { kind: "real" as const });
-  const data = c.data ?? (c.mode === "prod" ? { source: "exchange" as const, pollMs: 1_000 } : { source: "venue" as const });
+  const data = c.data ?? (c.mode === "prod" ? { source: "exchange" as const, pollMs: 1_000, maxOutageSeconds: 300 } : { source: "venue" as const });
   const broker = c.broker ?? (c.mode === "prod" ? { kind: "ccxt" as const, exchangeId: "binanceusdm" } : { kind: "embedded" as const, latencyMs: 0 });
   const barS = c.barMinutes * 60;
   const order = {
@@ -163,8 +168,9 @@ export function resolveConfig(input: unknown, where = "system config"): SystemCo
   if ((data.source === "synthetic" || data.source === "files") && broker.kind === "embedded") problems.push(`data.source: ${data.source} data cannot drive the embedded venue's book; use broker.kind instant_fill, or data.source venue`);
   if (data.source === "files" && c.mode !== "simulation") problems.push("data.source: recorded files are replayed in simulation mode only");
   if (c.mode === "prod" && !c.confirmProd) problems.push("confirmProd: prod trades real money; pass --confirm-prod (confirmProd: true) to start it");
-  if (order.executionFrequencySeconds * 1000 > c.barMinutes * 60_000) problems.push("order.executionFrequencySeconds: a wave cannot be longer than the bar");
-  if (order.type === "price@twap" && order.limitPrice === "volatility" && Array.isArray(order.volatilityMultiple)) {
+  const waveProblem = waveLengthProblem(order.executionFrequencySeconds * 1000, barS * 1000, `${c.barMinutes}-minute bar`);
+  if (waveProblem !== undefined) problems.push(`order.executionFrequencySeconds: ${waveProblem}`);
+  else if (order.type === "price@twap" && order.limitPrice === "volatility" && Array.isArray(order.volatilityMultiple)) {
     // A bar-long parent sends in all its waves but the last (DOMAIN.md section 3).
     const sending = numWaves(0, barS * 1000, order.executionFrequencySeconds * 1000) - 1;
     if (order.volatilityMultiple.length < sending) problems.push(`order.volatilityMultiple: ${order.volatilityMultiple.length} multiples for ${sending} sending waves a bar (${c.barMinutes}-minute bars, ${order.executionFrequencySeconds} s waves): give one per wave, or a single number`);

@@ -157,6 +157,7 @@ export async function runSystem(cfg: SystemConfig, opts: RunSystemOptions = {}):
               setup.beforeBar(t);
               recorder?.recordUpTo(t);
             },
+            dataWarnings: (t) => setup.dataWarnings(t),
             afterBar: (bar, _total, t, pbar) => {
               brokerLog.flush();
               if (checkpoints.due(bar >= total)) writeCheckpoint(logDir, bar, t, pbar.netWealth.toFixed());

@@ -3,11 +3,8 @@
 // function per combination the run modes allow (DOMAIN.md section 9); everything else in the system
 // is the same code whichever is chosen.
 
-import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
 import type { Clock } from "../core/clock.js";
 import { RealClock, SimulatedClock } from "../core/clock.js";
-import { JsonSyntaxError, parseJsonText } from "../core/json-text.js";
 import { ScaledClock } from "../core/scaled-clock.js";
 import { ExchangeEngine } from "../exchange/engine.js";
 import { SyntheticMarket } from "../exchange/market/synthetic-market.js";
@@ -24,6 +21,9 @@ import { generateSyntheticHistory } from "../marketdata/synthetic-history.js";
 import { VenueMarketFeed } from "../marketdata/venue-feed.js";
 import type { CcxtMarket } from "../oms/ccxt-types.js";
 import { ConfigError, type SystemConfig } from "./config.js";
+import { feedHealthCheck } from "./feed-health.js";
+import { readRecordedMarkets } from "./recorded-markets.js";
+import { checkReplayCoverage } from "./replay-coverage.js";
 
 /** What the run's model reads beyond bars and bid/ask. */
 export interface DataNeeds {
@@ -46,9 +46,12 @@ export interface TradingSetup {
   beforeBar(t: number): void;
   /** Markets written beside recorded data, so a replay knows precision and limits. */
   markets(): Promise<Record<string, CcxtMarket>>;
+  /** At each bar boundary: warnings about the data since the previous bar; throws on an outage. */
+  dataWarnings(t: number): string[];
 }
 
-export const MARKETS_FILE = "markets.json";
+/** Where a replay finds its markets: written by the recorder, read by reconciliation. */
+export { MARKETS_FILE } from "./recorded-markets.js";
 
 export async function buildTradingSetup(cfg: SystemConfig, warmupStartMs: number, needs: DataNeeds): Promise<TradingSetup> {
   const clock = makeClock(cfg, warmupStartMs);
@@ -59,7 +62,9 @@ export async function buildTradingSetup(cfg: SystemConfig, warmupStartMs: number
   if (ds === "files" && bk === "instant_fill") {
     const types: RecordedFileType[] = needs.l2 ? ["ohlcv", "bid_ask", "l2"] : ["ohlcv", "bid_ask"];
     const store = await loadRecordedMarketData(cfg.data.dir, { fromMs: warmupStartMs, toMs: cfg.end, types });
-    return instantSetup(cfg, clock, store, recordedMarkets(cfg.data.dir));
+    const markets = readRecordedMarkets(cfg.data.dir);
+    await checkReplayCoverage(cfg.data.dir, store, Object.keys(markets), { startMs: cfg.start, endMs: cfg.end, barMs: cfg.barMinutes * 60_000 });
+    return instantSetup(cfg, clock, store, async () => markets);
   }
   if (ds === "exchange" && bk === "ccxt") return ccxtSetup(cfg, clock);
   throw new ConfigError(`system config: data.source ${ds} with broker.kind ${bk} is not a supported combination`);
@@ -86,19 +91,6 @@ function universeMarkets(u: SyntheticUniverse): () => Promise<Record<string, Ccx
   const engine = new ExchangeEngine({ clock: new SimulatedClock(0), instruments: u.instruments });
   const client = new EmbeddedVenueClient(engine, { account: engine.createAccount("listing") });
   return () => client.loadMarkets();
-}
-
-function recordedMarkets(dir: string): () => Promise<Record<string, CcxtMarket>> {
-  const file = join(dir, MARKETS_FILE);
-  if (!existsSync(file)) throw new ConfigError(`${dir}: no ${MARKETS_FILE} (ccxt markets with precision and limits) beside the recorded data; a run's market_data/ folder has one`);
-  let markets: Record<string, CcxtMarket>;
-  try {
-    markets = parseJsonText(readFileSync(file, "utf8"), file) as Record<string, CcxtMarket>;
-  } catch (e) {
-    if (e instanceof JsonSyntaxError) throw new ConfigError(e.message);
-    throw e;
-  }
-  return async () => markets;
 }
 
 function syntheticStore(cfg: SystemConfig, fromMs: number, needs: DataNeeds): MarketDataStore {
@@ -145,6 +137,8 @@ function venueSetup(cfg: SystemConfig, clock: Clock, warmupStartMs: number, need
     },
     beforeBar: (t) => feed.flush(t),
     markets: () => venue.loadMarkets(),
+    // The embedded venue runs in process: its feed cannot fail to reach it.
+    dataWarnings: () => [],
   };
 }
 
@@ -226,6 +220,7 @@ function instantSetup(cfg: SystemConfig, clock: Clock, store: MarketDataStore, m
     stop() {},
     beforeBar() {},
     markets,
+    dataWarnings: () => [],
   };
 }
 
@@ -240,6 +235,7 @@ async function ccxtSetup(cfg: SystemConfig, clock: Clock): Promise<TradingSetup>
   const symbols = [...cfg.universe.symbols];
   const store = new MarketDataStore({ symbols, keepMs: 2 * 3_600_000 + 2 * cfg.barMinutes * 60_000 });
   const feed = new ExchangeClientFeed(client, clock, symbols, store, { pollMs: cfg.data.pollMs });
+  const dataWarnings = feedHealthCheck(feed, `${cfg.broker.exchangeId} (ccxt)`, cfg.data.maxOutageSeconds * 1000);
   return {
     clock, store, client, symbols, bidAsk: store,
     async start() {
@@ -250,5 +246,6 @@ async function ccxtSetup(cfg: SystemConfig, clock: Clock): Promise<TradingSetup>
     },
     beforeBar: (t) => feed.flush(t),
     markets: () => client.loadMarkets(),
+    dataWarnings,
   };
 }

@@ -10,7 +10,7 @@ import { DEFAULT_INSTRUMENTS, DEFAULT_SYNTHETIC_SYMBOLS } from "../../src/exchan
 import { SyntheticMarket } from "../../src/exchange/market/synthetic-market.js";
 import { EmbeddedVenueClient } from "../../src/exchanges/embedded-venue-client.js";
 import { NetworkError } from "../../src/exchanges/errors.js";
-import { ExchangeClientFeed } from "../../src/marketdata/exchange-client-feed.js";
+import { ExchangeClientFeed, KEPT_ERRORS } from "../../src/marketdata/exchange-client-feed.js";
 import { MarketDataStore } from "../../src/marketdata/market-data-store.js";
 import { MINUTE_MS } from "../../src/marketdata/types.js";
 
@@ -95,5 +95,56 @@ describe("exchange client feed (prod market data)", () => {
     // One row fewer for that symbol: the gap, and polling went on after it.
     expect(store.bidAsk(SYMBOLS[0] as string, T0, clock.now()).length - store.bidAsk(SYMBOLS[1] as string, T0, clock.now()).length).toBe(1);
     expect(store.bidAsk(SYMBOLS[1] as string, T0 + 2_000, clock.now()).length).toBeGreaterThan(5);
+  });
+
+  it("does not open a published minute again when the exchange's book time trails the local clock", async () => {
+    const { clock, market, client, store } = setup();
+    const fetch = client.fetchOrderBook.bind(client);
+    // As a real exchange's: a few hundred ms behind the local clock, so the poll just after a
+    // minute boundary carries a time inside the minute that was just published.
+    client.fetchOrderBook = async (symbol: string, limit?: number) => ({ ...(await fetch(symbol, limit)), timestamp: clock.now() - 300 });
+    const feed = new ExchangeClientFeed(client, clock, SYMBOLS, store, { pollMs: 1_000 });
+    feed.start();
+    await advance(clock, T0 + 3 * MINUTE_MS + 500);
+    feed.flush(clock.now());
+    feed.stop();
+    market.stop();
+    for (const symbol of SYMBOLS) {
+      const bars = store.allBars(symbol, MINUTE_MS);
+      // Each minute once (the first poll's book time, 300 ms before T0, opened the minute before).
+      expect(bars.map((b) => b.start)).toEqual([T0 - MINUTE_MS, T0, T0 + MINUTE_MS, T0 + 2 * MINUTE_MS]);
+      for (const b of bars) expect(b.knowledgeTime).toBe(b.end);
+    }
+  });
+
+  it("reports failed polls and since when no symbol has had data; keeps only the latest errors", async () => {
+    const { clock, market, client, store } = setup();
+    const fetch = client.fetchOrderBook.bind(client);
+    const down = (t: number): boolean => t >= T0 + 20_000 && t < T0 + 90_000;
+    client.fetchOrderBook = async (symbol: string, limit?: number) => {
+      if (down(clock.now())) throw new NetworkError("embedded: connection reset");
+      return fetch(symbol, limit);
+    };
+    const feed = new ExchangeClientFeed(client, clock, SYMBOLS, store, { pollMs: 1_000 });
+    feed.start();
+    await advance(clock, T0 + 10_500);
+    expect(feed.report()).toEqual({ polls: 22, failedPolls: 0, failing: [], downSince: undefined });
+    await advance(clock, T0 + 80_500);
+    const out = feed.report();
+    // Rounds at 11..19 s succeeded, 20..80 s failed.
+    expect([out.polls, out.failedPolls]).toEqual([2 * 70, 2 * 61]);
+    expect(out.failing).toEqual(SYMBOLS.map((symbol) => ({ symbol, message: "embedded: connection reset" })));
+    // The last successful poll, in the round at 19 s (the clock moves in 250 ms steps here).
+    expect(out.downSince).toBeGreaterThanOrEqual(T0 + 19_000);
+    expect(out.downSince).toBeLessThan(T0 + 20_000);
+    // 2 symbols x 61 failed rounds, of which the latest KEPT_ERRORS are kept.
+    expect(feed.errors).toHaveLength(KEPT_ERRORS);
+    expect(feed.errors.at(-1)?.at).toBeGreaterThanOrEqual(T0 + 80_000);
+    await advance(clock, T0 + 100_500);
+    feed.stop();
+    market.stop();
+    const back = feed.report();
+    expect([back.failing, back.downSince]).toEqual([[], undefined]);
+    expect(back.failedPolls).toBeGreaterThan(0);
   });
 });

@@ -33,6 +33,23 @@ function snap(sec: number, levels = 5): L2Snapshot {
 }
 
 describe("MarketDataStore", () => {
+  it("never returns a bar before its end, even one whose knowledge time says it was known at its open", () => {
+    const store = new MarketDataStore();
+    // Bar 1 is stamped known at its open (T0 + 1 min), a minute before it ends.
+    for (let i = 0; i < 3; i++) store.addBar(bar(i, i === 1 ? { knowledgeTime: T0 + MINUTE_MS } : {}));
+    const asOf = T0 + MINUTE_MS;
+    expect(store.lastBarClose(S, MINUTE_MS, T0 - 60 * MINUTE_MS, asOf)).toBe(100.5);
+    expect(store.bars(S, MINUTE_MS, T0, asOf).map((b) => b.start)).toEqual([T0]);
+    expect(store.lastBars(S, MINUTE_MS, 5, asOf).map((b) => b.start)).toEqual([T0]);
+    const ends: number[] = [];
+    store.eachBarClose(S, MINUTE_MS, T0, asOf, (end) => ends.push(end));
+    expect(ends).toEqual([T0 + MINUTE_MS]);
+    expect(store.knownAt({ now: () => asOf }).lastBars(S, MINUTE_MS, 5).map((b) => b.close)).toEqual([100.5]);
+    // Once it has ended it is there.
+    expect(store.lastBarClose(S, MINUTE_MS, T0 - 60 * MINUTE_MS, T0 + 2 * MINUTE_MS)).toBe(101.5);
+    expect(store.lastBars(S, MINUTE_MS, 2, T0 + 3 * MINUTE_MS).map((b) => b.close)).toEqual([101.5, 102.5]);
+  });
+
   it("returns bars by start and knowledge time, and the last N", () => {
     const store = new MarketDataStore();
     for (let i = 0; i < 10; i++) store.addBar(bar(i));

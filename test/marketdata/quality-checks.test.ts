@@ -82,10 +82,20 @@ describe("checkMarketDataQuality", () => {
   });
 
   it("flags missing bars per symbol and interval", () => {
-    const five = (i: number): Bar => bar(0, { intervalMs: 5 * MINUTE_MS, start: T0 + i * 5 * MINUTE_MS, end: T0 + (i + 1) * 5 * MINUTE_MS });
+    const five = (i: number): Bar => bar(0, { intervalMs: 5 * MINUTE_MS, start: T0 + i * 5 * MINUTE_MS, end: T0 + (i + 1) * 5 * MINUTE_MS, knowledgeTime: T0 + (i + 1) * 5 * MINUTE_MS });
     const issues = checkMarketDataQuality({ bars: [bar(0), bar(1), bar(4), five(0), five(1), bar(0, { symbol: "Y" }), bar(1, { symbol: "Y" })] });
     expect(summary(issues)).toEqual(["gap ohlcv 240"]);
     expect(issues[0]?.message).toMatch(/^2 bars missing between/);
+  });
+
+  it("flags rows known before they happened: a bar before its end, a snapshot before its own time (look-ahead)", () => {
+    const issues = checkMarketDataQuality({
+      bars: [bar(0), bar(1, { knowledgeTime: T0 + MINUTE_MS })],
+      bidAsk: [q(0), q(1, { knowledgeTime: T0 })],
+      l2: [{ ...snap(2), knowledgeTime: T0 + 1_999 }],
+    });
+    expect(summary(issues)).toEqual(["look_ahead ohlcv 60", "look_ahead bid_ask 1", "look_ahead l2 2"]);
+    expect(issues[0]?.message).toBe("known at 2024-01-30T00:01:00.000Z, before the bar's end 2024-01-30T00:02:00.000Z");
   });
 
   it("checks a store too, and caps the number of issues", () => {
@@ -112,5 +122,14 @@ describe("checkRecordedMarketData", () => {
       "duplicate /l2/l2_20240130.csv:5",
       "gap /l2/l2_20240130.csv:7",
     ]);
+  });
+
+  it("flags bars stamped as known at their open time, with file:line", async () => {
+    const dir = join(root, "open-time");
+    mkdirSync(join(dir, "ohlcv"), { recursive: true });
+    const rows = ["00", "01"].map((m) => `2024-01-30T00:${m}:00.000Z,X,1m,100,101,99,100.5,1,2024-01-30T00:${m}:00.000Z`);
+    writeFileSync(join(dir, "ohlcv", "ohlcv_20240130.csv"), ["timestamp,symbol,interval,open,high,low,close,volume,knowledge_timestamp", ...rows].join("\n") + "\n");
+    const issues = await checkRecordedMarketData(dir, { fromMs: T0, toMs: T0 + 86_400_000 });
+    expect(issues.map((i) => `${i.check} ${(i.source ?? "").replace(dir, "")}`)).toEqual(["look_ahead /ohlcv/ohlcv_20240130.csv:2", "look_ahead /ohlcv/ohlcv_20240130.csv:3"]);
   });
 });

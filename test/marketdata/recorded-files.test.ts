@@ -266,6 +266,9 @@ describe("errors name file, line and column", () => {
     ["a crossed book", `${HEADER}\n2024-01-30T00:00:01.000Z,X,103,1,102,1,2024-01-30T00:00:01.000Z\n`, /csv:2: column 5 \(ask_price\): crossed book: bid 103 is at or above ask 102/],
     ["a bad timestamp", `${HEADER}\n2024-01-30 25:00:00,X,100,1,102,1,2024-01-30T00:00:01.000Z\n`, /csv:2: column 1 \(timestamp\): "2024-01-30 25:00:00" is not a timestamp/],
     ["an out-of-order row", `${HEADER}\n2024-01-30T00:00:02.000Z,X,100,1,102,1,2024-01-30T00:00:02.000Z\n${GOOD}\n`, /csv:3: X bid\/ask: knowledge time .* is before the previous row's/],
+    ["a time in epoch seconds", `${HEADER}\n1706572801,X,100,1,102,1,2024-01-30T00:00:01.000Z\n`, /csv:2: column 1 \(timestamp\): 1706572801 looks like epoch seconds \(2024-01-30T00:00:01\.000Z\)/],
+    ["a knowledge time in epoch seconds", `${HEADER}\n2024-01-30T00:00:01.000Z,X,100,1,102,1,1706572801\n`, /csv:2: column 7 \(knowledge_timestamp\): 1706572801 looks like epoch seconds/],
+    ["a quote known before its own time", `${HEADER}\n2024-01-30T00:10:00.000Z,X,100,1,102,1,2024-01-30T00:00:00.000Z\n`, /csv:2: column 7 \(knowledge_timestamp\): knowledge time 2024-01-30T00:00:00\.000Z is before the snapshot's own time 2024-01-30T00:10:00\.000Z/],
     ["a broken quote", `${HEADER}\n2024-01-30T00:00:00.000Z,"X,100,1,101,1,2024-01-30T00:00:00.000Z\n`, /csv:2: not valid CSV/],
   ];
   for (const [what, body, message] of cases) {
@@ -275,6 +278,20 @@ describe("errors name file, line and column", () => {
       expect(e.file).toMatch(/bid_ask_20240130\.csv$/);
     });
   }
+
+  it("refuses a bar known before its end (the open time as knowledge time), and an L2 snapshot known before its time", async () => {
+    const dir = freshDir();
+    mkdirSync(join(dir, "ohlcv"), { recursive: true });
+    mkdirSync(join(dir, "l2"), { recursive: true });
+    const range = { fromMs: Date.UTC(2024, 0, 30), toMs: Date.UTC(2024, 0, 31) };
+    writeFileSync(join(dir, "ohlcv", "ohlcv_20240130.csv"), "timestamp,symbol,interval,open,high,low,close,volume,knowledge_timestamp\n2024-01-30T00:00:00.000Z,X,1m,1,1,1,1,0,2024-01-30T00:01:00.000Z\n2024-01-30T00:01:00.000Z,X,1m,1,1,1,1,0,2024-01-30T00:01:00.000Z\n");
+    const e = await caughtAsync(loadRecordedMarketData(dir, { ...range, types: ["ohlcv"] }));
+    expect(e.message).toMatch(/ohlcv_20240130\.csv:3: column 9 \(knowledge_timestamp\): knowledge time 2024-01-30T00:01:00\.000Z is before the bar's end 2024-01-30T00:02:00\.000Z: a bar is known only once it has ended \(look-ahead\)/);
+    writeFileSync(join(dir, "l2", "l2_20240130.csv"), `${l2Columns(1).join(",")}\n2024-01-30T00:00:05.000Z,X,100,1,101,1,2024-01-30T00:00:04.999Z\n`);
+    await expect(loadRecordedMarketData(dir, { ...range, types: ["l2"] })).rejects.toThrow(/l2_20240130\.csv:2: column 7 \(knowledge_timestamp\): knowledge time .* is before the snapshot's own time/);
+    // Unvalidated, they load (for the quality checks, which flag them).
+    expect((await loadRecordedMarketData(dir, { ...range, types: ["ohlcv"], validate: false })).allBars("X", MINUTE_MS)).toHaveLength(2);
+  });
 
   it("carries line and column as fields", async () => {
     const e = await caughtAsync(loadBidAsk(`${HEADER}\n${GOOD}\n2024-01-30T00:00:01.000Z,X,abc,1,102,1,2024-01-30T00:00:01.000Z\n`));
