@@ -10,11 +10,10 @@
 // measured values in them are the run's own logged model times (timing.jsonl), named `measured...`;
 // the simulation's measured times are left out for that reason.
 
-import { cpSync, existsSync, readFileSync, renameSync, rmSync } from "node:fs";
+import { cpSync, existsSync, renameSync, rmSync } from "node:fs";
 import { basename, dirname, join, relative, sep } from "node:path";
 import { Decimal } from "decimal.js";
 import { z } from "zod";
-import { JsonSyntaxError, parseJsonText } from "../core/json-text.js";
 import { compactUtc } from "../core/timestamp.js";
 import { WideDecimal } from "../core/wide-decimal.js";
 import { JsonlError, readJsonFile, writeJsonAtomic, writeTextAtomic } from "../storage/jsonl.js";
@@ -25,7 +24,8 @@ import { runIdentity } from "../system/run-system.js";
 import { resolveSystemLogDir, SystemLogError, type LoggedDagOutput } from "../system/system-log-loader.js";
 import { SYSTEM_LOG_FILES } from "../system/system-log.js";
 import { targetConfigSchema } from "../system/targets.js";
-import { MARKETS_FILE } from "../system/trading-setup.js";
+import type { CcxtMarket } from "../oms/ccxt-types.js";
+import { MARKETS_FILE, readRecordedMarkets } from "../system/recorded-markets.js";
 import { absGte, ExactSum, fixed, toNum, type Num } from "./exact-num.js";
 import type { WaveQuality } from "./execution-quality.js";
 import {
@@ -235,7 +235,6 @@ const resolvedConfigSchema = z
   })
   .passthrough();
 
-const marketsSchema = z.record(z.string(), z.object({ precision: z.object({ price: z.number().positive() }).passthrough() }).passthrough());
 
 /** The folder `reconciliation/<run_timestamp>/` of a run directory (or of its system_log_dir). */
 export function reconciliationDir(runDirOrLogDir: string, runTimestamp: string): string {
@@ -604,19 +603,16 @@ function readJson(path: string): unknown {
   }
 }
 
-function readMarkets(marketDataDir: string): z.output<typeof marketsSchema> {
+function readMarkets(marketDataDir: string): Record<string, CcxtMarket> {
   const file = join(marketDataDir, MARKETS_FILE);
   if (!existsSync(file)) throw new ReconcileError(`${file}: missing: the run did not record its markets (precision and limits), so it cannot be replayed`);
-  let raw: unknown;
   try {
-    raw = parseJsonText(readFileSync(file, "utf8"), file);
+    // The replay's own reader: the reconciliation's sim reads the same file through it.
+    return readRecordedMarkets(marketDataDir);
   } catch (e) {
-    if (e instanceof JsonSyntaxError) throw new ReconcileError(e.message);
+    if (e instanceof ConfigError) throw new ReconcileError(e.message, { cause: e });
     throw e;
   }
-  const r = marketsSchema.safeParse(raw);
-  if (!r.success) throw new ReconcileError(formatIssues(file, r.error));
-  return r.data;
 }
 
 function readBrokerFills(brokerLogDir: string): BrokerParentFill[] | undefined {
