@@ -143,6 +143,10 @@ export async function runBarLoop(parts: BarLoopParts, startMs: number, endMs: nu
       parentFills += flat.fills.length;
       writer.log(clock.now(), `flattened: ${flat.closed.length} positions closed, ${flat.failed.length} failed; their ${flat.fills.length} fills applied to the portfolio before the final mark`);
       for (const f of flat.failed) warn(`flatten ${f.symbol}: ${f.error}`);
+      // The exchange account was flattened, not the books: a resumed session's fresh simulated
+      // account never held what the portfolio carried over from before the restart.
+      const left = universe.filter((u) => !portfolio.shares(u.assetId).isZero());
+      if (left.length > 0) warn(`flatten: the portfolio still holds ${left.map((u) => `${portfolio.shares(u.assetId).toFixed()} ${u.symbol}`).join(", ")} after the exchange account was flattened (positions the account does not hold, e.g. carried over by a resume onto a fresh simulated account)`);
     }
     const prices = new Map<number, WideDecimal>();
     for (const u of universe) {

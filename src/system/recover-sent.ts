@@ -136,3 +136,15 @@ async function lookUp(client: ExchangeClient, child: SentChild): Promise<CcxtOrd
     throw e;
   }
 }
+
+/**
+ * The first parent order id after a restore: past every logged order and every parent the dead
+ * process gave children in its cut-off bar (their order rows were cut away, but recovered fills
+ * and the exchange still name them).
+ */
+export function nextParentId(orders: readonly { orderId: number }[], sent: readonly SentChild[]): number {
+  let max = -1;
+  for (const o of orders) max = Math.max(max, o.orderId);
+  for (const c of sent) max = Math.max(max, c.parentOrderId);
+  return max + 1;
+}

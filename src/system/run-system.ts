@@ -21,7 +21,7 @@ import { MarketDataRecorder } from "./market-data-recorder.js";
 import { getModel } from "./model-registry.js";
 import { buildRunSummary, type RunSummary } from "./run-summary.js";
 import { SYSTEM_LOG_FILES, SystemLogWriter } from "./system-log.js";
-import { childrenSentAfter, recoverSentChildren, type SentChild } from "./recover-sent.js";
+import { childrenSentAfter, nextParentId, recoverSentChildren, type SentChild } from "./recover-sent.js";
 import { clientOrderIdsAfter, readCheckpoint, ResumeError, truncateToCheckpoint, verifyReplay, writeCheckpoint, type Checkpoint } from "./checkpoint.js";
 import { readJsonFile } from "../storage/jsonl.js";
 import { buildTradingSetup } from "./trading-setup.js";
@@ -130,7 +130,7 @@ export async function runSystem(cfg: SystemConfig, opts: RunSystemOptions = {}):
         stage: cfg.stage,
       },
     );
-    const restored = restore === undefined ? undefined : restoredState(logDir, restore.checkpoint);
+    const restored = restore === undefined ? undefined : restoredState(logDir, restore.checkpoint, restore.sent);
     const portfolio = restored?.portfolio ?? new Portfolio(new Decimal(cfg.initialCash));
     if (restore !== undefined && restored !== undefined) {
       recorder?.resumeAfter(restore.checkpoint.timestamp);
@@ -281,7 +281,7 @@ function prepareResume(logDir: string, cfg: SystemConfig): ResumePlan {
 }
 
 /** The portfolio and loop position of a live run cut back to its checkpoint. */
-function restoredState(logDir: string, cp: Checkpoint): { portfolio: Portfolio; resume: BarLoopResume } {
+function restoredState(logDir: string, cp: Checkpoint, sent: readonly SentChild[]): { portfolio: Portfolio; resume: BarLoopResume } {
   const log = loadSystemLog(logDir);
   const last = log.portfolio.at(-1);
   if (last === undefined || last.bar !== cp.bar) throw new ResumeError(`${logDir}: the checkpoint says bar ${cp.bar} but portfolio.jsonl ends at ${last?.bar ?? "no bar"}`);
@@ -294,7 +294,7 @@ function restoredState(logDir: string, cp: Checkpoint): { portfolio: Portfolio; 
   for (const f of log.fills) if (f.bar === cp.bar) portfolio.applyFill(f.assetId, f.numShares, f.price, f.fees);
   return {
     portfolio,
-    resume: { lastBar: cp.bar, lastPortfolio, nextOrderId: log.orders.length === 0 ? 0 : Math.max(...log.orders.map((o) => o.orderId)) + 1 },
+    resume: { lastBar: cp.bar, lastPortfolio, nextOrderId: nextParentId(log.orders, sent) },
   };
 }
 

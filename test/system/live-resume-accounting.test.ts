@@ -62,4 +62,33 @@ describe("a live session resumed from its checkpoint", () => {
     expect(log.portfolio.map((b) => b.bar)).toEqual([...Array(13).keys()]);
     expect(accountingBreaks(log)).toEqual([]);
   }, 60_000);
+
+  it("says so when flattening at the end leaves positions the fresh simulated account never held", async () => {
+    const given: SystemConfigInput = {
+      model: { name: "momentum", params: { lookbackBars: 2, volatilityBars: 4 } },
+      mode: "paper_trading",
+      clock: { kind: "scaled", speed: 600 },
+      start: "2024-01-02T00:00:00Z",
+      end: "2024-01-02T00:12:00Z",
+      barMinutes: 1,
+      universe: { kind: "synthetic", assets: 3, seed: 1 },
+      broker: { kind: "instant_fill" },
+      targets: { grossExposure: 20_000 },
+      order: { flattenAtEnd: true },
+      outputRoot: mkdtempSync(join(tmpdir(), "tl-resume-flat-")),
+    };
+    const cfg = resolveConfig(given);
+    const crash = new AbortController();
+    await expect(runSystem(cfg, { given, runKey: "flat", resume: true, signal: crash.signal, onBar: (done) => {
+      if (done === 10) crash.abort(new Error("the process dies after bar 10"));
+    } })).rejects.toThrow(/dies after bar 10/);
+    const r = await runSystem(cfg, { given, runKey: "flat", resume: true });
+    const last = loadSystemLog(r.systemLogDir).portfolio.at(-1);
+    const held = (last?.assets ?? []).filter((a) => !a.holdingsShares.isZero());
+    // The account flattened holds only what was bought after the restart; the books held more.
+    expect(held.length).toBeGreaterThan(0);
+    const warning = r.summary.warnings.find((w) => w.startsWith("flatten: the portfolio still holds"));
+    expect(warning).toBeDefined();
+    for (const a of held) expect(warning).toContain(a.holdingsShares.toString());
+  }, 60_000);
 });

@@ -10,7 +10,7 @@ import { SimulatedClock } from "../../src/core/clock.js";
 import { ExchangeEngine } from "../../src/exchange/engine.js";
 import { SyntheticMarket } from "../../src/exchange/market/synthetic-market.js";
 import { EmbeddedVenueClient } from "../../src/exchanges/embedded-venue-client.js";
-import { childrenSentAfter, recoverSentChildren, type SentChild } from "../../src/system/recover-sent.js";
+import { childrenSentAfter, nextParentId, recoverSentChildren, type SentChild } from "../../src/system/recover-sent.js";
 
 const T0 = Date.UTC(2024, 0, 2, 9, 30);
 const SYMBOL = "ABC/USDT:USDT";
@@ -72,5 +72,11 @@ describe("recovering the children of a cut-off bar", () => {
     expect(childrenSentAfter(dir, cp)).toEqual([{ clientOrderId: "b", symbol: SYMBOL, assetId: 7, parentOrderId: 2, bar: 5 }]);
     writeFileSync(join(dir, "broker_log", "oms_child_orders.jsonl"), before + "not json\n" + after);
     expect(() => childrenSentAfter(dir, cp)).toThrow(/oms_child_orders\.jsonl: a line after the checkpoint is not JSON/);
+  });
+
+  it("numbers the resumed run's parents past those of the cut-off bar, whose order rows were cut away", () => {
+    expect(nextParentId([{ orderId: 3 }, { orderId: 7 }], [child("x", 9), child("y", 8)])).toBe(10);
+    expect(nextParentId([{ orderId: 7 }], [])).toBe(8);
+    expect(nextParentId([], [])).toBe(0);
   });
 });
