@@ -9,10 +9,11 @@
 import { existsSync } from "node:fs";
 import os from "node:os";
 import { join } from "node:path";
-import { writeTextAtomic } from "../storage/jsonl.js";
-import { SUCCESS_MARKER, runDir as runDirOf } from "../storage/run-layout.js";
+import { readJsonFile, writeTextAtomic } from "../storage/jsonl.js";
+import { SUCCESS_MARKER, SYSTEM_LOG_DIR, runDir as runDirOf } from "../storage/run-layout.js";
 import { ConfigError, resolveConfig, type SystemConfig } from "./config.js";
-import { runIdentity, runSystem } from "./run-system.js";
+import { getModel } from "./model-registry.js";
+import { resolvedConfigRecord, runIdentity, runSystem } from "./run-system.js";
 import { SystemRunWorker } from "./system-run-worker.js";
 
 export const DAY_MS = 86_400_000;
@@ -179,6 +180,10 @@ export async function runHistorical(opts: HistoricalRunOptions): Promise<Histori
     // behind, and runSystem resumes it from its last checkpoint (or takes its summary, if only the
     // marker is missing).
     if (existsSync(join(job.runDir, SUCCESS_MARKER))) {
+      const differs = await differenceFromDone(job.runDir, job.cfg);
+      if (differs !== undefined) {
+        throw new HistoricalRunError(`${job.day} was already run with another config (${differs}; see ${join(job.runDir, SYSTEM_LOG_DIR, "config.resolved.json")}): a run is never overwritten, so give another stage, or remove that day's run to redo it`);
+      }
       out[job.index] = { day: job.day, runDir: job.runDir, outcome: "skipped", totalPnl: undefined };
       progress(job, "skipped", barsPerDay[job.index] as number, job.cfg.end);
     } else {
@@ -249,4 +254,33 @@ async function runDaysOnWorkers(
     await Promise.all(workers.map((w) => w.close()));
   }
   if (failure !== undefined) throw new HistoricalDayError(`historical run: ${failure.job.day} failed: ${failure.error.message}`, { cause: failure.error });
+}
+
+/**
+ * The first setting in which a finished day's saved config differs from the one asked for now
+ * (e.g. `model.params.lookbackBars: 12 here, 24 there`), or undefined when they agree: skipping a
+ * day done with other parameters would chart the old ones under the new.
+ */
+async function differenceFromDone(runDir: string, cfg: SystemConfig): Promise<string | undefined> {
+  const file = join(runDir, SYSTEM_LOG_DIR, "config.resolved.json");
+  if (!existsSync(file)) return undefined;
+  const model = await getModel(cfg.model.name);
+  const parsed = model.params.safeParse(cfg.model.params);
+  // Bad parameters fail as the run itself would, with the model's own message.
+  if (!parsed.success) return undefined;
+  const wanted = JSON.parse(JSON.stringify(resolvedConfigRecord(cfg, parsed.data))) as unknown;
+  return firstDifference(wanted, readJsonFile(file), "");
+}
+
+function firstDifference(a: unknown, b: unknown, path: string): string | undefined {
+  if (a !== null && b !== null && typeof a === "object" && typeof b === "object" && Array.isArray(a) === Array.isArray(b)) {
+    const ka = Object.keys(a as object);
+    const kb = Object.keys(b as object);
+    for (const k of [...new Set([...ka, ...kb])].sort()) {
+      const d = firstDifference((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], path === "" ? k : `${path}.${k}`);
+      if (d !== undefined) return d;
+    }
+    return undefined;
+  }
+  return JSON.stringify(a) === JSON.stringify(b) ? undefined : `${path}: ${JSON.stringify(a) ?? "absent"} here, ${JSON.stringify(b) ?? "absent"} there`;
 }

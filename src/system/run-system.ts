@@ -64,6 +64,14 @@ export function runIdentity(cfg: SystemConfig): RunIdentity {
   return { stage: cfg.stage, model: cfg.model.name, mode: cfg.mode, dagRunMode: cfg.dagRunMode, startMs: cfg.start, endMs: cfg.end };
 }
 
+/**
+ * What `config.resolved.json` holds: every parameter that controls the run, times as ISO text and
+ * the model's parameters as its schema resolved them (`params`).
+ */
+export function resolvedConfigRecord(cfg: SystemConfig, params: unknown): unknown {
+  return savedConfig({ ...cfg, start: new Date(cfg.start).toISOString(), end: new Date(cfg.end).toISOString(), model: { name: cfg.model.name, params } });
+}
+
 /** The config as saved: the output root is where the log is, not part of what the run did. */
 function savedConfig(cfg: unknown): unknown {
   if (cfg === null || typeof cfg !== "object") return cfg;
@@ -99,7 +107,7 @@ export async function runSystem(cfg: SystemConfig, opts: RunSystemOptions = {}):
   let firstBarStarted = false;
   try {
     const writer = new SystemLogWriter(logDir);
-    writer.writeConfig(savedConfig(opts.given ?? cfg), savedConfig({ ...cfg, start: new Date(cfg.start).toISOString(), end: new Date(cfg.end).toISOString(), model: { name: cfg.model.name, params } }));
+    writer.writeConfig(savedConfig(opts.given ?? cfg), resolvedConfigRecord(cfg, params));
     const setup = await buildTradingSetup(cfg, warmupStart, { l2: model.usesL2 });
     const { clock } = setup;
     writer.log(clock.now(), `run ${compactUtc(cfg.start)}.${compactUtc(cfg.end)} model ${model.name} mode ${cfg.mode} data ${cfg.data.source} broker ${cfg.broker.kind}`);

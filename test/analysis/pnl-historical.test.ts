@@ -71,6 +71,14 @@ describe("historical run", () => {
     const third = await runHistorical({ base: base(root), firstDay: "2024-01-01", lastDay: "2024-01-02" });
     expect(third.days.map((d) => d.outcome)).toEqual(["skipped", "ran"]);
     expect(statSync(join(backfillDir(root), dirs[1] as string, SUCCESS_MARKER)).isFile()).toBe(true);
+
+    // Asked again with other model parameters, a done day is not skipped as if it matched (its
+    // charts would show the old parameters under the new): refused, naming the setting.
+    const other = { ...base(root), model: { name: MODEL, params: { lookbackBars: 3, volatilityBars: 4 } } };
+    await expect(runHistorical({ base: other, firstDay: "2024-01-01", lastDay: "2024-01-02" })).rejects.toThrow(/2024-01-01 was already run with another config \(model\.params\.lookbackBars: 3 here, 2 there; see .*config\.resolved\.json\)/);
+    // The same parameters with the model's defaults spelled out still match.
+    const spelled = { ...base(root), model: { name: MODEL, params: { lookbackBars: 2, volatilityBars: 4, direction: 1, clip: 3 } } };
+    expect((await runHistorical({ base: spelled, firstDay: "2024-01-01", lastDay: "2024-01-02" })).skipped).toBe(2);
   }, 120_000);
 
   it("a day killed midway is resumed by the next call and ends as an uninterrupted day would", async () => {
