@@ -189,6 +189,9 @@ export class Broker {
   tradesCollected = 0;
   /** Child order requests sent (retries included). */
   childOrdersSent = 0;
+  /** Records written to fill_check_issues, and the first one's message (for the run's warnings). */
+  fillIssues = 0;
+  firstFillIssue: string | undefined;
   /** Client order ids an earlier process may have sent: looked up before they are sent. */
   private readonly askFirst = new Set<string>();
   private readonly steps = new WeakMap<CcxtMarket, MarketSteps>();
@@ -740,9 +743,9 @@ export class Broker {
     // collected state and its trades go in the second, marked as such.
     log.append("reduce_only_ccxt_child_order_responses", { clientOrderId: order.clientOrderId, event: "collected", bar, parentOrderId, response: { ...state, trades: undefined }, trades });
     if (!isFinal(state)) {
-      log.append("fill_check_issues", { bar, parentOrderId, childOrderId: order.clientOrderId, message: `closing order ${order.id} of ${symbol} is still ${state.status} at the exchange: its fill so far (${state.filled}) is applied, any later fill is in no parent fill` });
+      this.fillIssue({ bar, parentOrderId, childOrderId: order.clientOrderId, message: `closing order ${order.id} of ${symbol} is still ${state.status} at the exchange: its fill so far (${state.filled}) is applied, any later fill is in no parent fill` });
     }
-    for (const issue of crossCheckChildFills([state], trades)) log.append("fill_check_issues", { bar, parentOrderId, ...issue });
+    for (const issue of crossCheckChildFills([state], trades)) this.fillIssue({ bar, parentOrderId, ...issue });
     const market = this.market(symbol);
     const fill = foldParentFill(parentOrderId, [state], trades, market);
     if (fill === undefined) return undefined;
@@ -752,13 +755,20 @@ export class Broker {
     return fill;
   }
 
+  /** Logs a fill check issue: a fill that does not add up, or an order left where it should not be. */
+  private fillIssue(record: { bar: number; parentOrderId: number; message: string; childOrderId?: string }): void {
+    this.fillIssues++;
+    this.firstFillIssue ??= `bar ${record.bar} parent ${record.parentOrderId}: ${record.message}`;
+    this.deps.log.append("fill_check_issues", record);
+  }
+
   private finish(states: ParentState[], bar: number): ParentFill[] {
     const fills: ParentFill[] = [];
     for (const st of states) {
       for (const c of st.open) {
         const state = st.finalStates.get(c.exchangeOrderId as string);
         // Never silently dropped: what it fills from now on is in no parent fill.
-        this.deps.log.append("fill_check_issues", {
+        this.fillIssue({
           bar, parentOrderId: st.parent.orderId, childOrderId: c.clientOrderId,
           message: `child ${c.clientOrderId} (exchange order ${c.exchangeOrderId ?? "?"}): still ${state?.status ?? "open"} at the exchange when its parent finished (its cancels failed); this fill has its ${state?.filled ?? 0} filled so far, and any later fill of it is in no parent fill: cancel it and check the exchange by this order id`,
         });
@@ -766,15 +776,15 @@ export class Broker {
       for (const c of st.children) {
         if (c.status !== "unknown" || c.exchangeOrderId !== undefined) continue;
         // Never silently dropped: the order may rest on the exchange, and its fills are not in this fill.
-        this.deps.log.append("fill_check_issues", { bar, parentOrderId: st.parent.orderId, childOrderId: c.clientOrderId, message: `child ${c.clientOrderId}: whether the exchange took it is still unknown (it could not be asked); it may rest there, and any fill of it is not in this parent's fill: check the exchange by this client order id` });
+        this.fillIssue({ bar, parentOrderId: st.parent.orderId, childOrderId: c.clientOrderId, message: `child ${c.clientOrderId}: whether the exchange took it is still unknown (it could not be asked); it may rest there, and any fill of it is not in this parent's fill: check the exchange by this client order id` });
       }
       const children = [...st.finalStates.values()];
-      for (const issue of crossCheckChildFills(children, st.trades)) this.deps.log.append("fill_check_issues", { bar, parentOrderId: st.parent.orderId, ...issue });
+      for (const issue of crossCheckChildFills(children, st.trades)) this.fillIssue({ bar, parentOrderId: st.parent.orderId, ...issue });
       const { market } = st;
       const fill = foldParentFill(st.parent.orderId, children, st.trades, market);
       if (fill === undefined) continue;
       for (const u of fill.unvaluedFees ?? []) {
-        this.deps.log.append("fill_check_issues", { bar, parentOrderId: st.parent.orderId, message: `fees of ${u.cost.toFixed()} ${u.currency} are in neither ${market.base} nor ${market.quote}: left out of the fill's fees (no price to value them)` });
+        this.fillIssue({ bar, parentOrderId: st.parent.orderId, message: `fees of ${u.cost.toFixed()} ${u.currency} are in neither ${market.base} nor ${market.quote}: left out of the fill's fees (no price to value them)` });
       }
       fills.push(fill);
       this.deps.log.appendLine("oms_fills", fillLine(bar, st.parent.assetId, st.symbol, fill));

@@ -184,6 +184,12 @@ export async function runSystem(cfg: SystemConfig, opts: RunSystemOptions = {}):
         ),
       );
       result.warnings.unshift(...resumeWarnings);
+      if (broker.fillIssues > 0) {
+        // Each is in the broker log already; the summary is what an operator reads every day.
+        const w = `${broker.fillIssues} fill check issue(s) in broker_log/fill_check_issues.jsonl; the first: ${broker.firstFillIssue ?? "?"}`;
+        result.warnings.push(w);
+        writer.log(clock.now(), `WARNING ${w}`);
+      }
     } finally {
       setup.stop();
       recorder?.close();

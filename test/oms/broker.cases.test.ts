@@ -327,6 +327,9 @@ describe("broker TWAP cases", () => {
     const issues = loadStream(dir, "fill_check_issues").records as { childOrderId: string; message: string }[];
     expect(issues.length).toBe(open.length);
     for (const i of issues) expect(i.message).toMatch(/still open at the exchange when its parent finished/);
+    // Counted for the run's warnings, which an operator reads; the first is quoted there.
+    expect(broker.fillIssues).toBe(issues.length);
+    expect(broker.firstFillIssue).toBe(`bar 0 parent 1: ${issues[0]?.message}`);
     // Up to the parent's end the fill is the exchange's: the sweep at the end collected it.
     const position = engine.positions(account).find((p) => p.symbol === SYMBOL)?.size ?? "0";
     expect(fills[0]?.numShares.toString()).toBe(new Decimal(position).toString());
