@@ -33,20 +33,25 @@ function accountingBreaks(log: SystemLog): string[] {
   return out;
 }
 
+/** A 12-minute paper-trading session on a scaled clock (600x: a bar every 0.1 s), in a fresh root. */
+function session(rootPrefix: string): SystemConfigInput {
+  return {
+    model: { name: "momentum", params: { lookbackBars: 2, volatilityBars: 4 } },
+    mode: "paper_trading",
+    clock: { kind: "scaled", speed: 600 },
+    start: "2024-01-02T00:00:00Z",
+    end: "2024-01-02T00:12:00Z",
+    barMinutes: 1,
+    universe: { kind: "synthetic", assets: 3, seed: 1 },
+    broker: { kind: "instant_fill" },
+    targets: { grossExposure: 20_000 },
+    outputRoot: mkdtempSync(join(tmpdir(), rootPrefix)),
+  };
+}
+
 describe("a live session resumed from its checkpoint", () => {
   it("applies the checkpoint bar's fills: holdings and cash follow the logged fills across the resume", async () => {
-    const given: SystemConfigInput = {
-      model: { name: "momentum", params: { lookbackBars: 2, volatilityBars: 4 } },
-      mode: "paper_trading",
-      clock: { kind: "scaled", speed: 600 },
-      start: "2024-01-02T00:00:00Z",
-      end: "2024-01-02T00:12:00Z",
-      barMinutes: 1,
-      universe: { kind: "synthetic", assets: 3, seed: 1 },
-      broker: { kind: "instant_fill" },
-      targets: { grossExposure: 20_000 },
-      outputRoot: mkdtempSync(join(tmpdir(), "tl-resume-books-")),
-    };
+    const given = session("tl-resume-books-");
     const cfg = resolveConfig(given);
     const crash = new AbortController();
     const first = runSystem(cfg, { given, runKey: "books", resume: true, signal: crash.signal, onBar: (done) => {
@@ -64,19 +69,7 @@ describe("a live session resumed from its checkpoint", () => {
   }, 60_000);
 
   it("says so when flattening at the end leaves positions the fresh simulated account never held", async () => {
-    const given: SystemConfigInput = {
-      model: { name: "momentum", params: { lookbackBars: 2, volatilityBars: 4 } },
-      mode: "paper_trading",
-      clock: { kind: "scaled", speed: 600 },
-      start: "2024-01-02T00:00:00Z",
-      end: "2024-01-02T00:12:00Z",
-      barMinutes: 1,
-      universe: { kind: "synthetic", assets: 3, seed: 1 },
-      broker: { kind: "instant_fill" },
-      targets: { grossExposure: 20_000 },
-      order: { flattenAtEnd: true },
-      outputRoot: mkdtempSync(join(tmpdir(), "tl-resume-flat-")),
-    };
+    const given: SystemConfigInput = { ...session("tl-resume-flat-"), order: { flattenAtEnd: true } };
     const cfg = resolveConfig(given);
     const crash = new AbortController();
     await expect(runSystem(cfg, { given, runKey: "flat", resume: true, signal: crash.signal, onBar: (done) => {
