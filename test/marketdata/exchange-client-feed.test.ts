@@ -13,20 +13,11 @@ import { NetworkError } from "../../src/exchanges/errors.js";
 import { ExchangeClientFeed, KEPT_ERRORS } from "../../src/marketdata/exchange-client-feed.js";
 import { MarketDataStore } from "../../src/marketdata/market-data-store.js";
 import { MINUTE_MS } from "../../src/marketdata/types.js";
+import { advance } from "../helpers/advance-clock.js";
 
 const T0 = Date.UTC(2024, 0, 2);
 const SYMBOLS = DEFAULT_INSTRUMENTS.slice(0, 2).map((i) => i.symbol as string);
 
-/**
- * Moves the clock to `until` in small steps, letting each poll's promise settle between them: the
- * feed sets its next timer when a poll has finished, as on the real clock prod runs on.
- */
-async function advance(clock: SimulatedClock, until: number): Promise<void> {
-  while (clock.now() < until) {
-    clock.runUntil(Math.min(until, clock.now() + 250));
-    await new Promise((resolve) => setImmediate(resolve));
-  }
-}
 
 function setup() {
   const clock = new SimulatedClock(T0);

@@ -14,16 +14,11 @@ import { MarketDataStore } from "../../src/marketdata/market-data-store.js";
 import { MINUTE_MS } from "../../src/marketdata/types.js";
 import { resolveConfig } from "../../src/system/config.js";
 import { feedHealthCheck, MarketDataOutageError } from "../../src/system/feed-health.js";
+import { advance } from "../helpers/advance-clock.js";
 
 const T0 = Date.UTC(2024, 0, 2);
 const SYMBOLS = DEFAULT_INSTRUMENTS.slice(0, 2).map((i) => i.symbol as string);
 
-async function advance(clock: SimulatedClock, until: number): Promise<void> {
-  while (clock.now() < until) {
-    clock.runUntil(Math.min(until, clock.now() + 250));
-    await new Promise((resolve) => setImmediate(resolve));
-  }
-}
 
 /** A feed whose polls of `failing` symbols throw while `down(t)`. */
 function feedWithOutage(down: (t: number) => boolean, failing: readonly string[] = SYMBOLS) {
