@@ -189,6 +189,8 @@ export class Broker {
   tradesCollected = 0;
   /** Child order requests sent (retries included). */
   childOrdersSent = 0;
+  /** Children still open at the exchange when their parent finished (their cancels failed). */
+  private readonly leftOpen: { bar: number; parentOrderId: number; clientOrderId: string; exchangeOrderId: string; symbol: string; filled: number }[] = [];
   /** Records written to fill_check_issues, and the first one's message (for the run's warnings). */
   fillIssues = 0;
   firstFillIssue: string | undefined;
@@ -755,6 +757,26 @@ export class Broker {
     return fill;
   }
 
+  /**
+   * At the session's end: cancels once more every child left open when its parent finished, so no
+   * order of the run rests on the exchange after it, and names in fill_check_issues what each
+   * filled after its parent's fill was taken (in no parent fill: the books miss it). Returns how
+   * many were still open.
+   */
+  async cancelLeftOpen(): Promise<number> {
+    const left = this.leftOpen.splice(0);
+    for (const c of left) {
+      await this.cancelWithRetry(c.exchangeOrderId, c.symbol);
+      const state = await this.withRetry(() => this.deps.client.fetchOrder(c.exchangeOrderId, c.symbol));
+      const late = new Decimal(state.filled ?? 0).sub(c.filled).toFixed();
+      this.fillIssue({
+        bar: c.bar, parentOrderId: c.parentOrderId, childOrderId: c.clientOrderId,
+        message: `at the session's end, child ${c.clientOrderId} (exchange order ${c.exchangeOrderId}) left open by its parent is ${state.status === "open" ? "still open (its cancel failed again)" : state.status}; it filled ${late} after its parent's fill was taken, which no parent fill and so not the portfolio holds`,
+      });
+    }
+    return left.length;
+  }
+
   /** Logs a fill check issue: a fill that does not add up, or an order left where it should not be. */
   private fillIssue(record: { bar: number; parentOrderId: number; message: string; childOrderId?: string }): void {
     this.fillIssues++;
@@ -767,6 +789,7 @@ export class Broker {
     for (const st of states) {
       for (const c of st.open) {
         const state = st.finalStates.get(c.exchangeOrderId as string);
+        if (c.exchangeOrderId !== undefined) this.leftOpen.push({ bar, parentOrderId: st.parent.orderId, clientOrderId: c.clientOrderId, exchangeOrderId: c.exchangeOrderId, symbol: st.symbol, filled: state?.filled ?? 0 });
         // Never silently dropped: what it fills from now on is in no parent fill.
         this.fillIssue({
           bar, parentOrderId: st.parent.orderId, childOrderId: c.clientOrderId,

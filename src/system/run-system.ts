@@ -184,6 +184,8 @@ export async function runSystem(cfg: SystemConfig, opts: RunSystemOptions = {}):
         ),
       );
       result.warnings.unshift(...resumeWarnings);
+      const leftOpen = await drive(broker.cancelLeftOpen());
+      if (leftOpen > 0) writer.log(clock.now(), `session end: ${leftOpen} child order(s) left open by their parents cancelled again (see broker_log/fill_check_issues.jsonl)`);
       if (broker.fillIssues > 0) {
         // Each is in the broker log already; the summary is what an operator reads every day.
         const w = `${broker.fillIssues} fill check issue(s) in broker_log/fill_check_issues.jsonl; the first: ${broker.firstFillIssue ?? "?"}`;

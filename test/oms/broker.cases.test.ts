@@ -317,11 +317,12 @@ describe("broker TWAP cases", () => {
 
   it("a child still open when its parent finishes (every cancel fails) is named in fill_check_issues with what it filled so far", async () => {
     const { clock, engine, account, client, broker, log, dir } = await venue({ takersPerMinute: 2, usdt: "100000", broker: { limitPrice: { computer: "passivity", passivityFactor: 0.5 } } });
+    const cancel = client.cancelOrder.bind(client);
     client.cancelOrder = async () => {
       throw new NetworkError("embedded: connection reset");
     };
     const fills = await clock.drive(broker.submitOrders([parent("600", T0 + MIN, T0 + 4 * MIN)], 0));
-    log.close();
+    log.flush();
     const open = engine.openOrders(account);
     expect(open.length).toBeGreaterThan(0);
     const issues = loadStream(dir, "fill_check_issues").records as { childOrderId: string; message: string }[];
@@ -333,6 +334,20 @@ describe("broker TWAP cases", () => {
     // Up to the parent's end the fill is the exchange's: the sweep at the end collected it.
     const position = engine.positions(account).find((p) => p.symbol === SYMBOL)?.size ?? "0";
     expect(fills[0]?.numShares.toString()).toBe(new Decimal(position).toString());
+
+    // At the session's end the exchange answers again: nothing of the run is left resting, and what
+    // the children filled after their parent is named.
+    client.cancelOrder = cancel;
+    clock.runUntil(T0 + 6 * MIN);
+    expect(await clock.drive(broker.cancelLeftOpen())).toBe(open.length);
+    log.close();
+    expect(engine.openOrders(account)).toEqual([]);
+    const atEnd = (loadStream(dir, "fill_check_issues").records as { message: string }[]).slice(issues.length);
+    expect(atEnd).toHaveLength(open.length);
+    const late = new Decimal(engine.positions(account).find((p) => p.symbol === SYMBOL)?.size ?? "0").sub(fills[0]?.numShares.toString() ?? "0");
+    const named = atEnd.reduce((sum, r) => sum.add(/it filled (\S+) after its parent/.exec(r.message)?.[1] ?? "NaN"), new Decimal(0));
+    expect(named.toString()).toBe(late.toString());
+    for (const r of atEnd) expect(r.message).toMatch(/^at the session's end, child .* left open by its parent is (canceled|closed); it filled/);
   });
 
   it("flattens the account with reduce-only market orders, logged in the reduce_only streams", async () => {
