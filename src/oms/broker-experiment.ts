@@ -153,6 +153,8 @@ export async function runBrokerExperiment(
       }
       onBar?.(bar + 1, args.bars, clock.now());
     }
+    // As a system run's end: no order of the experiment left resting on the venue.
+    await clock.drive(broker.cancelLeftOpen());
   } finally {
     market.stop();
     sampler.stop();
