@@ -266,21 +266,23 @@ async function differenceFromDone(runDir: string, cfg: SystemConfig): Promise<st
   if (!existsSync(file)) return undefined;
   const model = await getModel(cfg.model.name);
   const parsed = model.params.safeParse(cfg.model.params);
-  // Bad parameters fail as the run itself would, with the model's own message.
-  if (!parsed.success) return undefined;
+  if (!parsed.success) throw new ConfigError(parsed.error.issues.map((i) => `system config: model.params.${i.path.join(".")}: ${i.message}`).join("\n"));
   const wanted = JSON.parse(JSON.stringify(resolvedConfigRecord(cfg, parsed.data))) as unknown;
   return firstDifference(wanted, readJsonFile(file), "");
 }
 
+/**
+ * Settings on one side only are not compared: a day run by an earlier version lacks the settings
+ * added since (their defaults are what it ran with), and one it had may have been retired.
+ */
 function firstDifference(a: unknown, b: unknown, path: string): string | undefined {
   if (a !== null && b !== null && typeof a === "object" && typeof b === "object" && Array.isArray(a) === Array.isArray(b)) {
-    const ka = Object.keys(a as object);
-    const kb = Object.keys(b as object);
-    for (const k of [...new Set([...ka, ...kb])].sort()) {
+    const kb = new Set(Object.keys(b as object));
+    for (const k of Object.keys(a as object).filter((x) => kb.has(x)).sort()) {
       const d = firstDifference((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], path === "" ? k : `${path}.${k}`);
       if (d !== undefined) return d;
     }
     return undefined;
   }
-  return JSON.stringify(a) === JSON.stringify(b) ? undefined : `${path}: ${JSON.stringify(a) ?? "absent"} here, ${JSON.stringify(b) ?? "absent"} there`;
+  return JSON.stringify(a) === JSON.stringify(b) ? undefined : `${path}: ${JSON.stringify(a)} here, ${JSON.stringify(b)} there`;
 }

@@ -79,6 +79,12 @@ describe("historical run", () => {
     // The same parameters with the model's defaults spelled out still match.
     const spelled = { ...base(root), model: { name: MODEL, params: { lookbackBars: 2, volatilityBars: 4, direction: 1, clip: 3 } } };
     expect((await runHistorical({ base: spelled, firstDay: "2024-01-01", lastDay: "2024-01-02" })).skipped).toBe(2);
+    // A day run by an earlier version, whose saved config lacks a setting added since, is done too.
+    const saved = join(backfillDir(root), dirs[0] as string, "system_log_dir", "config.resolved.json");
+    const older = JSON.parse(readFileSync(saved, "utf8")) as Record<string, unknown>;
+    delete older["targets"];
+    writeFileSync(saved, JSON.stringify(older));
+    expect((await runHistorical({ base: base(root), firstDay: "2024-01-01", lastDay: "2024-01-02" })).skipped).toBe(2);
   }, 120_000);
 
   it("a day killed midway is resumed by the next call and ends as an uninterrupted day would", async () => {
