@@ -518,6 +518,12 @@ describe("the reconcile job", () => {
     expect(readdirSync(join(instant.runDir, "reconciliation", "20240106_000000")).sort()).toEqual(["execution_by_bar_asset.csv", "report.html", "sim", "summary.json"]);
   }, 90_000);
 
+  it("says where informational differences come from when the sim cannot replay the run's broker", async () => {
+    const logged: string[] = [];
+    await reconcileTask(ctx({ upstream: { run_system: { runDir: venue.runDir, bars: 36 } }, conf: { runTimestamp: "20240105_000000" }, log: (m) => logged.push(m) }));
+    expect(logged.at(-1)).toMatch(/^reconcile PASS: \d+ differences \(0 counted by the verdict; the sim fills at once where the run traded through its embedded broker, so the others measure execution\); report /);
+  }, 90_000);
+
   it("without an upstream run it takes conf.runDir, and says what is missing otherwise (not retried: a retry sees the same)", async () => {
     await expect(reconcileTask(ctx({}))).rejects.toThrow(/no run to reconcile: no succeeded run_system task in this run, and conf.runDir is not set/);
     await expect(reconcileTask(ctx({}))).rejects.toSatisfy(isPermanent);
