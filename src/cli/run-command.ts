@@ -17,7 +17,7 @@ import type { RunSummary } from "../system/run-summary.js";
 import { SYSTEM_LOG_FILES } from "../system/system-log.js";
 import { openCliExecutor } from "./dags-command.js";
 
-interface RunFlags {
+export interface RunFlags {
   config?: string;
   model?: string;
   param: string[];
@@ -90,6 +90,20 @@ export function givenConfig(f: RunFlags): { given: Record<string, unknown>; wher
   if (f.data !== undefined) g["data"] = f.data === "files" ? { source: "files", dir: f.dataDir } : { source: f.data };
   if (f.broker !== undefined) g["broker"] = f.broker === "ccxt" && f.exchangeId !== undefined ? { kind: "ccxt", exchangeId: f.exchangeId } : { kind: f.broker };
   if (f.clock !== undefined) g["clock"] = f.clock === "scaled" ? { kind: "scaled", speed: f.speed ?? 60 } : { kind: f.clock };
+  // A flag that cannot apply is refused, not dropped: --data-dir without --data files would run on
+  // synthetic data where a replay was meant. With a config that already chooses the kind, it sets it.
+  const refine = (flag: string, v: unknown, key: string, field: string, kindKey: string, kind: string, needs: string): void => {
+    if (v === undefined) return;
+    const o = g[key];
+    if (o === null || typeof o !== "object" || (o as Record<string, unknown>)[kindKey] !== kind) throw new InvalidArgumentError(`${flag} applies only with ${needs} (or a config whose ${key}.${kindKey} is ${kind})`);
+    (o as Record<string, unknown>)[field] = v;
+  };
+  refine("--data-dir", f.data === undefined ? f.dataDir : undefined, "data", "dir", "source", "files", "--data files");
+  if (f.data !== undefined && f.data !== "files" && f.dataDir !== undefined) throw new InvalidArgumentError(`--data-dir applies only with --data files, not --data ${f.data}`);
+  refine("--exchange-id", f.broker === undefined ? f.exchangeId : undefined, "broker", "exchangeId", "kind", "ccxt", "--broker ccxt");
+  if (f.broker !== undefined && f.broker !== "ccxt" && f.exchangeId !== undefined) throw new InvalidArgumentError(`--exchange-id applies only with --broker ccxt, not --broker ${f.broker}`);
+  refine("--speed", f.clock === undefined ? f.speed : undefined, "clock", "speed", "kind", "scaled", "--clock scaled");
+  if (f.clock !== undefined && f.clock !== "scaled" && f.speed !== undefined) throw new InvalidArgumentError(`--speed applies only with --clock scaled, not --clock ${f.clock}`);
   if (f.orderType !== undefined) obj("order")["type"] = f.orderType;
   if (f.flattenAtEnd === true) obj("order")["flattenAtEnd"] = true;
   if (f.grossExposure !== undefined) obj("targets")["grossExposure"] = f.grossExposure;
