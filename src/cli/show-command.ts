@@ -1,11 +1,14 @@
 // `tradeloop show <run-dir>`: a run at a glance: period, bars, trades, PnL, statistics, warnings.
 // Reads the summary the run wrote, or recomputes it from the per-bar log when the run was killed.
 
-import { basename, dirname } from "node:path";
+import { basename, dirname, join } from "node:path";
 import type { Command } from "commander";
 import { Decimal } from "decimal.js";
+import { z } from "zod";
 import { SYSTEM_LOG_DIR } from "../storage/run-layout.js";
+import { formatIssues } from "../system/config.js";
 import { loadSystemLog } from "../system/system-log-loader.js";
+import { SYSTEM_LOG_FILES } from "../system/system-log.js";
 import { buildRunSummary, type RunSummary } from "../system/run-summary.js";
 import { formatTable } from "./table.js";
 
@@ -36,10 +39,26 @@ export function formatRunSummary(s: RunSummary, dir: string): string {
   ].join("\n");
 }
 
+// What formatRunSummary reads of a summary.json: a file of another shape is named, not a TypeError.
+const num = z.number().nullable();
+const shownSummarySchema = z.object({
+  model: z.string(), mode: z.string(), start: z.string(), end: z.string(), barMinutes: z.number(), complete: z.boolean(),
+  barsDone: z.number(), barsPlanned: z.number(), parentOrders: z.number(), parentFills: z.number(), childOrders: num, exchangeTrades: num,
+  totalPnl: num, totalFees: num, warnings: z.array(z.string()),
+  statistics: z.object({
+    sharpeRatio: num, annualizedReturn: z.object({ pctOfGmv: num }), annualizedVolatility: z.object({ pctOfGmv: num }),
+    maxDrawdown: z.object({ dollars: num }), meanGmv: num, turnoverMean: z.object({ dollars: num }), pnlPerGrossVolumeBps: num,
+  }),
+});
+
 /** The summary of a run directory: the one the run wrote, or one recomputed from its bars. */
 export function summaryOf(path: string): { summary: RunSummary; dir: string } {
   const log = loadSystemLog(path, { tolerateTruncatedTail: true });
-  if (log.summary !== undefined) return { summary: log.summary as unknown as RunSummary, dir: runDirOf(log.dir) };
+  if (log.summary !== undefined) {
+    const checked = shownSummarySchema.safeParse(log.summary);
+    if (!checked.success) throw new Error(formatIssues(join(log.dir, SYSTEM_LOG_FILES.summary), checked.error));
+    return { summary: log.summary as unknown as RunSummary, dir: runDirOf(log.dir) };
+  }
   const cfg = log.configResolved as { model?: { name?: string }; mode?: string; start?: string; end?: string; barMinutes?: number };
   const barMinutes = cfg.barMinutes ?? 5;
   const start = Date.parse(cfg.start ?? "");

@@ -1,9 +1,12 @@
 // The console summary of a run (`tradeloop run` / `tradeloop show`): money at cents, counts a killed
 // run cannot give as "-", warnings listed.
 
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { Decimal } from "decimal.js";
 import { describe, expect, it } from "vitest";
-import { formatRunSummary } from "../../src/cli/show-command.js";
+import { formatRunSummary, summaryOf } from "../../src/cli/show-command.js";
 import { buildRunSummary } from "../../src/system/run-summary.js";
 
 const facts = {
@@ -25,5 +28,16 @@ describe("formatRunSummary", () => {
     expect(text).toMatch(/^PnL -153\.64 {2}fees 1\.50 {2}final net wealth 99846\.36$/m);
     expect(formatRunSummary({ ...s, finalNetWealth: "100.005" }, "out/run")).toContain("final net wealth 100.01\n");
     expect(formatRunSummary({ ...s, finalNetWealth: undefined, childOrders: Number.NaN }, "out/run")).toMatch(/child orders - .*final net wealth -\n/s);
+  });
+});
+
+describe("show on a summary.json of another shape", () => {
+  it("names the file and the field instead of failing on a property of undefined", () => {
+    const dir = join(mkdtempSync(join(tmpdir(), "tl-show-")), "system_log_dir");
+    mkdirSync(dir);
+    writeFileSync(join(dir, "config.resolved.json"), JSON.stringify({ model: { name: "momentum" }, mode: "simulation", start: "2024-01-02T00:00:00.000Z", end: "2024-01-03T00:00:00.000Z", barMinutes: 5 }));
+    writeFileSync(join(dir, "portfolio.jsonl"), "");
+    writeFileSync(join(dir, "summary.json"), JSON.stringify({ x: 1 }));
+    expect(() => summaryOf(dir)).toThrow(/system_log_dir\/summary\.json: .*model/);
   });
 });
