@@ -5,7 +5,7 @@ import { SingleBar } from "cli-progress";
 import { Option, type Command } from "commander";
 import { brokerExperimentSchema, runBrokerExperiment, type BrokerExperimentArgs, type BrokerExperimentResult } from "../oms/broker-experiment.js";
 import { formatTable } from "./table.js";
-import { nonNegativeNumber, positiveInt, positiveNumber, utcTime } from "./parse.js";
+import { nonNegativeNumber, positiveInt, positiveNumber, seedArg, utcTime } from "./parse.js";
 
 /** The flag that sets each experiment argument, so a refused argument is named as the user typed it. */
 const FLAGS: Record<keyof BrokerExperimentArgs, string> = {
@@ -34,7 +34,7 @@ export function registerBrokerExperiment(program: Command): void {
     .option("--passivity <pf>", "passivity factor: 1 joins the touch, 0 crosses the spread", nonNegativeNumber("--passivity"), 0.5)
     .option("--volatility-multiple <vm>", "volatility computer: limit = last touch -/+ total volatility x vm", nonNegativeNumber("--volatility-multiple"), 0.75)
     .option("--dynamic", "dynamic child sizes (resend what is missing) instead of static")
-    .option("--seed <n>", "random seed", positiveInt("--seed"), 1)
+    .option("--seed <n>", "random seed", seedArg("--seed"), 1)
     .option("--start <time>", "simulated start (UTC)", utcTime, Date.UTC(2024, 0, 2))
     .option("--out <dir>", "output root", "storage/broker_experiment")
     .option("--parquet", "also write the Parquet copies of the large streams at the end (later: tradeloop parquet <dir>)")

@@ -3,7 +3,7 @@
 
 import { Command } from "commander";
 import { registerBrokerExperiment } from "./broker-experiment-command.js";
-import { positiveInt, utcTime } from "./parse.js";
+import { positiveInt, seedArg, utcTime } from "./parse.js";
 import { registerParquet } from "./parquet-command.js";
 import { registerPnl } from "./pnl-command.js";
 import { registerDags } from "./dags-command.js";
@@ -27,7 +27,7 @@ export function buildProgram(): Command {
     .command("demo")
     .description("run a synthetic market for some simulated minutes with a scripted user, then print the book, trades and balances")
     .option("--minutes <n>", "simulated minutes to run", positiveInt("--minutes"), 10)
-    .option("--seed <n>", "random seed of the synthetic market", positiveInt("--seed"), 7)
+    .option("--seed <n>", "random seed of the synthetic market", seedArg("--seed"), 7)
     .option("--start <time>", "simulated start time (UTC)", utcTime, Date.UTC(2024, 0, 2, 9, 30))
     .action((opts: { minutes: number; seed: number; start: number }) => {
       const result = runVenueDemo(opts);

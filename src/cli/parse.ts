@@ -1,12 +1,22 @@
 // Flag parsers for the CLI: each names the flag in its error.
 
 import { InvalidArgumentError } from "commander";
+import { SEED_MAX } from "../core/rng.js";
 import { parseUtcTime, TimestampError } from "../core/timestamp.js";
 
 export function positiveInt(name: string) {
   return (v: string): number => {
     const n = Number(v);
     if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError(`${name} must be a positive whole number, got "${v}"`);
+    return n;
+  };
+}
+
+/** A random seed: a whole number from 0 to SEED_MAX (a larger one would replay a smaller one's stream). */
+export function seedArg(name: string) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 0 || n > SEED_MAX) throw new InvalidArgumentError(`${name} must be a whole number from 0 to ${SEED_MAX}, got "${v}"`);
     return n;
   };
 }

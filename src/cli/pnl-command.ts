@@ -9,7 +9,7 @@ import { formatUsd } from "../analysis/pnl-charts.js";
 import { defaultPlotDir, plotModelPnl, publishPnlCharts, writePnlCharts, type PlottedPnl } from "../analysis/pnl-publish.js";
 import { openStore } from "../storage/open-store.js";
 import { defaultParallelDays, runHistorical } from "../system/historical-run.js";
-import { modelParam, positiveInt, positiveNumber, utcTime } from "./parse.js";
+import { modelParam, positiveInt, positiveNumber, seedArg, utcTime } from "./parse.js";
 import { barProgress } from "./progress.js";
 import { givenConfig } from "./run-command.js";
 
@@ -107,7 +107,7 @@ export function registerPnl(program: Command): void {
     .option("--data <source>", "venue | synthetic | files")
     .option("--data-dir <dir>", "recorded market data folder (with --data files)")
     .option("--broker <kind>", "embedded | instant_fill")
-    .option("--seed <n>", "random seed (each day's market is seeded from it and the date)", positiveInt("--seed"))
+    .option("--seed <n>", "random seed (each day's market is seeded from it and the date)", seedArg("--seed"))
     .option("--order-type <type>", "price@twap | market | limit")
     .option("--gross-exposure <usdt>", "gross exposure budget", positiveNumber("--gross-exposure"))
     .option("--parallel <n>", `days run at once, each on a worker thread (default ${defaultParallelDays()}: the cores, at most 4); the files are the same either way`, positiveInt("--parallel"))

@@ -5,7 +5,7 @@ import { InvalidArgumentError, type Command } from "commander";
 import { readConfigFile, resolveConfig } from "../system/config.js";
 import { DEFAULT_MODEL } from "../system/model-registry.js";
 import { runSystem, type RunSystemResult } from "../system/run-system.js";
-import { modelParam, positiveInt, positiveNumber } from "./parse.js";
+import { modelParam, positiveInt, positiveNumber, seedArg } from "./parse.js";
 import { barProgress, type BarProgress } from "./progress.js";
 import { formatRunSummary } from "./show-command.js";
 import { join } from "node:path";
@@ -147,7 +147,7 @@ export function registerRun(program: Command): void {
     .option("--stage <stage>", "dev | preprod | prod")
     .option("--dag-run-mode <m>", "scheduled | manual | backfill")
     .option("--root <dir>", "output root (default storage)")
-    .option("--seed <n>", "random seed", positiveInt("--seed"))
+    .option("--seed <n>", "random seed", seedArg("--seed"))
     .option("--order-type <type>", "price@twap | market | limit")
     .option("--gross-exposure <usdt>", "gross exposure budget", positiveNumber("--gross-exposure"))
     .option("--flatten-at-end", "close all positions with reduce-only orders when the run ends")

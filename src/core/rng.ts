@@ -2,6 +2,9 @@
 // reproduces a run exactly; Math.random is never used in domain code.
 
 /** xoshiro128** seeded through splitmix32: fast, 32-bit state words, good statistical quality. */
+/** Seeds are 32-bit: a larger one would wrap onto a smaller one's stream (2^32 + 1 is seed 1). */
+export const SEED_MAX = 0xffffffff;
+
 export class Rng {
   private a: number;
   private b: number;

@@ -6,9 +6,13 @@
 import { readFileSync } from "node:fs";
 import { z } from "zod";
 import { JsonSyntaxError, parseJsonText } from "../core/json-text.js";
+import { SEED_MAX } from "../core/rng.js";
 import { parseTimestamp, toEpochMs } from "../core/timestamp.js";
 import { numWaves, waveLengthProblem } from "../oms/waves.js";
 import { targetConfigSchema } from "./targets.js";
+
+/** Seeds are 32-bit (see Rng): a larger one would silently replay a smaller one's market. */
+const seedSchema = z.number().int().min(0).max(SEED_MAX, `a seed is a whole number from 0 to ${SEED_MAX}`);
 
 export const RUN_MODES = ["simulation", "paper_trading", "prod"] as const;
 export const DAG_RUN_MODES = ["scheduled", "manual", "backfill"] as const;
@@ -34,7 +38,7 @@ const timestampText = z.string().transform((s, ctx) => {
 });
 
 const universeSchema = z.discriminatedUnion("kind", [
-  z.object({ kind: z.literal("synthetic"), assets: z.number().int().min(1).max(999).default(10), seed: z.number().int().default(1) }).strict(),
+  z.object({ kind: z.literal("synthetic"), assets: z.number().int().min(1).max(999).default(10), seed: seedSchema.default(1) }).strict(),
   z.object({ kind: z.literal("symbols"), symbols: z.array(z.string().min(1)).min(1) }).strict(),
 ]);
 
@@ -50,7 +54,7 @@ const dataSchema = z.discriminatedUnion("source", [
   /** A seeded synthetic history; orders then fill at 100%. */
   z.object({
     source: z.literal("synthetic"),
-    seed: z.number().int().default(1),
+    seed: seedSchema.default(1),
     /** Bid/ask and L2 snapshot interval: 10 s keeps a day of 100 assets in seconds; 1 s is finer. */
     snapshotSeconds: z.number().int().min(1).max(60).default(10),
   }).strict(),
@@ -110,7 +114,7 @@ export const systemConfigSchema = z
     /** Minimum trade cost in the quote currency (DOMAIN.md section 4). */
     minCost: z.number().min(0).default(10),
     initialCash: z.string().regex(/^\d+(\.\d+)?$/, "a decimal amount such as \"100000\"").default("100000"),
-    seed: z.number().int().default(1),
+    seed: seedSchema.default(1),
     outputRoot: z.string().min(1).default("storage"),
     /** Prod only: must be true, a guard against trading real money by accident. */
     confirmProd: z.boolean().default(false),
