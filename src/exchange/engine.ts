@@ -823,6 +823,10 @@ export class ExchangeEngine {
     if (qty <= rec.filled) return this.rejectOp(account, orderId, sym, "invalid_quantity", `amend quantity must exceed the filled ${inst.formatQty(rec.filled)}`);
     const newRem = qty - rec.filled;
     if (newRem < inst.minQtyLots && !rec.reduceOnly) return this.rejectOp(account, orderId, sym, "below_min_quantity", `remaining ${inst.formatQty(newRem)} is below the minimum ${inst.formatQty(inst.minQtyLots)}`);
+    // The placement rule holds for the amended order too, or an amend would bypass it.
+    if (inst.minNotionalUnits > 0 && !rec.reduceOnly && price * qty * inst.notionalFactor < inst.minNotionalUnits) {
+      return this.rejectOp(account, orderId, sym, "below_min_notional", `amended notional ${inst.formatQuote(price * qty * inst.notionalFactor)} is below the minimum ${inst.formatQuote(inst.minNotionalUnits)} ${inst.quote.name}`);
+    }
     const acc = this.accounts[account] as Account;
     if (price !== rec.price) {
       const band = this.bandCheck(st, price);

@@ -317,6 +317,15 @@ describe("amend", () => {
     expect(m.engine.getOrder(b)?.status).toBe("new");
   });
 
+  it("an amend below the minimum notional is refused, as the placement would be", () => {
+    const { m, alice, a } = setup();
+    // 0.049 at 100 is 4.9 USDT, under the 5 USDT minimum a new order of that size is refused for.
+    expect(m.place(alice, { symbol: SPOT, side: "buy", type: "limit", price: "100", quantity: "0.049" })).toMatchObject({ ok: false, reason: "below_min_notional" });
+    expect(m.engine.amendOrder(alice, a, { quantity: "0.049" })).toMatchObject({ ok: false, reason: "below_min_notional" });
+    expect(m.engine.getOrder(a)?.remaining).toBe("1");
+    expect(m.engine.amendOrder(alice, a, { quantity: "0.05" })).toEqual({ ok: true });
+  });
+
   it("a size increase loses time priority and locks more", () => {
     const { m, alice, carol, a, b } = setup();
     expect(m.engine.amendOrder(alice, a, { quantity: "1.5" })).toEqual({ ok: true });
