@@ -1250,6 +1250,11 @@ export class ExchangeEngine {
     }
     st.book.reduce(o.handle, lots);
     o.qty = o.filled + lots;
+    // Its owner learns of it as of any amend: the order is smaller than it placed it.
+    o.updatedAt = this.clock.now();
+    if (this.listening && !this.unwanted(EV_AMENDED, o.account)) {
+      this.emit(EV_AMENDED, o.account, NO_ACCOUNT, { type: "amended", seq: 0, ts: o.updatedAt, symbol: st.instrument.symbol, orderId: o.id, account: o.account, price: o.price, qty: o.qty, remaining: o.remaining, keptPriority: true });
+    }
   }
 
   /** Keeps resting reduce-only orders within the position after it changed. */

@@ -238,6 +238,8 @@ describe("reduce-only", () => {
     expect(pos(m, bob)).toMatchObject({ size: "0.5" });
     expect(m.engine.getOrder(ro)).toMatchObject({ quantity: "0.5", remaining: "0.5", status: "new" });
     expect(m.engine.depth(PERP).asks).toEqual([["2100", "0.5"]]);
+    // Its owner is told, as of an amend that kept the order's place.
+    expect(ofType(m.events, "amended").filter((e) => e.orderId === ro).map((e) => [e.qty, e.remaining, e.keptPriority])).toEqual([[50, 50, true]]);
     // Bob sells the rest: flat, the reduce-only order is cancelled.
     m.placeOk(bob, { symbol: PERP, side: "sell", type: "market", quantity: "0.5" });
     expect(pos(m, bob)).toMatchObject({ size: "0" });
