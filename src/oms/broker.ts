@@ -16,7 +16,7 @@ import { readBidAskWindow, type BidAskFeed } from "../marketdata/bid-ask-feed.js
 import { jsonMember, jsonObject, stringifyRecord } from "../storage/jsonl.js";
 import type { BrokerLogWriter } from "./broker-log.js";
 import { dec, type CcxtMarket, type CcxtOrder, type CcxtTrade } from "./ccxt-types.js";
-import { addQuoteFee, crossCheckChildFills, dedupeTrades, foldParentFill, type ParentFill } from "./fills.js";
+import { addQuoteFee, crossCheckChildFills, dedupeTrades, foldParentFill, tradeKey, type ParentFill } from "./fills.js";
 import { ScaledTotal } from "../core/scaled-number.js";
 import { BidAskBuffer, type BidAskSeries } from "../marketdata/bid-ask-series.js";
 import { passivityLimitPrice, volatilityLimitPrice, type LimitPriceInputs } from "./limit-price.js";
@@ -150,7 +150,7 @@ export interface FlattenResult {
    * With FlattenAccounting: each closing order folded as a parent fill (DOMAIN.md section 5), for
    * the portfolio to apply like any other; empty otherwise.
    */
-  fills: { symbol: string; fill: ParentFill }[];
+  fills: { symbol: string; assetId: number; fill: ParentFill }[];
 }
 
 /**
@@ -724,8 +724,8 @@ export class Broker {
         continue;
       }
       if (accounting !== undefined) {
-        const fill = await this.foldClosingOrder(order, sentAt, accounting.bar, accounting.firstParentOrderId + result.fills.length);
-        if (fill !== undefined) result.fills.push({ symbol: pos.symbol, fill });
+        const folded = await this.foldClosingOrder(order, sentAt, accounting.bar, accounting.firstParentOrderId + result.fills.length);
+        if (folded !== undefined) result.fills.push({ symbol: pos.symbol, ...folded });
       }
     }
     return result;
@@ -736,7 +736,7 @@ export class Broker {
    * reduce_only_ccxt_child_order_responses and, as every fill the portfolio applies, in oms_fills. A closing order
    * that is not final after the lookups is folded as it stands and named in fill_check_issues.
    */
-  private async foldClosingOrder(order: CcxtOrder, sentAt: number, bar: number, parentOrderId: number): Promise<ParentFill | undefined> {
+  private async foldClosingOrder(order: CcxtOrder, sentAt: number, bar: number, parentOrderId: number): Promise<{ assetId: number; fill: ParentFill } | undefined> {
     const { client, log } = this.deps;
     const symbol = order.symbol;
     const state = isFinal(order) ? order : await this.withRetry(() => client.fetchOrder(order.id, symbol));
@@ -754,7 +754,7 @@ export class Broker {
     const assetId = [...this.deps.universe].find(([, s]) => s === symbol)?.[0];
     if (assetId === undefined) throw new BrokerError(`closing order ${order.id}: symbol ${symbol} is not in the universe`);
     log.appendLine("oms_fills", fillLine(bar, assetId, symbol, fill));
-    return fill;
+    return { assetId, fill };
   }
 
   /**
@@ -817,11 +817,6 @@ export class Broker {
 }
 
 const FINAL_STATUSES = new Set(["closed", "canceled", "expired", "rejected"]);
-
-/** The key trades are de-duplicated on (DOMAIN.md section 5), as dedupeTrades builds it. */
-function tradeKey(t: CcxtTrade): string {
-  return `${t.timestamp}\u0000${t.id}\u0000${t.order ?? ""}`;
-}
 
 /**
  * Keys of the trades already collected for those of `kids` collected before (still open then);

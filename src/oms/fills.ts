@@ -46,13 +46,18 @@ export class FillFoldError extends Error {
 }
 
 /** Removes duplicate trades, keyed on (timestamp, id, order), keeping the first seen. */
+/** What makes a trade the same trade (DOMAIN.md section 5): its time, id and order. */
+export function tradeKey(t: CcxtTrade): string {
+  return `${t.timestamp}\u0000${t.id}\u0000${t.order ?? ""}`;
+}
+
 export function dedupeTrades(trades: readonly CcxtTrade[]): CcxtTrade[] {
   // Most waves bring one trade per child: no key to build.
   if (trades.length < 2) return trades.slice();
   const seen = new Set<string>();
   const out: CcxtTrade[] = [];
   for (const t of trades) {
-    const key = `${t.timestamp}\u0000${t.id}\u0000${t.order ?? ""}`;
+    const key = tradeKey(t);
     if (seen.has(key)) continue;
     seen.add(key);
     out.push(t);

@@ -133,10 +133,7 @@ export async function runBarLoop(parts: BarLoopParts, startMs: number, endMs: nu
       // mark to the next one, and this mark is the last.
       const flat = await broker.flattenAccount("end", { bar: i - 1, firstParentOrderId: nextOrderId });
       nextOrderId += flat.fills.length;
-      const assetOfSymbol = new Map(universe.map((u) => [u.symbol, u.assetId]));
-      for (const { symbol, fill: f } of flat.fills) {
-        const assetId = assetOfSymbol.get(symbol);
-        if (assetId === undefined) throw new Error(`flatten: closing fill for ${symbol}, which is not in the universe`);
+      for (const { assetId, fill: f } of flat.fills) {
         portfolio.applyFill(assetId, f.numShares, f.price, f.fees);
         writer.append("fills", { bar: i - 1, timestamp: f.timestamp, assetId, parentOrderId: f.parentOrderId, numShares: f.numShares, price: f.price, fees: f.fees });
       }
