@@ -5,8 +5,9 @@
 // checked byte for byte against what the dead process had written, and the run goes on from the
 // next bar. On a real or scaled clock (a live session cannot be replayed) the log is cut back to the
 // checkpoint and the portfolio restored from its last bar; trading goes on at the next bar boundary. What the dead process
-// wrote after the checkpoint (a half-done bar) is dropped, but its child orders' client ids are kept
-// so the broker asks the exchange for them before sending them again.
+// wrote after the checkpoint (a half-done bar) is dropped, but the child orders it sent are read
+// first (recover-sent.ts): the broker asks the exchange for them before sending them again, and a
+// live run folds what they filled into its books.
 
 import { createHash } from "node:crypto";
 import { closeSync, existsSync, openSync, readSync, readdirSync, rmSync, statSync, truncateSync } from "node:fs";
@@ -105,30 +106,6 @@ export function verifyReplay(replayDir: string, interruptedDir: string, cp: Chec
       throw new ResumeError(`resume: replay diverged from the interrupted run at bar ${cp.bar}: ${rel} differs in content`);
     }
   }
-}
-
-/** Client order ids the interrupted process logged after its checkpoint (it may have sent them). */
-export function clientOrderIdsAfter(interruptedDir: string, cp: Checkpoint): Set<string> {
-  const rel = `${SYSTEM_LOG_FILES.brokerLog}/oms_child_orders.jsonl`;
-  const file = join(interruptedDir, rel);
-  const ids = new Set<string>();
-  if (!existsSync(file)) return ids;
-  const from = cp.files[rel] ?? 0;
-  const size = statSync(file).size;
-  if (size <= from) return ids;
-  const fd = openSync(file, "r");
-  const buf = Buffer.alloc(size - from);
-  try {
-    readSync(fd, buf, 0, buf.length, from);
-  } finally {
-    closeSync(fd);
-  }
-  for (const line of buf.toString("utf8").split("\n")) {
-    // The last line may be cut off by the kill: it is the only one allowed not to parse.
-    const m = /"clientOrderId":"([^"]+)"/.exec(line);
-    if (m?.[1] !== undefined) ids.add(m[1]);
-  }
-  return ids;
 }
 
 /**

@@ -22,7 +22,7 @@ import { getModel } from "./model-registry.js";
 import { buildRunSummary, type RunSummary } from "./run-summary.js";
 import { SYSTEM_LOG_FILES, SystemLogWriter } from "./system-log.js";
 import { childrenSentAfter, nextParentId, recoverSentChildren, type SentChild } from "./recover-sent.js";
-import { clientOrderIdsAfter, readCheckpoint, ResumeError, truncateToCheckpoint, verifyReplay, writeCheckpoint, type Checkpoint } from "./checkpoint.js";
+import { readCheckpoint, ResumeError, truncateToCheckpoint, verifyReplay, writeCheckpoint, type Checkpoint } from "./checkpoint.js";
 import { readJsonFile } from "../storage/jsonl.js";
 import { buildTradingSetup } from "./trading-setup.js";
 
@@ -142,7 +142,7 @@ export async function runSystem(cfg: SystemConfig, opts: RunSystemOptions = {}):
     const portfolio = restored?.portfolio ?? new Portfolio(new Decimal(cfg.initialCash));
     if (restore !== undefined && restored !== undefined) {
       recorder?.resumeAfter(restore.checkpoint.timestamp);
-      broker.askBeforeSending(restore.maybeSent);
+      broker.askBeforeSending(restore.sent.map((c) => c.clientOrderId));
       writer.log(clock.now(), `resumed after bar ${restore.checkpoint.bar} from its checkpoint: portfolio restored (net wealth ${restore.checkpoint.netWealth}); a fresh ${setup.client.id} client does not carry the holdings, the portfolio does`);
     }
     const total = Math.round((cfg.end - cfg.start) / barMs);
@@ -171,8 +171,8 @@ export async function runSystem(cfg: SystemConfig, opts: RunSystemOptions = {}):
               if (checkpoints.due(bar >= total)) writeCheckpoint(logDir, bar, t, pbar.netWealth.toFixed());
               if (from !== undefined && bar === from.checkpoint.bar) {
                 verifyReplay(logDir, from.interruptedDir, from.checkpoint);
-                broker.askBeforeSending(from.maybeSent);
-                writer.log(clock.now(), `resumed after bar ${bar}: replay matches the interrupted run byte for byte; ${from.maybeSent.size} client order id(s) it may have sent will be looked up before sending`);
+                broker.askBeforeSending(from.sent.map((c) => c.clientOrderId));
+                writer.log(clock.now(), `resumed after bar ${bar}: replay matches the interrupted run byte for byte; ${from.sent.length} client order id(s) it may have sent will be looked up before sending`);
                 rmSync(from.interruptedDir, { recursive: true, force: true });
               }
               opts.onBar?.(Math.min(bar, total), total, t);
@@ -259,8 +259,8 @@ class CheckpointPacer {
 type ResumePlan =
   | { kind: "complete" }
   | { kind: "fresh" }
-  | { kind: "replay"; checkpoint: Checkpoint; interruptedDir: string; maybeSent: Set<string> }
-  | { kind: "restore"; checkpoint: Checkpoint; maybeSent: Set<string>; sent: SentChild[] };
+  | { kind: "replay"; checkpoint: Checkpoint; interruptedDir: string; sent: SentChild[] }
+  | { kind: "restore"; checkpoint: Checkpoint; sent: SentChild[] };
 
 /**
  * Decides how an orchestrated run starts: a run whose summary exists is done; a run with a
@@ -275,10 +275,10 @@ function prepareResume(logDir: string, cfg: SystemConfig): ResumePlan {
       rmSync(logDir, { recursive: true, force: true });
       return { kind: "fresh" };
     }
-    const maybeSent = clientOrderIdsAfter(logDir, checkpoint);
+    // The children the dead process may have sent: read before the log is cut back past them.
     const sent = childrenSentAfter(logDir, checkpoint);
     truncateToCheckpoint(logDir, checkpoint);
-    return { kind: "restore", checkpoint, maybeSent, sent };
+    return { kind: "restore", checkpoint, sent };
   }
   const interruptedDir = `${logDir}.interrupted`;
   if (existsSync(interruptedDir)) rmSync(logDir, { recursive: true, force: true });
@@ -293,7 +293,7 @@ function prepareResume(logDir: string, cfg: SystemConfig): ResumePlan {
     rmSync(interruptedDir, { recursive: true, force: true });
     return { kind: "fresh" };
   }
-  return { kind: "replay", checkpoint, interruptedDir, maybeSent: clientOrderIdsAfter(interruptedDir, checkpoint) };
+  return { kind: "replay", checkpoint, interruptedDir, sent: childrenSentAfter(interruptedDir, checkpoint) };
 }
 
 /** The portfolio and loop position of a live run cut back to its checkpoint. */
