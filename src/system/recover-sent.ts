@@ -6,10 +6,11 @@
 
 import { closeSync, existsSync, openSync, readSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { Decimal } from "decimal.js";
+import type { WideDecimal } from "../core/wide-decimal.js";
 import { OrderNotFound } from "../exchanges/errors.js";
 import type { ExchangeClient } from "../exchanges/exchange-client.js";
 import type { CcxtOrder } from "../oms/ccxt-types.js";
+import { foldParentFill, type FeeCurrencies } from "../oms/fills.js";
 import type { Checkpoint } from "./checkpoint.js";
 import { SYSTEM_LOG_FILES } from "./system-log.js";
 
@@ -29,10 +30,11 @@ export interface RecoveredFill {
   assetId: number;
   symbol: string;
   /** Signed shares (buy positive). */
-  numShares: Decimal;
+  numShares: WideDecimal;
   /** Volume-weighted average price of the children's fills. */
-  price: Decimal;
-  fees: Decimal;
+  price: WideDecimal;
+  /** Their trades' fees, in the quote currency. */
+  fees: WideDecimal;
   children: number;
 }
 
@@ -84,12 +86,13 @@ export function childrenSentAfter(logDir: string, cp: Checkpoint): SentChild[] {
 }
 
 /**
- * Looks each child up at the exchange, cancels the open ones and folds what filled per parent.
- * Exchange errors other than "no such order" are not caught: the resume fails and is retried,
- * rather than trading on books that may miss a position.
+ * Looks each child up at the exchange, cancels the open ones and folds what filled per parent with
+ * their trades, as the broker folds any parent (fills.ts foldParentFill). Exchange errors other
+ * than "no such order" are not caught: the resume fails and is retried, rather than trading on
+ * books that may miss a position.
  */
-export async function recoverSentChildren(client: ExchangeClient, sent: readonly SentChild[]): Promise<Recovery> {
-  const byParent = new Map<number, { child: SentChild; shares: Decimal; cost: Decimal; fees: Decimal; children: number }>();
+export async function recoverSentChildren(client: ExchangeClient, sent: readonly SentChild[], markets: Readonly<Record<string, FeeCurrencies>>): Promise<Recovery> {
+  const byParent = new Map<number, { child: SentChild; states: CcxtOrder[] }>();
   let notFound = 0;
   let cancelled = 0;
   for (const child of sent) {
@@ -108,22 +111,18 @@ export async function recoverSentChildren(client: ExchangeClient, sent: readonly
       }
       order = (await lookUp(client, child)) ?? order;
     }
-    const filled = new Decimal(order.filled ?? 0);
-    if (filled.isZero()) continue;
-    const signed = order.side === "buy" ? filled : filled.neg();
-    const cost = order.cost !== undefined ? new Decimal(order.cost) : filled.mul(order.average ?? order.price ?? 0);
-    const fee = new Decimal(order.fee?.cost ?? 0);
-    const acc = byParent.get(child.parentOrderId) ?? { child, shares: new Decimal(0), cost: new Decimal(0), fees: new Decimal(0), children: 0 };
-    acc.shares = acc.shares.add(signed);
-    acc.cost = acc.cost.add(order.side === "buy" ? cost : cost.neg());
-    acc.fees = acc.fees.add(fee);
-    acc.children++;
-    byParent.set(child.parentOrderId, acc);
+    const p = byParent.get(child.parentOrderId) ?? { child, states: [] };
+    p.states.push(order);
+    byParent.set(child.parentOrderId, p);
   }
   const fills: RecoveredFill[] = [];
-  for (const [parentOrderId, a] of byParent) {
-    if (a.shares.isZero()) continue;
-    fills.push({ bar: a.child.bar, parentOrderId, assetId: a.child.assetId, symbol: a.child.symbol, numShares: a.shares, price: a.cost.div(a.shares), fees: a.fees, children: a.children });
+  for (const [parentOrderId, { child, states }] of byParent) {
+    const market = markets[child.symbol];
+    if (market === undefined) throw new Error(`resume: child ${child.clientOrderId}: symbol ${child.symbol} is not listed by ${client.id}`);
+    const since = Math.min(...states.map((o) => o.timestamp));
+    const trades = await client.fetchMyTrades(child.symbol, since);
+    const fill = foldParentFill(parentOrderId, states, trades, market);
+    if (fill !== undefined) fills.push({ bar: child.bar, parentOrderId, assetId: child.assetId, symbol: child.symbol, numShares: fill.numShares, price: fill.price, fees: fill.fees, children: states.length });
   }
   return { fills, notFound, cancelled };
 }

@@ -7,7 +7,7 @@ import { dirname, join, resolve, sep } from "node:path";
 import { Decimal } from "decimal.js";
 import { SimulatedClock } from "../core/clock.js";
 import { compactUtc } from "../core/timestamp.js";
-import { dec } from "../oms/ccxt-types.js";
+import { dec, type CcxtMarket } from "../oms/ccxt-types.js";
 import type { ExchangeClient } from "../exchanges/exchange-client.js";
 import { Broker, fnv1a32 } from "../oms/broker.js";
 import { BrokerLogWriter } from "../oms/broker-log.js";
@@ -153,7 +153,7 @@ export async function runSystem(cfg: SystemConfig, opts: RunSystemOptions = {}):
       const drive = <T>(p: Promise<T>): Promise<T> => (clock instanceof SimulatedClock ? clock.drive(p) : p);
       await drive(broker.init());
       if (restore !== undefined && restored !== undefined && restore.sent.length > 0) {
-        const note = await recoverCutBar(setup.client, restore.sent, portfolio, writer, clock.now());
+        const note = await recoverCutBar(setup.client, markets, restore.sent, portfolio, writer, clock.now());
         if (note !== undefined) resumeWarnings.push(note);
       }
       result = await drive(
@@ -319,8 +319,8 @@ function restoredState(logDir: string, cp: Checkpoint, sent: readonly SentChild[
  * recover-sent.ts): their fills go into the portfolio and fills.jsonl under that bar. Returns a
  * warning when the exchange had any of them.
  */
-async function recoverCutBar(client: ExchangeClient, sent: SentChild[], portfolio: Portfolio, writer: SystemLogWriter, now: number): Promise<string | undefined> {
-  const r = await recoverSentChildren(client, sent);
+async function recoverCutBar(client: ExchangeClient, markets: Record<string, CcxtMarket>, sent: SentChild[], portfolio: Portfolio, writer: SystemLogWriter, now: number): Promise<string | undefined> {
+  const r = await recoverSentChildren(client, sent, markets);
   for (const f of r.fills) {
     portfolio.applyFill(f.assetId, f.numShares, f.price, f.fees);
     writer.append("fills", { bar: f.bar, timestamp: now, assetId: f.assetId, parentOrderId: f.parentOrderId, numShares: f.numShares, price: f.price, fees: f.fees });

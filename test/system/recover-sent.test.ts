@@ -40,7 +40,7 @@ describe("recovering the children of a cut-off bar", () => {
     await clock.drive(dead.createOrder(SYMBOL, "limit", "sell", 4, 150, { clientOrderId: "tl1-5-2-0-0" }));
     const sent = [child("tl1-5-1-0-0", 1), child("tl1-5-1-1-0", 1), child("tl1-5-2-0-0", 2), child("tl1-5-3-0-0", 3)];
 
-    const r = await clock.drive(recoverSentChildren(resumed, sent));
+    const r = await clock.drive(recoverSentChildren(resumed, sent, await clock.drive(resumed.loadMarkets())));
     expect(r.notFound).toBe(1);
     expect(r.cancelled).toBe(1);
     expect(r.fills).toHaveLength(1);
