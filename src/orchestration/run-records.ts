@@ -12,7 +12,8 @@ import type { RunType } from "./task.js";
  * upstream_failed), by its trigger rule or because it reads that task's output. `skipped`: not run
  * because an upstream task was skipped.
  */
-export type TaskState = "none" | "queued" | "running" | "success" | "failed" | "up_for_retry" | "skipped" | "upstream_failed";
+export const TASK_STATES = ["none", "queued", "running", "success", "failed", "up_for_retry", "skipped", "upstream_failed"] as const;
+export type TaskState = (typeof TASK_STATES)[number];
 export const DAG_RUN_STATES = ["queued", "running", "success", "failed"] as const;
 export type DagRunState = (typeof DAG_RUN_STATES)[number];
 
@@ -26,7 +27,7 @@ const taskTry = z.object({
 });
 
 export const taskInstanceSchema = z.object({
-  state: z.enum(["none", "queued", "running", "success", "failed", "up_for_retry", "skipped", "upstream_failed"]),
+  state: z.enum(TASK_STATES),
   tries: z.number().int(),
   startedAt: z.number().optional(),
   endedAt: z.number().optional(),
@@ -110,7 +111,10 @@ export function isTerminal(s: TaskState): boolean {
   return TERMINAL.has(s);
 }
 
-export type Readiness = { kind: "wait" } | { kind: "run" } | { kind: "skip"; state: "skipped" | "upstream_failed"; reason: string };
+/** How a task ends without running, and why. */
+type NotRun = { state: "skipped" | "upstream_failed"; reason: string };
+
+export type Readiness = { kind: "wait" } | { kind: "run" } | ({ kind: "skip" } & NotRun);
 
 const failedOrUpstream = (s: TaskState): boolean => s === "failed" || s === "upstream_failed";
 
@@ -142,9 +146,9 @@ export function readiness(t: TaskDefinition, run: DagRun): Readiness {
 }
 
 /** Tasks that can be queued now, and tasks that end without running (applied until nothing changes). */
-export function nextSteps(dag: DagDefinition, run: DagRun): { toQueue: string[]; toSkip: { id: string; state: "skipped" | "upstream_failed"; reason: string }[] } {
+export function nextSteps(dag: DagDefinition, run: DagRun): { toQueue: string[]; toSkip: ({ id: string } & NotRun)[] } {
   const toQueue: string[] = [];
-  const toSkip: { id: string; state: "skipped" | "upstream_failed"; reason: string }[] = [];
+  const toSkip: ({ id: string } & NotRun)[] = [];
   for (const t of dag.tasks) {
     if (run.tasks[t.id]?.state !== "none") continue;
     const r = readiness(t, run);
