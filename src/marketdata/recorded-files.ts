@@ -199,7 +199,11 @@ export class RecordedMarketDataWriter implements MarketDataSink {
   private readonly l2Levels: number;
   private readonly flushChars: number;
   private readonly pending = new Map<string, PendingText>();
-  private readonly pathCache = new Map<string, string>();
+  /**
+   * Per row type, the day file rows went to last and its pending text: rows come day after day, so
+   * the path lookup (a key, two map reads) is skipped for all but a day's first row of a type.
+   */
+  private readonly lastDay = new Map<RecordedFileType, { dayIndex: number; pending: PendingText }>();
   private pendingChars = 0;
   /** Files whose header this writer has checked or written. */
   private readonly opened = new Set<string>();
@@ -248,7 +252,7 @@ export class RecordedMarketDataWriter implements MarketDataSink {
     for (const p of this.pending.values()) {
       if (p.text.length === 0) continue;
       let text = p.text.join("");
-      p.text = [];
+      p.text.length = 0;
       if (!this.opened.has(p.path)) text = this.open(p.path, p.type) + text;
       let fd = this.fds.get(p.path);
       if (fd === undefined) {
@@ -258,7 +262,6 @@ export class RecordedMarketDataWriter implements MarketDataSink {
       if (this.format === "csv.gz") writeSync(fd, gzipSync(text));
       else writeSync(fd, text);
     }
-    this.pending.clear();
     this.pendingChars = 0;
   }
 
@@ -276,22 +279,27 @@ export class RecordedMarketDataWriter implements MarketDataSink {
 
   private append(type: RecordedFileType, ms: EpochMs, line: string): void {
     if (this.closed) throw new Error(`recorded writer for ${this.dir} is closed`);
-    // One path per type and UTC day: cached, since building it per row cost more than the row.
     const dayIndex = Math.floor(ms / DAY_MS);
-    const key = `${type}:${dayIndex}`;
-    let path = this.pathCache.get(key);
-    if (path === undefined) {
-      path = recordedFilePath(this.dir, type, ms, this.format);
-      this.pathCache.set(key, path);
+    const last = this.lastDay.get(type);
+    let p: PendingText;
+    if (last !== undefined && last.dayIndex === dayIndex) p = last.pending;
+    else {
+      p = this.pendingFor(type, ms);
+      this.lastDay.set(type, { dayIndex, pending: p });
     }
+    p.text.push(line);
+    this.pendingChars += line.length;
+    if (this.pendingChars >= this.flushChars) this.flush();
+  }
+
+  private pendingFor(type: RecordedFileType, ms: EpochMs): PendingText {
+    const path = recordedFilePath(this.dir, type, ms, this.format);
     let p = this.pending.get(path);
     if (p === undefined) {
       p = { path, type, text: [] };
       this.pending.set(path, p);
     }
-    p.text.push(line);
-    this.pendingChars += line.length;
-    if (this.pendingChars >= this.flushChars) this.flush();
+    return p;
   }
 
   /**
