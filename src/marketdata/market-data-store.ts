@@ -25,6 +25,18 @@ export interface MarketDataStoreOptions {
   l2Levels?: number;
 }
 
+/** The rows of one series of one symbol, column by column (MarketDataStore.takeRows). */
+export interface SeriesRows {
+  symbol: string;
+  type: MarketDataRowType;
+  /** The bar length of ohlcv rows; 0 for the others. */
+  intervalMs: number;
+  et: Float64Array;
+  kt: Float64Array;
+  /** The series' values, row after row (its width per row). */
+  vals: Float64Array;
+}
+
 /** A row arrived before one already stored (in knowledge or exchange time). */
 export class MarketDataOrderError extends Error {
   override readonly name = "MarketDataOrderError";
@@ -111,6 +123,39 @@ class Series {
     this.vals = vals;
     this.head = 0;
     this.tail = live;
+  }
+
+  /** Copies of the rows held, in order, which the series then no longer holds. */
+  take(): { et: Float64Array; kt: Float64Array; vals: Float64Array } {
+    const rows = {
+      et: this.et.slice(this.head, this.tail),
+      kt: this.kt.slice(this.head, this.tail),
+      vals: this.vals.slice(this.head * this.width, this.tail * this.width),
+    };
+    this.head = this.tail;
+    return rows;
+  }
+
+  /** Appends rows in bulk, with the time-order checks `push` makes on each (unbounded series only). */
+  pushAll(et: Float64Array, kt: Float64Array, vals: Float64Array): void {
+    const n = et.length;
+    if (kt.length !== n || vals.length !== n * this.width) throw new RangeError(`${this.label}: ${n} rows need ${n} knowledge times and ${n * this.width} values, got ${kt.length} and ${vals.length}`);
+    let lastEt = this.tail > this.head ? (this.et[this.tail - 1] as number) : -Infinity;
+    let lastKt = this.tail > this.head ? (this.kt[this.tail - 1] as number) : -Infinity;
+    for (let i = 0; i < n; i++) {
+      const e = et[i] as number;
+      const k = kt[i] as number;
+      if (!Number.isFinite(e) || !Number.isFinite(k)) throw new RangeError(`${this.label}: times must be finite epoch ms, got exchange ${e}, knowledge ${k}`);
+      if (k < lastKt) throw new MarketDataOrderError(`${this.label}: knowledge time ${iso(k)} is before the previous row's ${iso(lastKt)} (rows must arrive in time order)`);
+      if (e < lastEt) throw new MarketDataOrderError(`${this.label}: exchange time ${iso(e)} is before the previous row's ${iso(lastEt)} (rows must arrive in time order)`);
+      lastEt = e;
+      lastKt = k;
+    }
+    if (this.tail + n > this.et.length) this.resize(Math.max(this.tail - this.head + n, 2 * this.et.length));
+    this.et.set(et, this.tail);
+    this.kt.set(kt, this.tail);
+    this.vals.set(vals, this.tail * this.width);
+    this.tail += n;
   }
 
   /** First index whose knowledge time is after `asOf`: rows before it are known at `asOf`. */
@@ -251,6 +296,42 @@ export class MarketDataStore implements MarketDataSource, BidAskFeed, MarketData
     v[o + 1] = nAsks;
     for (let i = 0; i < 2 * nBids; i++) v[o + 2 + i] = bids[i] as number;
     for (let i = 0; i < 2 * nAsks; i++) v[o + 2 + 2 * n + i] = asks[i] as number;
+  }
+
+  /**
+   * Takes every row out of the store: per series, copies of its times and values (transferable to
+   * another thread), in symbol order; the store keeps its symbols and holds no rows after. With
+   * appendRows, a generator on another thread hands its rows over in chunks.
+   */
+  takeRows(): SeriesRows[] {
+    const out: SeriesRows[] = [];
+    for (const symbol of this.symbolList) {
+      const sym = this.series(symbol);
+      const taken = (type: MarketDataRowType, intervalMs: number, s: Series): void => {
+        if (s.size > 0) out.push({ symbol, type, intervalMs, ...s.take() });
+      };
+      for (const [ms, s] of sym.bars) taken("ohlcv", ms, s);
+      taken("bid_ask", 0, sym.bidAsk);
+      taken("l2", 0, sym.l2);
+    }
+    return out;
+  }
+
+  /** Appends rows taken from another store (takeRows), as the add methods would one by one. */
+  appendRows(rows: readonly SeriesRows[]): void {
+    if (this.keepMs < Infinity) throw new RangeError("market data store: appendRows needs an unbounded store (no keepMs)");
+    for (const r of rows) {
+      const sym = this.series(r.symbol);
+      let s: Series;
+      if (r.type === "bid_ask") s = sym.bidAsk;
+      else if (r.type === "l2") s = sym.l2;
+      else {
+        const bars = sym.bars.get(r.intervalMs) ?? new Series(BAR_WIDTH, `${r.symbol} ${r.intervalMs} ms bars`);
+        sym.bars.set(r.intervalMs, bars);
+        s = bars;
+      }
+      s.pushAll(r.et, r.kt, r.vals);
+    }
   }
 
   /** Makes room for `rows` more snapshots of a symbol at once (a generator knows its row count). */

@@ -97,6 +97,14 @@ export interface SyntheticHistoryOptions {
    * the same bid/ask either way), and the recorder, if any, still receives them.
    */
   storeL2?: boolean;
+  /**
+   * Hands the rows over as they are made instead of keeping them all: after the step at every
+   * `everyMs` of generation (and once more at the end), `onChunk(store, throughMs)` is called once
+   * every row known at or before `throughMs` is made (snapshots of exchange time up to it, bars that
+   * end by it), and takes the rows out of the store (MarketDataStore.takeRows). See
+   * SyntheticHistoryStream, which generates on another thread.
+   */
+  chunks?: { everyMs: number; onChunk: (store: MarketDataStore, throughMs: number, last: boolean) => void };
 }
 
 interface SymbolGen {
@@ -163,7 +171,10 @@ export function generateSyntheticHistory(spec: SyntheticHistorySpec, opts: Synth
   const askBuf = new Float64Array(2 * levels);
   const firstBar = Math.ceil(cfg.fromMs / baseMs) * baseMs;
   for (const g of gens) g.bar.start = firstBar;
-  if (cfg.keepMs === undefined) {
+  const chunks = opts.chunks;
+  if (chunks !== undefined && !(chunks.everyMs > 0)) throw new RangeError(`synthetic history: chunks.everyMs must be positive, got ${chunks.everyMs}`);
+  let nextChunk = cfg.fromMs + (chunks?.everyMs ?? Infinity) - dt;
+  if (cfg.keepMs === undefined && chunks === undefined) {
     const steps = Math.ceil((cfg.toMs - cfg.fromMs) / dt);
     for (const g of gens) {
       store.reserve(g.symbol, "bid_ask", steps);
@@ -241,10 +252,21 @@ export function generateSyntheticHistory(spec: SyntheticHistorySpec, opts: Synth
         }
       }
     }
+    if (chunks !== undefined && t >= nextChunk) {
+      chunks.onChunk(store, t, false);
+      nextChunk += chunks.everyMs;
+    }
   }
   // The last bar only if the range covers it whole.
   for (const g of gens) if (g.bar.start + baseMs <= cfg.toMs && cfg.toMs > firstBar) closeBar(g, baseMs, cfg.barLatencyMs, emitBar);
+  chunks?.onChunk(store, cfg.toMs, true);
   return store;
+}
+
+/** The validated spec and its symbols, in generation order (the order of the store's symbols). */
+export function resolveHistorySpec(spec: SyntheticHistorySpec): { cfg: Spec; symbols: string[] } {
+  const cfg = syntheticHistorySchema.parse(spec);
+  return { cfg, symbols: resolveSymbols(cfg).map((s) => s.symbol) };
 }
 
 function resolveSymbols(cfg: Spec): HistorySymbol[] {

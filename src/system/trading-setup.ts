@@ -18,6 +18,7 @@ import { ExchangeClientFeed } from "../marketdata/exchange-client-feed.js";
 import { MarketDataStore } from "../marketdata/market-data-store.js";
 import { loadRecordedMarketData, type RecordedFileType } from "../marketdata/recorded-files.js";
 import { generateSyntheticHistory } from "../marketdata/synthetic-history.js";
+import { SyntheticHistoryStream } from "../marketdata/synthetic-history-stream.js";
 import { VenueMarketFeed } from "../marketdata/venue-feed.js";
 import type { CcxtMarket } from "../oms/ccxt-types.js";
 import { ConfigError, type SystemConfig } from "./config.js";
@@ -58,7 +59,10 @@ export async function buildTradingSetup(cfg: SystemConfig, warmupStartMs: number
   const ds = cfg.data.source;
   const bk = cfg.broker.kind;
   if (ds === "venue" && (bk === "embedded" || bk === "instant_fill")) return venueSetup(cfg, clock, warmupStartMs, needs);
-  if (ds === "synthetic" && bk === "instant_fill") return instantSetup(cfg, clock, syntheticStore(cfg, warmupStartMs, needs), universeMarkets(universeOf(cfg)));
+  if (ds === "synthetic" && bk === "instant_fill") {
+    const history = syntheticHistory(cfg, warmupStartMs, needs);
+    return instantSetup(cfg, clock, history.store, universeMarkets(universeOf(cfg)), history);
+  }
   if (ds === "files" && bk === "instant_fill") {
     const types: RecordedFileType[] = needs.l2 ? ["ohlcv", "bid_ask", "l2"] : ["ohlcv", "bid_ask"];
     const store = await loadRecordedMarketData(cfg.data.dir, { fromMs: warmupStartMs, toMs: cfg.end, types });
@@ -93,13 +97,30 @@ function universeMarkets(u: SyntheticUniverse): () => Promise<Record<string, Ccx
   return () => client.loadMarkets();
 }
 
-function syntheticStore(cfg: SystemConfig, fromMs: number, needs: DataNeeds): MarketDataStore {
+/**
+ * Symbol-hours from which a run's synthetic history is generated on a worker thread while it
+ * trades (~0.4 ms each at the default snapshot interval, most of it the trades between snapshots):
+ * below, generating it first costs less than starting the worker (~0.2 s).
+ */
+const HISTORY_IN_WORKER_SYMBOL_HOURS = 500;
+
+/** A run's synthetic history: its store, and what the store must hold before a bar (see SyntheticHistoryStream). */
+interface RunHistory {
+  store: MarketDataStore;
+  ensureThrough?(t: number): void;
+  close?(): void;
+}
+
+function syntheticHistory(cfg: SystemConfig, fromMs: number, needs: DataNeeds): RunHistory {
   const u = universeOf(cfg);
   const seed = cfg.data.source === "synthetic" ? cfg.data.seed : cfg.seed;
   const snapshotIntervalMs = (cfg.data.source === "synthetic" ? cfg.data.snapshotSeconds : 1) * 1000;
   // The instruments' own ticks and lots, so generated prices sit on the grid the markets list.
   const symbols = u.symbols.map((sym, i) => ({ ...sym, tickSize: String(u.instruments[i]?.tickSize), lotSize: String(u.instruments[i]?.lotSize) }));
-  return generateSyntheticHistory({ symbols, fromMs, toMs: cfg.end, seed, barIntervalsMs: [60_000], snapshotIntervalMs }, { storeL2: needs.l2 });
+  const spec = { symbols, fromMs, toMs: cfg.end, seed, barIntervalsMs: [60_000], snapshotIntervalMs };
+  if ((symbols.length * (cfg.end - fromMs)) / 3_600_000 < HISTORY_IN_WORKER_SYMBOL_HOURS) return { store: generateSyntheticHistory(spec, { storeL2: needs.l2 }) };
+  const stream = new SyntheticHistoryStream(spec, { storeL2: needs.l2 });
+  return { store: stream.store, ensureThrough: (t) => stream.ensureThrough(t), close: () => stream.close() };
 }
 
 function venueSetup(cfg: SystemConfig, clock: Clock, warmupStartMs: number, needs: DataNeeds): TradingSetup {
@@ -204,9 +225,11 @@ function instantFillClient(cfg: SystemConfig, clock: Clock, store: MarketDataSto
   });
 }
 
-function instantSetup(cfg: SystemConfig, clock: Clock, store: MarketDataStore, markets: () => Promise<Record<string, CcxtMarket>>): TradingSetup {
+function instantSetup(cfg: SystemConfig, clock: Clock, store: MarketDataStore, markets: () => Promise<Record<string, CcxtMarket>>, history: Omit<RunHistory, "store"> = {}): TradingSetup {
   let client: InstantFillClient | undefined;
   const symbols = [...store.symbols];
+  // Data still being made must reach past everything a bar reads (its waves, to the next bar).
+  const barMs = cfg.barMinutes * 60_000;
   return {
     clock, store, symbols, bidAsk: store,
     get client(): ExchangeClient {
@@ -214,11 +237,16 @@ function instantSetup(cfg: SystemConfig, clock: Clock, store: MarketDataStore, m
       return client;
     },
     async start() {
+      history.ensureThrough?.(cfg.start + 2 * barMs);
       client = instantFillClient(cfg, clock, store, await markets());
       if (clock instanceof SimulatedClock) clock.runUntil(cfg.start);
     },
-    stop() {},
-    beforeBar() {},
+    stop() {
+      history.close?.();
+    },
+    beforeBar(t) {
+      history.ensureThrough?.(t + 2 * barMs);
+    },
     markets,
     dataWarnings: () => [],
   };
