@@ -237,8 +237,8 @@ function instantSetup(cfg: SystemConfig, clock: Clock, store: MarketDataStore, m
       return client;
     },
     async start() {
-      history.ensureThrough?.(cfg.start + 2 * barMs);
       client = instantFillClient(cfg, clock, store, await markets());
+      history.ensureThrough?.(cfg.start + 2 * barMs);
       if (clock instanceof SimulatedClock) clock.runUntil(cfg.start);
     },
     stop() {
