@@ -58,6 +58,8 @@ export class SyntheticHistoryStream {
     // would only see as silence: checked here, for a clear error (a bundle without the file).
     if (!existsSync(entry)) throw new SyntheticHistoryError(`synthetic history: the worker entry ${fileURLToPath(entry)} is missing`);
     this.worker = new Worker(entry, {
+      // Not the host's flags: an inherited `--import tsx` starts a second loader thread (~0.4 s); the entry registers tsx itself.
+      execArgv: [],
       workerData: { spec, storeL2, everyMs: CHUNK_MS, port: port2, signal },
       transferList: [port2],
     });
