@@ -49,6 +49,11 @@ export interface RunSystemOptions {
    * off for its throwaway re-simulation, which reads that very data from the run it reconciles.
    */
   recordMarketData?: boolean;
+  /**
+   * Generate synthetic history on a worker thread while the run trades (same data): by default
+   * when it is large (see trading-setup.ts), where the thread's start costs less than it saves.
+   */
+  syntheticHistoryInWorker?: boolean;
 }
 
 export interface RunSystemResult {
@@ -108,7 +113,7 @@ export async function runSystem(cfg: SystemConfig, opts: RunSystemOptions = {}):
   try {
     const writer = new SystemLogWriter(logDir);
     writer.writeConfig(savedConfig(opts.given ?? cfg), resolvedConfigRecord(cfg, params));
-    const setup = await buildTradingSetup(cfg, warmupStart, { l2: model.usesL2 });
+    const setup = await buildTradingSetup(cfg, warmupStart, { l2: model.usesL2 }, opts.syntheticHistoryInWorker === undefined ? {} : { historyInWorker: opts.syntheticHistoryInWorker });
     const { clock } = setup;
     writer.log(clock.now(), `run ${compactUtc(cfg.start)}.${compactUtc(cfg.end)} model ${model.name} mode ${cfg.mode} data ${cfg.data.source} broker ${cfg.broker.kind}`);
     // A fresh session on the real clock that is already over is refused before the setup starts:

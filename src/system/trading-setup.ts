@@ -54,13 +54,18 @@ export interface TradingSetup {
 /** Where a replay finds its markets: written by the recorder, read by reconciliation. */
 export { MARKETS_FILE } from "./recorded-markets.js";
 
-export async function buildTradingSetup(cfg: SystemConfig, warmupStartMs: number, needs: DataNeeds): Promise<TradingSetup> {
+export interface SetupOptions {
+  /** Synthetic history made on a worker thread while the run trades; by default when large. */
+  historyInWorker?: boolean;
+}
+
+export async function buildTradingSetup(cfg: SystemConfig, warmupStartMs: number, needs: DataNeeds, opts: SetupOptions = {}): Promise<TradingSetup> {
   const clock = makeClock(cfg, warmupStartMs);
   const ds = cfg.data.source;
   const bk = cfg.broker.kind;
   if (ds === "venue" && (bk === "embedded" || bk === "instant_fill")) return venueSetup(cfg, clock, warmupStartMs, needs);
   if (ds === "synthetic" && bk === "instant_fill") {
-    const history = syntheticHistory(cfg, warmupStartMs, needs);
+    const history = syntheticHistory(cfg, warmupStartMs, needs, opts.historyInWorker);
     return instantSetup(cfg, clock, history.store, universeMarkets(universeOf(cfg)), history);
   }
   if (ds === "files" && bk === "instant_fill") {
@@ -111,14 +116,14 @@ interface RunHistory {
   close?(): void;
 }
 
-function syntheticHistory(cfg: SystemConfig, fromMs: number, needs: DataNeeds): RunHistory {
+function syntheticHistory(cfg: SystemConfig, fromMs: number, needs: DataNeeds, inWorker: boolean | undefined): RunHistory {
   const u = universeOf(cfg);
   const seed = cfg.data.source === "synthetic" ? cfg.data.seed : cfg.seed;
   const snapshotIntervalMs = (cfg.data.source === "synthetic" ? cfg.data.snapshotSeconds : 1) * 1000;
   // The instruments' own ticks and lots, so generated prices sit on the grid the markets list.
   const symbols = u.symbols.map((sym, i) => ({ ...sym, tickSize: String(u.instruments[i]?.tickSize), lotSize: String(u.instruments[i]?.lotSize) }));
   const spec = { symbols, fromMs, toMs: cfg.end, seed, barIntervalsMs: [60_000], snapshotIntervalMs };
-  if ((symbols.length * (cfg.end - fromMs)) / 3_600_000 < HISTORY_IN_WORKER_SYMBOL_HOURS) return { store: generateSyntheticHistory(spec, { storeL2: needs.l2 }) };
+  if (!(inWorker ?? (symbols.length * (cfg.end - fromMs)) / 3_600_000 >= HISTORY_IN_WORKER_SYMBOL_HOURS)) return { store: generateSyntheticHistory(spec, { storeL2: needs.l2 }) };
   const stream = new SyntheticHistoryStream(spec, { storeL2: needs.l2 });
   return { store: stream.store, ensureThrough: (t) => stream.ensureThrough(t), close: () => stream.close() };
 }
@@ -237,7 +242,9 @@ function instantSetup(cfg: SystemConfig, clock: Clock, store: MarketDataStore, m
       return client;
     },
     async start() {
-      client = instantFillClient(cfg, clock, store, await markets());
+      // A quote read between bars (a resumed run's recovery) waits for its data too.
+      const ensure = history.ensureThrough;
+      client = instantFillClient(cfg, clock, store, await markets(), ensure === undefined ? undefined : () => ensure(clock.now()));
       history.ensureThrough?.(cfg.start + 2 * barMs);
       if (clock instanceof SimulatedClock) clock.runUntil(cfg.start);
     },

@@ -136,6 +136,23 @@ describe("system run (simulation against the embedded venue)", () => {
     }
   }, 60_000);
 
+  it("with the synthetic history made on a worker thread while it trades, writes the same files byte for byte", async () => {
+    // 5-minute bars: the TWAP waves of a bar read bid/ask up to the next bar, which the worker must have made by then.
+    const cfg = { ...base, data: { source: "synthetic" as const, seed: 4 }, broker: { kind: "instant_fill" as const } };
+    const [inline, streamed] = await Promise.all(
+      [false, true].map((inWorker) => runSystem(resolveConfig({ ...cfg, outputRoot: tmp("tl-sys-hist-") }), { given: cfg, syntheticHistoryInWorker: inWorker })),
+    );
+    if (inline === undefined || streamed === undefined) throw new Error("two runs expected");
+    const files = filesUnder(inline.systemLogDir);
+    expect(files).toContain("market_data/bid_ask/bid_ask_20240102.csv");
+    expect(inline.summary.parentFills).toBeGreaterThan(20);
+    expect(filesUnder(streamed.systemLogDir)).toEqual(files);
+    for (const f of files) {
+      if ((MEASURED_FILES as readonly string[]).includes(f)) continue;
+      expect(readFileSync(join(streamed.systemLogDir, f)).equals(readFileSync(join(inline.systemLogDir, f))), f).toBe(true);
+    }
+  }, 60_000);
+
   it("without recordMarketData writes everything but market_data/, byte for byte the same", async () => {
     const root = tmp("tl-sys-norec-");
     const lean = await runSystem(resolveConfig({ ...base, outputRoot: root }), { given: base, recordMarketData: false });
