@@ -91,7 +91,7 @@ export async function writeBrokerLogParquetParallel(logDir: string, opts: Broker
     load[k] = (load[k] as number) + size(s);
   }
   if (bins[1].length === 0 || (load[1] as number) < PARALLEL_MIN_BYTES) return writeBrokerLogParquet(logDir, opts);
-  const worker = new Worker(new URL("./broker-log-parquet-worker.mjs", import.meta.url), { workerData: { logDir, opts: { ...opts, streams: bins[1] } } });
+  const worker = new Worker(new URL("./broker-log-parquet-worker.mjs", import.meta.url), { execArgv: [], workerData: { logDir, opts: { ...opts, streams: bins[1] } } });
   const fromWorker = new Promise<BrokerLogParquetFile[]>((resolve, reject) => {
     worker.once("message", (m: { ok: true; files: BrokerLogParquetFile[] } | { ok: false; name: string; message: string }) => {
       if (m.ok) resolve(m.files);

@@ -44,7 +44,9 @@ export class SystemRunWorker {
   private dead: Error | undefined;
 
   constructor() {
-    this.worker = new Worker(new URL("./system-run-worker.mjs", import.meta.url));
+    // Not the host's flags: an inherited `--import tsx` starts a second loader thread for nothing
+    // (the entry registers tsx itself); V8's flags are the process's either way.
+    this.worker = new Worker(new URL("./system-run-worker.mjs", import.meta.url), { execArgv: [] });
     this.worker.on("message", (m: FromWorker) => this.onMessage(m));
     this.worker.on("error", (e) => this.die(e));
     this.worker.on("exit", (code) => this.die(new Error(`the system run worker exited (code ${code})`)));
