@@ -144,8 +144,9 @@ export class Instrument {
     return new Decimal(qty).div(this.lot.text).toDecimalPlaces(0, Decimal.ROUND_DOWN).toNumber();
   }
 
+  /** A price's text; a mid between two ticks (a half tick count, as a band's reference) too. */
   formatPrice(ticks: number): string {
-    return fromSteps(ticks, this.tick);
+    return Number.isInteger(ticks) ? fromSteps(ticks, this.tick) : new Decimal(ticks).mul(this.tick.text).toFixed();
   }
 
   formatQty(lots: number): string {

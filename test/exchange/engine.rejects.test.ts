@@ -109,6 +109,16 @@ describe("placeOrder rejections", () => {
     expect(m.place(bob, lim("sell", "9.9", "1"))).toMatchObject({ ok: false, reason: "price_out_of_band" });
   });
 
+  it("price_out_of_band against a mid between two ticks names that mid (it threw on formatting it)", () => {
+    const { m, alice, bob } = market();
+    // No trade on SOL yet: its reference is the mid of 10.00 and 10.01, half a tick.
+    m.placeOk(alice, { symbol: SOL, side: "sell", type: "limit", price: "10.01", quantity: "1" });
+    m.placeOk(bob, { symbol: SOL, side: "buy", type: "limit", price: "10", quantity: "1" });
+    const r = m.place(bob, { symbol: SOL, side: "buy", type: "limit", price: "1000", quantity: "0.1" });
+    expect(r).toMatchObject({ ok: false, reason: "price_out_of_band" });
+    expect(JSON.stringify(r)).toContain("the reference 10.005");
+  });
+
   it("price_out_of_band also for a price the book's ladder cannot hold", () => {
     const m = makeMarket(); // no reference price
     const alice = funded(m, "alice", { BTC: "1", USDT: "1000" });
