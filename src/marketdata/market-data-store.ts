@@ -71,13 +71,8 @@ class Series {
 
   /** Reserves the next row after checking its times; returns the offset of its values. */
   push(et: EpochMs, kt: EpochMs, keepMs: number): number {
-    if (!Number.isFinite(et) || !Number.isFinite(kt)) throw new RangeError(`${this.label}: times must be finite epoch ms, got exchange ${et}, knowledge ${kt}`);
-    if (this.tail > this.head) {
-      const lastKt = this.kt[this.tail - 1] as number;
-      const lastEt = this.et[this.tail - 1] as number;
-      if (kt < lastKt) throw new MarketDataOrderError(`${this.label}: knowledge time ${iso(kt)} is before the previous row's ${iso(lastKt)} (rows must arrive in time order)`);
-      if (et < lastEt) throw new MarketDataOrderError(`${this.label}: exchange time ${iso(et)} is before the previous row's ${iso(lastEt)} (rows must arrive in time order)`);
-    }
+    if (this.tail > this.head) this.checkOrder(et, kt, this.et[this.tail - 1] as number, this.kt[this.tail - 1] as number);
+    else this.checkOrder(et, kt, -Infinity, -Infinity);
     if (this.tail === this.et.length) {
       // Evicting only when the arrays are full costs nothing per row; the window kept is then
       // between keepMs and what the arrays hold.
@@ -145,9 +140,7 @@ class Series {
     for (let i = 0; i < n; i++) {
       const e = et[i] as number;
       const k = kt[i] as number;
-      if (!Number.isFinite(e) || !Number.isFinite(k)) throw new RangeError(`${this.label}: times must be finite epoch ms, got exchange ${e}, knowledge ${k}`);
-      if (k < lastKt) throw new MarketDataOrderError(`${this.label}: knowledge time ${iso(k)} is before the previous row's ${iso(lastKt)} (rows must arrive in time order)`);
-      if (e < lastEt) throw new MarketDataOrderError(`${this.label}: exchange time ${iso(e)} is before the previous row's ${iso(lastEt)} (rows must arrive in time order)`);
+      this.checkOrder(e, k, lastEt, lastKt);
       lastEt = e;
       lastKt = k;
     }
@@ -156,6 +149,13 @@ class Series {
     this.kt.set(kt, this.tail);
     this.vals.set(vals, this.tail * this.width);
     this.tail += n;
+  }
+
+  /** A row's times: finite, and not before the previous row's (-Infinity when there is none). */
+  private checkOrder(et: number, kt: number, lastEt: number, lastKt: number): void {
+    if (!Number.isFinite(et) || !Number.isFinite(kt)) throw new RangeError(`${this.label}: times must be finite epoch ms, got exchange ${et}, knowledge ${kt}`);
+    if (kt < lastKt) throw new MarketDataOrderError(`${this.label}: knowledge time ${iso(kt)} is before the previous row's ${iso(lastKt)} (rows must arrive in time order)`);
+    if (et < lastEt) throw new MarketDataOrderError(`${this.label}: exchange time ${iso(et)} is before the previous row's ${iso(lastEt)} (rows must arrive in time order)`);
   }
 
   /** First index whose knowledge time is after `asOf`: rows before it are known at `asOf`. */
@@ -225,16 +225,21 @@ export class MarketDataStore implements MarketDataSource, BidAskFeed, MarketData
     return s;
   }
 
+  private barSeries(symbol: string, intervalMs: number): Series {
+    const sym = this.series(symbol);
+    let s = sym.bars.get(intervalMs);
+    if (s === undefined) {
+      s = new Series(BAR_WIDTH, `${symbol} ${intervalMs} ms bars`);
+      sym.bars.set(intervalMs, s);
+    }
+    return s;
+  }
+
   // ---- appending ----
 
   addBar(bar: Bar): void {
     if (!(bar.intervalMs > 0)) throw new RangeError(`${bar.symbol} bar: interval must be positive, got ${bar.intervalMs}`);
-    const sym = this.series(bar.symbol);
-    let s = sym.bars.get(bar.intervalMs);
-    if (s === undefined) {
-      s = new Series(BAR_WIDTH, `${bar.symbol} ${bar.intervalMs} ms bars`);
-      sym.bars.set(bar.intervalMs, s);
-    }
+    const s = this.barSeries(bar.symbol, bar.intervalMs);
     const o = s.push(bar.start, bar.knowledgeTime, this.keepMs);
     const v = s.vals;
     v[o] = bar.end;
@@ -321,15 +326,7 @@ export class MarketDataStore implements MarketDataSource, BidAskFeed, MarketData
   appendRows(rows: readonly SeriesRows[]): void {
     if (this.keepMs < Infinity) throw new RangeError("market data store: appendRows needs an unbounded store (no keepMs)");
     for (const r of rows) {
-      const sym = this.series(r.symbol);
-      let s: Series;
-      if (r.type === "bid_ask") s = sym.bidAsk;
-      else if (r.type === "l2") s = sym.l2;
-      else {
-        const bars = sym.bars.get(r.intervalMs) ?? new Series(BAR_WIDTH, `${r.symbol} ${r.intervalMs} ms bars`);
-        sym.bars.set(r.intervalMs, bars);
-        s = bars;
-      }
+      const s = r.type === "bid_ask" ? this.series(r.symbol).bidAsk : r.type === "l2" ? this.series(r.symbol).l2 : this.barSeries(r.symbol, r.intervalMs);
       s.pushAll(r.et, r.kt, r.vals);
     }
   }

@@ -13,7 +13,7 @@ import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from "node:worker_threads";
 import { MarketDataStore, type SeriesRows } from "./market-data-store.js";
-import { resolveHistorySpec, type SyntheticHistorySpec } from "./synthetic-history.js";
+import { reserveSnapshots, resolveHistorySpec, type SyntheticHistorySpec } from "./synthetic-history.js";
 
 /** Rows per chunk, in generated time: ~20 ms of generation for 100 symbols, so the first chunk comes soon. */
 const CHUNK_MS = 30 * 60_000;
@@ -44,11 +44,7 @@ export class SyntheticHistoryStream {
     if (cfg.keepMs !== undefined) throw new RangeError("synthetic history stream: keepMs is not supported (the stream's store keeps every row)");
     const storeL2 = opts.storeL2 ?? true;
     this.store = new MarketDataStore({ symbols, l2Levels: cfg.l2Levels });
-    const steps = Math.ceil((cfg.toMs - cfg.fromMs) / cfg.snapshotIntervalMs);
-    for (const s of symbols) {
-      this.store.reserve(s, "bid_ask", steps);
-      if (storeL2) this.store.reserve(s, "l2", steps);
-    }
+    reserveSnapshots(this.store, cfg, storeL2);
     const signal = new SharedArrayBuffer(4);
     this.posted = new Int32Array(signal);
     const { port1, port2 } = new MessageChannel();

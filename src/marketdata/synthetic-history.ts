@@ -174,13 +174,7 @@ export function generateSyntheticHistory(spec: SyntheticHistorySpec, opts: Synth
   const chunks = opts.chunks;
   if (chunks !== undefined && !(chunks.everyMs > 0)) throw new RangeError(`synthetic history: chunks.everyMs must be positive, got ${chunks.everyMs}`);
   let nextChunk = cfg.fromMs + (chunks?.everyMs ?? Infinity) - dt;
-  if (cfg.keepMs === undefined && chunks === undefined) {
-    const steps = Math.ceil((cfg.toMs - cfg.fromMs) / dt);
-    for (const g of gens) {
-      store.reserve(g.symbol, "bid_ask", steps);
-      if (storeL2) store.reserve(g.symbol, "l2", steps);
-    }
-  }
+  if (cfg.keepMs === undefined && chunks === undefined) reserveSnapshots(store, cfg, storeL2);
 
   for (let t = cfg.fromMs, step = 0; t < cfg.toMs; t += dt, step++) {
     for (const g of gens) {
@@ -261,6 +255,15 @@ export function generateSyntheticHistory(spec: SyntheticHistorySpec, opts: Synth
   for (const g of gens) if (g.bar.start + baseMs <= cfg.toMs && cfg.toMs > firstBar) closeBar(g, baseMs, cfg.barLatencyMs, emitBar);
   chunks?.onChunk(store, cfg.toMs, true);
   return store;
+}
+
+/** Makes room in `store` for every snapshot of the spec's window, per symbol of the store. */
+export function reserveSnapshots(store: MarketDataStore, cfg: Pick<Spec, "fromMs" | "toMs" | "snapshotIntervalMs">, storeL2: boolean): void {
+  const steps = Math.ceil((cfg.toMs - cfg.fromMs) / cfg.snapshotIntervalMs);
+  for (const s of store.symbols) {
+    store.reserve(s, "bid_ask", steps);
+    if (storeL2) store.reserve(s, "l2", steps);
+  }
 }
 
 /** The validated spec and its symbols, in generation order (the order of the store's symbols). */
