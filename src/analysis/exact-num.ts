@@ -259,3 +259,33 @@ export function absGte(a: Num, b: Num): boolean {
   if (x !== y) return x > y;
   return toDec(a).abs().gte(toDec(b).abs());
 }
+
+/** The exact part of a parent fill as a log holds it. */
+export interface FillAmounts {
+  numShares: Num;
+  price: Num;
+  fees: Num;
+}
+
+/**
+ * Fills keyed by `key`, those with the same key folded into one: shares and fees summed, the price
+ * the VWAP of the parts (Decimal's 20 digits). A parent has two fills when a child left open by it
+ * filled after it finished and was booked as a late fill (Broker.collectLateFills); every other
+ * fill is kept as it is, with no Decimal made.
+ */
+export function fillsBy<F extends FillAmounts>(fills: readonly F[], key: (f: F) => number): Map<number, F> {
+  const out = new Map<number, F>();
+  for (const f of fills) {
+    const k = key(f);
+    const seen = out.get(k);
+    if (seen === undefined) {
+      out.set(k, f);
+      continue;
+    }
+    const shares = toDec(seen.numShares).add(toDec(f.numShares));
+    const cost = toDec(seen.numShares).mul(toDec(seen.price)).add(toDec(f.numShares).mul(toDec(f.price)));
+    const price = shares.isZero() ? toDec(f.price) : cost.div(shares).abs();
+    out.set(k, { ...seen, numShares: shares, price, fees: toDec(seen.fees).add(toDec(f.fees)) });
+  }
+  return out;
+}

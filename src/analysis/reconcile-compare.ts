@@ -6,7 +6,7 @@
 
 import { Decimal } from "decimal.js";
 import type { LoggedDagOutput } from "../system/system-log-loader.js";
-import { ExactSum, fixed, numEq, productEq, sumIsZero, toDec, toNum, type Num } from "./exact-num.js";
+import { ExactSum, fillsBy, fixed, numEq, productEq, sumIsZero, toDec, toNum, type Num } from "./exact-num.js";
 import { pearson } from "./statistics.js";
 
 export type SideName = "prod" | "sim" | "research";
@@ -377,14 +377,14 @@ export function compareFills(a: readonly SideFill[], b: readonly SideFill[], opt
   const [na, nb] = opts.names;
   // Bar x 2^32 + asset id (asset ids are 32-bit hashes): exact, and no string per fill.
   const key = (f: SideFill): number => f.bar * 4294967296 + f.assetId;
-  const mb = new Map<number, SideFill>();
-  for (const f of b) mb.set(key(f), f);
-  const ma = new Map<number, SideFill>();
-  for (const f of a) ma.set(key(f), f);
+  // A late fill (see fillsBy) is booked under the bar before the boundary that collected it; when
+  // that bar's own parent of the asset filled too, the two are compared as one.
+  const mb = fillsBy(b, key);
+  const ma = fillsBy(a, key);
   const out: FillComparison = { pair: `${na}_vs_${nb}`, fills: { [na]: a.length, [nb]: b.length }, matched: 0, dropped: 0, extra: 0, differing: 0 };
   const sym = (id: number): string => opts.symbolOf.get(id) ?? String(id);
   const gated = opts.gated ?? false;
-  for (const f of b) {
+  for (const f of mb.values()) {
     if (ma.has(key(f))) continue;
     out.dropped++;
     opts.differences?.add({
@@ -393,7 +393,7 @@ export function compareFills(a: readonly SideFill[], b: readonly SideFill[], opt
       message: `fill dropped: parent ${f.parentOrderId} (bar ${f.bar} ${sym(f.assetId)}): ${nb} filled ${fixed(f.numShares)} at ${fixed(f.price)}, ${na} has no fill`,
     });
   }
-  for (const f of a) {
+  for (const f of ma.values()) {
     const g = mb.get(key(f));
     if (g === undefined) {
       out.extra++;
@@ -457,11 +457,10 @@ export function checkRunLog(side: SideName, portfolio: readonly PortfolioLogBar[
   };
 
   if (brokerFills !== undefined) {
-    const logged = new Map<number, SideFill>();
-    for (const f of fills) logged.set(f.parentOrderId, f);
-    const broker = new Map<number, SideFill>();
-    for (const f of brokerFills) broker.set(f.parentOrderId, f);
-    for (const b of brokerFills) {
+    // Per parent: one with a late fill has two in each log (see fillsBy).
+    const logged = fillsBy(fills, (f) => f.parentOrderId);
+    const broker = fillsBy(brokerFills, (f) => f.parentOrderId);
+    for (const b of broker.values()) {
       const f = logged.get(b.parentOrderId);
       if (!tick("fills_match_broker_log", f !== undefined)) {
         add({ bar: b.bar, symbol: sym(b.assetId), parentOrderId: b.parentOrderId, values: { broker_log: `${fixed(b.numShares)} @ ${fixed(b.price)}`, [side]: null }, message: `fill dropped: parent ${b.parentOrderId} (bar ${b.bar} ${sym(b.assetId)}) is in broker_log/oms_fills.jsonl (${fixed(b.numShares)} at ${fixed(b.price)}) but not in ${side}'s fills.jsonl` });
@@ -477,7 +476,7 @@ export function checkRunLog(side: SideName, portfolio: readonly PortfolioLogBar[
         counter("fills_match_broker_log").issues++;
       }
     }
-    for (const f of fills) {
+    for (const f of logged.values()) {
       if (tick("fills_in_broker_log", broker.has(f.parentOrderId))) continue;
       add({ bar: f.bar, symbol: sym(f.assetId), parentOrderId: f.parentOrderId, message: `extra fill: parent ${f.parentOrderId} (bar ${f.bar} ${sym(f.assetId)}) is in ${side}'s fills.jsonl but not in broker_log/oms_fills.jsonl` });
     }

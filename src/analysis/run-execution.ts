@@ -13,7 +13,7 @@ import { parseOrder } from "../oms/parent-order.js";
 import { JsonlError, JsonlFollower, readJsonlTyped } from "../storage/jsonl.js";
 import type { SystemLog } from "../system/system-log-loader.js";
 import { SYSTEM_LOG_FILES } from "../system/system-log.js";
-import { ExactSum, numOf, toNum, type Num } from "./exact-num.js";
+import { ExactSum, fillsBy, numOf, toNum, type Num } from "./exact-num.js";
 import type { ExecutionSummary, ParentExecution, WaveQuality } from "./execution-quality.js";
 import { barAssetKey, type ReconcileLog } from "./reconcile-log.js";
 
@@ -160,8 +160,7 @@ export function orderText(text: string, where: string): { orderId: number; asset
 /** parentOutcomes from the reconciliation's reader of a log (reconcile-log.ts), values as logged. */
 export function parentRows(log: ReconcileLog, symbolOf: ReadonlyMap<number, string>): ParentRow[] {
   const marks = new BarContext(log.portfolio, (bar, assetId) => log.arrival.get(barAssetKey(bar, assetId)));
-  const fillOf = new Map<number, ReconcileLog["fills"][number]>();
-  for (const f of log.fills) fillOf.set(f.parentOrderId, f);
+  const fillOf = fillsBy(log.fills, (f) => f.parentOrderId);
   const ordersFile = join(log.dir, `${SYSTEM_LOG_FILES.orders}.jsonl`);
   const out = new Array<ParentRow>(log.orders.length);
   for (let i = 0; i < log.orders.length; i++) {
@@ -194,8 +193,7 @@ export function parentOutcomes(log: SystemLog, symbolOf: ReadonlyMap<number, str
   const key = (bar: number, assetId: number): number => bar * 4294967296 + assetId;
   const arrival = new Map<number, string>();
   for (const t of log.targets) for (const r of t.rows) if (r.price !== undefined) arrival.set(key(t.bar, r.assetId), r.price);
-  const fillOf = new Map<number, SystemLog["fills"][number]>();
-  for (const f of log.fills) fillOf.set(f.parentOrderId, f);
+  const fillOf = fillsBy(log.fills, (f) => f.parentOrderId);
   const ordersFile = join(log.dir, `${SYSTEM_LOG_FILES.orders}.jsonl`);
   const zero = new Decimal(0);
   const marks = new BarContext(log.portfolio, (bar, assetId) => arrival.get(key(bar, assetId)));

@@ -123,6 +123,8 @@ export async function runBrokerExperiment(
     for (let bar = 0; bar < args.bars; bar++) {
       const barStart = args.start + bar * barMs;
       if (clock.now() < barStart) await clock.drive(clock.sleepUntil(barStart));
+      // As a system run books them (its broker log's oms_fills); the experiment has no portfolio.
+      if (bar > 0) parentFills += (await clock.drive(broker.collectLateFills(bar - 1))).length;
       const parents: ParentOrder[] = [];
       for (const assetId of pickDistinct(ids, args.ordersPerBar, rng)) {
         const symbol = assetIds.get(assetId) as string;
@@ -153,7 +155,8 @@ export async function runBrokerExperiment(
       }
       onBar?.(bar + 1, args.bars, clock.now());
     }
-    // As a system run's end: no order of the experiment left resting on the venue.
+    // As a system run's end: late fills booked, and no order of the experiment left resting on the venue.
+    parentFills += (await clock.drive(broker.collectLateFills(args.bars - 1))).length;
     await clock.drive(broker.cancelLeftOpen());
   } finally {
     market.stop();

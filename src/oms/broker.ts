@@ -16,7 +16,7 @@ import { readBidAskWindow, type BidAskFeed } from "../marketdata/bid-ask-feed.js
 import { jsonMember, jsonObject, stringifyRecord } from "../storage/jsonl.js";
 import type { BrokerLogWriter } from "./broker-log.js";
 import { dec, type CcxtMarket, type CcxtOrder, type CcxtTrade } from "./ccxt-types.js";
-import { addQuoteFee, crossCheckChildFills, dedupeTrades, foldParentFill, tradeKey, type ParentFill } from "./fills.js";
+import { addQuoteFee, crossCheckChildFills, dedupeTrades, foldLateFill, foldParentFill, tradeKey, type ParentFill } from "./fills.js";
 import { ScaledTotal } from "../core/scaled-number.js";
 import { BidAskBuffer, type BidAskSeries } from "../marketdata/bid-ask-series.js";
 import { passivityLimitPrice, volatilityLimitPrice, type LimitPriceInputs } from "./limit-price.js";
@@ -114,6 +114,25 @@ interface ParentState {
   staticSlice: { waves: number; size: Decimal; whole: Decimal } | undefined;
 }
 
+/**
+ * A child still open at the exchange when its parent finished, and what of it is booked: its
+ * state and trades as last collected. What it fills later is booked as a late fill of its parent.
+ */
+interface LeftOpenChild {
+  child: ChildOrder;
+  market: CcxtMarket;
+  booked: { filled: number; cost: number };
+  /** Its trades collected so far. */
+  trades: CcxtTrade[];
+}
+
+/** A fill of a parent booked after the parent finished (see Broker.collectLateFills). */
+export interface LateFill {
+  assetId: number;
+  fill: ParentFill;
+  clientOrderId: string;
+}
+
 interface ChildSpec {
   bar: number;
   wave: number;
@@ -190,7 +209,7 @@ export class Broker {
   /** Child order requests sent (retries included). */
   childOrdersSent = 0;
   /** Children still open at the exchange when their parent finished (their cancels failed). */
-  private readonly leftOpen: { bar: number; parentOrderId: number; clientOrderId: string; exchangeOrderId: string; symbol: string; filled: number }[] = [];
+  private leftOpen: LeftOpenChild[] = [];
   /** Records written to fill_check_issues, and the first one's message (for the run's warnings). */
   fillIssues = 0;
   firstFillIssue: string | undefined;
@@ -758,20 +777,76 @@ export class Broker {
   }
 
   /**
-   * At the session's end: cancels once more every child left open when its parent finished, so no
-   * order of the run rests on the exchange after it, and names in fill_check_issues what each
-   * filled after its parent's fill was taken (in no parent fill: the books miss it). Returns how
-   * many were still open.
+   * At a bar boundary: cancels again each child left open when its parent finished (its cancels
+   * failed), collects its state and trades, and books what it filled since it was last collected as
+   * a late fill of its parent: logged in the ccxt_fills and ccxt_trades streams under the child's
+   * bar and wave, in oms_fills under `bookBar`, and named in fill_check_issues. A child the exchange
+   * reports final is done; one the exchange cannot be asked about now is tried again at the next
+   * bar. Nothing happens in a run without faults (no child is left open).
    */
-  async cancelLeftOpen(): Promise<number> {
-    const left = this.leftOpen.splice(0);
-    for (const c of left) {
-      await this.cancelWithRetry(c.exchangeOrderId, c.symbol);
-      const state = await this.withRetry(() => this.deps.client.fetchOrder(c.exchangeOrderId, c.symbol));
-      const late = new Decimal(state.filled ?? 0).sub(c.filled).toFixed();
+  async collectLateFills(bookBar: number): Promise<LateFill[]> {
+    if (this.leftOpen.length === 0) return [];
+    const { client, log } = this.deps;
+    const out: LateFill[] = [];
+    const still: LeftOpenChild[] = [];
+    for (const entry of this.leftOpen) {
+      const { child: c, market } = entry;
+      const id = c.exchangeOrderId as string;
+      let state: CcxtOrder;
+      let trades: CcxtTrade[];
+      try {
+        await this.cancelWithRetry(id, c.symbol);
+        state = await this.withRetry(() => client.fetchOrder(id, c.symbol));
+        const known = new Set(entry.trades.map(tradeKey));
+        trades = dedupeTrades((await this.withRetry(() => client.fetchMyTrades(c.symbol, c.waveStart))).filter((t) => t.order === id && !known.has(tradeKey(t))));
+      } catch (e) {
+        const cls = classifyExchangeError(e);
+        if (cls !== "retryable" && cls !== "unknown_outcome") throw e;
+        // Still left open: the next bar asks again, and the session's end names it if it never can.
+        log.append("oms_child_orders", { clientOrderId: c.clientOrderId, exchangeOrderId: id, symbol: c.symbol, event: "late_collect_failed", error: errorMessage(e) });
+        still.push(entry);
+        continue;
+      }
+      const final = isFinal(state);
+      if (!final) still.push(entry);
+      const fill = foldLateFill(c.parentOrderId, entry.booked, state, trades, market);
+      // Its final state is logged once, and any state that filled more.
+      if (fill === undefined && trades.length === 0 && !final) continue;
+      log.appendLine("ccxt_fills", jsonObject(jsonMember(',"bar":', c.bar) + jsonMember(',"wave":', c.wave) + jsonMember(',"clientOrderId":', c.clientOrderId) + ',"order":' + orderJson(state)));
+      for (const t of trades) log.appendLine("ccxt_trades", jsonObject(jsonMember(',"bar":', c.bar) + jsonMember(',"wave":', c.wave) + jsonMember(',"trade":', t)));
+      entry.trades.push(...trades);
+      this.tradesCollected += trades.length;
+      for (const issue of crossCheckChildFills([state], entry.trades)) this.fillIssue({ bar: c.bar, parentOrderId: c.parentOrderId, ...issue });
+      entry.booked = { filled: state.filled ?? 0, cost: state.cost ?? 0 };
+      if (fill === undefined) continue;
+      log.appendLine("oms_fills", fillLine(bookBar, c.assetId, c.symbol, fill));
       this.fillIssue({
         bar: c.bar, parentOrderId: c.parentOrderId, childOrderId: c.clientOrderId,
-        message: `at the session's end, child ${c.clientOrderId} (exchange order ${c.exchangeOrderId}) left open by its parent is ${state.status === "open" ? "still open (its cancel failed again)" : state.status}; it filled ${late} after its parent's fill was taken, which no parent fill and so not the portfolio holds`,
+        message: `child ${c.clientOrderId} (exchange order ${id}), left open by its parent, filled ${fill.numShares.abs().toString()} more at ${fill.price.toString()} after its parent finished (now ${state.status}): booked as a late fill of parent ${c.parentOrderId} under bar ${bookBar}`,
+      });
+      out.push({ assetId: c.assetId, fill, clientOrderId: c.clientOrderId });
+    }
+    this.leftOpen = still;
+    return out;
+  }
+
+  /**
+   * At the session's end, after the last late fills were booked: cancels once more every child still
+   * left open, so no order of the run rests on the exchange after it, and names in
+   * fill_check_issues what each filled since it was last booked (in no fill: the books miss it).
+   * Returns how many were still open.
+   */
+  async cancelLeftOpen(): Promise<number> {
+    const left = this.leftOpen;
+    this.leftOpen = [];
+    for (const { child: c, booked } of left) {
+      const id = c.exchangeOrderId as string;
+      await this.cancelWithRetry(id, c.symbol);
+      const state = await this.withRetry(() => this.deps.client.fetchOrder(id, c.symbol));
+      const late = new Decimal(state.filled ?? 0).sub(booked.filled).toFixed();
+      this.fillIssue({
+        bar: c.bar, parentOrderId: c.parentOrderId, childOrderId: c.clientOrderId,
+        message: `at the session's end, child ${c.clientOrderId} (exchange order ${id}) left open by its parent is ${state.status === "open" ? "still open (its cancel failed again)" : state.status}; it filled ${late} since it was last booked, which no fill and so not the portfolio holds`,
       });
     }
     return left.length;
@@ -789,11 +864,14 @@ export class Broker {
     for (const st of states) {
       for (const c of st.open) {
         const state = st.finalStates.get(c.exchangeOrderId as string);
-        if (c.exchangeOrderId !== undefined) this.leftOpen.push({ bar, parentOrderId: st.parent.orderId, clientOrderId: c.clientOrderId, exchangeOrderId: c.exchangeOrderId, symbol: st.symbol, filled: state?.filled ?? 0 });
-        // Never silently dropped: what it fills from now on is in no parent fill.
+        if (c.exchangeOrderId !== undefined) {
+          const trades = st.trades.filter((t) => t.order === c.exchangeOrderId);
+          this.leftOpen.push({ child: c, market: st.market, booked: { filled: state?.filled ?? 0, cost: state?.cost ?? 0 }, trades });
+        }
+        // Never silently dropped: what it fills from now on is booked at the next bars as a late fill.
         this.fillIssue({
           bar, parentOrderId: st.parent.orderId, childOrderId: c.clientOrderId,
-          message: `child ${c.clientOrderId} (exchange order ${c.exchangeOrderId ?? "?"}): still ${state?.status ?? "open"} at the exchange when its parent finished (its cancels failed); this fill has its ${state?.filled ?? 0} filled so far, and any later fill of it is in no parent fill: cancel it and check the exchange by this order id`,
+          message: `child ${c.clientOrderId} (exchange order ${c.exchangeOrderId ?? "?"}): still ${state?.status ?? "open"} at the exchange when its parent finished (its cancels failed); this fill has its ${state?.filled ?? 0} filled so far, and what it fills later is booked as a late fill of this parent at the next bar boundary`,
         });
       }
       for (const c of st.children) {

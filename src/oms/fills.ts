@@ -86,18 +86,44 @@ export function foldParentFill(parentOrderId: number, children: readonly CcxtOrd
   if (shares.isZero()) return undefined;
   const ids = children.length === 1 ? undefined : new Set(children.map((c) => c.id));
   const onlyId = (children[0] as CcxtOrder).id;
+  const numShares = shares.value();
+  return withFees({ parentOrderId, numShares, price: cost.value().div(numShares.abs()), timestamp: ts }, trades, (order) => (ids === undefined ? order === onlyId : ids.has(order)), currencies);
+}
+
+/** A parent fill with the fees of those of `trades` whose order `ofChild` accepts (deduplicated). */
+function withFees(fill: Omit<ParentFill, "fees" | "feeCurrencies">, trades: readonly CcxtTrade[], ofChild: (order: string) => boolean, currencies: FeeCurrencies): ParentFill {
   const fees = new ScaledTotal();
   const feeCurrencies = new Set<string>();
   const unvalued = new Map<string, Decimal>();
   for (const t of dedupeTrades(trades)) {
-    if (t.order === undefined || !(ids === undefined ? t.order === onlyId : ids.has(t.order)) || t.fee === undefined) continue;
+    if (t.order === undefined || !ofChild(t.order) || t.fee === undefined) continue;
     feeCurrencies.add(t.fee.currency);
     if (!addQuoteFee(fees, t, currencies)) unvalued.set(t.fee.currency, (unvalued.get(t.fee.currency) ?? new Decimal(0)).add(dec(t.fee.cost)));
   }
+  const out: ParentFill = { ...fill, fees: fees.value(), feeCurrencies: [...feeCurrencies].sort() };
+  if (unvalued.size > 0) out.unvaluedFees = [...unvalued].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([currency, c]) => ({ currency, cost: c }));
+  return out;
+}
+
+/**
+ * What a child left open by its parent filled between two collections, as a fill of that parent:
+ * the difference of its exchange state's filled amount and cost (DOMAIN.md section 5 folds child
+ * states, not trades), priced at the VWAP of that difference, with the fees of `newTrades` (its
+ * trades not collected before). Undefined when the state did not fill more.
+ */
+export function foldLateFill(parentOrderId: number, before: { filled: number; cost: number }, after: CcxtOrder, newTrades: readonly CcxtTrade[], currencies: FeeCurrencies): ParentFill | undefined {
+  const sign = after.side === "buy" ? 1 : -1;
+  const shares = new ScaledTotal();
+  shares.addNumber(after.filled, sign);
+  shares.addNumber(before.filled, sign === 1 ? -1 : 1);
+  if (shares.isZero()) return undefined;
+  const cost = new ScaledTotal();
+  cost.addNumber(after.cost);
+  cost.addNumber(before.cost, -1);
   const numShares = shares.value();
-  const fill: ParentFill = { parentOrderId, numShares, price: cost.value().div(numShares.abs()), timestamp: ts, fees: fees.value(), feeCurrencies: [...feeCurrencies].sort() };
-  if (unvalued.size > 0) fill.unvaluedFees = [...unvalued].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([currency, c]) => ({ currency, cost: c }));
-  return fill;
+  if (numShares.isNegative() !== (sign === -1)) throw new FillFoldError(`parent ${parentOrderId}: child ${after.id} reports filled ${after.filled}, less than the ${before.filled} collected before`);
+  const timestamp = after.lastUpdateTimestamp ?? after.lastTradeTimestamp ?? after.timestamp;
+  return withFees({ parentOrderId, numShares, price: cost.value().div(numShares.abs()), timestamp }, newTrades, (order) => order === after.id, currencies);
 }
 
 /**

@@ -128,6 +128,17 @@ export async function runBarLoop(parts: BarLoopParts, startMs: number, endMs: nu
     if (clock.now() < t) await sleepUntilOrAborted(clock, t, parts.signal);
     parts.beforeBar?.(t);
     for (const w of parts.dataWarnings?.(t) ?? []) warn(`bar ${i}: ${w}`);
+    if (i > first) {
+      // What children left open by earlier parents filled since: booked like the previous bar's
+      // fills, before the flattening (which cancels them) and the mark.
+      const late = await broker.collectLateFills(i - 1);
+      for (const { assetId, fill: f, clientOrderId } of late) {
+        portfolio.applyFill(assetId, f.numShares, f.price, f.fees);
+        writer.append("fills", { bar: i - 1, timestamp: f.timestamp, assetId, parentOrderId: f.parentOrderId, numShares: f.numShares, price: f.price, fees: f.fees, late: true });
+        warn(`bar ${i}: child ${clientOrderId} of parent ${f.parentOrderId}, left open when its parent finished, ${f.numShares.isNegative() ? "sold" : "bought"} ${f.numShares.abs().toString()} more at ${f.price.toString()}: booked as a late fill under bar ${i - 1}`);
+      }
+      parentFills += late.length;
+    }
     if (i === total && parts.flattenAtEnd === true) {
       // Logged under the last trading bar: a bar's fills are what moves the portfolio from its
       // mark to the next one, and this mark is the last.

@@ -10,6 +10,7 @@ import { SEED_MAX } from "../core/rng.js";
 import { parseTimestamp, toEpochMs } from "../core/timestamp.js";
 import { numWaves, waveLengthProblem } from "../oms/waves.js";
 import { targetConfigSchema } from "./targets.js";
+import { faultSchema } from "../exchanges/embedded-venue-client.js";
 
 /** Seeds are 32-bit (see Rng): a larger one would silently replay a smaller one's market. */
 const seedSchema = z.number().int().min(0).max(SEED_MAX, `a seed is a whole number from 0 to ${SEED_MAX}`);
@@ -74,6 +75,11 @@ const brokerClientSchema = z.discriminatedUnion("kind", [
     kind: z.literal("embedded"),
     /** Latency of order entry, cancel and acknowledgement on the simulated venue, in ms. */
     latencyMs: z.number().min(0).default(0),
+    /**
+     * Injected request failures (seeded): lost and timed-out order entries, 503s, lost cancels.
+     * For rehearsing how a session rides out a bad exchange day; none by default.
+     */
+    faults: faultSchema.optional(),
   }).strict(),
   z.object({ kind: z.literal("instant_fill"), feeRate: z.number().min(0).max(0.01).default(0.0005) }).strict(),
   z.object({ kind: z.literal("ccxt"), exchangeId: z.string().min(1).default("binanceusdm"), baseUrl: z.string().url().optional() }).strict(),

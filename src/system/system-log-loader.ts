@@ -63,7 +63,7 @@ const targetRowSchema = z
 
 const targetsSchema = z.object({ bar: z.number().int(), timestamp: z.number(), rows: z.array(targetRowSchema) });
 const orderSchema = z.object({ bar: z.number().int(), timestamp: z.number(), orderId: z.number(), text: z.string() });
-const fillSchema = z.object({ bar: z.number().int(), timestamp: z.number(), assetId: z.number(), parentOrderId: z.number(), numShares: dec, price: dec, fees: dec });
+const fillSchema = z.object({ bar: z.number().int(), timestamp: z.number(), assetId: z.number(), parentOrderId: z.number(), numShares: dec, price: dec, fees: dec, late: z.boolean().optional() });
 const dagOutputSchema = z.object({ bar: z.number().int(), timestamp: z.number(), values: z.record(z.string(), z.number().nullable()) });
 const profileSchema = z.object({ bar: z.number().int(), timestamp: z.number(), node: z.string(), durationMs: z.number(), heapDeltaBytes: z.number() });
 

@@ -135,7 +135,8 @@ function venueSetup(cfg: SystemConfig, clock: Clock, warmupStartMs: number, need
   const account = engine.createAccount("system");
   engine.deposit(account, "USDT", cfg.initialCash);
   const latency = cfg.broker.kind === "embedded" && cfg.broker.latencyMs > 0 ? { orderEntry: { kind: "fixed" as const, ms: cfg.broker.latencyMs }, cancel: { kind: "fixed" as const, ms: cfg.broker.latencyMs } } : undefined;
-  const venue = new EmbeddedVenueClient(engine, latency === undefined ? { account } : { account, latency });
+  const faults = cfg.broker.kind === "embedded" ? cfg.broker.faults : undefined;
+  const venue = new EmbeddedVenueClient(engine, { account, ...(latency === undefined ? {} : { latency }), ...(faults === undefined ? {} : { faults }) });
   const symbols = u.instruments.map((i) => i.symbol);
   // Keeps enough history for the model's look-back and the broker's bid/ask window, not the day.
   const store = new MarketDataStore({ symbols, keepMs: Math.max(cfg.start - warmupStartMs, 0) + 2 * cfg.barMinutes * 60_000 + 3_600_000 });

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { comparePortfolios, DifferenceList, pnlCorrelation, type SideAssetBar, type SidePortfolioBar } from "../../src/analysis/reconcile-compare.js";
+import { compareFills, comparePortfolios, DifferenceList, pnlCorrelation, type SideAssetBar, type SideFill, type SidePortfolioBar } from "../../src/analysis/reconcile-compare.js";
 
 const value = fc.integer({ min: -1_000_000, max: 1_000_000 }).map((m) => String(m / 1000));
 
@@ -53,5 +53,21 @@ describe("comparePortfolios", () => {
       }),
       { numRuns: 200 },
     );
+  });
+});
+
+describe("compareFills", () => {
+  const opts = { names: ["prod", "sim"] as ["prod", "sim"], symbolOf: new Map([[7, "X/USDT"]]), tolerancePct: 1e-9 };
+  const fill = (parentOrderId: number, numShares: string, price: string, fees: string, bar = 4): SideFill => ({ bar, assetId: 7, parentOrderId, numShares, price, fees });
+
+  it("compares a parent's fill and a late fill booked under the same bar as one, at their VWAP", () => {
+    // Prod: bar 4's own parent bought 2 at 10, and an earlier parent's child left open bought 1 at 13.
+    const prod = [fill(9, "2", "10", "0.02"), fill(3, "1", "13", "0.013")];
+    const same = compareFills(prod, [fill(9, "3", "11", "0.033")], opts);
+    expect([same.matched, same.differing, same.dropped, same.extra]).toEqual([1, 0, 0, 0]);
+    const differences = new DifferenceList(10);
+    const other = compareFills(prod, [fill(9, "2", "10", "0.02")], { ...opts, differences });
+    expect([other.matched, other.differing]).toEqual([1, 1]);
+    expect(differences.listed(10)[0]?.message).toMatch(/executed 3 at 11, fees 0.033 vs sim 2 at 10/);
   });
 });

@@ -332,22 +332,73 @@ describe("broker TWAP cases", () => {
     expect(broker.fillIssues).toBe(issues.length);
     expect(broker.firstFillIssue).toBe(`bar 0 parent 1: ${issues[0]?.message}`);
     // Up to the parent's end the fill is the exchange's: the sweep at the end collected it.
-    const position = engine.positions(account).find((p) => p.symbol === SYMBOL)?.size ?? "0";
-    expect(fills[0]?.numShares.toString()).toBe(new Decimal(position).toString());
+    const position = (): Decimal => new Decimal(engine.positions(account).find((p) => p.symbol === SYMBOL)?.size ?? "0");
+    expect(fills[0]?.numShares.toString()).toBe(position().toString());
 
-    // At the session's end the exchange answers again: nothing of the run is left resting, and what
-    // the children filled after their parent is named.
+    // Later bars book what the children filled since, while they still rest (cancels still fail):
+    // the books follow the exchange.
+    const booked = [...fills.map((f) => f.numShares.toDecimal())];
+    for (let bar = 1; bar <= 4; bar++) {
+      clock.runUntil(T0 + (4 + bar) * MIN);
+      const late = await clock.drive(broker.collectLateFills(bar));
+      for (const l of late) {
+        expect(l.fill.parentOrderId).toBe(1);
+        expect(l.fill.numShares.isPositive()).toBe(true);
+        booked.push(l.fill.numShares.toDecimal());
+      }
+      expect(booked.reduce((a, b) => a.add(b), new Decimal(0)).toString()).toBe(position().toString());
+    }
+    log.flush();
+    const lateFills = (loadStream(dir, "oms_fills").records as { bar: number; parentOrderId: number; numShares: string }[]).slice(fills.length);
+    expect(lateFills.length).toBe(booked.length - fills.length);
+    // The market's takers filled some of the resting children in four minutes.
+    expect(lateFills.length).toBeGreaterThan(0);
+    for (const f of lateFills) expect([f.parentOrderId, f.bar >= 1 && f.bar <= 4]).toEqual([1, true]);
+    const bookedIssues = (loadStream(dir, "fill_check_issues").records as { message: string }[]).slice(issues.length);
+    expect(bookedIssues.map((r) => r.message).filter((m) => /booked as a late fill of parent 1/.test(m))).toHaveLength(lateFills.length);
+
+    // The exchange answers again: the children are cancelled, collected a last time and done with,
+    // so the session's end has nothing left open.
     client.cancelOrder = cancel;
-    clock.runUntil(T0 + 6 * MIN);
+    clock.runUntil(T0 + 9 * MIN);
+    const last = await clock.drive(broker.collectLateFills(5));
+    const total = [...booked, ...last.map((l) => l.fill.numShares.toDecimal())].reduce((a, b) => a.add(b), new Decimal(0));
+    expect(total.toString()).toBe(position().toString());
+    expect(engine.openOrders(account)).toEqual([]);
+    expect(await clock.drive(broker.collectLateFills(6))).toEqual([]);
+    expect(await clock.drive(broker.cancelLeftOpen())).toBe(0);
+    log.close();
+    const states = (loadStream(dir, "ccxt_fills").records as { clientOrderId: string; order: { status: string } }[]);
+    // Each left-open child's last logged state is final.
+    for (const o of open) {
+      const mine = states.filter((r) => r.order.status !== undefined && r.clientOrderId === o.clientOrderId);
+      expect(mine.at(-1)?.order.status).toMatch(/^(canceled|closed)$/);
+    }
+  });
+
+  it("at the session's end, a child whose cancel still fails is named with what it filled since it was last booked", async () => {
+    const { clock, engine, account, client, broker, log, dir } = await venue({ takersPerMinute: 2, usdt: "100000", broker: { limitPrice: { computer: "passivity", passivityFactor: 0.5 } } });
+    const cancel = client.cancelOrder.bind(client);
+    client.cancelOrder = async () => {
+      throw new NetworkError("embedded: connection reset");
+    };
+    const fills = await clock.drive(broker.submitOrders([parent("600", T0 + MIN, T0 + 4 * MIN)], 0));
+    const open = engine.openOrders(account);
+    expect(open.length).toBeGreaterThan(0);
+    clock.runUntil(T0 + 8 * MIN);
+    log.flush();
+    const before = loadStream(dir, "fill_check_issues").records.length;
+    // No bar boundary booked anything: the session's end names all of it, and still cannot cancel.
     expect(await clock.drive(broker.cancelLeftOpen())).toBe(open.length);
     log.close();
-    expect(engine.openOrders(account)).toEqual([]);
-    const atEnd = (loadStream(dir, "fill_check_issues").records as { message: string }[]).slice(issues.length);
+    expect(engine.openOrders(account).length).toBeGreaterThan(0);
+    const atEnd = (loadStream(dir, "fill_check_issues").records as { message: string }[]).slice(before);
     expect(atEnd).toHaveLength(open.length);
     const late = new Decimal(engine.positions(account).find((p) => p.symbol === SYMBOL)?.size ?? "0").sub(fills[0]?.numShares.toString() ?? "0");
-    const named = atEnd.reduce((sum, r) => sum.add(/it filled (\S+) after its parent/.exec(r.message)?.[1] ?? "NaN"), new Decimal(0));
+    const named = atEnd.reduce((sum, r) => sum.add(/it filled (\S+) since it was last booked/.exec(r.message)?.[1] ?? "NaN"), new Decimal(0));
     expect(named.toString()).toBe(late.toString());
-    for (const r of atEnd) expect(r.message).toMatch(/^at the session's end, child .* left open by its parent is (canceled|closed); it filled/);
+    for (const r of atEnd) expect(r.message).toMatch(/^at the session's end, child .* left open by its parent is (still open \(its cancel failed again\)|closed); it filled/);
+    client.cancelOrder = cancel;
   });
 
   it("flattens the account with reduce-only market orders, logged in the reduce_only streams", async () => {

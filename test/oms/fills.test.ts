@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { CcxtOrder, CcxtTrade } from "../../src/oms/ccxt-types.js";
-import { crossCheckChildFills, dedupeTrades, FillFoldError, foldParentFill } from "../../src/oms/fills.js";
+import { crossCheckChildFills, dedupeTrades, FillFoldError, foldLateFill, foldParentFill } from "../../src/oms/fills.js";
 import { applyExchangeLimits } from "../../src/oms/exchange-limits.js";
 
 function child(id: string, side: "buy" | "sell", filled: number, cost: number, ts: number): CcxtOrder {
@@ -21,6 +21,17 @@ function trade(id: string, order: string, amount: number, price: number, fee: nu
 const X_USDT = { base: "X", quote: "USDT" };
 
 describe("folding child fills into a parent fill", () => {
+  it("a late fill is what the child filled since it was last booked: the difference of its state, the fees of its new trades", () => {
+    // Booked 1.5 for 15.15 with the parent; 0.75 more since, at 10.4, in one new trade.
+    const now: CcxtOrder = { ...child("a", "sell", 2.25, 22.95, 7000), status: "open" };
+    const f = foldLateFill(3, { filled: 1.5, cost: 15.15 }, now, [trade("2", "a", 0.75, 10.4, 0.0078), trade("1", "b", 1, 1, 1)], X_USDT);
+    expect([f?.parentOrderId, f?.numShares.toString(), f?.price.toString(), f?.fees.toString(), f?.timestamp]).toEqual([3, "-0.75", "10.4", "0.0078", 7000]);
+    // Nothing more filled: no fill, whatever its state.
+    expect(foldLateFill(3, { filled: 2.25, cost: 22.95 }, { ...now, status: "canceled" as const }, [], X_USDT)).toBeUndefined();
+    // An exchange that reports less than was booked is named, not booked as a reversal.
+    expect(() => foldLateFill(3, { filled: 3, cost: 30 }, now, [], X_USDT)).toThrow(FillFoldError);
+  });
+
   it("sums signed shares, takes the VWAP of executed cost, the latest time and the trade fees", () => {
     const children = [child("a", "sell", 3, 30.3, 1000), child("b", "sell", 1.2, 12.24, 5000), child("c", "sell", 0, 0, 9000)];
     const trades = [trade("1", "a", 1, 10.1, 0.01), trade("2", "a", 2, 10.1, 0.02), trade("3", "b", 1.2, 10.2, 0.0122), trade("3", "b", 1.2, 10.2, 0.0122)];
