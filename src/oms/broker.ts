@@ -724,8 +724,14 @@ export class Broker {
     for (const pos of positions) {
       if (pos.contracts === 0 || pos.side === undefined) continue;
       const side = pos.side === "long" ? "sell" : "buy";
-      const clientOrderId = `${this.runTag}-flat-${tag}-${i++}`;
-      const record = { clientOrderId, symbol: pos.symbol, side, amount: String(pos.contracts), type: "market", reduceOnly: true, timestamp: clock.now() };
+      let clientOrderId = `${this.runTag}-flat-${tag}-${i++}`;
+      // A dead process's flattening may have sent this id (a resumed one booked it from the
+      // exchange, recover-sent.ts): one the exchange has, or cannot say, is never sent again.
+      while (this.askFirst.delete(clientOrderId) && (await this.findByClientId(clientOrderId, pos.symbol)) !== undefined) clientOrderId = `${this.runTag}-flat-${tag}-${i++}`;
+      // With accounting, what a resumed process needs to book this order if this one dies with it
+      // in flight (recover-sent.ts): the bar and parent id its fill will have, and the asset.
+      const books = accounting === undefined ? {} : { bar: accounting.bar, parentOrderId: accounting.firstParentOrderId + result.fills.length, assetId: this.assetIdOf(pos.symbol) };
+      const record = { clientOrderId, symbol: pos.symbol, side, amount: String(pos.contracts), type: "market", reduceOnly: true, timestamp: clock.now(), ...books };
       log.append("reduce_only_oms_child_orders", { ...record, event: "sending" });
       // On disk before the request leaves, as every child's: a crash then still names the order.
       log.flush();
@@ -770,10 +776,15 @@ export class Broker {
     const market = this.market(symbol);
     const fill = foldParentFill(parentOrderId, [state], trades, market);
     if (fill === undefined) return undefined;
-    const assetId = [...this.deps.universe].find(([, s]) => s === symbol)?.[0];
-    if (assetId === undefined) throw new BrokerError(`closing order ${order.id}: symbol ${symbol} is not in the universe`);
+    const assetId = this.assetIdOf(symbol);
     log.appendLine("oms_fills", fillLine(bar, assetId, symbol, fill));
     return { assetId, fill };
+  }
+
+  private assetIdOf(symbol: string): number {
+    const assetId = [...this.deps.universe].find(([, s]) => s === symbol)?.[0];
+    if (assetId === undefined) throw new BrokerError(`symbol ${symbol} is not in the universe`);
+    return assetId;
   }
 
   /**

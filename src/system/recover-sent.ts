@@ -2,7 +2,8 @@
 // next bar boundary on and never sends that bar again, so the children the dead process sent in it
 // would be forgotten while the exchange holds them: each is looked up by its client order id, one
 // still open is cancelled, and what filled is folded per parent (DOMAIN.md section 5) into fills
-// the portfolio takes. The books then hold what the exchange holds.
+// the portfolio takes. The books then hold what the exchange holds. The same goes for the closing
+// orders of an end-of-session flattening the process died in.
 
 import { closeSync, existsSync, openSync, readSync, statSync } from "node:fs";
 import { join } from "node:path";
@@ -10,7 +11,7 @@ import type { WideDecimal } from "../core/wide-decimal.js";
 import { OrderNotFound } from "../exchanges/errors.js";
 import type { ExchangeClient } from "../exchanges/exchange-client.js";
 import type { CcxtOrder } from "../oms/ccxt-types.js";
-import { foldParentFill, type FeeCurrencies } from "../oms/fills.js";
+import { foldParentFill, type FeeCurrencies, type ParentFill } from "../oms/fills.js";
 import type { Checkpoint } from "./checkpoint.js";
 import { SYSTEM_LOG_FILES } from "./system-log.js";
 
@@ -36,6 +37,8 @@ export interface RecoveredFill {
   /** Their trades' fees, in the quote currency. */
   fees: WideDecimal;
   children: number;
+  /** The fold itself, for the broker log's oms_fills. */
+  fill: ParentFill;
 }
 
 export interface Recovery {
@@ -46,12 +49,32 @@ export interface Recovery {
   cancelled: number;
 }
 
-/** The children logged as "sending" in oms_child_orders after the checkpoint (a torn last line is the kill's). */
+/**
+ * The children logged as "sending" after the checkpoint (a torn last line is the kill's): the
+ * bar's children in oms_child_orders, and the closing orders of an end-of-session flattening in
+ * reduce_only_oms_child_orders (their records carry the bar and parent id their fills take).
+ */
 export function childrenSentAfter(logDir: string, cp: Checkpoint): SentChild[] {
-  const rel = `${SYSTEM_LOG_FILES.brokerLog}/oms_child_orders.jsonl`;
-  const file = join(logDir, rel);
+  const out: SentChild[] = [];
+  const seen = new Set<string>();
+  for (const stream of ["oms_child_orders", "reduce_only_oms_child_orders"] as const) {
+    const rel = `${SYSTEM_LOG_FILES.brokerLog}/${stream}.jsonl`;
+    const file = join(logDir, rel);
+    for (const c of recordsAfter(file, cp.files[rel] ?? 0)) {
+      if (c.event !== "sending" || typeof c.clientOrderId !== "string" || seen.has(c.clientOrderId)) continue;
+      if (typeof c.symbol !== "string" || typeof c.assetId !== "number" || typeof c.parentOrderId !== "number" || typeof c.bar !== "number") {
+        throw new Error(`${file}: child ${c.clientOrderId} after the checkpoint lacks its symbol, assetId, parentOrderId or bar`);
+      }
+      seen.add(c.clientOrderId);
+      out.push({ clientOrderId: c.clientOrderId, symbol: c.symbol, assetId: c.assetId, parentOrderId: c.parentOrderId, bar: c.bar });
+    }
+  }
+  return out;
+}
+
+/** The JSON records of a JSON-lines file from byte `from` on; only its last line may be torn. */
+function recordsAfter(file: string, from: number): (Partial<SentChild> & { event?: unknown })[] {
   if (!existsSync(file)) return [];
-  const from = cp.files[rel] ?? 0;
   const size = statSync(file).size;
   if (size <= from) return [];
   const buf = Buffer.alloc(size - from);
@@ -62,25 +85,16 @@ export function childrenSentAfter(logDir: string, cp: Checkpoint): SentChild[] {
     closeSync(fd);
   }
   const lines = buf.toString("utf8").split("\n");
-  const out: SentChild[] = [];
-  const seen = new Set<string>();
+  const out: (Partial<SentChild> & { event?: unknown })[] = [];
   lines.forEach((line, i) => {
     if (line === "") return;
-    let r: unknown;
     try {
-      r = JSON.parse(line);
+      out.push(JSON.parse(line) as Partial<SentChild> & { event?: unknown });
     } catch (e) {
       // Only the last line may be cut off by the kill.
       if (i === lines.length - 1) return;
       throw new Error(`${file}: a line after the checkpoint is not JSON: ${(e as Error).message}`, { cause: e });
     }
-    const c = r as Partial<SentChild> & { event?: unknown };
-    if (c.event !== "sending" || typeof c.clientOrderId !== "string" || seen.has(c.clientOrderId)) return;
-    if (typeof c.symbol !== "string" || typeof c.assetId !== "number" || typeof c.parentOrderId !== "number" || typeof c.bar !== "number") {
-      throw new Error(`${file}: child ${c.clientOrderId} after the checkpoint lacks its symbol, assetId, parentOrderId or bar`);
-    }
-    seen.add(c.clientOrderId);
-    out.push({ clientOrderId: c.clientOrderId, symbol: c.symbol, assetId: c.assetId, parentOrderId: c.parentOrderId, bar: c.bar });
   });
   return out;
 }
@@ -122,7 +136,7 @@ export async function recoverSentChildren(client: ExchangeClient, sent: readonly
     const since = Math.min(...states.map((o) => o.timestamp));
     const trades = await client.fetchMyTrades(child.symbol, since);
     const fill = foldParentFill(parentOrderId, states, trades, market);
-    if (fill !== undefined) fills.push({ bar: child.bar, parentOrderId, assetId: child.assetId, symbol: child.symbol, numShares: fill.numShares, price: fill.price, fees: fill.fees, children: states.length });
+    if (fill !== undefined) fills.push({ bar: child.bar, parentOrderId, assetId: child.assetId, symbol: child.symbol, numShares: fill.numShares, price: fill.price, fees: fill.fees, children: states.length, fill });
   }
   return { fills, notFound, cancelled };
 }

@@ -9,7 +9,7 @@ import { SimulatedClock } from "../core/clock.js";
 import { compactUtc } from "../core/timestamp.js";
 import { dec, type CcxtMarket } from "../oms/ccxt-types.js";
 import type { ExchangeClient } from "../exchanges/exchange-client.js";
-import { Broker, fnv1a32 } from "../oms/broker.js";
+import { Broker, fillLine, fnv1a32 } from "../oms/broker.js";
 import { BrokerLogWriter } from "../oms/broker-log.js";
 import { writeBrokerLogParquetParallel } from "../oms/broker-log-parquet.js";
 import { Portfolio, portfolioBarOf } from "../oms/portfolio.js";
@@ -158,7 +158,7 @@ export async function runSystem(cfg: SystemConfig, opts: RunSystemOptions = {}):
       const drive = <T>(p: Promise<T>): Promise<T> => (clock instanceof SimulatedClock ? clock.drive(p) : p);
       await drive(broker.init());
       if (restore !== undefined && restored !== undefined && restore.sent.length > 0) {
-        const note = await recoverCutBar(setup.client, markets, restore.sent, portfolio, writer, clock.now());
+        const note = await recoverCutBar(setup.client, markets, restore.sent, portfolio, writer, brokerLog, clock.now());
         if (note !== undefined) resumeWarnings.push(note);
       }
       result = await drive(
@@ -324,12 +324,15 @@ function restoredState(logDir: string, cp: Checkpoint, sent: readonly SentChild[
  * recover-sent.ts): their fills go into the portfolio and fills.jsonl under that bar. Returns a
  * warning when the exchange had any of them.
  */
-async function recoverCutBar(client: ExchangeClient, markets: Record<string, CcxtMarket>, sent: SentChild[], portfolio: Portfolio, writer: SystemLogWriter, now: number): Promise<string | undefined> {
+async function recoverCutBar(client: ExchangeClient, markets: Record<string, CcxtMarket>, sent: SentChild[], portfolio: Portfolio, writer: SystemLogWriter, brokerLog: BrokerLogWriter, now: number): Promise<string | undefined> {
   const r = await recoverSentChildren(client, sent, markets);
   for (const f of r.fills) {
     portfolio.applyFill(f.assetId, f.numShares, f.price, f.fees);
     writer.append("fills", { bar: f.bar, timestamp: now, assetId: f.assetId, parentOrderId: f.parentOrderId, numShares: f.numShares, price: f.price, fees: f.fees });
+    // As every fill the portfolio applies: the broker log's parent fills match the system log's.
+    brokerLog.appendLine("oms_fills", fillLine(f.bar, f.assetId, f.symbol, f.fill));
   }
+  brokerLog.flush();
   writer.flush();
   const found = sent.length - r.notFound;
   const message = `resume: ${sent.length} child order(s) of the cut-off bar looked up at ${client.id}: ${r.notFound} never reached it, ${found} did (${r.cancelled} still open, cancelled); ${r.fills.length} parent fill(s) recovered into the portfolio${r.fills.map((f) => `; ${f.symbol} parent ${f.parentOrderId} ${f.numShares.toFixed()} at ${f.price.toFixed()}`).join("")}`;

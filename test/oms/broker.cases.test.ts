@@ -401,6 +401,21 @@ describe("broker TWAP cases", () => {
     client.cancelOrder = cancel;
   });
 
+  it("a resumed flattening never sends again a closing order id the exchange already has", async () => {
+    const { clock, engine, account, client, broker, log, dir } = await venue({ takersPerMinute: 0, usdt: "100000" });
+    await clock.drive(broker.submitOrders([{ ...parent("25", T0 + MIN, T0 + 2 * MIN), type: "market" }], 0));
+    const tag = broker.clientOrderId(0, 0, 0, 0).split("-")[0] as string;
+    // The dead process's first closing order reached the exchange and closed 10; its second never left.
+    await clock.drive(client.createOrder(SYMBOL, "market", "sell", 10, undefined, { clientOrderId: `${tag}-flat-end-0`, reduceOnly: true }));
+    broker.askBeforeSending([`${tag}-flat-end-0`, `${tag}-flat-end-1`]);
+    const result = await clock.drive(broker.flattenAccount("end", { bar: 3, firstParentOrderId: 9 }));
+    log.close();
+    expect(result.closed.map((o) => [o.clientOrderId, o.amount])).toEqual([[`${tag}-flat-end-1`, 15]]);
+    expect(engine.positions(account).filter((p) => Number(p.size) !== 0)).toEqual([]);
+    // The sending record carries what a resumed process books the order under.
+    expect(readBrokerLogStream(dir, "reduce_only_oms_child_orders").map((r) => [r.clientOrderId, r.bar, r.parentOrderId])).toEqual([[`${tag}-flat-end-1`, 3, 9]]);
+  });
+
   it("flattens the account with reduce-only market orders, logged in the reduce_only streams", async () => {
     const { clock, engine, account, client, broker, log, dir } = await venue({ takersPerMinute: 0, usdt: "100000" });
     const fills = await clock.drive(broker.submitOrders([{ ...parent("25", T0 + MIN, T0 + 2 * MIN), type: "market" }], 0));

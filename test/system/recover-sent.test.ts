@@ -74,6 +74,30 @@ describe("recovering the children of a cut-off bar", () => {
     expect(() => childrenSentAfter(dir, cp)).toThrow(/oms_child_orders\.jsonl: a line after the checkpoint is not JSON/);
   });
 
+  it("reads and books the closing orders of an end-of-session flattening the process died in", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "tl-sent-flat-"));
+    mkdirSync(join(dir, "broker_log"));
+    // The last trading bar's children are before the checkpoint; the flattening after it.
+    writeFileSync(join(dir, "broker_log", "oms_child_orders.jsonl"), JSON.stringify({ clientOrderId: "a", parentOrderId: 38, assetId: 7, symbol: SYMBOL, bar: 11, event: "sending" }) + "\n");
+    const closing = { clientOrderId: "tl1-flat-end-0", symbol: SYMBOL, side: "sell", amount: "5", type: "market", reduceOnly: true, timestamp: T0, bar: 11, parentOrderId: 40, assetId: 7, event: "sending" };
+    writeFileSync(join(dir, "broker_log", "reduce_only_oms_child_orders.jsonl"), JSON.stringify(closing) + "\n");
+    const cp = { bar: 11, timestamp: T0, netWealth: "0", files: { "broker_log/oms_child_orders.jsonl": 200 } };
+    const sent = childrenSentAfter(dir, cp);
+    expect(sent).toEqual([{ clientOrderId: "tl1-flat-end-0", symbol: SYMBOL, assetId: 7, parentOrderId: 40, bar: 11 }]);
+    // A closing record without the books (an older log) cannot be booked, and says so.
+    const { assetId: _a, ...bare } = closing;
+    writeFileSync(join(dir, "broker_log", "reduce_only_oms_child_orders.jsonl"), JSON.stringify(bare) + "\n");
+    expect(() => childrenSentAfter(dir, cp)).toThrow(/reduce_only_oms_child_orders\.jsonl: child tl1-flat-end-0 after the checkpoint lacks/);
+
+    // The exchange filled the closing order before the process died: the resumed one books it.
+    const { clock, dead, resumed } = await venue();
+    await clock.drive(dead.createOrder(SYMBOL, "market", "buy", 5, undefined, { clientOrderId: "tl1-11-38-0-0" }));
+    await clock.drive(dead.createOrder(SYMBOL, "market", "sell", 5, undefined, { clientOrderId: "tl1-flat-end-0", reduceOnly: true }));
+    const r = await clock.drive(recoverSentChildren(resumed, sent, await clock.drive(resumed.loadMarkets())));
+    expect(r.fills.map((f) => [f.bar, f.parentOrderId, f.numShares.toFixed(), f.fill.parentOrderId])).toEqual([[11, 40, "-5", 40]]);
+    expect((await clock.drive(resumed.fetchPositions([SYMBOL]))).filter((p) => p.contracts !== 0)).toEqual([]);
+  });
+
   it("numbers the resumed run's parents past those of the cut-off bar, whose order rows were cut away", () => {
     expect(nextParentId([{ orderId: 3 }, { orderId: 7 }], [child("x", 9), child("y", 8)])).toBe(10);
     expect(nextParentId([{ orderId: 7 }], [])).toBe(8);
