@@ -53,7 +53,9 @@ const shownSummarySchema = z.object({
 
 /** The summary of a run directory: the one the run wrote, or one recomputed from its bars. */
 export function summaryOf(path: string): { summary: RunSummary; dir: string } {
-  const log = loadSystemLog(path, { tolerateTruncatedTail: true });
+  // A finished run's summary is all it takes; a killed run's is rebuilt from its bars.
+  const done = loadSystemLog(path, { streams: [] });
+  const log = done.summary !== undefined ? done : loadSystemLog(path, { tolerateTruncatedTail: true, streams: ["portfolio", "orders", "fills"] });
   if (log.summary !== undefined) {
     const checked = shownSummarySchema.safeParse(log.summary);
     if (!checked.success) throw new Error(formatIssues(join(log.dir, SYSTEM_LOG_FILES.summary), checked.error));

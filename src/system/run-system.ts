@@ -205,7 +205,7 @@ export async function runSystem(cfg: SystemConfig, opts: RunSystemOptions = {}):
     if (opts.brokerLogParquet === true) await writeBrokerLogParquetParallel(writer.brokerLogDir);
     writer.flush();
     // A restored run's earlier bars were done by another process: its summary comes from the log.
-    const whole = restore === undefined ? undefined : loadSystemLog(logDir);
+    const whole = restore === undefined ? undefined : loadSystemLog(logDir, { streams: ["portfolio", "fills"] });
     const summary = buildRunSummary(
       {
         model: model.name, mode: cfg.mode, start: new Date(cfg.start).toISOString(), end: new Date(cfg.end).toISOString(), barMinutes: cfg.barMinutes,
@@ -303,7 +303,7 @@ function prepareResume(logDir: string, cfg: SystemConfig): ResumePlan {
 
 /** The portfolio and loop position of a live run cut back to its checkpoint. */
 function restoredState(logDir: string, cp: Checkpoint, sent: readonly SentChild[]): { portfolio: Portfolio; resume: BarLoopResume } {
-  const log = loadSystemLog(logDir);
+  const log = loadSystemLog(logDir, { streams: ["portfolio", "orders", "fills"] });
   const last = log.portfolio.at(-1);
   if (last === undefined || last.bar !== cp.bar) throw new ResumeError(`${logDir}: the checkpoint says bar ${cp.bar} but portfolio.jsonl ends at ${last?.bar ?? "no bar"}`);
   if (last.netWealth.toFixed() !== cp.netWealth) throw new ResumeError(`${logDir}: bar ${cp.bar} net wealth ${last.netWealth.toFixed()} differs from the checkpoint's ${cp.netWealth}`);

@@ -101,12 +101,25 @@ export function resolveSystemLogDir(path: string): string {
   return existsSync(inner) ? inner : path;
 }
 
-export function loadSystemLog(path: string, opts: ReadJsonlOptions = {}): SystemLog {
+/** The per-bar streams of a system log, which `streams` can limit a load to. */
+export type SystemLogStream = "portfolio" | "targets" | "orders" | "fills" | "dag" | "profiling";
+
+export interface LoadSystemLogOptions extends ReadJsonlOptions {
+  /**
+   * Read only these streams; the others come back empty. A day of 100 assets is ~1 GB of records
+   * when read whole, and most readers need one or two of them. Default: all.
+   */
+  streams?: readonly SystemLogStream[];
+}
+
+export function loadSystemLog(path: string, opts: LoadSystemLogOptions = {}): SystemLog {
   const dir = resolveSystemLogDir(path);
+  const wanted = (s: SystemLogStream): boolean => opts.streams === undefined || opts.streams.includes(s);
   const resolvedFile = join(dir, SYSTEM_LOG_FILES.configResolved);
   if (!existsSync(resolvedFile)) throw new SystemLogError(`${path}: not a system log directory (no ${SYSTEM_LOG_FILES.configResolved})`);
   const truncated: SystemLog["truncated"] = [];
-  const read = <T>(name: string, schema: z.ZodType<T>): T[] => {
+  const read = <T>(name: string, schema: z.ZodType<T>, stream: SystemLogStream): T[] => {
+    if (!wanted(stream)) return [];
     try {
       const r = readJsonlTyped(join(dir, `${name}.jsonl`), schema, opts);
       if (r.truncatedTail !== undefined) truncated.push(r.truncatedTail);
@@ -118,8 +131,8 @@ export function loadSystemLog(path: string, opts: ReadJsonlOptions = {}): System
   };
   const dag = new Map<string, LoggedDagOutput[]>();
   const dagDir = join(dir, "dag");
-  if (existsSync(dagDir)) {
-    for (const f of readdirSync(dagDir).filter((x) => x.endsWith(".jsonl")).sort()) dag.set(f.slice(0, -6), read(`dag/${f.slice(0, -6)}`, dagOutputSchema));
+  if (wanted("dag") && existsSync(dagDir)) {
+    for (const f of readdirSync(dagDir).filter((x) => x.endsWith(".jsonl")).sort()) dag.set(f.slice(0, -6), read(`dag/${f.slice(0, -6)}`, dagOutputSchema, "dag"));
   }
   const run = runIdentityOf(dir);
   const logFile = join(dir, SYSTEM_LOG_FILES.logText);
@@ -128,12 +141,12 @@ export function loadSystemLog(path: string, opts: ReadJsonlOptions = {}): System
     run,
     configGiven: readJson(join(dir, SYSTEM_LOG_FILES.configGiven)),
     configResolved: readJson(resolvedFile) as Record<string, unknown>,
-    portfolio: read(SYSTEM_LOG_FILES.portfolio, portfolioBarSchema),
-    targets: read(SYSTEM_LOG_FILES.targets, targetsSchema),
-    orders: read(SYSTEM_LOG_FILES.orders, orderSchema),
-    fills: read(SYSTEM_LOG_FILES.fills, fillSchema),
+    portfolio: read(SYSTEM_LOG_FILES.portfolio, portfolioBarSchema, "portfolio"),
+    targets: read(SYSTEM_LOG_FILES.targets, targetsSchema, "targets"),
+    orders: read(SYSTEM_LOG_FILES.orders, orderSchema, "orders"),
+    fills: read(SYSTEM_LOG_FILES.fills, fillSchema, "fills"),
     dag,
-    profiling: read(SYSTEM_LOG_FILES.dagProfiling, profileSchema),
+    profiling: read(SYSTEM_LOG_FILES.dagProfiling, profileSchema, "profiling"),
     summary: readJson(join(dir, SYSTEM_LOG_FILES.summary)) as Record<string, unknown> | undefined,
     brokerLogDir: join(dir, SYSTEM_LOG_FILES.brokerLog),
     marketDataDir: join(dir, SYSTEM_LOG_FILES.marketData),

@@ -1,7 +1,7 @@
 // The console summary of a run (`tradeloop run` / `tradeloop show`): money at cents, counts a killed
 // run cannot give as "-", warnings listed.
 
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Decimal } from "decimal.js";
@@ -39,5 +39,21 @@ describe("show on a summary.json of another shape", () => {
     writeFileSync(join(dir, "portfolio.jsonl"), "");
     writeFileSync(join(dir, "summary.json"), JSON.stringify({ x: 1 }));
     expect(() => summaryOf(dir)).toThrow(/system_log_dir\/summary\.json: .*model/);
+  });
+});
+
+describe("show reads what it shows", () => {
+  it("a finished run is shown from its summary, without parsing its per-bar logs; a killed one from its bars", () => {
+    const dir = join(mkdtempSync(join(tmpdir(), "tl-show-")), "system_log_dir");
+    mkdirSync(dir);
+    writeFileSync(join(dir, "config.resolved.json"), JSON.stringify({ model: { name: "momentum" }, mode: "simulation", start: "2024-01-02T00:00:00.000Z", end: "2024-01-02T00:03:00.000Z", barMinutes: 1 }));
+    // Not a record: a reader that parsed it would fail, naming the file.
+    writeFileSync(join(dir, "portfolio.jsonl"), "{not json\n{}\n");
+    writeFileSync(join(dir, "targets.jsonl"), "{not json\n{}\n");
+    const summary = buildRunSummary(facts, [bar("100000", undefined), bar("100012.5", "12.5")]);
+    writeFileSync(join(dir, "summary.json"), JSON.stringify(summary));
+    expect(summaryOf(dir).summary.totalPnl).toBe(12.5);
+    rmSync(join(dir, "summary.json"));
+    expect(() => summaryOf(dir)).toThrow(/portfolio\.jsonl:1/);
   });
 });
