@@ -7,7 +7,7 @@ import { Decimal } from "decimal.js";
 import { z } from "zod";
 import { SYSTEM_LOG_DIR } from "../storage/run-layout.js";
 import { formatIssues } from "../system/config.js";
-import { loadSystemLog } from "../system/system-log-loader.js";
+import { loadPortfolioTotals, loadSystemLog } from "../system/system-log-loader.js";
 import { SYSTEM_LOG_FILES } from "../system/system-log.js";
 import { buildRunSummary, type RunSummary } from "../system/run-summary.js";
 import { formatTable } from "./table.js";
@@ -53,9 +53,9 @@ const shownSummarySchema = z.object({
 
 /** The summary of a run directory: the one the run wrote, or one recomputed from its bars. */
 export function summaryOf(path: string): { summary: RunSummary; dir: string } {
-  // A finished run's summary is all it takes; a killed run's is rebuilt from its bars.
+  // A finished run's summary is all it takes; a killed run's is rebuilt from its bars' totals.
   const done = loadSystemLog(path, { streams: [] });
-  const log = done.summary !== undefined ? done : loadSystemLog(path, { tolerateTruncatedTail: true, streams: ["portfolio", "orders", "fills"] });
+  const log = done.summary !== undefined ? done : loadSystemLog(path, { tolerateTruncatedTail: true, streams: ["orders", "fills"] });
   if (log.summary !== undefined) {
     const checked = shownSummarySchema.safeParse(log.summary);
     if (!checked.success) throw new Error(formatIssues(join(log.dir, SYSTEM_LOG_FILES.summary), checked.error));
@@ -65,7 +65,8 @@ export function summaryOf(path: string): { summary: RunSummary; dir: string } {
   const barMinutes = cfg.barMinutes ?? 5;
   const start = Date.parse(cfg.start ?? "");
   const end = Date.parse(cfg.end ?? "");
-  const warnings = log.truncated.map((t) => `${t.file}:${t.line}: torn last record skipped (the run was killed mid-write)`);
+  const portfolio = loadPortfolioTotals(log.dir, { tolerateTruncatedTail: true });
+  const warnings = [...portfolio.truncated, ...log.truncated].map((t) => `${t.file}:${t.line}: torn last record skipped (the run was killed mid-write)`);
   const lines = log.logText.split("\n").filter((l) => l.includes(" WARNING "));
   warnings.push(...lines.map((l) => l.slice(l.indexOf(" WARNING ") + 9)));
   return {
@@ -73,10 +74,10 @@ export function summaryOf(path: string): { summary: RunSummary; dir: string } {
     summary: buildRunSummary(
       {
         model: cfg.model?.name ?? "?", mode: cfg.mode ?? "?", start: cfg.start ?? "?", end: cfg.end ?? "?", barMinutes,
-        barsPlanned: Math.round((end - start) / (barMinutes * 60_000)), barsDone: Math.max(0, log.portfolio.length - 1),
+        barsPlanned: Math.round((end - start) / (barMinutes * 60_000)), barsDone: Math.max(0, portfolio.bars.length - 1),
         parentOrders: log.orders.length, parentFills: log.fills.length, childOrders: NaN, exchangeTrades: NaN, warnings, complete: false,
       },
-      log.portfolio,
+      portfolio.bars,
     ),
   };
 }
