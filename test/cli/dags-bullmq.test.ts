@@ -4,17 +4,11 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { runCli } from "../helpers/cli.js";
-import { freePort, startRedisServer, type RedisServerHandle } from "../helpers/redis-server.js";
+import { freePort, redisForSuite } from "../helpers/redis-server.js";
 
-let srv: RedisServerHandle;
-beforeAll(async () => {
-  srv = await startRedisServer();
-});
-afterAll(async () => {
-  await srv.stop();
-});
+const redis = redisForSuite();
 
 describe("dags commands on the BullMQ executor", () => {
   it("give up within seconds when nothing listens at REDIS_URL, naming it (its password hidden)", async () => {
@@ -33,7 +27,7 @@ describe("dags commands on the BullMQ executor", () => {
 
   it("work with Redis up", async () => {
     const root = mkdtempSync(join(tmpdir(), "tl-dags-redis-"));
-    const env = { REDIS_URL: srv.url };
+    const env = { REDIS_URL: redis.server.url };
     const t = await runCli(["dags", "trigger", "simulation.momentum", "--start", "2024-01-02", "--executor", "bullmq", "--root", root, "--quiet"], { env });
     expect(t.status, t.stderr).toBe(0);
     expect(t.stdout).toContain("queued on BullMQ");

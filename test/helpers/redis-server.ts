@@ -9,6 +9,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Redis } from "ioredis";
+import { afterAll, beforeAll } from "vitest";
 
 export interface RedisServerHandle {
   /** `redis://127.0.0.1:<port>`: what REDIS_URL is set to. */
@@ -111,6 +112,26 @@ export async function startRedisServer(opts: RedisServerOptions = {}): Promise<R
     async stop() {
       await shutdown();
       rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * A server for the calling test file: started before its tests, stopped after them. `server` is
+ * the handle, to use inside tests and hooks (it does not exist before the file's beforeAll).
+ */
+export function redisForSuite(opts: RedisServerOptions = {}): { readonly server: RedisServerHandle } {
+  let srv: RedisServerHandle | undefined;
+  beforeAll(async () => {
+    srv = await startRedisServer(opts);
+  });
+  afterAll(async () => {
+    await srv?.stop();
+  });
+  return {
+    get server(): RedisServerHandle {
+      if (srv === undefined) throw new Error("redisForSuite: the server is started in beforeAll; use it inside tests and hooks");
+      return srv;
     },
   };
 }

@@ -14,9 +14,9 @@ import { openBullmqScheduler, openBullmqWorker, openExecutor, type BullmqWorkerP
 import { RedisRunStore } from "../../src/orchestration/redis-run-store.js";
 import { newDagRun, type DagRun } from "../../src/orchestration/run-records.js";
 import type { BullmqExecutor } from "../../src/orchestration/bullmq-executor.js";
-import { startRedisServer, type RedisServerHandle } from "../helpers/redis-server.js";
+import { redisForSuite } from "../helpers/redis-server.js";
 
-let srv: RedisServerHandle;
+const redis = redisForSuite();
 let root: string;
 const logs: string[] = [];
 const log = (m: string): void => {
@@ -25,12 +25,10 @@ const log = (m: string): void => {
 const FAST = { lockDurationMs: 2000, stalledIntervalMs: 1000, upstreamPollMs: 200 };
 
 beforeAll(async () => {
-  srv = await startRedisServer();
   root = mkdtempSync(join(tmpdir(), "tl-bullmq-"));
 });
 
 afterAll(async () => {
-  await srv.stop();
   rmSync(root, { recursive: true, force: true });
 });
 
@@ -62,12 +60,12 @@ async function completedJobs(ex: BullmqExecutor, n: number): Promise<Record<stri
 }
 
 async function setup(prefix: string, dags: DagDefinition[], now?: () => number): Promise<{ ex: BullmqExecutor; worker: (s?: object) => Promise<BullmqWorkerProcess>; close: () => Promise<void> }> {
-  const ex = await openExecutor("bullmq", { root, redisUrl: srv.url, prefix, dags, log, ...(now !== undefined ? { now } : {}) });
+  const ex = await openExecutor("bullmq", { root, redisUrl: redis.server.url, prefix, dags, log, ...(now !== undefined ? { now } : {}) });
   const workers: BullmqWorkerProcess[] = [];
   return {
     ex,
     worker: async (s = {}) => {
-      const w = await openBullmqWorker({ root, redisUrl: srv.url, prefix, dags, log, settings: { ...FAST, ...s } });
+      const w = await openBullmqWorker({ root, redisUrl: redis.server.url, prefix, dags, log, settings: { ...FAST, ...s } });
       workers.push(w);
       return w;
     },
@@ -82,8 +80,8 @@ describe("RedisRunStore", () => {
   const dag = defineDag({ id: "store_dag", tasks: [task({ id: "a", handler: async () => null })] });
 
   it("creates a run once however many ask at once, lists by logical start, and raises lastFire only", async () => {
-    const a = new RedisRunStore(srv.client(), "s1");
-    const b = new RedisRunStore(srv.client(), "s1");
+    const a = new RedisRunStore(redis.server.client(), "s1");
+    const b = new RedisRunStore(redis.server.client(), "s1");
     const runs = [3, 1, 2].map((d) => newDagRun(dag, "manual", { start: Date.UTC(2024, 0, d), end: Date.UTC(2024, 0, d + 1) }, { who: d }, 0));
     const results = await Promise.all(runs.flatMap((r) => [a.create(r), b.create({ ...r, conf: { who: "other" } }), a.create(r)]));
     expect(results.filter((r) => r.created)).toHaveLength(3);
@@ -101,8 +99,8 @@ describe("RedisRunStore", () => {
   });
 
   it("updates by compare-and-set: concurrent changes from two connections all land", async () => {
-    const a = new RedisRunStore(srv.client(), "s2");
-    const b = new RedisRunStore(srv.client(), "s2");
+    const a = new RedisRunStore(redis.server.client(), "s2");
+    const b = new RedisRunStore(redis.server.client(), "s2");
     const run = newDagRun(dag, "manual", { start: 0, end: 1 }, { n: 0 }, 0);
     await a.create(run);
     const bump = (s: RedisRunStore) => s.update(run.runKey, (r) => {
@@ -118,8 +116,8 @@ describe("RedisRunStore", () => {
   });
 
   it("names the key and the field of a corrupt record", async () => {
-    const r = srv.client();
-    const s = new RedisRunStore(srv.client(), "s3");
+    const r = redis.server.client();
+    const s = new RedisRunStore(redis.server.client(), "s3");
     const run = newDagRun(dag, "manual", { start: 0, end: 1 }, {}, 0);
     await s.create(run);
     const bad = { ...run, tasks: { a: { state: "sleeping", tries: 0, history: [] } } };
@@ -228,7 +226,7 @@ describe("BullMQ executor", () => {
       ],
     });
     const h = await setup("r3", [dag]);
-    const other = await openExecutor("bullmq", { root, redisUrl: srv.url, prefix: "r3", dags: [dag], log });
+    const other = await openExecutor("bullmq", { root, redisUrl: redis.server.url, prefix: "r3", dags: [dag], log });
     const { run } = await h.ex.orchestrator.trigger("flow_dag", { start: "2024-01-01T00:00:00Z" });
     await Promise.all([h.ex.dispatch(), other.dispatch(), h.ex.dispatch()]);
     const started = (await h.ex.orchestrator.store.get(run.runKey)) as DagRun;
@@ -322,7 +320,7 @@ describe("BullMQ executor", () => {
     await h.ex.dispatch();
     await until("the session to run", async () => ((await h.ex.orchestrator.store.get(run.runKey))?.tasks["session"]?.state === "running" ? true : undefined));
     // Take the lock away, as if it had expired and another worker had the job now.
-    const r = srv.client();
+    const r = redis.server.client();
     expect(await r.del(`r4:tasks:${taskJobId(run.runKey, "session", 0)}:lock`)).toBe(1);
     r.disconnect();
     const done = await finished(h.ex, run.runKey);
@@ -354,7 +352,7 @@ describe("BullMQ executor", () => {
     const { run } = await h.ex.orchestrator.trigger("stall_dag", { start: "2024-01-01T00:00:00Z" });
     await h.ex.dispatch();
     const lockKey = `r8:tasks:${taskJobId(run.runKey, "session", 0)}:lock`;
-    const r = srv.client();
+    const r = redis.server.client();
     // Lose the lock twice: the second stall is one more than BullMQ allows.
     for (const n of [1, 2]) {
       await until(`try ${n} to run`, async () => (calls >= n && (await r.exists(lockKey)) === 1 ? true : undefined));
@@ -464,8 +462,8 @@ describe("BullMQ scheduler", () => {
       maxActiveRuns: 10,
       tasks: [task({ id: "a", handler: async () => null }), task({ id: "b", upstream: ["a"], handler: async () => null })],
     });
-    const one = await openBullmqScheduler({ root, redisUrl: srv.url, prefix: "r6", dags: [dag], log, now: () => now, tickEveryMs: 200 });
-    const two = await openBullmqScheduler({ root, redisUrl: srv.url, prefix: "r6", dags: [dag], log, now: () => now, tickEveryMs: 200 });
+    const one = await openBullmqScheduler({ root, redisUrl: redis.server.url, prefix: "r6", dags: [dag], log, now: () => now, tickEveryMs: 200 });
+    const two = await openBullmqScheduler({ root, redisUrl: redis.server.url, prefix: "r6", dags: [dag], log, now: () => now, tickEveryMs: 200 });
     const ticks = await Promise.all([one.scheduler.tick(), two.scheduler.tick(), one.scheduler.tick(), two.scheduler.tick()]);
     // Let the BullMQ job scheduler tick a few times as well.
     await until("ticks through the job scheduler", () => (one.scheduler.ticks + two.scheduler.ticks >= 8 ? true : undefined), 10_000);

@@ -10,19 +10,17 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { defineDag, task } from "../../src/orchestration/dag.js";
 import { openBullmqWorker, openExecutor } from "../../src/orchestration/open-executor.js";
 import type { DagRun } from "../../src/orchestration/run-records.js";
-import { startRedisServer, type RedisServerHandle } from "../helpers/redis-server.js";
+import { redisForSuite } from "../helpers/redis-server.js";
 
-let srv: RedisServerHandle;
+const redis = redisForSuite({ persistence: "aof" });
 let root: string;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 beforeAll(async () => {
-  srv = await startRedisServer({ persistence: "aof" });
   root = mkdtempSync(join(tmpdir(), "tl-bq-restart-"));
 });
 
 afterAll(async () => {
-  await srv.stop();
   rmSync(root, { recursive: true, force: true });
 });
 
@@ -48,9 +46,9 @@ describe("BullMQ executor: Redis restart", () => {
     const log = (m: string): void => {
       logs.push(m);
     };
-    const ex = await openExecutor("bullmq", { root, redisUrl: srv.url, dags: [dag], log });
+    const ex = await openExecutor("bullmq", { root, redisUrl: redis.server.url, dags: [dag], log });
     // A lock long enough to outlast the restart: this test is about jobs, not lock loss.
-    const w = await openBullmqWorker({ root, redisUrl: srv.url, dags: [dag], log, settings: { concurrency: 1, lockDurationMs: 15_000, stalledIntervalMs: 5_000 } });
+    const w = await openBullmqWorker({ root, redisUrl: redis.server.url, dags: [dag], log, settings: { concurrency: 1, lockDurationMs: 15_000, stalledIntervalMs: 5_000 } });
     try {
       const { run } = await ex.orchestrator.trigger("restart_dag", { start: "2024-01-01T00:00:00Z" });
       await ex.dispatch();
@@ -63,7 +61,7 @@ describe("BullMQ executor: Redis restart", () => {
       expect(before["waiting-children"]).toBe(2);
 
       const runId = async (): Promise<string> => {
-        const c = srv.client();
+        const c = redis.server.client();
         try {
           return /run_id:(\w+)/.exec(await c.info("server"))?.[1] ?? "?";
         } finally {
@@ -71,7 +69,7 @@ describe("BullMQ executor: Redis restart", () => {
         }
       };
       const serverBefore = await runId();
-      await srv.restart();
+      await redis.server.restart();
       expect(await runId()).not.toBe(serverBefore);
 
       let done: DagRun | undefined;

@@ -13,9 +13,9 @@ import type { DagDefinition } from "../../src/orchestration/dag.js";
 import { openBullmqWorker, openExecutor } from "../../src/orchestration/open-executor.js";
 import type { DagRun } from "../../src/orchestration/run-records.js";
 import { MEASURED_FILES } from "../../src/system/system-log.js";
-import { startRedisServer, type RedisServerHandle } from "../helpers/redis-server.js";
+import { redisForSuite } from "../helpers/redis-server.js";
 
-let srv: RedisServerHandle;
+const redis = redisForSuite();
 let dags: DagDefinition[];
 const roots: string[] = [];
 const tmp = (name: string): string => {
@@ -26,12 +26,10 @@ const tmp = (name: string): string => {
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 beforeAll(async () => {
-  srv = await startRedisServer();
   dags = await loadDags();
 });
 
 afterAll(async () => {
-  await srv.stop();
   for (const r of roots) rmSync(r, { recursive: true, force: true });
 });
 
@@ -88,8 +86,8 @@ describe("BullMQ executor: real runs", () => {
     const local = await runLocally(rootA, "simulation.momentum", conf);
     expect(local.state).toBe("success");
 
-    const ex = await openExecutor("bullmq", { root: rootB, redisUrl: srv.url, prefix: "same", dags });
-    const w = await openBullmqWorker({ root: rootB, redisUrl: srv.url, prefix: "same", dags, settings: { lockDurationMs: 4000, stalledIntervalMs: 2000 } });
+    const ex = await openExecutor("bullmq", { root: rootB, redisUrl: redis.server.url, prefix: "same", dags });
+    const w = await openBullmqWorker({ root: rootB, redisUrl: redis.server.url, prefix: "same", dags, settings: { lockDurationMs: 4000, stalledIntervalMs: 2000 } });
     const { run } = await ex.orchestrator.trigger("simulation.momentum", conf);
     expect(run.runKey).toBe(local.runKey);
     await ex.dispatch();
@@ -117,7 +115,7 @@ describe("BullMQ executor: real runs", () => {
     };
     const root = tmp("kill");
     const logDir = join(root, "dev/momentum/simulation/manual/20240102_000000.20240103_000000/system_log_dir");
-    const env = { ...process.env, REDIS_URL: srv.url, TRADELOOP_LOCK_DURATION_MS: "4000", TRADELOOP_STALLED_INTERVAL_MS: "2000" };
+    const env = { ...process.env, REDIS_URL: redis.server.url, TRADELOOP_LOCK_DURATION_MS: "4000", TRADELOOP_STALLED_INTERVAL_MS: "2000" };
     const outputs: string[] = [];
     const startWorker = (name: string): ChildProcess => {
       const child = spawn(process.execPath, ["--import", "tsx", "src/cli/main.ts", "worker", "--root", root], { env, stdio: ["ignore", "pipe", "pipe"] });
@@ -137,7 +135,7 @@ describe("BullMQ executor: real runs", () => {
     };
 
     const first = startWorker("worker1");
-    const ex = await openExecutor("bullmq", { root, redisUrl: srv.url, dags });
+    const ex = await openExecutor("bullmq", { root, redisUrl: redis.server.url, dags });
     try {
       const { run } = await ex.orchestrator.trigger("simulation.momentum", conf);
       await ex.dispatch();

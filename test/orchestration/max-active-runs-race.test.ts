@@ -6,25 +6,19 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { defineDag, task } from "../../src/orchestration/dag.js";
 import { FileRunStore } from "../../src/orchestration/file-run-store.js";
 import { Orchestrator } from "../../src/orchestration/orchestrator.js";
 import { RedisRunStore } from "../../src/orchestration/redis-run-store.js";
 import type { RunRecordStore } from "../../src/orchestration/run-record-store.js";
 import type { DagRun } from "../../src/orchestration/run-records.js";
-import { startRedisServer, type RedisServerHandle } from "../helpers/redis-server.js";
+import { redisForSuite } from "../helpers/redis-server.js";
 
 const DAY = 86_400_000;
 const dag = defineDag({ id: "single", maxActiveRuns: 1, tasks: [task({ id: "a", handler: async () => null })] });
 
-let srv: RedisServerHandle;
-beforeAll(async () => {
-  srv = await startRedisServer();
-});
-afterAll(async () => {
-  await srv.stop();
-});
+const redis = redisForSuite();
 
 /** A store whose first list() answers, then holds the caller until `release` (a slow dispatcher). */
 class HeldAfterFirstList implements RunRecordStore {
@@ -80,7 +74,7 @@ const day = (d: number): { start: number; end: number } => ({ start: d * DAY, en
 describe.each(["file", "redis"] as const)("maxActiveRuns across two dispatchers (%s store)", (kind) => {
   it("a dispatcher going by a stale list does not start a second run past the limit", async () => {
     const root = mkdtempSync(join(tmpdir(), "tl-race-"));
-    const open = (): RunRecordStore => (kind === "file" ? new FileRunStore(root) : new RedisRunStore(srv.client(), "race"));
+    const open = (): RunRecordStore => (kind === "file" ? new FileRunStore(root) : new RedisRunStore(redis.server.client(), "race"));
     const slow = new HeldAfterFirstList(open());
     const x = new Orchestrator([dag], slow, () => 0);
     const y = new Orchestrator([dag], open(), () => 0);
@@ -106,7 +100,7 @@ describe.each(["file", "redis"] as const)("maxActiveRuns across two dispatchers 
 
   it("two dispatchers starting at once report each started run once", async () => {
     const root = mkdtempSync(join(tmpdir(), "tl-race-"));
-    const open = (): RunRecordStore => (kind === "file" ? new FileRunStore(root) : new RedisRunStore(srv.client(), "race2"));
+    const open = (): RunRecordStore => (kind === "file" ? new FileRunStore(root) : new RedisRunStore(redis.server.client(), "race2"));
     const pair = defineDag({ id: "pair", maxActiveRuns: 2, tasks: [task({ id: "a", handler: async () => null })] });
     const [a, b] = [open(), open()].map((s) => new Orchestrator([dag, pair], s, () => 0)) as [Orchestrator, Orchestrator];
     try {

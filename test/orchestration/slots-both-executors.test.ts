@@ -7,13 +7,13 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Queue } from "bullmq";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { defineDag, task } from "../../src/orchestration/dag.js";
 import { FileRunStore } from "../../src/orchestration/file-run-store.js";
 import { Orchestrator } from "../../src/orchestration/orchestrator.js";
 import { RedisRunStore } from "../../src/orchestration/redis-run-store.js";
 import { nextFire } from "../../src/orchestration/schedule.js";
-import { startRedisServer, type RedisServerHandle } from "../helpers/redis-server.js";
+import { redisForSuite } from "../helpers/redis-server.js";
 
 const dag = defineDag({
   id: "berlin",
@@ -23,18 +23,12 @@ const dag = defineDag({
   tasks: [task({ id: "a", handler: async () => null })],
 });
 
-let srv: RedisServerHandle;
-beforeAll(async () => {
-  srv = await startRedisServer();
-});
-afterAll(async () => {
-  await srv.stop();
-});
+const redisSuite = redisForSuite();
 
 describe("schedule slots on both executors", () => {
   it("creates the same runs through the spring-forward and the autumn fall-back", async () => {
     const local = new Orchestrator([dag], new FileRunStore(mkdtempSync(join(tmpdir(), "tl-slots-"))), () => now);
-    const redis = new Orchestrator([dag], new RedisRunStore(srv.client(), "slots"), () => now);
+    const redis = new Orchestrator([dag], new RedisRunStore(redisSuite.server.client(), "slots"), () => now);
     let now = 0;
     // Hourly ticks over both 2024 changes (31 March, 27 October), as a scheduler would wake.
     for (const [from, to] of [[Date.UTC(2024, 2, 28), Date.UTC(2024, 3, 3)], [Date.UTC(2024, 9, 24), Date.UTC(2024, 9, 30)]] as const) {
@@ -64,7 +58,7 @@ describe("schedule slots on both executors", () => {
   });
 
   it("agrees with BullMQ's own job scheduler on the next fire times", async () => {
-    const queue = new Queue("slots-check", { connection: { url: srv.url, maxRetriesPerRequest: null } });
+    const queue = new Queue("slots-check", { connection: { url: redisSuite.server.url, maxRetriesPerRequest: null } });
     try {
       // BullMQ computes a scheduler's next run from now or its start date, whichever is later: so
       // start dates around the 2027 changes (28 March, 31 October).
