@@ -269,12 +269,13 @@ export interface FillAmounts {
 
 /**
  * Fills keyed by `key`, those with the same key folded into one: shares and fees summed, the price
- * the VWAP of the parts (Decimal's 20 digits). A parent has two fills when a child left open by it
- * filled after it finished and was booked as a late fill (Broker.collectLateFills); every other
- * fill is kept as it is, with no Decimal made.
+ * the average of the parts weighted by their absolute shares (Decimal's 20 digits; a late buy and
+ * the bar's own sell net out in the shares, not in the price). A parent has two fills when a child
+ * left open by it filled after it finished and was booked as a late fill (Broker.collectLateFills);
+ * every other fill is kept as it is, with no Decimal made.
  */
-export function fillsBy<F extends FillAmounts>(fills: readonly F[], key: (f: F) => number): Map<number, F> {
-  const out = new Map<number, F>();
+export function fillsBy<F extends FillAmounts>(fills: readonly F[], key: (f: F) => number): Map<number, Omit<F, keyof FillAmounts> & FillAmounts> {
+  const out = new Map<number, Omit<F, keyof FillAmounts> & FillAmounts>();
   for (const f of fills) {
     const k = key(f);
     const seen = out.get(k);
@@ -282,10 +283,10 @@ export function fillsBy<F extends FillAmounts>(fills: readonly F[], key: (f: F) 
       out.set(k, f);
       continue;
     }
-    const shares = toDec(seen.numShares).add(toDec(f.numShares));
-    const cost = toDec(seen.numShares).mul(toDec(seen.price)).add(toDec(f.numShares).mul(toDec(f.price)));
-    const price = shares.isZero() ? toDec(f.price) : cost.div(shares).abs();
-    out.set(k, { ...seen, numShares: shares, price, fees: toDec(seen.fees).add(toDec(f.fees)) });
+    const gross = toDec(seen.numShares).abs().add(toDec(f.numShares).abs());
+    const cost = toDec(seen.numShares).abs().mul(toDec(seen.price)).add(toDec(f.numShares).abs().mul(toDec(f.price)));
+    const merged: FillAmounts = { numShares: toDec(seen.numShares).add(toDec(f.numShares)), price: gross.isZero() ? toDec(f.price) : cost.div(gross), fees: toDec(seen.fees).add(toDec(f.fees)) };
+    out.set(k, { ...seen, ...merged });
   }
   return out;
 }

@@ -381,7 +381,8 @@ export function compareFills(a: readonly SideFill[], b: readonly SideFill[], opt
   // that bar's own parent of the asset filled too, the two are compared as one.
   const mb = fillsBy(b, key);
   const ma = fillsBy(a, key);
-  const out: FillComparison = { pair: `${na}_vs_${nb}`, fills: { [na]: a.length, [nb]: b.length }, matched: 0, dropped: 0, extra: 0, differing: 0 };
+  // Counted as compared: a parent's fills on one bar are one.
+  const out: FillComparison = { pair: `${na}_vs_${nb}`, fills: { [na]: ma.size, [nb]: mb.size }, matched: 0, dropped: 0, extra: 0, differing: 0 };
   const sym = (id: number): string => opts.symbolOf.get(id) ?? String(id);
   const gated = opts.gated ?? false;
   for (const f of mb.values()) {

@@ -13,7 +13,7 @@ import { parseOrder } from "../oms/parent-order.js";
 import { JsonlError, JsonlFollower, readJsonlTyped } from "../storage/jsonl.js";
 import type { SystemLog } from "../system/system-log-loader.js";
 import { SYSTEM_LOG_FILES } from "../system/system-log.js";
-import { ExactSum, fillsBy, numOf, toNum, type Num } from "./exact-num.js";
+import { ExactSum, fillsBy, numOf, toDec, toNum, type Num } from "./exact-num.js";
 import type { ExecutionSummary, ParentExecution, WaveQuality } from "./execution-quality.js";
 import { barAssetKey, type ReconcileLog } from "./reconcile-log.js";
 
@@ -210,10 +210,10 @@ export function parentOutcomes(log: SystemLog, symbolOf: ReadonlyMap<number, str
       parentOrderId: p.orderId,
       symbol: symbolOf.get(p.assetId) ?? String(p.assetId),
       targetShares: p.diff,
-      filledShares: f?.numShares ?? zero,
-      fillPrice: f?.price,
+      filledShares: f === undefined ? zero : toDec(f.numShares),
+      fillPrice: f === undefined ? undefined : toDec(f.price),
       arrivalPrice: new Decimal(price),
-      fees: f?.fees ?? zero,
+      fees: f === undefined ? zero : toDec(f.fees),
       hasFill: f !== undefined,
       nextMark: decimalOf(marks.nextMark(o.bar, p.assetId)),
       netWealth: decimalOf(marks.netWealth(o.bar)),

@@ -58,3 +58,9 @@ export function classifyExchangeError(e: unknown): ErrorClass {
 export function errorMessage(e: unknown): string {
   return e instanceof Error ? `${e.name}: ${e.message}` : String(e);
 }
+
+/** Whether `e` is an error of an exchange or of the way to it (ccxt's or ours), not a bug. */
+export function isExchangeError(e: unknown): boolean {
+  const names = classNames(e);
+  return names.includes("ExchangeError") || names.includes("NetworkError") || names.includes("BaseError");
+}

@@ -10,7 +10,7 @@ import { Decimal } from "decimal.js";
 import { z } from "zod";
 import type { Clock } from "../core/clock.js";
 import { toEpochMs } from "../core/timestamp.js";
-import { classifyExchangeError, errorMessage } from "../exchanges/errors.js";
+import { classifyExchangeError, errorMessage, isExchangeError } from "../exchanges/errors.js";
 import type { ExchangeClient } from "../exchanges/exchange-client.js";
 import { readBidAskWindow, type BidAskFeed } from "../marketdata/bid-ask-feed.js";
 import { jsonMember, jsonObject, stringifyRecord } from "../storage/jsonl.js";
@@ -122,8 +122,12 @@ interface LeftOpenChild {
   child: ChildOrder;
   market: CcxtMarket;
   booked: { filled: number; cost: number };
-  /** Its trades collected so far. */
+  /** Its trades whose fees a fill carries. */
   trades: CcxtTrade[];
+  /** Keys of its trades logged in ccxt_trades (booked or not yet). */
+  logged: Set<string>;
+  /** Its status as last logged in ccxt_fills. */
+  status: string;
 }
 
 /** A fill of a parent booked after the parent finished (see Broker.collectLateFills). */
@@ -170,6 +174,8 @@ export interface FlattenResult {
    * the portfolio to apply like any other; empty otherwise.
    */
   fills: { symbol: string; assetId: number; fill: ParentFill }[];
+  /** With FlattenAccounting: how many parent ids from its first one the closing orders took. */
+  parentOrderIds: number;
 }
 
 /**
@@ -214,7 +220,7 @@ export class Broker {
   fillIssues = 0;
   firstFillIssue: string | undefined;
   /** Client order ids an earlier process may have sent: looked up before they are sent. */
-  private readonly askFirst = new Set<string>();
+  private readonly askFirst = new Map<string, string>();
   private readonly steps = new WeakMap<CcxtMarket, MarketSteps>();
   /** Each symbol's bid/ask window, refilled every wave (see loadBidAsk). */
   private readonly bidAskBuffers = new Map<string, BidAskBuffer>();
@@ -253,8 +259,8 @@ export class Broker {
   }
 
   /** After a resume: these client order ids may already be at the exchange; ask before sending them. */
-  askBeforeSending(ids: Iterable<string>): void {
-    for (const id of ids) this.askFirst.add(id);
+  askBeforeSending(sent: Iterable<{ clientOrderId: string; symbol: string }>): void {
+    for (const c of sent) this.askFirst.set(c.clientOrderId, c.symbol);
   }
 
   clientOrderId(bar: number, parentOrderId: number, wave: number, attempt: number): string {
@@ -717,7 +723,7 @@ export class Broker {
     const symbols = [...new Set(this.deps.universe.values())];
     for (const s of symbols) await this.withRetry(() => client.cancelAllOrders(s));
     const swaps = symbols.filter((s) => this.market(s).swap);
-    const result: FlattenResult = { closed: [], failed: [], fills: [] };
+    const result: FlattenResult = { closed: [], failed: [], fills: [], parentOrderIds: 0 };
     if (swaps.length === 0) return result;
     const positions = await this.withRetry(() => client.fetchPositions(swaps));
     let i = 0;
@@ -726,11 +732,19 @@ export class Broker {
       const side = pos.side === "long" ? "sell" : "buy";
       let clientOrderId = `${this.runTag}-flat-${tag}-${i++}`;
       // A dead process's flattening may have sent this id (a resumed one booked it from the
-      // exchange, recover-sent.ts): one the exchange has, or cannot say, is never sent again.
-      while (this.askFirst.delete(clientOrderId) && (await this.findByClientId(clientOrderId, pos.symbol)) !== undefined) clientOrderId = `${this.runTag}-flat-${tag}-${i++}`;
+      // exchange, recover-sent.ts): one the exchange has, or cannot say, is never sent again. It is
+      // asked for under the symbol it was sent for, as an exchange looks orders up per symbol.
+      for (let sentFor = this.askFirst.get(clientOrderId); sentFor !== undefined; sentFor = this.askFirst.get(clientOrderId)) {
+        this.askFirst.delete(clientOrderId);
+        if ((await this.findByClientId(clientOrderId, sentFor)) === undefined) break;
+        clientOrderId = `${this.runTag}-flat-${tag}-${i++}`;
+      }
       // With accounting, what a resumed process needs to book this order if this one dies with it
       // in flight (recover-sent.ts): the bar and parent id its fill will have, and the asset.
-      const books = accounting === undefined ? {} : { bar: accounting.bar, parentOrderId: accounting.firstParentOrderId + result.fills.length, assetId: this.assetIdOf(pos.symbol) };
+      // Each closing order sent has a parent id of its own, filled or not (a resumed process groups
+      // what it recovers by parent id).
+      const parentOrderId = accounting === undefined ? undefined : accounting.firstParentOrderId + result.parentOrderIds++;
+      const books = accounting === undefined ? {} : { bar: accounting.bar, parentOrderId, assetId: this.assetIdOf(pos.symbol) };
       const record = { clientOrderId, symbol: pos.symbol, side, amount: String(pos.contracts), type: "market", reduceOnly: true, timestamp: clock.now(), ...books };
       log.append("reduce_only_oms_child_orders", { ...record, event: "sending" });
       // On disk before the request leaves, as every child's: a crash then still names the order.
@@ -749,7 +763,7 @@ export class Broker {
         continue;
       }
       if (accounting !== undefined) {
-        const folded = await this.foldClosingOrder(order, sentAt, accounting.bar, accounting.firstParentOrderId + result.fills.length);
+        const folded = await this.foldClosingOrder(order, sentAt, accounting.bar, parentOrderId as number);
         if (folded !== undefined) result.fills.push({ symbol: pos.symbol, ...folded });
       }
     }
@@ -789,54 +803,86 @@ export class Broker {
 
   /**
    * At a bar boundary: cancels again each child left open when its parent finished (its cancels
-   * failed), collects its state and trades, and books what it filled since it was last collected as
+   * failed), collects its state and trades, and books what it filled since it was last booked as
    * a late fill of its parent: logged in the ccxt_fills and ccxt_trades streams under the child's
    * bar and wave, in oms_fills under `bookBar`, and named in fill_check_issues. A child the exchange
-   * reports final is done; one the exchange cannot be asked about now is tried again at the next
-   * bar. Nothing happens in a run without faults (no child is left open).
+   * reports final is done; one it cannot be asked about now (network trouble) is tried again at the
+   * next bar; one it will not answer for (no such order, a refusal) is named and given up. The
+   * children are asked about at once, so stuck ones cost a bar one round of retries, not one each.
+   * Nothing happens in a run without faults (no child is left open).
    */
   async collectLateFills(bookBar: number): Promise<LateFill[]> {
     if (this.leftOpen.length === 0) return [];
     const { client, log } = this.deps;
+    const asked = await Promise.all(
+      this.leftOpen.map(async (entry): Promise<{ state: CcxtOrder; fetched: CcxtTrade[] } | { error: unknown }> => {
+        const { child: c } = entry;
+        const id = c.exchangeOrderId as string;
+        try {
+          await this.cancelWithRetry(id, c.symbol);
+          const state = await this.withRetry(() => client.fetchOrder(id, c.symbol));
+          // From its last booked trade on (an exchange pages trades from `since`), not from its wave.
+          const since = entry.trades.reduce((t, x) => Math.max(t, x.timestamp), c.waveStart);
+          const fetched = (await this.withRetry(() => client.fetchMyTrades(c.symbol, since))).filter((t) => t.order === id);
+          return { state, fetched };
+        } catch (e) {
+          if (!isExchangeError(e)) throw e;
+          return { error: e };
+        }
+      }),
+    );
     const out: LateFill[] = [];
     const still: LeftOpenChild[] = [];
-    for (const entry of this.leftOpen) {
+    this.leftOpen.forEach((entry, k) => {
       const { child: c, market } = entry;
       const id = c.exchangeOrderId as string;
-      let state: CcxtOrder;
-      let trades: CcxtTrade[];
-      try {
-        await this.cancelWithRetry(id, c.symbol);
-        state = await this.withRetry(() => client.fetchOrder(id, c.symbol));
-        const known = new Set(entry.trades.map(tradeKey));
-        trades = dedupeTrades((await this.withRetry(() => client.fetchMyTrades(c.symbol, c.waveStart))).filter((t) => t.order === id && !known.has(tradeKey(t))));
-      } catch (e) {
-        const cls = classifyExchangeError(e);
-        if (cls !== "retryable" && cls !== "unknown_outcome") throw e;
-        // Still left open: the next bar asks again, and the session's end names it if it never can.
-        log.append("oms_child_orders", { clientOrderId: c.clientOrderId, exchangeOrderId: id, symbol: c.symbol, event: "late_collect_failed", error: errorMessage(e) });
-        still.push(entry);
-        continue;
+      const answer = asked[k] as { state: CcxtOrder; fetched: CcxtTrade[] } | { error: unknown };
+      if ("error" in answer) {
+        const cls = classifyExchangeError(answer.error);
+        log.append("oms_child_orders", { clientOrderId: c.clientOrderId, exchangeOrderId: id, symbol: c.symbol, event: "late_collect_failed", error: errorMessage(answer.error) });
+        if (cls === "retryable" || cls === "unknown_outcome") {
+          // The next bar asks again; the session's end names it if it never can.
+          still.push(entry);
+          return;
+        }
+        this.fillIssue({
+          bar: c.bar, parentOrderId: c.parentOrderId, childOrderId: c.clientOrderId,
+          message: `child ${c.clientOrderId} (exchange order ${id}), left open by its parent, cannot be collected (${errorMessage(answer.error)}): given up; what it filled after ${entry.booked.filled} is in no fill: check the exchange by this order id`,
+        });
+        return;
+      }
+      const { state, fetched } = answer;
+      const booked = new Set(entry.trades.map(tradeKey));
+      const fresh = dedupeTrades(fetched.filter((t) => !booked.has(tradeKey(t))));
+      for (const t of fresh) {
+        const key = tradeKey(t);
+        if (entry.logged.has(key)) continue;
+        entry.logged.add(key);
+        log.appendLine("ccxt_trades", jsonObject(jsonMember(',"bar":', c.bar) + jsonMember(',"wave":', c.wave) + jsonMember(',"trade":', t)));
+        this.tradesCollected++;
       }
       const final = isFinal(state);
+      const fill = foldLateFill(c.parentOrderId, entry.booked, state, fresh, market);
+      const changed = fill !== undefined || state.status !== entry.status;
+      if (changed) log.appendLine("ccxt_fills", jsonObject(jsonMember(',"bar":', c.bar) + jsonMember(',"wave":', c.wave) + jsonMember(',"clientOrderId":', c.clientOrderId) + ',"order":' + orderJson(state)));
+      entry.status = state.status;
+      for (const issue of crossCheckChildFills([state], [...entry.trades, ...fresh])) this.fillIssue({ bar: c.bar, parentOrderId: c.parentOrderId, ...issue });
+      if (fill !== undefined) {
+        // Trades count as booked once a fill carries their fees; until then (an exchange that shows
+        // a trade before the order's filled amount) they are fresh again at the next collection.
+        entry.trades.push(...fresh);
+        entry.booked = { filled: state.filled ?? 0, cost: state.cost ?? 0 };
+        log.appendLine("oms_fills", fillLine(bookBar, c.assetId, c.symbol, fill));
+        this.fillIssue({
+          bar: c.bar, parentOrderId: c.parentOrderId, childOrderId: c.clientOrderId,
+          message: `child ${c.clientOrderId} (exchange order ${id}), left open by its parent, filled ${fill.numShares.abs().toString()} more at ${fill.price.toString()} after its parent finished (now ${state.status}): booked as a late fill of parent ${c.parentOrderId} under bar ${bookBar}`,
+        });
+        out.push({ assetId: c.assetId, fill, clientOrderId: c.clientOrderId });
+      } else if (final && fresh.length > 0) {
+        this.fillIssue({ bar: c.bar, parentOrderId: c.parentOrderId, childOrderId: c.clientOrderId, message: `child ${c.clientOrderId} (exchange order ${id}) is ${state.status} with ${fresh.length} trade(s) no fill carries (its filled amount never grew past ${entry.booked.filled}): their fees are in no fill` });
+      }
       if (!final) still.push(entry);
-      const fill = foldLateFill(c.parentOrderId, entry.booked, state, trades, market);
-      // Its final state is logged once, and any state that filled more.
-      if (fill === undefined && trades.length === 0 && !final) continue;
-      log.appendLine("ccxt_fills", jsonObject(jsonMember(',"bar":', c.bar) + jsonMember(',"wave":', c.wave) + jsonMember(',"clientOrderId":', c.clientOrderId) + ',"order":' + orderJson(state)));
-      for (const t of trades) log.appendLine("ccxt_trades", jsonObject(jsonMember(',"bar":', c.bar) + jsonMember(',"wave":', c.wave) + jsonMember(',"trade":', t)));
-      entry.trades.push(...trades);
-      this.tradesCollected += trades.length;
-      for (const issue of crossCheckChildFills([state], entry.trades)) this.fillIssue({ bar: c.bar, parentOrderId: c.parentOrderId, ...issue });
-      entry.booked = { filled: state.filled ?? 0, cost: state.cost ?? 0 };
-      if (fill === undefined) continue;
-      log.appendLine("oms_fills", fillLine(bookBar, c.assetId, c.symbol, fill));
-      this.fillIssue({
-        bar: c.bar, parentOrderId: c.parentOrderId, childOrderId: c.clientOrderId,
-        message: `child ${c.clientOrderId} (exchange order ${id}), left open by its parent, filled ${fill.numShares.abs().toString()} more at ${fill.price.toString()} after its parent finished (now ${state.status}): booked as a late fill of parent ${c.parentOrderId} under bar ${bookBar}`,
-      });
-      out.push({ assetId: c.assetId, fill, clientOrderId: c.clientOrderId });
-    }
+    });
     this.leftOpen = still;
     return out;
   }
@@ -844,21 +890,25 @@ export class Broker {
   /**
    * At the session's end, after the last late fills were booked: cancels once more every child still
    * left open, so no order of the run rests on the exchange after it, and names in
-   * fill_check_issues what each filled since it was last booked (in no fill: the books miss it).
-   * Returns how many were still open.
+   * fill_check_issues what each filled since it was last booked (in no fill: the books miss it), or
+   * why the exchange could not say. Returns how many were still open.
    */
   async cancelLeftOpen(): Promise<number> {
     const left = this.leftOpen;
     this.leftOpen = [];
     for (const { child: c, booked } of left) {
       const id = c.exchangeOrderId as string;
-      await this.cancelWithRetry(id, c.symbol);
-      const state = await this.withRetry(() => this.deps.client.fetchOrder(id, c.symbol));
-      const late = new Decimal(state.filled ?? 0).sub(booked.filled).toFixed();
-      this.fillIssue({
-        bar: c.bar, parentOrderId: c.parentOrderId, childOrderId: c.clientOrderId,
-        message: `at the session's end, child ${c.clientOrderId} (exchange order ${id}) left open by its parent is ${state.status === "open" ? "still open (its cancel failed again)" : state.status}; it filled ${late} since it was last booked, which no fill and so not the portfolio holds`,
-      });
+      let message: string;
+      try {
+        await this.cancelWithRetry(id, c.symbol);
+        const state = await this.withRetry(() => this.deps.client.fetchOrder(id, c.symbol));
+        const late = new Decimal(state.filled ?? 0).sub(booked.filled).toFixed();
+        message = `at the session's end, child ${c.clientOrderId} (exchange order ${id}) left open by its parent is ${state.status === "open" ? "still open (its cancel failed again)" : state.status}; it filled ${late} since it was last booked, which no fill and so not the portfolio holds`;
+      } catch (e) {
+        if (!isExchangeError(e)) throw e;
+        message = `at the session's end, child ${c.clientOrderId} (exchange order ${id}) left open by its parent could not be cancelled or asked about (${errorMessage(e)}): what it filled after ${booked.filled} is in no fill; check the exchange by this order id`;
+      }
+      this.fillIssue({ bar: c.bar, parentOrderId: c.parentOrderId, childOrderId: c.clientOrderId, message });
     }
     return left.length;
   }
@@ -877,7 +927,7 @@ export class Broker {
         const state = st.finalStates.get(c.exchangeOrderId as string);
         if (c.exchangeOrderId !== undefined) {
           const trades = st.trades.filter((t) => t.order === c.exchangeOrderId);
-          this.leftOpen.push({ child: c, market: st.market, booked: { filled: state?.filled ?? 0, cost: state?.cost ?? 0 }, trades });
+          this.leftOpen.push({ child: c, market: st.market, booked: { filled: state?.filled ?? 0, cost: state?.cost ?? 0 }, trades, logged: new Set(trades.map(tradeKey)), status: state?.status ?? "open" });
         }
         // Never silently dropped: what it fills from now on is booked at the next bars as a late fill.
         this.fillIssue({

@@ -143,7 +143,7 @@ export async function runBarLoop(parts: BarLoopParts, startMs: number, endMs: nu
       // Logged under the last trading bar: a bar's fills are what moves the portfolio from its
       // mark to the next one, and this mark is the last.
       const flat = await broker.flattenAccount("end", { bar: i - 1, firstParentOrderId: nextOrderId });
-      nextOrderId += flat.fills.length;
+      nextOrderId += flat.parentOrderIds;
       for (const { assetId, fill: f } of flat.fills) {
         portfolio.applyFill(assetId, f.numShares, f.price, f.fees);
         writer.append("fills", { bar: i - 1, timestamp: f.timestamp, assetId, parentOrderId: f.parentOrderId, numShares: f.numShares, price: f.price, fees: f.fees });

@@ -126,6 +126,7 @@ export async function recoverSentChildren(client: ExchangeClient, sent: readonly
       order = (await lookUp(client, child)) ?? order;
     }
     const p = byParent.get(child.parentOrderId) ?? { child, states: [] };
+    if (p.child.symbol !== child.symbol) throw new Error(`resume: children ${p.child.clientOrderId} (${p.child.symbol}) and ${child.clientOrderId} (${child.symbol}) are logged under one parent ${child.parentOrderId}: a parent trades one symbol`);
     p.states.push(order);
     byParent.set(child.parentOrderId, p);
   }

@@ -147,7 +147,7 @@ export async function runSystem(cfg: SystemConfig, opts: RunSystemOptions = {}):
     const portfolio = restored?.portfolio ?? new Portfolio(new Decimal(cfg.initialCash));
     if (restore !== undefined && restored !== undefined) {
       recorder?.resumeAfter(restore.checkpoint.timestamp);
-      broker.askBeforeSending(restore.sent.map((c) => c.clientOrderId));
+      broker.askBeforeSending(restore.sent);
       writer.log(clock.now(), `resumed after bar ${restore.checkpoint.bar} from its checkpoint: portfolio restored (net wealth ${restore.checkpoint.netWealth}); a fresh ${setup.client.id} client does not carry the holdings, the portfolio does`);
     }
     const total = Math.round((cfg.end - cfg.start) / barMs);
@@ -158,7 +158,7 @@ export async function runSystem(cfg: SystemConfig, opts: RunSystemOptions = {}):
       const drive = <T>(p: Promise<T>): Promise<T> => (clock instanceof SimulatedClock ? clock.drive(p) : p);
       await drive(broker.init());
       if (restore !== undefined && restored !== undefined && restore.sent.length > 0) {
-        const note = await recoverCutBar(setup.client, markets, restore.sent, portfolio, writer, brokerLog, clock.now());
+        const note = await recoverCutBar(setup.client, markets, restore, portfolio, writer, brokerLog, clock.now());
         if (note !== undefined) resumeWarnings.push(note);
       }
       result = await drive(
@@ -176,7 +176,7 @@ export async function runSystem(cfg: SystemConfig, opts: RunSystemOptions = {}):
               if (checkpoints.due(bar >= total)) writeCheckpoint(logDir, bar, t, pbar.netWealth.toFixed());
               if (from !== undefined && bar === from.checkpoint.bar) {
                 verifyReplay(logDir, from.interruptedDir, from.checkpoint);
-                broker.askBeforeSending(from.sent.map((c) => c.clientOrderId));
+                broker.askBeforeSending(from.sent);
                 writer.log(clock.now(), `resumed after bar ${bar}: replay matches the interrupted run byte for byte; ${from.sent.length} client order id(s) it may have sent will be looked up before sending`);
                 rmSync(from.interruptedDir, { recursive: true, force: true });
               }
@@ -315,28 +315,34 @@ function restoredState(logDir: string, cp: Checkpoint, sent: readonly SentChild[
   for (const f of log.fills) if (f.bar === cp.bar) portfolio.applyFill(f.assetId, f.numShares, f.price, f.fees);
   return {
     portfolio,
-    resume: { lastBar: cp.bar, lastPortfolio, nextOrderId: nextParentId(log.orders, sent) },
+    // Past the fills' parents too: those an earlier resume recovered have no order row.
+    resume: { lastBar: cp.bar, lastPortfolio, nextOrderId: nextParentId([...log.orders, ...log.fills.map((f) => ({ orderId: f.parentOrderId }))], sent) },
   };
 }
 
 /**
- * The children the dead process sent in the bar it did not finish, looked up at the exchange (see
- * recover-sent.ts): their fills go into the portfolio and fills.jsonl under that bar. Returns a
- * warning when the exchange had any of them.
+ * The children the dead process sent after its checkpoint (the bar it did not finish, or the
+ * session's closing orders), looked up at the exchange (see recover-sent.ts): their fills go into
+ * the portfolio, fills.jsonl and broker_log/oms_fills.jsonl under the checkpoint bar (they move the
+ * portfolio from its mark to the resumed run's next one, as that bar's own fills do), and a new
+ * checkpoint takes them in, so a second death keeps them. Returns a warning when the exchange had
+ * any of them.
  */
-async function recoverCutBar(client: ExchangeClient, markets: Record<string, CcxtMarket>, sent: SentChild[], portfolio: Portfolio, writer: SystemLogWriter, brokerLog: BrokerLogWriter, now: number): Promise<string | undefined> {
+async function recoverCutBar(client: ExchangeClient, markets: Record<string, CcxtMarket>, restore: { checkpoint: Checkpoint; sent: SentChild[] }, portfolio: Portfolio, writer: SystemLogWriter, brokerLog: BrokerLogWriter, now: number): Promise<string | undefined> {
+  const { checkpoint: cp, sent } = restore;
   const r = await recoverSentChildren(client, sent, markets);
   for (const f of r.fills) {
     portfolio.applyFill(f.assetId, f.numShares, f.price, f.fees);
-    writer.append("fills", { bar: f.bar, timestamp: now, assetId: f.assetId, parentOrderId: f.parentOrderId, numShares: f.numShares, price: f.price, fees: f.fees });
+    writer.append("fills", { bar: cp.bar, timestamp: f.fill.timestamp, assetId: f.assetId, parentOrderId: f.parentOrderId, numShares: f.numShares, price: f.price, fees: f.fees });
     // As every fill the portfolio applies: the broker log's parent fills match the system log's.
-    brokerLog.appendLine("oms_fills", fillLine(f.bar, f.assetId, f.symbol, f.fill));
+    brokerLog.appendLine("oms_fills", fillLine(cp.bar, f.assetId, f.symbol, f.fill));
   }
   brokerLog.flush();
   writer.flush();
   const found = sent.length - r.notFound;
-  const message = `resume: ${sent.length} child order(s) of the cut-off bar looked up at ${client.id}: ${r.notFound} never reached it, ${found} did (${r.cancelled} still open, cancelled); ${r.fills.length} parent fill(s) recovered into the portfolio${r.fills.map((f) => `; ${f.symbol} parent ${f.parentOrderId} ${f.numShares.toFixed()} at ${f.price.toFixed()}`).join("")}`;
+  const message = `resume: ${sent.length} child order(s) sent after the checkpoint (bar ${cp.bar}) looked up at ${client.id}: ${r.notFound} never reached it, ${found} did (${r.cancelled} still open, cancelled); ${r.fills.length} parent fill(s) recovered into the portfolio under bar ${cp.bar}${r.fills.map((f) => `; ${f.symbol} parent ${f.parentOrderId} (bar ${f.bar}) ${f.numShares.toFixed()} at ${f.price.toFixed()}`).join("")}`;
   writer.log(now, found > 0 ? `WARNING ${message}` : message);
+  writeCheckpoint(writer.dir, cp.bar, cp.timestamp, cp.netWealth);
   return found > 0 ? message : undefined;
 }
 

@@ -69,5 +69,8 @@ describe("compareFills", () => {
     const other = compareFills(prod, [fill(9, "2", "10", "0.02")], { ...opts, differences });
     expect([other.matched, other.differing]).toEqual([1, 1]);
     expect(differences.listed(10)[0]?.message).toMatch(/executed 3 at 11, fees 0.033 vs sim 2 at 10/);
+    // Opposite sides net out in the shares; the price stays an average of what traded.
+    const netted = compareFills([fill(9, "-2", "10", "0.02"), fill(3, "1", "13", "0.013")], [fill(9, "-1", "11", "0.033")], opts);
+    expect([netted.matched, netted.differing, netted.fills]).toEqual([1, 0, { prod: 1, sim: 1 }]);
   });
 });

@@ -118,7 +118,9 @@ export async function startRedisServer(opts: RedisServerOptions = {}): Promise<R
 
 /**
  * A server for the calling test file: started before its tests, stopped after them. `server` is
- * the handle, to use inside tests and hooks (it does not exist before the file's beforeAll).
+ * the handle, to use inside tests and hooks (it does not exist before the file's beforeAll). Call
+ * it before the file registers hooks of its own: vitest runs afterAll hooks in reverse order (its
+ * default `sequence.hooks: "stack"`), so theirs then run while the server is still up.
  */
 export function redisForSuite(opts: RedisServerOptions = {}): { readonly server: RedisServerHandle } {
   let srv: RedisServerHandle | undefined;

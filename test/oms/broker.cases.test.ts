@@ -9,7 +9,7 @@ import { timestampFromMs } from "../../src/core/timestamp.js";
 import { ExchangeEngine } from "../../src/exchange/engine.js";
 import { SyntheticMarket } from "../../src/exchange/market/synthetic-market.js";
 import { EmbeddedVenueClient, type EmbeddedVenueOptions } from "../../src/exchanges/embedded-venue-client.js";
-import { NetworkError, RequestTimeout } from "../../src/exchanges/errors.js";
+import { InvalidOrder, NetworkError, OrderNotFound, RequestTimeout } from "../../src/exchanges/errors.js";
 import { VenueBidAskSampler } from "../../src/marketdata/bid-ask-feed.js";
 import { Broker, type BrokerConfigInput } from "../../src/oms/broker.js";
 import { BrokerLogWriter, loadStream } from "../../src/oms/broker-log.js";
@@ -376,6 +376,39 @@ describe("broker TWAP cases", () => {
     }
   });
 
+  it("a left-open child the exchange cannot be asked about is tried again at the next bar; one it disowns is named and given up", async () => {
+    const { clock, engine, account, client, broker, log, dir } = await venue({ takersPerMinute: 2, usdt: "100000", broker: { limitPrice: { computer: "passivity", passivityFactor: 0.5 } } });
+    const cancel = client.cancelOrder.bind(client);
+    const fetchOrder = client.fetchOrder.bind(client);
+    client.cancelOrder = async () => {
+      throw new NetworkError("embedded: connection reset");
+    };
+    await clock.drive(broker.submitOrders([parent("600", T0 + MIN, T0 + 4 * MIN)], 0));
+    const open = engine.openOrders(account).length;
+    expect(open).toBeGreaterThan(1);
+    client.fetchOrder = async () => {
+      throw new NetworkError("embedded: connection reset");
+    };
+    clock.runUntil(T0 + 5 * MIN);
+    expect(await clock.drive(broker.collectLateFills(1))).toEqual([]);
+    log.flush();
+    const failed = readBrokerLogStream(dir, "oms_child_orders").filter((r) => r.event === "late_collect_failed");
+    expect(failed).toHaveLength(open);
+    // The exchange no longer knows one of them: that one is named and given up, the others collected.
+    client.cancelOrder = cancel;
+    let disowned: string | undefined;
+    client.fetchOrder = async (id: string, symbol: string) => {
+      disowned ??= id;
+      if (id === disowned) throw new OrderNotFound(`embedded: order ${id} not found`);
+      return fetchOrder(id, symbol);
+    };
+    await clock.drive(broker.collectLateFills(2));
+    expect(await clock.drive(broker.cancelLeftOpen())).toBe(0);
+    log.close();
+    const issues = (loadStream(dir, "fill_check_issues").records as { message: string }[]).map((r) => r.message);
+    expect(issues.filter((m) => m.includes(`(exchange order ${disowned}), left open by its parent, cannot be collected (OrderNotFound`))).toHaveLength(1);
+  });
+
   it("at the session's end, a child whose cancel still fails is named with what it filled since it was last booked", async () => {
     const { clock, engine, account, client, broker, log, dir } = await venue({ takersPerMinute: 2, usdt: "100000", broker: { limitPrice: { computer: "passivity", passivityFactor: 0.5 } } });
     const cancel = client.cancelOrder.bind(client);
@@ -407,13 +440,30 @@ describe("broker TWAP cases", () => {
     const tag = broker.clientOrderId(0, 0, 0, 0).split("-")[0] as string;
     // The dead process's first closing order reached the exchange and closed 10; its second never left.
     await clock.drive(client.createOrder(SYMBOL, "market", "sell", 10, undefined, { clientOrderId: `${tag}-flat-end-0`, reduceOnly: true }));
-    broker.askBeforeSending([`${tag}-flat-end-0`, `${tag}-flat-end-1`]);
+    broker.askBeforeSending([`${tag}-flat-end-0`, `${tag}-flat-end-1`].map((clientOrderId) => ({ clientOrderId, symbol: SYMBOL })));
     const result = await clock.drive(broker.flattenAccount("end", { bar: 3, firstParentOrderId: 9 }));
     log.close();
     expect(result.closed.map((o) => [o.clientOrderId, o.amount])).toEqual([[`${tag}-flat-end-1`, 15]]);
     expect(engine.positions(account).filter((p) => Number(p.size) !== 0)).toEqual([]);
     // The sending record carries what a resumed process books the order under.
     expect(readBrokerLogStream(dir, "reduce_only_oms_child_orders").map((r) => [r.clientOrderId, r.bar, r.parentOrderId])).toEqual([[`${tag}-flat-end-1`, 3, 9]]);
+  });
+
+  it("each closing order sent takes a parent id of its own, whether it fills or not", async () => {
+    const { clock, client, broker, log, dir } = await venue({ takersPerMinute: 0, usdt: "100000" });
+    await clock.drive(broker.submitOrders([{ ...parent("25", T0 + MIN, T0 + 2 * MIN), type: "market" }], 0));
+    const create = client.createOrder.bind(client);
+    client.createOrder = async () => {
+      throw new InvalidOrder("embedded: refused");
+    };
+    const refused = await clock.drive(broker.flattenAccount("end", { bar: 3, firstParentOrderId: 9 }));
+    expect([refused.failed.length, refused.fills.length, refused.parentOrderIds]).toEqual([1, 0, 1]);
+    client.createOrder = create;
+    // The next flattening's orders number from past it, as the bar loop counts them.
+    const closed = await clock.drive(broker.flattenAccount("end2", { bar: 3, firstParentOrderId: 9 + refused.parentOrderIds }));
+    log.close();
+    expect(closed.fills.map((f) => f.fill.parentOrderId)).toEqual([10]);
+    expect(readBrokerLogStream(dir, "reduce_only_oms_child_orders").filter((r) => r.event === "sending").map((r) => r.parentOrderId)).toEqual([9, 10]);
   });
 
   it("flattens the account with reduce-only market orders, logged in the reduce_only streams", async () => {
