@@ -74,6 +74,8 @@ export const BROKER_LOG_SCHEMAS = {
     z.object({ event: z.enum(["cancel_failed", "cancel_gave_up"]), exchangeOrderId: str, symbol: str, error: str.optional() }).passthrough(),
     // A child left open by its parent that a bar boundary could not collect (Broker.collectLateFills).
     z.object({ event: z.literal("late_collect_failed"), clientOrderId: str, exchangeOrderId: str, symbol: str, error: str }).passthrough(),
+    // Where a child left open by its parent stands, with what of it is booked (left-open-log.ts).
+    z.object({ event: z.enum(["left_open", "late_booked", "left_open_done"]), clientOrderId: str, exchangeOrderId: str, symbol: str, filled: num, cost: num }).passthrough(),
   ]),
   ccxt_child_order_responses: z.union([z.object({ clientOrderId: str, response: ccxtOrderSchema }).passthrough(), emptyResponseSchema]),
   ccxt_fills: z.object({ bar: num, wave: num, clientOrderId: str, order: ccxtOrderSchema }).passthrough(),

@@ -119,7 +119,7 @@ interface ParentState {
  * state and trades as last collected. What it fills later is booked as a late fill of its parent.
  */
 interface LeftOpenChild {
-  child: ChildOrder;
+  child: LeftOpenChildOrder;
   market: CcxtMarket;
   booked: { filled: number; cost: number };
   /** Its trades whose fees a fill carries. */
@@ -128,6 +128,19 @@ interface LeftOpenChild {
   logged: Set<string>;
   /** Its status as last logged in ccxt_fills. */
   status: string;
+}
+
+/** What of a child left open by its parent the broker needs to collect it later. */
+export type LeftOpenChildOrder = Pick<ChildOrder, "clientOrderId" | "parentOrderId" | "assetId" | "symbol" | "bar" | "wave" | "waveStart"> & { exchangeOrderId: string };
+
+/**
+ * A child left open as a broker log holds it (left-open-log.ts): what a resumed process needs to
+ * go on collecting it. Its trades are those the log holds for it.
+ */
+export interface LoggedLeftOpen {
+  child: LeftOpenChildOrder;
+  booked: { filled: number; cost: number };
+  trades: CcxtTrade[];
 }
 
 /** A fill of a parent booked after the parent finished (see Broker.collectLateFills). */
@@ -849,6 +862,7 @@ export class Broker {
           bar: c.bar, parentOrderId: c.parentOrderId, childOrderId: c.clientOrderId,
           message: `child ${c.clientOrderId} (exchange order ${id}), left open by its parent, cannot be collected (${errorMessage(answer.error)}): given up; what it filled after ${entry.booked.filled} is in no fill: check the exchange by this order id`,
         });
+        this.logLeftOpen(entry, "left_open_done");
         return;
       }
       const { state, fetched } = answer;
@@ -873,6 +887,7 @@ export class Broker {
         entry.trades.push(...fresh);
         entry.booked = { filled: state.filled ?? 0, cost: state.cost ?? 0 };
         log.appendLine("oms_fills", fillLine(bookBar, c.assetId, c.symbol, fill));
+        if (!final) this.logLeftOpen(entry, "late_booked");
         this.fillIssue({
           bar: c.bar, parentOrderId: c.parentOrderId, childOrderId: c.clientOrderId,
           message: `child ${c.clientOrderId} (exchange order ${id}), left open by its parent, filled ${fill.numShares.abs().toString()} more at ${fill.price.toString()} after its parent finished (now ${state.status}): booked as a late fill of parent ${c.parentOrderId} under bar ${bookBar}`,
@@ -882,9 +897,31 @@ export class Broker {
         this.fillIssue({ bar: c.bar, parentOrderId: c.parentOrderId, childOrderId: c.clientOrderId, message: `child ${c.clientOrderId} (exchange order ${id}) is ${state.status} with ${fresh.length} trade(s) no fill carries (its filled amount never grew past ${entry.booked.filled}): their fees are in no fill` });
       }
       if (!final) still.push(entry);
+      else this.logLeftOpen(entry, "left_open_done");
     });
     this.leftOpen = still;
     return out;
+  }
+
+  /**
+   * The children an earlier process of this run left open, as its broker log holds them (a live run
+   * resumed from its checkpoint): collected from the next bar on as if this process had left them.
+   */
+  restoreLeftOpen(logged: readonly LoggedLeftOpen[]): void {
+    for (const l of logged) {
+      // Every trade the log holds for it counts as booked: one the exchange showed before the order's
+      // filled amount grew (rare) would have its fee left out.
+      this.leftOpen.push({ child: l.child, market: this.market(l.child.symbol), booked: l.booked, trades: [...l.trades], logged: new Set(l.trades.map(tradeKey)), status: "open" });
+    }
+  }
+
+  /**
+   * Records in oms_child_orders where a left-open child stands (left open, a late fill booked, done
+   * with), so a resumed process can take the list over (left-open-log.ts).
+   */
+  private logLeftOpen(entry: LeftOpenChild, event: "left_open" | "late_booked" | "left_open_done"): void {
+    const c = entry.child;
+    this.deps.log.append("oms_child_orders", { clientOrderId: c.clientOrderId, exchangeOrderId: c.exchangeOrderId, symbol: c.symbol, event, filled: entry.booked.filled, cost: entry.booked.cost });
   }
 
   /**
@@ -897,7 +934,7 @@ export class Broker {
     const left = this.leftOpen;
     this.leftOpen = [];
     for (const { child: c, booked } of left) {
-      const id = c.exchangeOrderId as string;
+      const id = c.exchangeOrderId;
       let message: string;
       try {
         await this.cancelWithRetry(id, c.symbol);
@@ -910,6 +947,7 @@ export class Broker {
       }
       this.fillIssue({ bar: c.bar, parentOrderId: c.parentOrderId, childOrderId: c.clientOrderId, message });
     }
+    for (const entry of left) this.logLeftOpen(entry, "left_open_done");
     return left.length;
   }
 
@@ -927,7 +965,9 @@ export class Broker {
         const state = st.finalStates.get(c.exchangeOrderId as string);
         if (c.exchangeOrderId !== undefined) {
           const trades = st.trades.filter((t) => t.order === c.exchangeOrderId);
-          this.leftOpen.push({ child: c, market: st.market, booked: { filled: state?.filled ?? 0, cost: state?.cost ?? 0 }, trades, logged: new Set(trades.map(tradeKey)), status: state?.status ?? "open" });
+          const entry: LeftOpenChild = { child: { ...c, exchangeOrderId: c.exchangeOrderId }, market: st.market, booked: { filled: state?.filled ?? 0, cost: state?.cost ?? 0 }, trades, logged: new Set(trades.map(tradeKey)), status: state?.status ?? "open" };
+          this.leftOpen.push(entry);
+          this.logLeftOpen(entry, "left_open");
         }
         // Never silently dropped: what it fills from now on is booked at the next bars as a late fill.
         this.fillIssue({

@@ -11,6 +11,7 @@ import { dec, type CcxtMarket } from "../oms/ccxt-types.js";
 import type { ExchangeClient } from "../exchanges/exchange-client.js";
 import { Broker, fillLine, fnv1a32 } from "../oms/broker.js";
 import { BrokerLogWriter } from "../oms/broker-log.js";
+import { leftOpenInLog } from "../oms/left-open-log.js";
 import { writeBrokerLogParquetParallel } from "../oms/broker-log-parquet.js";
 import { Portfolio, portfolioBarOf } from "../oms/portfolio.js";
 import { runDir as runDirOf, systemLogDir as systemLogDirOf, type RunIdentity } from "../storage/run-layout.js";
@@ -157,6 +158,12 @@ export async function runSystem(cfg: SystemConfig, opts: RunSystemOptions = {}):
     try {
       const drive = <T>(p: Promise<T>): Promise<T> => (clock instanceof SimulatedClock ? clock.drive(p) : p);
       await drive(broker.init());
+      if (restore !== undefined) {
+        // Children the dead process left open: collected from the next bar on, by this process.
+        const left = leftOpenInLog(writer.brokerLogDir);
+        broker.restoreLeftOpen(left);
+        if (left.length > 0) writer.log(clock.now(), `resume: ${left.length} child order(s) the dead process left open taken over: ${left.map((l) => l.child.clientOrderId).join(", ")}`);
+      }
       if (restore !== undefined && restored !== undefined && restore.sent.length > 0) {
         const note = await recoverCutBar(setup.client, markets, restore, portfolio, writer, brokerLog, clock.now());
         if (note !== undefined) resumeWarnings.push(note);

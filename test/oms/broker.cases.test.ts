@@ -14,6 +14,7 @@ import { VenueBidAskSampler } from "../../src/marketdata/bid-ask-feed.js";
 import { Broker, type BrokerConfigInput } from "../../src/oms/broker.js";
 import { BrokerLogWriter, loadStream } from "../../src/oms/broker-log.js";
 import { readBrokerLogStream } from "../../src/oms/broker-log-reader.js";
+import { leftOpenInLog } from "../../src/oms/left-open-log.js";
 import type { ParentOrder } from "../../src/oms/parent-order.js";
 
 const T0 = Date.UTC(2024, 0, 2, 9, 30);
@@ -47,7 +48,7 @@ async function venue(opts: { takersPerMinute: number; usdt: string; broker?: Par
   const log = new BrokerLogWriter(dir);
   const broker = new Broker({ client, clock, bidAsk: sampler, log, universe: new Map([[7, SYMBOL]]) }, { runKey: "cases", ...opts.broker });
   await clock.drive(broker.init());
-  return { clock, engine, account, client, broker, log, dir };
+  return { clock, engine, account, client, broker, log, dir, sampler };
 }
 
 /** The venue places the first order sent but its reply is lost on the way back (a timeout). */
@@ -374,6 +375,35 @@ describe("broker TWAP cases", () => {
       const mine = states.filter((r) => r.order.status !== undefined && r.clientOrderId === o.clientOrderId);
       expect(mine.at(-1)?.order.status).toMatch(/^(canceled|closed)$/);
     }
+  });
+
+  it("a process that takes over a run takes over the children its predecessor left open, from the broker log", async () => {
+    const { clock, engine, account, client, broker, log, dir, sampler } = await venue({ takersPerMinute: 2, usdt: "100000", broker: { limitPrice: { computer: "passivity", passivityFactor: 0.5 } } });
+    const cancel = client.cancelOrder.bind(client);
+    client.cancelOrder = async () => {
+      throw new NetworkError("embedded: connection reset");
+    };
+    const fills = await clock.drive(broker.submitOrders([parent("600", T0 + MIN, T0 + 4 * MIN)], 0));
+    clock.runUntil(T0 + 5 * MIN);
+    const late = await clock.drive(broker.collectLateFills(1));
+    log.flush();
+    const position = (): Decimal => new Decimal(engine.positions(account).find((p) => p.symbol === SYMBOL)?.size ?? "0");
+    const booked = [...fills, ...late.map((l) => l.fill)].reduce((a, f) => a.add(f.numShares.toDecimal()), new Decimal(0));
+    expect(booked.toString()).toBe(position().toString());
+    // The process dies here. Its log says which children it left open and what of them it booked.
+    const logged = leftOpenInLog(dir);
+    expect(logged.map((l) => l.child.exchangeOrderId).sort()).toEqual(engine.openOrders(account).map((o) => String(o.orderId)).sort());
+    const heir = new Broker({ client, clock, bidAsk: sampler, log: new BrokerLogWriter(mkdtempSync(join(tmpdir(), "tl-cases-heir-"))), universe: new Map([[7, SYMBOL]]) }, { runKey: "cases" });
+    await clock.drive(heir.init());
+    heir.restoreLeftOpen(logged);
+    clock.runUntil(T0 + 9 * MIN);
+    client.cancelOrder = cancel;
+    const more = await clock.drive(heir.collectLateFills(2));
+    expect(more.length).toBeGreaterThan(0);
+    // Nothing booked twice, nothing missed: the books of both processes are the exchange's position.
+    expect(more.reduce((a, l) => a.add(l.fill.numShares.toDecimal()), booked).toString()).toBe(position().toString());
+    expect(engine.openOrders(account)).toEqual([]);
+    expect(await clock.drive(heir.cancelLeftOpen())).toBe(0);
   });
 
   it("a left-open child the exchange cannot be asked about is tried again at the next bar; one it disowns is named and given up", async () => {
