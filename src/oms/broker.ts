@@ -124,8 +124,6 @@ interface LeftOpenChild {
   booked: { filled: number; cost: number };
   /** Its trades whose fees a fill carries. */
   trades: CcxtTrade[];
-  /** Keys of its trades logged in ccxt_trades (booked or not yet). */
-  logged: Set<string>;
   /** Its status as last logged in ccxt_fills. */
   status: string;
 }
@@ -743,20 +741,26 @@ export class Broker {
     for (const pos of positions) {
       if (pos.contracts === 0 || pos.side === undefined) continue;
       const side = pos.side === "long" ? "sell" : "buy";
-      let clientOrderId = `${this.runTag}-flat-${tag}-${i++}`;
-      // A dead process's flattening may have sent this id (a resumed one booked it from the
-      // exchange, recover-sent.ts): one the exchange has, or cannot say, is never sent again. It is
-      // asked for under the symbol it was sent for, as an exchange looks orders up per symbol.
+      // With accounting each closing order sent takes a parent id of its own, filled or not (a
+      // resumed process groups what it recovers by parent id), and is named after it: a resumed
+      // process numbers its parents past every one the log or the exchange knows, so its closing
+      // orders never take the name of one its predecessor sent.
+      const next = (): { id: string; parentOrderId: number | undefined } => {
+        if (accounting === undefined) return { id: `${this.runTag}-flat-${tag}-${i++}`, parentOrderId: undefined };
+        const parentOrderId = accounting.firstParentOrderId + result.parentOrderIds++;
+        return { id: `${this.runTag}-flat-${tag}-${parentOrderId}`, parentOrderId };
+      };
+      let { id: clientOrderId, parentOrderId } = next();
+      // A dead process's flattening may have sent this id (a simulated run replayed after a crash
+      // sends the same ones): one the exchange has, or cannot say, is never sent again. It is asked
+      // for under the symbol it was sent for, as an exchange looks orders up per symbol.
       for (let sentFor = this.askFirst.get(clientOrderId); sentFor !== undefined; sentFor = this.askFirst.get(clientOrderId)) {
         this.askFirst.delete(clientOrderId);
         if ((await this.findByClientId(clientOrderId, sentFor)) === undefined) break;
-        clientOrderId = `${this.runTag}-flat-${tag}-${i++}`;
+        ({ id: clientOrderId, parentOrderId } = next());
       }
       // With accounting, what a resumed process needs to book this order if this one dies with it
       // in flight (recover-sent.ts): the bar and parent id its fill will have, and the asset.
-      // Each closing order sent has a parent id of its own, filled or not (a resumed process groups
-      // what it recovers by parent id).
-      const parentOrderId = accounting === undefined ? undefined : accounting.firstParentOrderId + result.parentOrderIds++;
       const books = accounting === undefined ? {} : { bar: accounting.bar, parentOrderId, assetId: this.assetIdOf(pos.symbol) };
       const record = { clientOrderId, symbol: pos.symbol, side, amount: String(pos.contracts), type: "market", reduceOnly: true, timestamp: clock.now(), ...books };
       log.append("reduce_only_oms_child_orders", { ...record, event: "sending" });
@@ -853,14 +857,14 @@ export class Broker {
       if ("error" in answer) {
         const cls = classifyExchangeError(answer.error);
         log.append("oms_child_orders", { clientOrderId: c.clientOrderId, exchangeOrderId: id, symbol: c.symbol, event: "late_collect_failed", error: errorMessage(answer.error) });
-        if (cls === "retryable" || cls === "unknown_outcome") {
-          // The next bar asks again; the session's end names it if it never can.
+        if (cls !== "not_found") {
+          // The next bar asks again (a refusal may pass too); the session's end names it if it never can.
           still.push(entry);
           return;
         }
         this.fillIssue({
           bar: c.bar, parentOrderId: c.parentOrderId, childOrderId: c.clientOrderId,
-          message: `child ${c.clientOrderId} (exchange order ${id}), left open by its parent, cannot be collected (${errorMessage(answer.error)}): given up; what it filled after ${entry.booked.filled} is in no fill: check the exchange by this order id`,
+          message: `child ${c.clientOrderId} (exchange order ${id}), left open by its parent, is unknown to the exchange now (${errorMessage(answer.error)}): given up; what it filled after ${entry.booked.filled} is in no fill: check the exchange by this order id`,
         });
         this.logLeftOpen(entry, "left_open_done");
         return;
@@ -868,13 +872,12 @@ export class Broker {
       const { state, fetched } = answer;
       const booked = new Set(entry.trades.map(tradeKey));
       const fresh = dedupeTrades(fetched.filter((t) => !booked.has(tradeKey(t))));
-      for (const t of fresh) {
-        const key = tradeKey(t);
-        if (entry.logged.has(key)) continue;
-        entry.logged.add(key);
-        log.appendLine("ccxt_trades", jsonObject(jsonMember(',"bar":', c.bar) + jsonMember(',"wave":', c.wave) + jsonMember(',"trade":', t)));
-        this.tradesCollected++;
-      }
+      // Trades are logged when they are booked: what ccxt_trades holds of a left-open child is then
+      // what its fills carry, and a resumed process reads it back as such (left-open-log.ts).
+      const logTrades = (): void => {
+        for (const t of fresh) log.appendLine("ccxt_trades", jsonObject(jsonMember(',"bar":', c.bar) + jsonMember(',"wave":', c.wave) + jsonMember(',"trade":', t)));
+        this.tradesCollected += fresh.length;
+      };
       const final = isFinal(state);
       const fill = foldLateFill(c.parentOrderId, entry.booked, state, fresh, market);
       const changed = fill !== undefined || state.status !== entry.status;
@@ -884,6 +887,7 @@ export class Broker {
       if (fill !== undefined) {
         // Trades count as booked once a fill carries their fees; until then (an exchange that shows
         // a trade before the order's filled amount) they are fresh again at the next collection.
+        logTrades();
         entry.trades.push(...fresh);
         entry.booked = { filled: state.filled ?? 0, cost: state.cost ?? 0 };
         log.appendLine("oms_fills", fillLine(bookBar, c.assetId, c.symbol, fill));
@@ -894,6 +898,7 @@ export class Broker {
         });
         out.push({ assetId: c.assetId, fill, clientOrderId: c.clientOrderId });
       } else if (final && fresh.length > 0) {
+        logTrades();
         this.fillIssue({ bar: c.bar, parentOrderId: c.parentOrderId, childOrderId: c.clientOrderId, message: `child ${c.clientOrderId} (exchange order ${id}) is ${state.status} with ${fresh.length} trade(s) no fill carries (its filled amount never grew past ${entry.booked.filled}): their fees are in no fill` });
       }
       if (!final) still.push(entry);
@@ -909,9 +914,23 @@ export class Broker {
    */
   restoreLeftOpen(logged: readonly LoggedLeftOpen[]): void {
     for (const l of logged) {
-      // Every trade the log holds for it counts as booked: one the exchange showed before the order's
-      // filled amount grew (rare) would have its fee left out.
-      this.leftOpen.push({ child: l.child, market: this.market(l.child.symbol), booked: l.booked, trades: [...l.trades], logged: new Set(l.trades.map(tradeKey)), status: "open" });
+      this.leftOpen.push({ child: l.child, market: this.market(l.child.symbol), booked: l.booked, trades: [...l.trades], status: "open" });
+    }
+  }
+
+  /**
+   * Children a dead process sent that a resumed one found still open at the exchange after
+   * cancelling them (recover-sent.ts), their fill so far booked: collected from the next bar on as
+   * left open. Their trades go to ccxt_trades (they are booked), and where they stand to
+   * oms_child_orders, as for a child this process left open.
+   */
+  adoptLeftOpen(children: readonly LoggedLeftOpen[]): void {
+    for (const l of children) {
+      const c = l.child;
+      for (const t of l.trades) this.deps.log.appendLine("ccxt_trades", jsonObject(jsonMember(',"bar":', c.bar) + jsonMember(',"wave":', c.wave) + jsonMember(',"trade":', t)));
+      const entry: LeftOpenChild = { child: c, market: this.market(c.symbol), booked: l.booked, trades: [...l.trades], status: "open" };
+      this.leftOpen.push(entry);
+      this.logLeftOpen(entry, "left_open");
     }
   }
 
@@ -965,7 +984,7 @@ export class Broker {
         const state = st.finalStates.get(c.exchangeOrderId as string);
         if (c.exchangeOrderId !== undefined) {
           const trades = st.trades.filter((t) => t.order === c.exchangeOrderId);
-          const entry: LeftOpenChild = { child: { ...c, exchangeOrderId: c.exchangeOrderId }, market: st.market, booked: { filled: state?.filled ?? 0, cost: state?.cost ?? 0 }, trades, logged: new Set(trades.map(tradeKey)), status: state?.status ?? "open" };
+          const entry: LeftOpenChild = { child: { ...c, exchangeOrderId: c.exchangeOrderId }, market: st.market, booked: { filled: state?.filled ?? 0, cost: state?.cost ?? 0 }, trades, status: state?.status ?? "open" };
           this.leftOpen.push(entry);
           this.logLeftOpen(entry, "left_open");
         }

@@ -104,12 +104,15 @@ export async function runBarLoop(parts: BarLoopParts, startMs: number, endMs: nu
   // 100-asset day were ~150k objects of Decimals, most of the heap, and made every GC slower.
   const bars: PortfolioSeriesBar[] = [];
   let lastBar: PortfolioBar | undefined;
+  /** The bar of lastBar's mark. */
+  let lastMarkBar = -1;
   const warnings: string[] = [];
   let nextOrderId = 0;
   let parentFills = 0;
   let first = 0;
   if (parts.resume !== undefined) {
     lastBar = parts.resume.lastPortfolio;
+    lastMarkBar = parts.resume.lastBar;
     bars.push(seriesBar(lastBar));
     nextOrderId = parts.resume.nextOrderId;
     // Bars whose boundary passed while no process ran are gone: trading resumes at the next one.
@@ -128,14 +131,17 @@ export async function runBarLoop(parts: BarLoopParts, startMs: number, endMs: nu
     if (clock.now() < t) await sleepUntilOrAborted(clock, t, parts.signal);
     parts.beforeBar?.(t);
     for (const w of parts.dataWarnings?.(t) ?? []) warn(`bar ${i}: ${w}`);
-    if (i > first) {
-      // What children left open by earlier parents filled since: booked like the previous bar's
-      // fills, before the flattening (which cancels them) and the mark.
-      const late = await broker.collectLateFills(i - 1);
+    if (lastBar !== undefined) {
+      // What children left open by earlier parents filled since: booked under the bar of the last
+      // mark, as that bar's own fills (they move the portfolio from it to the next), before the
+      // flattening (which cancels them) and this mark. At a resumed run's first bar too: the
+      // children it took over may have filled while no process ran.
+      const under = lastMarkBar;
+      const late = await broker.collectLateFills(under);
       for (const { assetId, fill: f, clientOrderId } of late) {
         portfolio.applyFill(assetId, f.numShares, f.price, f.fees);
-        writer.append("fills", { bar: i - 1, timestamp: f.timestamp, assetId, parentOrderId: f.parentOrderId, numShares: f.numShares, price: f.price, fees: f.fees, late: true });
-        warn(`bar ${i}: child ${clientOrderId} of parent ${f.parentOrderId}, left open when its parent finished, ${f.numShares.isNegative() ? "sold" : "bought"} ${f.numShares.abs().toString()} more at ${f.price.toString()}: booked as a late fill under bar ${i - 1}`);
+        writer.append("fills", { bar: under, timestamp: f.timestamp, assetId, parentOrderId: f.parentOrderId, numShares: f.numShares, price: f.price, fees: f.fees, late: true });
+        warn(`bar ${i}: child ${clientOrderId} of parent ${f.parentOrderId}, left open when its parent finished, ${f.numShares.isNegative() ? "sold" : "bought"} ${f.numShares.abs().toString()} more at ${f.price.toString()}: booked as a late fill under bar ${under}`);
       }
       parentFills += late.length;
     }
@@ -171,6 +177,7 @@ export async function runBarLoop(parts: BarLoopParts, startMs: number, endMs: nu
     }
     const pbar = portfolio.markBar(t, prices);
     lastBar = pbar;
+    lastMarkBar = i;
     bars.push(seriesBar(pbar));
     writer.append("portfolio", portfolioRecord(i, pbar, symbolOf));
     // On disk at the bar, not after its orders have worked (a TWAP bar's waves last until the next

@@ -18,6 +18,13 @@ import { MEASURED_FILES, SYSTEM_LOG_FILES } from "./system-log.js";
 
 export const CHECKPOINT_FILE = "checkpoint.json";
 
+/**
+ * The children a dead live process sent after its checkpoint, kept while a resume books them: the
+ * log they were read from is cut back before the booking, so a resume that fails (the exchange does
+ * not answer) and is tried again reads them here. Not a log file: no checkpoint counts or cuts it.
+ */
+export const RESUME_PENDING_FILE = "resume_pending.json";
+
 const checkpointSchema = z.object({
   bar: z.number().int().min(0),
   timestamp: z.number(),
@@ -36,6 +43,7 @@ export class ResumeError extends Error {
 function excluded(rel: string): boolean {
   return (
     rel === CHECKPOINT_FILE ||
+    rel === RESUME_PENDING_FILE ||
     rel === SYSTEM_LOG_FILES.summary ||
     rel === SYSTEM_LOG_FILES.configGiven ||
     rel.endsWith(".parquet") ||

@@ -6,13 +6,14 @@
 // orders of an end-of-session flattening the process died in.
 
 import { closeSync, existsSync, openSync, readSync, statSync } from "node:fs";
+import { readJsonFile, writeJsonAtomic } from "../storage/jsonl.js";
 import { join } from "node:path";
 import type { WideDecimal } from "../core/wide-decimal.js";
-import { OrderNotFound } from "../exchanges/errors.js";
+import { classifyExchangeError } from "../exchanges/errors.js";
 import type { ExchangeClient } from "../exchanges/exchange-client.js";
-import type { CcxtOrder } from "../oms/ccxt-types.js";
+import type { CcxtOrder, CcxtTrade } from "../oms/ccxt-types.js";
 import { foldParentFill, type FeeCurrencies, type ParentFill } from "../oms/fills.js";
-import type { Checkpoint } from "./checkpoint.js";
+import { RESUME_PENDING_FILE, type Checkpoint } from "./checkpoint.js";
 import { SYSTEM_LOG_FILES } from "./system-log.js";
 
 /** A child the dead process logged as sending after its checkpoint. */
@@ -47,6 +48,11 @@ export interface Recovery {
   notFound: number;
   /** Children found open and cancelled. */
   cancelled: number;
+  /**
+   * Children the exchange still reports open after the cancel (their fill so far is in `fills`):
+   * for the broker to go on collecting as left open (Broker.adoptLeftOpen), with their trades.
+   */
+  stillOpen: { child: SentChild; state: CcxtOrder; trades: CcxtTrade[] }[];
 }
 
 /**
@@ -106,7 +112,7 @@ function recordsAfter(file: string, from: number): (Partial<SentChild> & { event
  * books that may miss a position.
  */
 export async function recoverSentChildren(client: ExchangeClient, sent: readonly SentChild[], markets: Readonly<Record<string, FeeCurrencies>>): Promise<Recovery> {
-  const byParent = new Map<number, { child: SentChild; states: CcxtOrder[] }>();
+  const byParent = new Map<number, { child: SentChild; states: CcxtOrder[]; children: SentChild[] }>();
   let notFound = 0;
   let cancelled = 0;
   for (const child of sent) {
@@ -121,32 +127,37 @@ export async function recoverSentChildren(client: ExchangeClient, sent: readonly
         cancelled++;
       } catch (e) {
         // Filled or gone between the lookup and the cancel: its final state is read below.
-        if (!(e instanceof OrderNotFound)) throw e;
+        if (classifyExchangeError(e) !== "not_found") throw e;
       }
       order = (await lookUp(client, child)) ?? order;
     }
-    const p = byParent.get(child.parentOrderId) ?? { child, states: [] };
+    const p = byParent.get(child.parentOrderId) ?? { child, states: [], children: [] };
     if (p.child.symbol !== child.symbol) throw new Error(`resume: children ${p.child.clientOrderId} (${p.child.symbol}) and ${child.clientOrderId} (${child.symbol}) are logged under one parent ${child.parentOrderId}: a parent trades one symbol`);
     p.states.push(order);
+    p.children.push(child);
     byParent.set(child.parentOrderId, p);
   }
   const fills: RecoveredFill[] = [];
-  for (const [parentOrderId, { child, states }] of byParent) {
+  const stillOpen: Recovery["stillOpen"] = [];
+  for (const [parentOrderId, { child, states, children }] of byParent) {
     const market = markets[child.symbol];
     if (market === undefined) throw new Error(`resume: child ${child.clientOrderId}: symbol ${child.symbol} is not listed by ${client.id}`);
     const since = Math.min(...states.map((o) => o.timestamp));
     const trades = await client.fetchMyTrades(child.symbol, since);
     const fill = foldParentFill(parentOrderId, states, trades, market);
     if (fill !== undefined) fills.push({ bar: child.bar, parentOrderId, assetId: child.assetId, symbol: child.symbol, numShares: fill.numShares, price: fill.price, fees: fill.fees, children: states.length, fill });
+    states.forEach((state, k) => {
+      if (state.status === "open") stillOpen.push({ child: children[k] as SentChild, state, trades: trades.filter((t) => t.order === state.id) });
+    });
   }
-  return { fills, notFound, cancelled };
+  return { fills, notFound, cancelled, stillOpen };
 }
 
 async function lookUp(client: ExchangeClient, child: SentChild): Promise<CcxtOrder | undefined> {
   try {
     return await client.fetchOrderByClientId(child.clientOrderId, child.symbol);
   } catch (e) {
-    if (e instanceof OrderNotFound) return undefined;
+    if (classifyExchangeError(e) === "not_found") return undefined;
     throw e;
   }
 }
@@ -161,4 +172,20 @@ export function nextParentId(orders: readonly { orderId: number }[], sent: reado
   for (const o of orders) max = Math.max(max, o.orderId);
   for (const c of sent) max = Math.max(max, c.parentOrderId);
   return max + 1;
+}
+
+/**
+ * `found` merged into the children an earlier try of this resume kept in RESUME_PENDING_FILE (its
+ * cut took their records away), saved there again; the resume removes the file once they are booked.
+ */
+export function keepPendingSent(logDir: string, cp: Checkpoint, found: readonly SentChild[]): SentChild[] {
+  const file = join(logDir, RESUME_PENDING_FILE);
+  const saved = existsSync(file) ? (readJsonFile(file) as { checkpoint?: unknown; sent?: SentChild[] } | undefined) : undefined;
+  // Kept for this very checkpoint only: a resume that booked them wrote a new one (and then died
+  // before it removed the file), and booking them again would count them twice.
+  const kept = saved !== undefined && JSON.stringify(saved.checkpoint) === JSON.stringify(cp) ? (saved.sent ?? []) : [];
+  const ids = new Set(kept.map((c) => c.clientOrderId));
+  const all = [...kept, ...found.filter((c) => !ids.has(c.clientOrderId))];
+  writeJsonAtomic(file, { checkpoint: cp, sent: all });
+  return all;
 }

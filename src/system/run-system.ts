@@ -22,8 +22,8 @@ import { MarketDataRecorder } from "./market-data-recorder.js";
 import { getModel } from "./model-registry.js";
 import { buildRunSummary, type RunSummary } from "./run-summary.js";
 import { SYSTEM_LOG_FILES, SystemLogWriter } from "./system-log.js";
-import { childrenSentAfter, nextParentId, recoverSentChildren, type SentChild } from "./recover-sent.js";
-import { readCheckpoint, ResumeError, truncateToCheckpoint, verifyReplay, writeCheckpoint, type Checkpoint } from "./checkpoint.js";
+import { childrenSentAfter, keepPendingSent, nextParentId, recoverSentChildren, type SentChild } from "./recover-sent.js";
+import { readCheckpoint, RESUME_PENDING_FILE, ResumeError, truncateToCheckpoint, verifyReplay, writeCheckpoint, type Checkpoint } from "./checkpoint.js";
 import { readJsonFile } from "../storage/jsonl.js";
 import { buildTradingSetup } from "./trading-setup.js";
 
@@ -164,9 +164,13 @@ export async function runSystem(cfg: SystemConfig, opts: RunSystemOptions = {}):
         broker.restoreLeftOpen(left);
         if (left.length > 0) writer.log(clock.now(), `resume: ${left.length} child order(s) the dead process left open taken over: ${left.map((l) => l.child.clientOrderId).join(", ")}`);
       }
-      if (restore !== undefined && restored !== undefined && restore.sent.length > 0) {
-        const note = await recoverCutBar(setup.client, markets, restore, portfolio, writer, brokerLog, clock.now());
-        if (note !== undefined) resumeWarnings.push(note);
+      if (restore !== undefined && restored !== undefined) {
+        if (restore.sent.length > 0) {
+          const note = await recoverCutBar(setup.client, markets, restore, portfolio, writer, broker, brokerLog, clock.now());
+          if (note !== undefined) resumeWarnings.push(note);
+        }
+        // Booked and in the new checkpoint's log: a later resume must not book them again.
+        rmSync(join(logDir, RESUME_PENDING_FILE), { force: true });
       }
       result = await drive(
         runBarLoop(
@@ -287,8 +291,9 @@ function prepareResume(logDir: string, cfg: SystemConfig): ResumePlan {
       rmSync(logDir, { recursive: true, force: true });
       return { kind: "fresh" };
     }
-    // The children the dead process may have sent: read before the log is cut back past them.
-    const sent = childrenSentAfter(logDir, checkpoint);
+    // The children the dead process may have sent: read before the log is cut back past them, and
+    // kept beside it (with those an earlier failed try of this resume read) until they are booked.
+    const sent = keepPendingSent(logDir, checkpoint, childrenSentAfter(logDir, checkpoint));
     truncateToCheckpoint(logDir, checkpoint);
     return { kind: "restore", checkpoint, sent };
   }
@@ -335,9 +340,15 @@ function restoredState(logDir: string, cp: Checkpoint, sent: readonly SentChild[
  * checkpoint takes them in, so a second death keeps them. Returns a warning when the exchange had
  * any of them.
  */
-async function recoverCutBar(client: ExchangeClient, markets: Record<string, CcxtMarket>, restore: { checkpoint: Checkpoint; sent: SentChild[] }, portfolio: Portfolio, writer: SystemLogWriter, brokerLog: BrokerLogWriter, now: number): Promise<string | undefined> {
+async function recoverCutBar(client: ExchangeClient, markets: Record<string, CcxtMarket>, restore: { checkpoint: Checkpoint; sent: SentChild[] }, portfolio: Portfolio, writer: SystemLogWriter, broker: Broker, brokerLog: BrokerLogWriter, now: number): Promise<string | undefined> {
   const { checkpoint: cp, sent } = restore;
   const r = await recoverSentChildren(client, sent, markets);
+  // One whose cancel did not take yet may go on filling: collected at the next bars as left open.
+  broker.adoptLeftOpen(r.stillOpen.map(({ child: c, state, trades }) => ({
+    child: { clientOrderId: c.clientOrderId, exchangeOrderId: state.id, parentOrderId: c.parentOrderId, assetId: c.assetId, symbol: c.symbol, bar: c.bar, wave: -1, waveStart: state.timestamp },
+    booked: { filled: state.filled, cost: state.cost },
+    trades,
+  })));
   for (const f of r.fills) {
     portfolio.applyFill(f.assetId, f.numShares, f.price, f.fees);
     writer.append("fills", { bar: cp.bar, timestamp: f.fill.timestamp, assetId: f.assetId, parentOrderId: f.parentOrderId, numShares: f.numShares, price: f.price, fees: f.fees });
@@ -347,7 +358,7 @@ async function recoverCutBar(client: ExchangeClient, markets: Record<string, Ccx
   brokerLog.flush();
   writer.flush();
   const found = sent.length - r.notFound;
-  const message = `resume: ${sent.length} child order(s) sent after the checkpoint (bar ${cp.bar}) looked up at ${client.id}: ${r.notFound} never reached it, ${found} did (${r.cancelled} still open, cancelled); ${r.fills.length} parent fill(s) recovered into the portfolio under bar ${cp.bar}${r.fills.map((f) => `; ${f.symbol} parent ${f.parentOrderId} (bar ${f.bar}) ${f.numShares.toFixed()} at ${f.price.toFixed()}`).join("")}`;
+  const message = `resume: ${sent.length} child order(s) sent after the checkpoint (bar ${cp.bar}) looked up at ${client.id}: ${r.notFound} never reached it, ${found} did (${r.cancelled} still open, cancelled; ${r.stillOpen.length} still open after that, collected as left open); ${r.fills.length} parent fill(s) recovered into the portfolio under bar ${cp.bar}${r.fills.map((f) => `; ${f.symbol} parent ${f.parentOrderId} (bar ${f.bar}) ${f.numShares.toFixed()} at ${f.price.toFixed()}`).join("")}`;
   writer.log(now, found > 0 ? `WARNING ${message}` : message);
   writeCheckpoint(writer.dir, cp.bar, cp.timestamp, cp.netWealth);
   return found > 0 ? message : undefined;

@@ -10,7 +10,7 @@ import { SimulatedClock } from "../../src/core/clock.js";
 import { ExchangeEngine } from "../../src/exchange/engine.js";
 import { SyntheticMarket } from "../../src/exchange/market/synthetic-market.js";
 import { EmbeddedVenueClient } from "../../src/exchanges/embedded-venue-client.js";
-import { childrenSentAfter, nextParentId, recoverSentChildren, type SentChild } from "../../src/system/recover-sent.js";
+import { childrenSentAfter, keepPendingSent, nextParentId, recoverSentChildren, type SentChild } from "../../src/system/recover-sent.js";
 
 const T0 = Date.UTC(2024, 0, 2, 9, 30);
 const SYMBOL = "ABC/USDT:USDT";
@@ -96,6 +96,26 @@ describe("recovering the children of a cut-off bar", () => {
     const r = await clock.drive(recoverSentChildren(resumed, sent, await clock.drive(resumed.loadMarkets())));
     expect(r.fills.map((f) => [f.bar, f.parentOrderId, f.numShares.toFixed(), f.fill.parentOrderId])).toEqual([[11, 40, "-5", 40]]);
     expect((await clock.drive(resumed.fetchPositions([SYMBOL]))).filter((p) => p.contracts !== 0)).toEqual([]);
+  });
+
+  it("keeps the children found after a checkpoint across a failed try of the resume, and forgets them once a new checkpoint is written", () => {
+    const dir = mkdtempSync(join(tmpdir(), "tl-pending-"));
+    const cp = { bar: 4, timestamp: T0, netWealth: "100000", files: { "portfolio.jsonl": 10 } };
+    expect(keepPendingSent(dir, cp, [child("a", 1)]).map((c) => c.clientOrderId)).toEqual(["a"]);
+    // The try failed after cutting the log: the next one finds nothing there, and keeps what it read.
+    expect(keepPendingSent(dir, cp, [child("b", 2)]).map((c) => c.clientOrderId)).toEqual(["a", "b"]);
+    // A resume that booked them wrote a new checkpoint (and died before it removed the file).
+    expect(keepPendingSent(dir, { ...cp, files: { "portfolio.jsonl": 99 } }, []).map((c) => c.clientOrderId)).toEqual([]);
+  });
+
+  it("hands over a child still open after its cancel was taken (an exchange that cancels later), with its trades", async () => {
+    const { clock, dead, resumed } = await venue();
+    await clock.drive(dead.createOrder(SYMBOL, "limit", "buy", 4, 90, { clientOrderId: "tl1-5-4-0-0" }));
+    // The cancel is taken but not done yet when the order is looked up again.
+    resumed.cancelOrder = async (id: string, symbol: string) => resumed.fetchOrder(id, symbol);
+    const r = await clock.drive(recoverSentChildren(resumed, [child("tl1-5-4-0-0", 4)], await clock.drive(resumed.loadMarkets())));
+    expect(r.fills).toEqual([]);
+    expect(r.stillOpen.map((o) => [o.child.clientOrderId, o.state.status, o.trades.length])).toEqual([["tl1-5-4-0-0", "open", 0]]);
   });
 
   it("numbers the resumed run's parents past those of the cut-off bar, whose order rows were cut away", () => {
