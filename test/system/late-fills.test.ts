@@ -11,16 +11,10 @@ import { readBrokerLog } from "../../src/oms/broker-log-reader.js";
 import { resolveConfig, type SystemConfigInput } from "../../src/system/config.js";
 import { runSystem, type RunSystemResult } from "../../src/system/run-system.js";
 import { loadSystemLog, type SystemLog } from "../../src/system/system-log-loader.js";
+import { SMALL_RUN } from "../helpers/small-run.js";
 
 const given: SystemConfigInput = {
-  model: { name: "momentum", params: { lookbackBars: 2, volatilityBars: 4 } },
-  mode: "simulation",
-  start: "2024-01-02T00:00:00Z",
-  end: "2024-01-02T02:00:00Z",
-  barMinutes: 5,
-  universe: { kind: "synthetic", assets: 4, seed: 3 },
-  seed: 3,
-  targets: { grossExposure: 20_000 },
+  ...SMALL_RUN,
   // Nearly every cancel lost: with 3 retries and the sweep at the parent's end, a few children of
   // the session are left open by their parents, and some of those fill later.
   broker: { kind: "embedded", faults: { seed: 11, cancelNetworkError: 0.95 } },

@@ -12,17 +12,9 @@ import { resolveConfig, type SystemConfigInput } from "../../src/system/config.j
 import { runSystem, type RunSystemResult } from "../../src/system/run-system.js";
 import { loadSystemLog } from "../../src/system/system-log-loader.js";
 import { MEASURED_FILES } from "../../src/system/system-log.js";
+import { SMALL_RUN } from "../helpers/small-run.js";
 
-const base: SystemConfigInput = {
-  model: { name: "momentum", params: { lookbackBars: 2, volatilityBars: 4 } },
-  mode: "simulation",
-  start: "2024-01-02T00:00:00Z",
-  end: "2024-01-02T02:00:00Z",
-  barMinutes: 5,
-  universe: { kind: "synthetic", assets: 4, seed: 3 },
-  seed: 3,
-  targets: { grossExposure: 20_000 },
-};
+const base: SystemConfigInput = SMALL_RUN;
 
 function tmp(prefix: string): string {
   return mkdtempSync(join(tmpdir(), prefix));
