@@ -77,6 +77,31 @@ describe("a live session resumed from its checkpoint", () => {
     expect(accountingBreaks(log)).toEqual([]);
   }, 60_000);
 
+  it("takes over the children the dead process left open, and names those the exchange no longer knows", async () => {
+    // The embedded venue loses nearly every cancel; a fresh process has a fresh venue, which knows
+    // none of the dead process's orders.
+    const given: SystemConfigInput = { ...session("tl-resume-left-"), broker: { kind: "embedded", faults: { seed: 5, cancelNetworkError: 0.97 } } };
+    const cfg = resolveConfig(given);
+    const logDir = systemLogDir(cfg.outputRoot, runIdentity(cfg));
+    const issues = join(logDir, "broker_log", "fill_check_issues.jsonl");
+    const leftOpen = (): boolean => existsSync(issues) && readFileSync(issues, "utf8").includes("still open at the exchange when its parent finished");
+    const crash = new AbortController();
+    let crashBar = -1;
+    const first = runSystem(cfg, { given, runKey: "left", resume: true, signal: crash.signal, onBar: (done) => {
+      if (crashBar < 0 && done >= 2 && leftOpen()) {
+        crashBar = done;
+        crash.abort(new Error(`the process dies after bar ${done}`));
+      }
+    } });
+    await expect(first).rejects.toThrow(/dies after bar \d+/);
+    const r = await runSystem(cfg, { given, runKey: "left", resume: true });
+    expect(r.resumedFromBar).toBe(crashBar);
+    const log = loadSystemLog(r.systemLogDir);
+    expect(log.logText).toMatch(/resume: \d+ child order\(s\) the dead process left open taken over/);
+    expect(readFileSync(issues, "utf8")).toMatch(/is unknown to the exchange now \(OrderNotFound/);
+    expect(accountingBreaks(log)).toEqual([]);
+  }, 60_000);
+
   it("says so when flattening at the end leaves positions the fresh simulated account never held", async () => {
     const given: SystemConfigInput = { ...session("tl-resume-flat-"), order: { flattenAtEnd: true } };
     const cfg = resolveConfig(given);
