@@ -377,8 +377,8 @@ export function compareFills(a: readonly SideFill[], b: readonly SideFill[], opt
   const [na, nb] = opts.names;
   // Bar x 2^32 + asset id (asset ids are 32-bit hashes): exact, and no string per fill.
   const key = (f: SideFill): number => f.bar * 4294967296 + f.assetId;
-  // A late fill (see fillsBy) is booked under the bar before the boundary that collected it; when
-  // that bar's own parent of the asset filled too, the two are compared as one.
+  // A late fill (see fillsBy) is booked under the bar of the mark before it; when that bar's own
+  // parent of the asset filled too (or, with flattenAtEnd, a closing order), they are compared as one.
   const mb = fillsBy(b, key);
   const ma = fillsBy(a, key);
   // Counted as compared: a parent's fills on one bar are one.

@@ -667,7 +667,7 @@ export class Broker {
         else st.open.add(c);
         // An order final at creation is the ack itself (the broker never changes an exchange answer).
         const json = (state === ack ? st.ackJson.get(c.clientOrderId) : undefined) ?? orderJson(state);
-        log.appendLine("ccxt_fills", jsonObject(jsonMember(',"bar":', bar) + jsonMember(',"wave":', c.wave) + jsonMember(',"clientOrderId":', c.clientOrderId) + ',"order":' + json));
+        log.appendLine("ccxt_fills", orderStateLine(bar, c.wave, c.clientOrderId, json));
         if (c.wave !== wave || report === undefined) continue;
         childAmount = childAmount.add(c.amount);
         waveFilled.addNumber(state.filled);
@@ -677,7 +677,7 @@ export class Broker {
       this.tradesCollected += trades.length;
       for (const t of trades) {
         const tradeWave = waveOf.get(t.order as string) as number;
-        log.appendLine("ccxt_trades", jsonObject(jsonMember(',"bar":', bar) + jsonMember(',"wave":', tradeWave) + jsonMember(',"trade":', t)));
+        log.appendLine("ccxt_trades", tradeLine(bar, tradeWave, t));
         st.trades.push(t);
         if (tradeWave !== wave || report === undefined) continue;
         (t.takerOrMaker === "maker" ? maker : taker).addNumber(t.amount);
@@ -823,8 +823,8 @@ export class Broker {
    * failed), collects its state and trades, and books what it filled since it was last booked as
    * a late fill of its parent: logged in the ccxt_fills and ccxt_trades streams under the child's
    * bar and wave, in oms_fills under `bookBar`, and named in fill_check_issues. A child the exchange
-   * reports final is done; one it cannot be asked about now (network trouble) is tried again at the
-   * next bar; one it will not answer for (no such order, a refusal) is named and given up. The
+   * reports final is done; one it cannot be asked about now (network trouble, a refusal) is tried
+   * again at the next bar; one it no longer knows (no such order) is named and given up. The
    * children are asked about at once, so stuck ones cost a bar one round of retries, not one each.
    * Nothing happens in a run without faults (no child is left open).
    */
@@ -834,7 +834,7 @@ export class Broker {
     const asked = await Promise.all(
       this.leftOpen.map(async (entry): Promise<{ state: CcxtOrder; fetched: CcxtTrade[] } | { error: unknown }> => {
         const { child: c } = entry;
-        const id = c.exchangeOrderId as string;
+        const id = c.exchangeOrderId;
         try {
           await this.cancelWithRetry(id, c.symbol);
           const state = await this.withRetry(() => client.fetchOrder(id, c.symbol));
@@ -852,7 +852,7 @@ export class Broker {
     const still: LeftOpenChild[] = [];
     this.leftOpen.forEach((entry, k) => {
       const { child: c, market } = entry;
-      const id = c.exchangeOrderId as string;
+      const id = c.exchangeOrderId;
       const answer = asked[k] as { state: CcxtOrder; fetched: CcxtTrade[] } | { error: unknown };
       if ("error" in answer) {
         const cls = classifyExchangeError(answer.error);
@@ -875,13 +875,13 @@ export class Broker {
       // Trades are logged when they are booked: what ccxt_trades holds of a left-open child is then
       // what its fills carry, and a resumed process reads it back as such (left-open-log.ts).
       const logTrades = (): void => {
-        for (const t of fresh) log.appendLine("ccxt_trades", jsonObject(jsonMember(',"bar":', c.bar) + jsonMember(',"wave":', c.wave) + jsonMember(',"trade":', t)));
+        for (const t of fresh) log.appendLine("ccxt_trades", tradeLine(c.bar, c.wave, t));
         this.tradesCollected += fresh.length;
       };
       const final = isFinal(state);
       const fill = foldLateFill(c.parentOrderId, entry.booked, state, fresh, market);
       const changed = fill !== undefined || state.status !== entry.status;
-      if (changed) log.appendLine("ccxt_fills", jsonObject(jsonMember(',"bar":', c.bar) + jsonMember(',"wave":', c.wave) + jsonMember(',"clientOrderId":', c.clientOrderId) + ',"order":' + orderJson(state)));
+      if (changed) log.appendLine("ccxt_fills", orderStateLine(c.bar, c.wave, c.clientOrderId, orderJson(state)));
       entry.status = state.status;
       for (const issue of crossCheckChildFills([state], [...entry.trades, ...fresh])) this.fillIssue({ bar: c.bar, parentOrderId: c.parentOrderId, ...issue });
       if (fill !== undefined) {
@@ -913,9 +913,7 @@ export class Broker {
    * resumed from its checkpoint): collected from the next bar on as if this process had left them.
    */
   restoreLeftOpen(logged: readonly LoggedLeftOpen[]): void {
-    for (const l of logged) {
-      this.leftOpen.push({ child: l.child, market: this.market(l.child.symbol), booked: l.booked, trades: [...l.trades], status: "open" });
-    }
+    for (const l of logged) this.pushLeftOpen(l);
   }
 
   /**
@@ -926,12 +924,15 @@ export class Broker {
    */
   adoptLeftOpen(children: readonly LoggedLeftOpen[]): void {
     for (const l of children) {
-      const c = l.child;
-      for (const t of l.trades) this.deps.log.appendLine("ccxt_trades", jsonObject(jsonMember(',"bar":', c.bar) + jsonMember(',"wave":', c.wave) + jsonMember(',"trade":', t)));
-      const entry: LeftOpenChild = { child: c, market: this.market(c.symbol), booked: l.booked, trades: [...l.trades], status: "open" };
-      this.leftOpen.push(entry);
-      this.logLeftOpen(entry, "left_open");
+      for (const t of l.trades) this.deps.log.appendLine("ccxt_trades", tradeLine(l.child.bar, l.child.wave, t));
+      this.logLeftOpen(this.pushLeftOpen(l), "left_open");
     }
+  }
+
+  private pushLeftOpen(l: LoggedLeftOpen): LeftOpenChild {
+    const entry: LeftOpenChild = { child: l.child, market: this.market(l.child.symbol), booked: l.booked, trades: [...l.trades], status: "open" };
+    this.leftOpen.push(entry);
+    return entry;
   }
 
   /**
@@ -1042,6 +1043,16 @@ function isFinal(order: CcxtOrder | undefined): boolean {
  */
 function orderJson(order: CcxtOrder): string {
   return stringifyRecord({ ...order, trades: undefined });
+}
+
+/** `{ bar, wave, clientOrderId, order }`, the order already serialized (orderJson). */
+function orderStateLine(bar: number, wave: number, clientOrderId: string, orderJsonText: string): string {
+  return jsonObject(jsonMember(',"bar":', bar) + jsonMember(',"wave":', wave) + jsonMember(',"clientOrderId":', clientOrderId) + ',"order":' + orderJsonText);
+}
+
+/** `{ bar, wave, trade }` */
+function tradeLine(bar: number, wave: number, t: CcxtTrade): string {
+  return jsonObject(jsonMember(',"bar":', bar) + jsonMember(',"wave":', wave) + jsonMember(',"trade":', t));
 }
 
 /** `{ ...child, event }` */

@@ -45,12 +45,12 @@ export class FillFoldError extends Error {
   override readonly name = "FillFoldError";
 }
 
-/** Removes duplicate trades, keyed on (timestamp, id, order), keeping the first seen. */
 /** What makes a trade the same trade (DOMAIN.md section 5): its time, id and order. */
 export function tradeKey(t: CcxtTrade): string {
   return `${t.timestamp}\u0000${t.id}\u0000${t.order ?? ""}`;
 }
 
+/** Removes duplicate trades, keyed on tradeKey, keeping the first seen. */
 export function dedupeTrades(trades: readonly CcxtTrade[]): CcxtTrade[] {
   // Most waves bring one trade per child: no key to build.
   if (trades.length < 2) return trades.slice();

@@ -6,13 +6,12 @@
 // orders of an end-of-session flattening the process died in.
 
 import { closeSync, existsSync, openSync, readSync, statSync } from "node:fs";
-import { readJsonFile, writeJsonAtomic } from "../storage/jsonl.js";
 import { join } from "node:path";
-import type { WideDecimal } from "../core/wide-decimal.js";
 import { classifyExchangeError } from "../exchanges/errors.js";
 import type { ExchangeClient } from "../exchanges/exchange-client.js";
 import type { CcxtOrder, CcxtTrade } from "../oms/ccxt-types.js";
 import { foldParentFill, type FeeCurrencies, type ParentFill } from "../oms/fills.js";
+import { readJsonFile, writeJsonAtomic } from "../storage/jsonl.js";
 import { RESUME_PENDING_FILE, type Checkpoint } from "./checkpoint.js";
 import { SYSTEM_LOG_FILES } from "./system-log.js";
 
@@ -31,14 +30,8 @@ export interface RecoveredFill {
   parentOrderId: number;
   assetId: number;
   symbol: string;
-  /** Signed shares (buy positive). */
-  numShares: WideDecimal;
-  /** Volume-weighted average price of the children's fills. */
-  price: WideDecimal;
-  /** Their trades' fees, in the quote currency. */
-  fees: WideDecimal;
   children: number;
-  /** The fold itself, for the broker log's oms_fills. */
+  /** The children folded (foldParentFill): signed shares, VWAP, fees in the quote currency. */
   fill: ParentFill;
 }
 
@@ -145,7 +138,7 @@ export async function recoverSentChildren(client: ExchangeClient, sent: readonly
     const since = Math.min(...states.map((o) => o.timestamp));
     const trades = await client.fetchMyTrades(child.symbol, since);
     const fill = foldParentFill(parentOrderId, states, trades, market);
-    if (fill !== undefined) fills.push({ bar: child.bar, parentOrderId, assetId: child.assetId, symbol: child.symbol, numShares: fill.numShares, price: fill.price, fees: fill.fees, children: states.length, fill });
+    if (fill !== undefined) fills.push({ bar: child.bar, parentOrderId, assetId: child.assetId, symbol: child.symbol, children: states.length, fill });
     states.forEach((state, k) => {
       if (state.status === "open") stillOpen.push({ child: children[k] as SentChild, state, trades: trades.filter((t) => t.order === state.id) });
     });

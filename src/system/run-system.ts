@@ -163,8 +163,6 @@ export async function runSystem(cfg: SystemConfig, opts: RunSystemOptions = {}):
         const left = leftOpenInLog(writer.brokerLogDir);
         broker.restoreLeftOpen(left);
         if (left.length > 0) writer.log(clock.now(), `resume: ${left.length} child order(s) the dead process left open taken over: ${left.map((l) => l.child.clientOrderId).join(", ")}`);
-      }
-      if (restore !== undefined && restored !== undefined) {
         if (restore.sent.length > 0) {
           const note = await recoverCutBar(setup.client, markets, restore, portfolio, writer, broker, brokerLog, clock.now());
           if (note !== undefined) resumeWarnings.push(note);
@@ -350,15 +348,16 @@ async function recoverCutBar(client: ExchangeClient, markets: Record<string, Ccx
     trades,
   })));
   for (const f of r.fills) {
-    portfolio.applyFill(f.assetId, f.numShares, f.price, f.fees);
-    writer.append("fills", { bar: cp.bar, timestamp: f.fill.timestamp, assetId: f.assetId, parentOrderId: f.parentOrderId, numShares: f.numShares, price: f.price, fees: f.fees });
+    const { numShares, price, fees, timestamp } = f.fill;
+    portfolio.applyFill(f.assetId, numShares, price, fees);
+    writer.append("fills", { bar: cp.bar, timestamp, assetId: f.assetId, parentOrderId: f.parentOrderId, numShares, price, fees });
     // As every fill the portfolio applies: the broker log's parent fills match the system log's.
     brokerLog.appendLine("oms_fills", fillLine(cp.bar, f.assetId, f.symbol, f.fill));
   }
   brokerLog.flush();
   writer.flush();
   const found = sent.length - r.notFound;
-  const message = `resume: ${sent.length} child order(s) sent after the checkpoint (bar ${cp.bar}) looked up at ${client.id}: ${r.notFound} never reached it, ${found} did (${r.cancelled} still open, cancelled; ${r.stillOpen.length} still open after that, collected as left open); ${r.fills.length} parent fill(s) recovered into the portfolio under bar ${cp.bar}${r.fills.map((f) => `; ${f.symbol} parent ${f.parentOrderId} (bar ${f.bar}) ${f.numShares.toFixed()} at ${f.price.toFixed()}`).join("")}`;
+  const message = `resume: ${sent.length} child order(s) sent after the checkpoint (bar ${cp.bar}) looked up at ${client.id}: ${r.notFound} never reached it, ${found} did (${r.cancelled} still open, cancelled; ${r.stillOpen.length} still open after that, collected as left open); ${r.fills.length} parent fill(s) recovered into the portfolio under bar ${cp.bar}${r.fills.map((f) => `; ${f.symbol} parent ${f.parentOrderId} (bar ${f.bar}) ${f.fill.numShares.toFixed()} at ${f.fill.price.toFixed()}`).join("")}`;
   writer.log(now, found > 0 ? `WARNING ${message}` : message);
   writeCheckpoint(writer.dir, cp.bar, cp.timestamp, cp.netWealth);
   return found > 0 ? message : undefined;

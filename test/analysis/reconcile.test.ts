@@ -26,17 +26,9 @@ import { resolveConfig, type SystemConfigInput } from "../../src/system/config.j
 import { runSystem, type RunSystemResult } from "../../src/system/run-system.js";
 import { loadSystemLog } from "../../src/system/system-log-loader.js";
 import { S3RVER_CREDENTIALS, startS3rver } from "../helpers/s3rver.js";
+import { SMALL_RUN } from "../helpers/small-run.js";
 
-const base: SystemConfigInput = {
-  model: { name: "momentum", params: { lookbackBars: 2, volatilityBars: 4 } },
-  mode: "simulation",
-  start: "2024-01-02T00:00:00Z",
-  end: "2024-01-02T04:00:00Z",
-  barMinutes: 5,
-  universe: { kind: "synthetic", assets: 4, seed: 3 },
-  seed: 3,
-  targets: { grossExposure: 20_000 },
-};
+const base: SystemConfigInput = { ...SMALL_RUN, end: "2024-01-02T04:00:00Z" };
 const PERIOD = "20240102_000000.20240102_040000";
 const TS = "20240103_000000";
 const REPO = join(dirname(new URL(import.meta.url).pathname), "..", "..");

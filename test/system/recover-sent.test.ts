@@ -47,14 +47,14 @@ describe("recovering the children of a cut-off bar", () => {
     const f = r.fills[0];
     expect(f?.parentOrderId).toBe(1);
     expect(f?.bar).toBe(5);
-    expect(f?.numShares.toFixed()).toBe("5");
+    expect(f?.fill.numShares.toFixed()).toBe("5");
     expect(f?.children).toBe(2);
     // The exchange's own account of the two buys: the fill's notional and fees are theirs.
     const trades = await clock.drive(resumed.fetchMyTrades(SYMBOL));
     const cost = trades.reduce((s, t) => s + t.cost, 0);
     const fees = trades.reduce((s, t) => s + (t.fee?.cost ?? 0), 0);
-    expect(f?.price.mul(f.numShares).toNumber()).toBeCloseTo(cost, 9);
-    expect(f?.fees.toNumber()).toBeCloseTo(fees, 12);
+    expect(f?.fill.price.mul(f.fill.numShares).toNumber()).toBeCloseTo(cost, 9);
+    expect(f?.fill.fees.toNumber()).toBeCloseTo(fees, 12);
     expect(await clock.drive(resumed.fetchOpenOrders(SYMBOL))).toEqual([]);
   });
 
@@ -94,7 +94,7 @@ describe("recovering the children of a cut-off bar", () => {
     await clock.drive(dead.createOrder(SYMBOL, "market", "buy", 5, undefined, { clientOrderId: "tl1-11-38-0-0" }));
     await clock.drive(dead.createOrder(SYMBOL, "market", "sell", 5, undefined, { clientOrderId: "tl1-flat-end-0", reduceOnly: true }));
     const r = await clock.drive(recoverSentChildren(resumed, sent, await clock.drive(resumed.loadMarkets())));
-    expect(r.fills.map((f) => [f.bar, f.parentOrderId, f.numShares.toFixed(), f.fill.parentOrderId])).toEqual([[11, 40, "-5", 40]]);
+    expect(r.fills.map((f) => [f.bar, f.parentOrderId, f.fill.numShares.toFixed(), f.fill.parentOrderId])).toEqual([[11, 40, "-5", 40]]);
     expect((await clock.drive(resumed.fetchPositions([SYMBOL]))).filter((p) => p.contracts !== 0)).toEqual([]);
   });
 
